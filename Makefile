@@ -1,0 +1,41 @@
+# The two commands of the README:
+#   make run   install, migrate, seed demo data on a new database, serve on http://127.0.0.1:8000
+#   make test  install with test dependencies, then run the whole suite (SQLite and PostgreSQL)
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+TEST_STAMP := $(VENV)/.installed-test
+
+.PHONY: run test install install-test migrate demo serve clean services
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip==25.3
+
+$(STAMP): $(BIN)/python pyproject.toml constraints.txt
+	$(BIN)/pip install --quiet -c constraints.txt -e .
+	touch $@
+
+$(TEST_STAMP): $(STAMP) pyproject.toml constraints.txt
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[test]'
+	touch $@
+
+install: $(STAMP)
+install-test: $(TEST_STAMP)
+
+migrate: install
+	BALISE_ENV=$${BALISE_ENV:-development} $(BIN)/balise db upgrade
+
+run: migrate
+	BALISE_ENV=$${BALISE_ENV:-development} $(BIN)/balise demo --if-new
+	BALISE_ENV=$${BALISE_ENV:-development} $(BIN)/balise serve
+
+# PostgreSQL is part of the suite: scripts/services starts a local server if one is
+# installed but stopped, and fails (never skips) if none can be reached.
+test: install-test
+	scripts/services
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) var .pytest_cache

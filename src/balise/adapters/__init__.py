@@ -1,0 +1,1 @@
+"""Real drivers behind the ports: storage, vault, crypto."""

@@ -1,0 +1,319 @@
+"""SQLAlchemy tables. The schema itself is owned by the Alembic migrations in
+``balise/migrations``; these classes must describe the same tables (a test compares them)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    Uuid,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stored as naive UTC on every database, handed back timezone-aware."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+def _uuid() -> uuid.UUID:
+    return uuid.uuid4()
+
+
+class Organisation(Base):
+    __tablename__ = "organisations"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=_uuid)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    country: Mapped[str | None] = mapped_column(String(2))
+    legal_representative: Mapped[str | None] = mapped_column(Text)
+    is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    contact_points: Mapped[list[ContactPoint]] = relationship(
+        back_populates="organisation", cascade="all, delete-orphan"
+    )
+
+
+class ContactPoint(Base):
+    __tablename__ = "contact_points"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    organisation_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("organisations.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str | None] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(320))
+    phone: Mapped[str | None] = mapped_column(String(64))
+    purpose: Mapped[str] = mapped_column(String(64), default="general")
+
+    organisation: Mapped[Organisation] = relationship(back_populates="contact_points")
+
+
+class ApiKey(Base):
+    __tablename__ = "api_keys"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=_uuid)
+    organisation_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("organisations.id", ondelete="CASCADE"), index=True
+    )
+    # The visible part of the key, used to find the row; the secret part is only hashed.
+    prefix: Mapped[str] = mapped_column(String(32), unique=True)
+    secret_hash: Mapped[str] = mapped_column(String(64))
+    scopes: Mapped[list[str]] = mapped_column(JSON)
+    label: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=_uuid)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str | None] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(320))
+    role: Mapped[str] = mapped_column(String(32))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    # The TOTP seed, encrypted with a key derived from the service secret.
+    totp_secret_enc: Mapped[str] = mapped_column(Text)
+    # Last TOTP time step accepted: a code is never accepted twice.
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Report(Base):
+    __tablename__ = "reports"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=_uuid)
+    organisation_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("organisations.id"), index=True
+    )
+    source: Mapped[str] = mapped_column(String(32))
+    state: Mapped[str] = mapped_column(String(40), index=True)
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Annex III points 2, 7-13.
+    report_type: Mapped[str | None] = mapped_column(String(32))
+    provider_reported_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    provider_timezone: Mapped[str | None] = mapped_column(String(8))
+    provider_signature: Mapped[str | None] = mapped_column(Text)
+    service_type: Mapped[str | None] = mapped_column(String(40))
+    service_url: Mapped[str | None] = mapped_column(Text)
+    awareness_source: Mapped[str | None] = mapped_column(String(40))
+    awareness_detail: Mapped[str | None] = mapped_column(Text)
+    reported_elsewhere: Mapped[bool | None] = mapped_column(Boolean)
+    reported_elsewhere_body: Mapped[str | None] = mapped_column(String(200))
+    reported_elsewhere_reference: Mapped[str | None] = mapped_column(String(200))
+    content_removed: Mapped[bool | None] = mapped_column(Boolean)
+    user_decision: Mapped[str | None] = mapped_column(String(32))
+    imminent_threat: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Structured remainder of Annex III (contact point, legal representative, victims,
+    # geolocation, media metadata) kept as submitted.
+    provider_contact: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    victims: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    geolocation: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    additional_info: Mapped[str | None] = mapped_column(Text)
+    outcome: Mapped[str | None] = mapped_column(String(40))
+    outcome_reasons: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    items: Mapped[list[Item]] = relationship(
+        back_populates="report", order_by="Item.position", cascade="all, delete-orphan"
+    )
+    persons: Mapped[list[Person]] = relationship(
+        back_populates="report", order_by="Person.position", cascade="all, delete-orphan"
+    )
+    events: Mapped[list[ReportEvent]] = relationship(
+        back_populates="report", order_by="ReportEvent.id", cascade="all, delete-orphan"
+    )
+
+
+class Item(Base):
+    __tablename__ = "items"
+    __table_args__ = (UniqueConstraint("report_id", "position"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=_uuid)
+    report_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("reports.id", ondelete="CASCADE"), index=True
+    )
+    position: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(16))
+    media_type: Mapped[str | None] = mapped_column(String(16))
+    # As given by the sender: data to show, never a path.
+    filename: Mapped[str | None] = mapped_column(Text)
+    content_type: Mapped[str | None] = mapped_column(String(200))
+    size: Mapped[int | None] = mapped_column(BigInteger)
+    url: Mapped[str | None] = mapped_column(Text)
+    md5: Mapped[str | None] = mapped_column(String(32), index=True)
+    sha1: Mapped[str | None] = mapped_column(String(40), index=True)
+    sha256: Mapped[str | None] = mapped_column(String(64), index=True)
+    vault_object: Mapped[str | None] = mapped_column(ForeignKey("vault_objects.sha256"))
+    # Further hashes: {"pdq": ..., "pdq_quality": ..., "photodna": ...}.
+    hashes: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    media_metadata: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    report: Mapped[Report] = relationship(back_populates="items")
+
+
+class Person(Base):
+    """A person or account the report names (Annex III points 5, 6, 13)."""
+
+    __tablename__ = "persons"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=_uuid)
+    report_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("reports.id", ondelete="CASCADE"), index=True
+    )
+    position: Mapped[int] = mapped_column(Integer)
+    role: Mapped[str] = mapped_column(String(32))
+    display_name: Mapped[str | None] = mapped_column(Text)
+    details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+    report: Mapped[Report] = relationship(back_populates="persons")
+    identifiers: Mapped[list[PersonIdentifier]] = relationship(
+        back_populates="person", order_by="PersonIdentifier.id", cascade="all, delete-orphan"
+    )
+
+
+class PersonIdentifier(Base):
+    __tablename__ = "person_identifiers"
+    __table_args__ = (Index("ix_person_identifiers_type_value", "type", "value"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    person_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("persons.id", ondelete="CASCADE"), index=True
+    )
+    type: Mapped[str] = mapped_column(String(32))
+    value: Mapped[str] = mapped_column(Text)
+    # For IP addresses: when (timezone-aware), which port, which event (upload, login).
+    observed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    observed_tz: Mapped[str | None] = mapped_column(String(8))
+    port: Mapped[int | None] = mapped_column(Integer)
+    event: Mapped[str | None] = mapped_column(String(64))
+
+    person: Mapped[Person] = relationship(back_populates="identifiers")
+
+
+class ReportEvent(Base):
+    """Every state change of a report, timestamped and attributed."""
+
+    __tablename__ = "report_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    report_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("reports.id", ondelete="CASCADE"), index=True
+    )
+    from_state: Mapped[str | None] = mapped_column(String(40))
+    to_state: Mapped[str] = mapped_column(String(40))
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    actor_type: Mapped[str] = mapped_column(String(32))
+    actor_id: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str | None] = mapped_column(Text)
+
+    report: Mapped[Report] = relationship(back_populates="events")
+
+
+class IdempotencyKey(Base):
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (UniqueConstraint("organisation_id", "key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    organisation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organisations.id"))
+    key: Mapped[str] = mapped_column(String(255))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    report_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class VaultObject(Base):
+    """An encrypted object in the evidence vault, addressed by the SHA-256 of its plaintext."""
+
+    __tablename__ = "vault_objects"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    key_id: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AuditRecord(Base):
+    """Append-only. Rows are never updated or deleted by the application."""
+
+    __tablename__ = "audit_events"
+
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    event_type: Mapped[str] = mapped_column(String(64), index=True)
+    actor_type: Mapped[str] = mapped_column(String(32))
+    actor_id: Mapped[str] = mapped_column(String(64))
+    subject_type: Mapped[str] = mapped_column(String(32))
+    subject_id: Mapped[str] = mapped_column(String(64))
+    purpose: Mapped[str] = mapped_column(Text)
+    details: Mapped[dict[str, Any]] = mapped_column(JSON)
+    prev_mac: Mapped[str] = mapped_column(String(64))
+    mac: Mapped[str] = mapped_column(String(64))
+
+    __table_args__ = (Index("ix_audit_events_subject", "subject_type", "subject_id"),)
+
+
+class AuditHead(Base):
+    """One row: the last event's number and MAC. Appends lock it, so two writers never fork
+    the chain, and deleting the newest audit rows is detected."""
+
+    __tablename__ = "audit_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger)
+    mac: Mapped[str] = mapped_column(String(64))

@@ -1,0 +1,129 @@
+"""Demo data: organisations, staff and reports that say they are DEMO, with generated,
+benign images (gradients and shapes). Development only."""
+
+from __future__ import annotations
+
+import io
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+from PIL import Image, ImageDraw
+
+from balise.container import Balise
+from balise.domain.model import OrgKind, Role, Scope
+from balise.services.actors import Actor
+from balise.services.intake import UploadedFile, request_fingerprint
+from balise.services.report_schema import ReportIn
+
+DEMO_PASSWORD = "demo-password-not-secret"
+DEMO_USERS = (
+    ("demo-analyst", Role.ANALYST),
+    ("demo-senior", Role.SENIOR_ANALYST),
+    ("demo-admin", Role.ADMIN),
+    ("demo-auditor", Role.AUDITOR),
+    ("demo-police", Role.LE_LIAISON),
+)
+
+
+def demo_image(seed: int, size: tuple[int, int] = (640, 480), fmt: str = "JPEG") -> bytes:
+    """A benign picture: a colour gradient, a few shapes and the word DEMO."""
+    rng = random.Random(seed)
+    w, h = size
+    c1 = [rng.randrange(256) for _ in range(3)]
+    c2 = [rng.randrange(256) for _ in range(3)]
+    img = Image.new("RGB", size)
+    px = img.load()
+    for y in range(h):
+        t = y / max(1, h - 1)
+        row = tuple(int(a + (b - a) * t) for a, b in zip(c1, c2))
+        for x in range(w):
+            px[x, y] = row
+    draw = ImageDraw.Draw(img)
+    for _ in range(6):
+        x0, y0 = rng.randrange(w), rng.randrange(h)
+        x1, y1 = x0 + rng.randrange(20, max(21, w // 2)), y0 + rng.randrange(20, max(21, h // 2))
+        colour = tuple(rng.randrange(256) for _ in range(3))
+        (draw.ellipse if rng.random() < 0.5 else draw.rectangle)((x0, y0, x1, y1), fill=colour)
+    draw.text((10, 10), f"DEMO {seed}", fill=(255, 255, 255))
+    out = io.BytesIO()
+    img.save(out, format=fmt, quality=90) if fmt == "JPEG" else img.save(out, format=fmt)
+    return out.getvalue()
+
+
+@dataclass
+class DemoResult:
+    api_key: str
+    users: list[tuple[str, str, str]]  # username, role, totp secret
+    reports: int
+
+
+def has_data(balise: Balise) -> bool:
+    from sqlalchemy import func, select
+
+    from balise.adapters.db.models import Organisation
+
+    with balise.db.sessions() as session:
+        return bool(session.execute(select(func.count()).select_from(Organisation)).scalar_one())
+
+
+def seed(balise: Balise, reports: int = 6) -> DemoResult:
+    if not balise.settings.is_development:
+        raise RuntimeError("demo data is for BALISE_ENV=development only (it has known passwords)")
+    actor = Actor.system("demo")
+    with balise.db.transaction() as session:
+        provider = balise.organisations.create(
+            session, actor, name="DEMO Provider (example platform)", kind=OrgKind.PROVIDER,
+            country="FR", contact_email="trust-safety@provider.demo.invalid", contact_name="DEMO contact",
+            legal_representative="DEMO Legal Rep, 1 rue de l'Exemple, Paris", is_demo=True,
+        )
+        key = balise.organisations.issue_key(
+            session, actor, provider, [Scope.REPORTS_WRITE, Scope.REPORTS_READ, Scope.MATCH], "demo key"
+        )
+        for name, kind, country in (
+            ("DEMO Hotline Deutschland", OrgKind.HOTLINE, "DE"),
+            ("DEMO Police unit France", OrgKind.LAW_ENFORCEMENT, "FR"),
+            ("DEMO EU Centre", OrgKind.CENTRE, None),
+        ):
+            balise.organisations.create(session, actor, name=name, kind=kind, country=country, is_demo=True)
+        users = []
+        for username, role in DEMO_USERS:
+            new = balise.users.create(
+                session, actor, username=username, password=DEMO_PASSWORD, role=role,
+                display_name=f"DEMO {role.value}", is_demo=True,
+            )
+            users.append((username, role.value, new.totp_secret))
+        provider_id = provider.id
+        provider_actor = Actor.organisation(str(provider.id), provider.name)
+
+    now = datetime.now(timezone.utc)
+    for n in range(reports):
+        image = demo_image(1000 + n)
+        document = {
+            "reported_at": (now - timedelta(hours=n)).isoformat(),
+            "signature": "DEMO-SIGNATURE",
+            "type": ["known_csam", "new_csam", "solicitation"][n % 3],
+            "service": {"type": "hosting", "url": f"https://provider.demo.invalid/u/{n}"},
+            "awareness": {"source": "own_motion"},
+            "content_removed": n % 2 == 0,
+            "user_decision": "suspend",
+            "urgent": n == 0,
+            "additional_info": "DEMO report with a generated benign image. Not real material.",
+            "persons": [{"role": "reported_user", "identifiers": [
+                {"type": "username", "value": f"demo_user_{n}"},
+                {"type": "ip", "value": "192.0.2.10", "observed_at": now.isoformat(), "port": 443, "event": "upload"},
+            ]}],
+            "items": [
+                {"kind": "media", "file": "file0", "filename": f"demo-{n}.jpg"},
+                {"kind": "url", "url": f"https://provider.demo.invalid/media/{n}.jpg"},
+            ],
+        }
+        upload = UploadedFile(part="file0", stream=io.BytesIO(image), filename=f"demo-{n}.jpg", content_type="image/jpeg")
+        report = ReportIn.model_validate(document)
+        files = {"file0": upload}
+        balise.intake.prepare_files(report, files)
+        balise.intake.file(
+            actor=provider_actor, organisation_id=provider_id, report=report, files=files,
+            fingerprint=request_fingerprint(document, files), idempotency_key=None, is_demo=True,
+        )
+    return DemoResult(api_key=key.plaintext, users=users, reports=reports)

@@ -1,0 +1,175 @@
+"""/api/v1/reports: providers file reports and read their outcome."""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from pydantic import ValidationError
+from starlette.datastructures import UploadFile
+from starlette.formparsers import MultiPartException
+
+from balise.adapters.db.models import Item, Report
+from balise.domain.model import Scope
+from balise.services.intake import IntakeError, UploadedFile, request_fingerprint
+from balise.services.organisations import Principal
+from balise.services.report_schema import ReportIn, describe_errors
+from balise.web.api.deps import ApiError, principal_with
+
+router = APIRouter(prefix="/api/v1", tags=["reports"])
+
+IDEMPOTENCY_RE = re.compile(r"^[\x21-\x7e]{1,255}$")
+
+
+def _item_out(item: Item) -> dict[str, Any]:
+    return {
+        "id": str(item.id), "position": item.position, "kind": item.kind,
+        "media_type": item.media_type, "size": item.size,
+        "md5": item.md5, "sha1": item.sha1, "sha256": item.sha256, "url": item.url,
+    }
+
+
+def _filed_out(report: Report, items: list[Item]) -> dict[str, Any]:
+    return {
+        "id": str(report.id), "state": report.state, "urgent": report.urgent,
+        "created_at": report.created_at.isoformat(),
+        "items": [_item_out(i) for i in sorted(items, key=lambda i: i.position)],
+    }
+
+
+def _status_out(report: Report) -> dict[str, Any]:
+    return {
+        "id": str(report.id), "state": report.state, "source": report.source, "urgent": report.urgent,
+        "created_at": report.created_at.isoformat(), "updated_at": report.updated_at.isoformat(),
+        "outcome": report.outcome, "reasons": report.outcome_reasons or [],
+        "items": [_item_out(i) for i in report.items],
+        "history": [
+            {"from": e.from_state, "to": e.to_state, "at": e.occurred_at.isoformat(), "reason": e.reason}
+            for e in report.events
+        ],
+    }
+
+
+_REPORT_SCHEMA = ReportIn.model_json_schema(ref_template="#/components/schemas/{model}")
+_REQUEST_BODY = {
+    "required": True,
+    "content": {
+        "application/json": {"schema": {"$ref": "#/components/schemas/ReportIn"}},
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "required": ["report"],
+                "properties": {
+                    "report": {"type": "string", "description": "the ReportIn JSON document"},
+                },
+                "additionalProperties": {"type": "string", "format": "binary",
+                                         "description": "a file part, named by a media item's `file`"},
+            }
+        },
+    },
+}
+
+
+async def _read_submission(request: Request) -> tuple[Any, dict[str, UploadedFile]]:
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    balise = request.app.state.balise
+    if content_type == "application/json":
+        raw = await request.body()
+        try:
+            return json.loads(raw), {}
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise ApiError(422, "malformed_json", f"the body is not valid JSON: {exc}") from exc
+    if content_type == "multipart/form-data":
+        try:
+            form = await request.form(
+                max_files=balise.settings.max_items_per_report,
+                max_fields=10,
+                max_part_size=balise.settings.max_request_bytes,
+            )
+        except MultiPartException as exc:
+            raise ApiError(422, "malformed_multipart", str(exc.message)) from exc
+        document = form.get("report")
+        if document is None or isinstance(document, UploadFile):
+            if isinstance(document, UploadFile):
+                document = (await document.read()).decode("utf-8", "replace")
+            else:
+                raise ApiError(422, "missing_report", "a multipart submission needs a 'report' part with the JSON document",
+                               [{"field": "report", "message": "missing"}])
+        files: dict[str, UploadedFile] = {}
+        for name, value in form.multi_items():
+            if name == "report":
+                continue
+            if not isinstance(value, UploadFile):
+                raise ApiError(422, "unexpected_field", f"form field {name!r} is not a file; only 'report' may be text")
+            if name in files:
+                raise ApiError(422, "duplicate_file_part", f"file part {name!r} appears twice")
+            files[name] = UploadedFile(part=name, stream=value.file, filename=value.filename,
+                                       content_type=value.content_type)
+        try:
+            return json.loads(document), files
+        except json.JSONDecodeError as exc:
+            raise ApiError(422, "malformed_json", f"the 'report' part is not valid JSON: {exc}") from exc
+    raise ApiError(415, "unsupported_media_type", "send application/json or multipart/form-data")
+
+
+@router.post(
+    "/reports",
+    status_code=201,
+    summary="File a report (Annex III)",
+    openapi_extra={"requestBody": _REQUEST_BODY},
+    responses={409: {"description": "Idempotency-Key reused with another body"},
+               413: {"description": "Body, file or item count over the limit"},
+               422: {"description": "Invalid report; `fields` names each problem, `missing` the absent required fields"}},
+)
+async def file_report(request: Request, principal: Principal = principal_with(Scope.REPORTS_WRITE)) -> JSONResponse:
+    balise = request.app.state.balise
+    key = request.headers.get("idempotency-key")
+    if key is not None and not IDEMPOTENCY_RE.match(key):
+        raise ApiError(422, "invalid_idempotency_key", "Idempotency-Key must be 1-255 visible ASCII characters",
+                       [{"field": "Idempotency-Key", "message": "invalid"}])
+    payload, files = await _read_submission(request)
+    if not isinstance(payload, dict):
+        raise ApiError(422, "invalid_report", "the report must be a JSON object", [{"field": "(body)", "message": "not an object"}])
+    try:
+        report = ReportIn.model_validate(payload)
+    except ValidationError as exc:
+        fields, missing = describe_errors(exc)
+        message = "the report is invalid"
+        if missing:
+            message += "; missing required fields: " + ", ".join(missing)
+        raise ApiError(422, "invalid_report", message, fields, extra={"missing": missing}) from exc
+    try:
+        balise.intake.prepare_files(report, files)
+        fingerprint = request_fingerprint(payload, files)
+        filed = await _run_sync(
+            balise.intake.file, actor=principal.actor, organisation_id=principal.organisation_id,
+            report=report, files=files, fingerprint=fingerprint, idempotency_key=key,
+        )
+    except IntakeError as exc:
+        raise ApiError(exc.status, exc.code, exc.message, exc.fields) from exc
+    headers = {"Location": f"/api/v1/reports/{filed.report.id}"}
+    if filed.replayed:
+        headers["Idempotent-Replayed"] = "true"
+    return JSONResponse(_filed_out(filed.report, filed.items), status_code=201, headers=headers)
+
+
+async def _run_sync(fn: Any, **kwargs: Any) -> Any:
+    from starlette.concurrency import run_in_threadpool
+
+    return await run_in_threadpool(fn, **kwargs)
+
+
+@router.get("/reports/{report_id}", summary="Read the state and outcome of one of your reports")
+def get_report(report_id: uuid.UUID, request: Request,
+               principal: Principal = principal_with(Scope.REPORTS_READ)) -> dict[str, Any]:
+    balise = request.app.state.balise
+    with balise.db.transaction() as session:
+        report = balise.intake.get_for_organisation(session, principal.actor, principal.organisation_id, report_id)
+        if report is None:
+            # The same answer whether it does not exist or belongs to someone else.
+            raise ApiError(404, "not_found", f"no report {report_id} for this organisation")
+        return _status_out(report)

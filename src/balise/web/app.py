@@ -1,0 +1,156 @@
+"""The ASGI application: API, staff UI, health endpoints, and the middleware around them."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from asgi_csrf import asgi_csrf
+from fastapi import FastAPI, Request
+from fastapi_offline import FastAPIOffline
+from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy import text
+from starlette.middleware.sessions import SessionMiddleware
+
+from balise import __version__
+from balise.adapters.db.migrate import is_current
+from balise.container import Balise
+from balise.web.api import reports
+from balise.web.api.deps import ApiError
+from balise.web.api.reports import _REPORT_SCHEMA
+from balise.web.limits import BodyLimitMiddleware, RateLimiter
+from balise.web.ui import routes as ui
+from balise.web.ui.routes import Forbidden, NotSignedIn
+
+log = logging.getLogger("balise.web")
+
+SECURITY_HEADERS = {
+    "content-security-policy": "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; "
+    "object-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+    "x-content-type-options": "nosniff",
+    "x-frame-options": "DENY",
+    "referrer-policy": "no-referrer",
+}
+
+
+def create_fastapi(balise: Balise) -> FastAPI:
+    # fastapi-offline serves the Swagger UI from the package, not from a CDN.
+    app = FastAPIOffline(
+        title="Balise API",
+        version=__version__,
+        docs_url="/api/docs",
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
+        static_url="/api/docs-static",
+    )
+    app.state.balise = balise
+    settings = balise.settings
+    app.state.api_limiter = RateLimiter(settings.api_rate_limit, settings.rate_limit_storage)
+    app.state.login_limiter = RateLimiter(settings.login_rate_limit, settings.rate_limit_storage)
+
+    app.include_router(reports.router)
+    app.include_router(ui.router)
+    app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "ui" / "static")), name="static")
+
+    @app.exception_handler(ApiError)
+    async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
+        return JSONResponse(exc.body(), status_code=exc.status, headers=exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        fields = [
+            {"field": ".".join(str(p) for p in e["loc"] if p != "body") or "(body)",
+             "message": str(e["msg"]).removeprefix("Value error, ")}
+            for e in exc.errors()
+        ]
+        return JSONResponse({"error": "invalid_request", "message": "the request is invalid", "fields": fields},
+                            status_code=422)
+
+    @app.exception_handler(NotSignedIn)
+    async def _not_signed_in(request: Request, exc: NotSignedIn) -> Response:
+        return RedirectResponse("/ui/login", status_code=303)
+
+    @app.exception_handler(Forbidden)
+    async def _forbidden(request: Request, exc: Forbidden) -> Response:
+        return ui.render(request, "error.html", status=403, title="Not allowed",
+                         message="Your role does not give access to this page.")
+
+    @app.get("/", include_in_schema=False)
+    def root() -> RedirectResponse:
+        return RedirectResponse("/ui/", status_code=303)
+
+    @app.get("/healthz", tags=["health"], summary="The process is alive")
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["health"], summary="The database is reachable and migrated")
+    def readyz() -> JSONResponse:
+        try:
+            with balise.db.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+            current = is_current(balise.db.engine)
+        except Exception as exc:  # noqa: BLE001 - any failure means not ready; say which
+            log.warning("readiness check failed: %s", exc)
+            return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
+        if not current:
+            return JSONResponse({"status": "unavailable", "database": "migrations pending"}, status_code=503)
+        return JSONResponse({"status": "ok", "database": "ok"})
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = get_openapi(title=app.title, version=app.version, routes=app.routes,
+                             description="Provider API of Balise. Authenticate with `Authorization: Bearer <key>`.")
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        defs = dict(_REPORT_SCHEMA.get("$defs", {}))
+        components.update(defs)
+        components["ReportIn"] = {k: v for k, v in _REPORT_SCHEMA.items() if k != "$defs"}
+        schema["components"]["securitySchemes"] = {"apiKey": {"type": "http", "scheme": "bearer"}}
+        schema["security"] = [{"apiKey": []}]
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+    @app.middleware("http")
+    async def _headers(request: Request, call_next: Any) -> Response:
+        response: Response = await call_next(request)
+        for name, value in SECURITY_HEADERS.items():
+            if name == "content-security-policy" and request.url.path.startswith("/api/docs"):
+                continue  # Swagger UI needs its inline script.
+            response.headers.setdefault(name, value)
+        if request.url.path.startswith(("/ui", "/api")):
+            response.headers.setdefault("cache-control", "no-store")
+        return response
+
+    return app
+
+
+def create_app(balise: Balise) -> Any:
+    """The full ASGI stack: body limit → CSRF → sessions → FastAPI."""
+    settings = balise.settings
+    settings.check_safe()
+    app = create_fastapi(balise)
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=settings.secret_key.get_secret_value(),
+        session_cookie="balise_session",
+        max_age=settings.session_max_age_seconds,
+        same_site="strict",
+        https_only=not settings.is_development,
+    )
+    protected = asgi_csrf(
+        app,
+        signing_secret=settings.secret_key.get_secret_value() + ":csrf",
+        # Forms without a session cookie yet (sign-in) are protected too.
+        always_protect={"/ui/login", "/ui/login/totp", "/ui/logout"},
+        # The API authenticates with keys in headers, never with cookies.
+        skip_if_scope=lambda scope: scope["path"].startswith("/api/"),
+        cookie_secure=not settings.is_development,
+        cookie_samesite="Strict",
+    )
+    return BodyLimitMiddleware(protected, settings.max_request_bytes)

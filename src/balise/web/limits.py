@@ -1,0 +1,92 @@
+"""Request size limit (refuses before reading) and per-key rate limiting."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from limits import parse
+from limits.storage import storage_from_string
+from limits.strategies import MovingWindowRateLimiter
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+class BodyLimitMiddleware:
+    """413 for a body over ``limit`` bytes: at once when Content-Length says so, or as soon
+    as a streamed (chunked) body passes the limit — never after reading it all."""
+
+    def __init__(self, app: Any, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = None
+        for name, value in scope.get("headers", []):
+            if name == b"content-length":
+                try:
+                    declared = int(value)
+                except ValueError:
+                    await _send_json(send, 400, {"error": "bad_request", "message": "invalid Content-Length"})
+                    return
+        if declared is not None and declared > self.limit:
+            await _send_json(send, 413, _too_large(self.limit))
+            return
+        received = 0
+        started = False
+
+        async def limited_receive() -> dict[str, Any]:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.limit:
+                    raise BodyTooLarge()
+            return message
+
+        async def tracking_send(message: dict[str, Any]) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, tracking_send)
+        except BodyTooLarge:
+            if not started:
+                await _send_json(send, 413, _too_large(self.limit))
+
+
+def _too_large(limit: int) -> dict[str, Any]:
+    return {"error": "payload_too_large", "message": f"the request body exceeds the limit of {limit} bytes"}
+
+
+async def _send_json(send: Any, status: int, body: dict[str, Any]) -> None:
+    payload = json.dumps(body).encode()
+    await send({
+        "type": "http.response.start", "status": status,
+        "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode()),
+                    (b"connection", b"close")],
+    })
+    await send({"type": "http.response.body", "body": payload})
+
+
+class RateLimiter:
+    """A moving window per key. Storage is memory:// (one process) or redis:// (shared)."""
+
+    def __init__(self, spec: str, storage_uri: str) -> None:
+        self._item = parse(spec)
+        self._limiter = MovingWindowRateLimiter(storage_from_string(storage_uri))
+
+    def hit(self, *identifiers: str) -> tuple[bool, int]:
+        """(allowed, seconds until a slot frees up)."""
+        if self._limiter.hit(self._item, *identifiers):
+            return True, 0
+        stats = self._limiter.get_window_stats(self._item, *identifiers)
+        return False, max(1, int(stats.reset_time - time.time()) + 1)

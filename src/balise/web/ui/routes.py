@@ -1,0 +1,168 @@
+"""Staff web pages: sign-in with password and TOTP, a signed-in home, and the admin and
+auditor pages that exist so far. The analyst workbench comes with triage."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from sqlalchemy import func, select
+
+from balise.adapters.db.models import AuditRecord, Organisation, Report, User
+from balise.domain.audit import AuditEvent
+from balise.domain.model import Role
+from balise.services.actors import Actor
+
+TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+router = APIRouter(prefix="/ui", include_in_schema=False)
+
+PENDING_TTL_SECONDS = 300
+
+
+class NotSignedIn(Exception):
+    pass
+
+
+class Forbidden(Exception):
+    pass
+
+
+def render(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
+    token = request.scope.get("csrftoken")
+    context.setdefault("user", getattr(request.state, "user", None))
+    return TEMPLATES.TemplateResponse(
+        request, template, {"csrftoken": token() if token else "", **context}, status_code=status
+    )
+
+
+def current_user(request: Request) -> User:
+    balise = request.app.state.balise
+    user_id = request.session.get("user_id")
+    login_at = request.session.get("login_at", 0)
+    if not user_id or balise.clock().timestamp() - login_at > balise.settings.session_max_age_seconds:
+        request.session.clear()
+        raise NotSignedIn()
+    with balise.db.sessions() as session:
+        user = session.get(User, uuid.UUID(user_id))
+    if user is None or not user.active:
+        request.session.clear()
+        raise NotSignedIn()
+    request.state.user = user
+    return user
+
+
+def require_role(*roles: Role) -> Callable[..., User]:
+    allowed = {r.value for r in roles}
+
+    def dependency(user: User = Depends(current_user)) -> User:
+        if user.role not in allowed:
+            raise Forbidden()
+        return user
+
+    return dependency
+
+
+ANY_STAFF = tuple(Role)
+
+
+@router.get("/login")
+def login_form(request: Request) -> HTMLResponse:
+    return render(request, "login.html", error=None)
+
+
+@router.post("/login")
+def login(request: Request, username: str = Form(max_length=64), password: str = Form(max_length=1024)) -> Response:
+    balise = request.app.state.balise
+    client = request.client.host if request.client else "unknown"
+    allowed, retry = request.app.state.login_limiter.hit("login", client, username.lower())
+    if not allowed:
+        return render(request, "login.html", status=429, error=f"Too many attempts. Try again in {retry} seconds.")
+    with balise.db.transaction() as session:
+        user = balise.users.check_password(session, username, password)
+        if user is None:
+            known = balise.users.get(session, username)
+            if known is not None:
+                balise.users.record_login(session, known, False, "password")
+            failed = True
+        else:
+            failed = False
+            request.session.clear()
+            request.session["pending_user"] = str(user.id)
+            request.session["pending_at"] = balise.clock().timestamp()
+    if failed:
+        return render(request, "login.html", status=401, error="Unknown user or wrong password.")
+    return RedirectResponse("/ui/login/totp", status_code=303)
+
+
+@router.get("/login/totp")
+def totp_form(request: Request) -> Response:
+    if not request.session.get("pending_user"):
+        return RedirectResponse("/ui/login", status_code=303)
+    return render(request, "totp.html", error=None)
+
+
+@router.post("/login/totp")
+def totp(request: Request, code: str = Form(max_length=16)) -> Response:
+    balise = request.app.state.balise
+    pending = request.session.get("pending_user")
+    started = request.session.get("pending_at", 0)
+    if not pending or balise.clock().timestamp() - started > PENDING_TTL_SECONDS:
+        request.session.clear()
+        return RedirectResponse("/ui/login", status_code=303)
+    allowed, retry = request.app.state.login_limiter.hit("totp", pending)
+    if not allowed:
+        return render(request, "totp.html", status=429, error=f"Too many attempts. Try again in {retry} seconds.")
+    with balise.db.transaction() as session:
+        user = session.get(User, uuid.UUID(pending))
+        ok = user is not None and user.active and balise.users.check_totp(user, code)
+        if user is not None:
+            balise.users.record_login(session, user, ok, "totp")
+    if not ok:
+        return render(request, "totp.html", status=401, error="That code is not valid. Enter the current 6-digit code.")
+    request.session.clear()
+    request.session["user_id"] = pending
+    request.session["login_at"] = balise.clock().timestamp()
+    return RedirectResponse("/ui/", status_code=303)
+
+
+@router.post("/logout")
+def logout(request: Request) -> Response:
+    balise = request.app.state.balise
+    user_id = request.session.get("user_id")
+    if user_id:
+        with balise.db.transaction() as session:
+            balise.audit.record(session, AuditEvent.USER_LOGOUT, Actor.staff(user_id), "user", user_id, "staff sign-out")
+    request.session.clear()
+    return RedirectResponse("/ui/login", status_code=303)
+
+
+@router.get("/")
+def home(request: Request, user: User = Depends(require_role(*ANY_STAFF))) -> HTMLResponse:
+    balise = request.app.state.balise
+    with balise.db.sessions() as session:
+        by_state = dict(session.execute(select(Report.state, func.count()).group_by(Report.state)).all())
+    return render(request, "home.html", by_state=by_state, session_hours=balise.settings.session_max_age_seconds // 3600)
+
+
+@router.get("/audit")
+def audit_page(request: Request, user: User = Depends(require_role(Role.AUDITOR, Role.ADMIN))) -> HTMLResponse:
+    balise = request.app.state.balise
+    actor = Actor.staff(str(user.id), user.username)
+    with balise.db.transaction() as session:
+        result = balise.audit.verify(session)
+        balise.audit.record(session, AuditEvent.AUDIT_READ, actor, "audit", "trail", "audit review page")
+        events = session.execute(select(AuditRecord).order_by(AuditRecord.seq.desc()).limit(100)).scalars().all()
+    return render(request, "audit.html", result=result, events=events)
+
+
+@router.get("/organisations")
+def organisations_page(request: Request, user: User = Depends(require_role(Role.ADMIN))) -> HTMLResponse:
+    balise = request.app.state.balise
+    with balise.db.sessions() as session:
+        orgs = session.execute(select(Organisation).order_by(Organisation.name)).scalars().all()
+    return render(request, "organisations.html", orgs=orgs)
