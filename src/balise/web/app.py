@@ -22,7 +22,7 @@ from balise.container import Balise
 from balise.web.api import reports
 from balise.web.api.deps import ApiError
 from balise.web.api.reports import _REPORT_SCHEMA
-from balise.web.limits import BodyLimitMiddleware, RateLimiter
+from balise.web.limits import BodyLimitMiddleware, BodyTooLarge, RateLimiter
 from balise.web.ui import routes as ui
 from balise.web.ui.routes import Forbidden, NotSignedIn
 
@@ -59,6 +59,13 @@ def create_fastapi(balise: Balise) -> FastAPI:
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
         return JSONResponse(exc.body(), status_code=exc.status, headers=exc.headers)
+
+    @app.exception_handler(BodyTooLarge)
+    async def _too_large(request: Request, exc: BodyTooLarge) -> JSONResponse:
+        limit = settings.max_request_bytes
+        return JSONResponse({"error": "payload_too_large",
+                             "message": f"the request body exceeds the limit of {limit} bytes"},
+                            status_code=413, headers={"connection": "close"})
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -116,17 +123,6 @@ def create_fastapi(balise: Balise) -> FastAPI:
 
     app.openapi = openapi  # type: ignore[method-assign]
 
-    @app.middleware("http")
-    async def _headers(request: Request, call_next: Any) -> Response:
-        response: Response = await call_next(request)
-        for name, value in SECURITY_HEADERS.items():
-            if name == "content-security-policy" and request.url.path.startswith("/api/docs"):
-                continue  # Swagger UI needs its inline script.
-            response.headers.setdefault(name, value)
-        if request.url.path.startswith(("/ui", "/api")):
-            response.headers.setdefault("cache-control", "no-store")
-        return response
-
     return app
 
 
@@ -153,4 +149,34 @@ def create_app(balise: Balise) -> Any:
         cookie_secure=not settings.is_development,
         cookie_samesite="Strict",
     )
-    return BodyLimitMiddleware(protected, settings.max_request_bytes)
+    return BodyLimitMiddleware(SecurityHeaders(protected), settings.max_request_bytes)
+
+
+class SecurityHeaders:
+    """Adds the security headers to every response; no-store on UI and API answers."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path = scope["path"]
+
+        async def send_with_headers(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                present = {k.lower() for k, _ in headers}
+                for name, value in SECURITY_HEADERS.items():
+                    # Swagger UI needs its inline script.
+                    if name == "content-security-policy" and path.startswith("/api/docs"):
+                        continue
+                    if name.encode() not in present:
+                        headers.append((name.encode(), value.encode()))
+                if path.startswith(("/ui", "/api")) and b"cache-control" not in present:
+                    headers.append((b"cache-control", b"no-store"))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)

@@ -1,0 +1,113 @@
+"""Each endpoint refuses each key or role that should not reach it."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from balise.domain.model import Scope
+from balise.web.app import create_app
+from tests.helpers import auth, make_provider, make_user, minimal_report, sign_in
+
+API_CASES = ["no key", "malformed key", "unknown key", "revoked key", "read-only key", "write-only key", "other org key", "owner key"]
+
+# (case) -> (POST /reports status, GET own report status)
+EXPECTED = {
+    "no key": (401, 401),
+    "malformed key": (401, 401),
+    "unknown key": (401, 401),
+    "revoked key": (401, 401),
+    "read-only key": (403, 200),
+    "write-only key": (201, 403),
+    "other org key": (201, 404),
+    "owner key": (201, 200),
+}
+
+
+@pytest.fixture
+def keys(balise):
+    org_id, owner = make_provider(balise, "Owner")
+    _, other = make_provider(balise, "Other")
+    _, read_only = make_provider(balise, "ReadOnly", scopes=(Scope.REPORTS_READ,))
+    _, revoked = make_provider(balise, "Revoked")
+    with balise.db.transaction() as s:
+        from balise.services.actors import Actor
+
+        balise.organisations.revoke_key(s, Actor.system("test"), revoked.split("_")[1])
+    # A write-only key of the owner organisation.
+    with balise.db.transaction() as s:
+        from balise.adapters.db.models import Organisation
+        from balise.services.actors import Actor
+
+        org = s.get(Organisation, org_id)
+        write_only = balise.organisations.issue_key(s, Actor.system("test"), org, [Scope.REPORTS_WRITE]).plaintext
+    return {
+        "no key": None,
+        "malformed key": "Bearer-nonsense",
+        "unknown key": "bal_000000000000_" + "A" * 43,
+        "revoked key": revoked,
+        "read-only key": read_only,
+        "write-only key": write_only,
+        "other org key": other,
+        "owner key": owner,
+    }
+
+
+@pytest.mark.parametrize("case", API_CASES)
+def test_api_reports_endpoints_by_key(client, keys, case):
+    report_id = client.post("/api/v1/reports", json=minimal_report(), headers=auth(keys["owner key"])).json()["id"]
+    headers = auth(keys[case]) if keys[case] else {}
+    if case == "read-only key":
+        # A read-only key of another organisation cannot see the owner's report either.
+        expected_post, expected_get = 403, 404
+    else:
+        expected_post, expected_get = EXPECTED[case]
+    assert client.post("/api/v1/reports", json=minimal_report(), headers=headers).status_code == expected_post
+    assert client.get(f"/api/v1/reports/{report_id}", headers=headers).status_code == expected_get
+
+
+def test_unauthenticated_api_answer_names_the_scheme(client):
+    r = client.get("/api/v1/reports/00000000-0000-0000-0000-000000000000")
+    assert r.status_code == 401 and r.headers["www-authenticate"] == "Bearer"
+
+
+def test_x_api_key_header_is_accepted(client, provider):
+    _, key = provider
+    assert client.post("/api/v1/reports", json=minimal_report(), headers={"X-API-Key": key}).status_code == 201
+
+
+ROLES = ["admin", "analyst", "senior-analyst", "le-liaison", "auditor"]
+UI_PAGES = {
+    "/ui/": set(ROLES),
+    "/ui/audit": {"admin", "auditor"},
+    "/ui/organisations": {"admin"},
+}
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_ui_pages_by_role(balise, role):
+    make_user(balise, "someone", role)
+    with TestClient(create_app(balise)) as c:
+        sign_in(c, balise, "someone")
+        for page, allowed in UI_PAGES.items():
+            r = c.get(page, follow_redirects=False)
+            assert r.status_code == (200 if role in allowed else 403), (page, role)
+
+
+def test_ui_pages_redirect_anonymous_visitors_to_sign_in(client):
+    for page in UI_PAGES:
+        r = client.get(page, follow_redirects=False)
+        assert r.status_code == 303 and r.headers["location"] == "/ui/login"
+
+
+def test_a_staff_session_does_not_open_the_provider_api(balise, provider):
+    make_user(balise, "boss", "admin")
+    with TestClient(create_app(balise)) as c:
+        sign_in(c, balise, "boss")
+        assert c.post("/api/v1/reports", json=minimal_report()).status_code == 401
+
+
+def test_an_api_key_does_not_open_the_staff_ui(client, provider):
+    _, key = provider
+    r = client.get("/ui/", headers=auth(key), follow_redirects=False)
+    assert r.status_code == 303
