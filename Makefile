@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: run test install install-test migrate demo serve clean services
+.PHONY: run test install install-test install-bench migrate demo serve clean services
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,3 +39,10 @@ test: install-test
 
 clean:
 	rm -rf $(VENV) var .pytest_cache
+
+# Benchmarks compare Balise with its peers (faiss, python-threatexchange, pdqhash).
+BENCH_STAMP := $(VENV)/.installed-bench
+$(BENCH_STAMP): $(TEST_STAMP)
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[test,bench]'
+	touch $@
+install-bench: $(BENCH_STAMP)
