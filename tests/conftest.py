@@ -54,6 +54,7 @@ def _reset_postgres(url: str) -> None:
             "SELECT tablename FROM pg_tables WHERE schemaname='public' AND tablename <> 'alembic_version'"))]
         conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
         conn.execute(text("INSERT INTO audit_head (id, seq, mac) VALUES (1, 0, :mac)"), {"mac": "0" * 64})
+        conn.execute(text("INSERT INTO indicator_version (id, version) VALUES (1, 0)"))
     engine.dispose()
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from balise.adapters.db.engine import Database
 from balise.adapters.secretbox import SecretBox
@@ -11,10 +12,14 @@ from balise.adapters.vault_local import LocalVault
 from balise.domain.audit import derive_audit_key
 from balise.services.audit import AuditTrail
 from balise.services.evidence import EvidenceVault
+from balise.services.indicators import Indicators
 from balise.services.intake import Intake
 from balise.services.organisations import Organisations
 from balise.services.users import Users
 from balise.settings import Settings
+
+if TYPE_CHECKING:
+    from balise.services.matching import Matcher, PdqIndexHolder
 
 
 def utc_now() -> datetime:
@@ -49,12 +54,40 @@ class Balise:
         return Users(self.audit, box, self.clock)
 
     @cached_property
+    def indicators(self) -> Indicators:
+        return Indicators(self.audit, self.clock)
+
+    @cached_property
+    def pdq_index(self) -> PdqIndexHolder:
+        # Imported here: numpy and the index load only in processes that match.
+        from balise.services.matching import PdqIndexHolder
+
+        return PdqIndexHolder(self.db.sessions, self.indicators, self.settings.data_dir / "index" / "pdq",
+                              refresh_interval=self.settings.index_refresh_seconds)
+
+    @cached_property
+    def matcher(self) -> Matcher:
+        from balise.services.matching import Matcher
+
+        return Matcher(self.db.sessions, self.pdq_index)
+
+    @cached_property
     def intake(self) -> Intake:
         return Intake(
             self.audit, self.evidence, self.db.sessions, self.clock,
             max_file_bytes=self.settings.max_file_bytes,
             max_items=self.settings.max_items_per_report,
+            matcher=self.matcher,
+            media_hasher=self.media_hasher,
+            tmp_dir=self.settings.data_dir / "tmp",
         )
+
+    def media_hasher(self, path: str) -> dict:  # type: ignore[type-arg]
+        from balise.adapters.media_hash import hash_file_isolated
+
+        # Dihedral hashes too, so that rotated or mirrored copies of known material match.
+        return hash_file_isolated(path, timeout_s=self.settings.hash_timeout_seconds,
+                                  memory_bytes=self.settings.hash_memory_bytes, dihedral=True)
 
     def close(self) -> None:
         if "db" in self.__dict__:

@@ -27,27 +27,32 @@ DEMO_USERS = (
 
 
 def demo_image(seed: int, size: tuple[int, int] = (640, 480), fmt: str = "JPEG") -> bytes:
-    """A benign picture: a colour gradient, a few shapes and the word DEMO."""
+    """A benign picture: a colour gradient, many shapes, fine texture and the word DEMO.
+    Detailed enough that its PDQ quality is well above the matching floor of 50."""
+    import numpy as np
+
     rng = random.Random(seed)
     w, h = size
-    c1 = [rng.randrange(256) for _ in range(3)]
-    c2 = [rng.randrange(256) for _ in range(3)]
-    img = Image.new("RGB", size)
-    px = img.load()
-    for y in range(h):
-        t = y / max(1, h - 1)
-        row = tuple(int(a + (b - a) * t) for a, b in zip(c1, c2))
-        for x in range(w):
-            px[x, y] = row
+    c1 = np.array([rng.randrange(256) for _ in range(3)], dtype=np.float32)
+    c2 = np.array([rng.randrange(256) for _ in range(3)], dtype=np.float32)
+    t = np.linspace(0.0, 1.0, h, dtype=np.float32)[:, None, None]
+    base = np.broadcast_to(c1 + (c2 - c1) * t, (h, w, 3))
+    img = Image.fromarray(base.astype(np.uint8), "RGB")
     draw = ImageDraw.Draw(img)
-    for _ in range(6):
+    for _ in range(60):
         x0, y0 = rng.randrange(w), rng.randrange(h)
-        x1, y1 = x0 + rng.randrange(20, max(21, w // 2)), y0 + rng.randrange(20, max(21, h // 2))
+        x1 = x0 + rng.randrange(8, max(9, w // 4))
+        y1 = y0 + rng.randrange(8, max(9, h // 4))
         colour = tuple(rng.randrange(256) for _ in range(3))
         (draw.ellipse if rng.random() < 0.5 else draw.rectangle)((x0, y0, x1, y1), fill=colour)
     draw.text((10, 10), f"DEMO {seed}", fill=(255, 255, 255))
+    noise = np.random.default_rng(seed).normal(0.0, 6.0, (h, w, 3)).astype(np.float32)
+    img = Image.fromarray(np.clip(np.asarray(img, dtype=np.float32) + noise, 0, 255).astype(np.uint8), "RGB")
     out = io.BytesIO()
-    img.save(out, format=fmt, quality=90) if fmt == "JPEG" else img.save(out, format=fmt)
+    if fmt == "JPEG":
+        img.save(out, format=fmt, quality=90)
+    else:
+        img.save(out, format=fmt)
     return out.getvalue()
 
 

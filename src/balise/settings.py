@@ -83,6 +83,13 @@ class Settings(BaseSettings):
     # memory:// keeps counters in the process; redis://127.0.0.1:6379 shares them.
     rate_limit_storage: str = "memory://"
 
+    # Detection. A changed indicator reaches the in-memory PDQ index within this many seconds.
+    index_refresh_seconds: float = 0.2
+    # Each uploaded file is hashed in a child process bounded in time and memory.
+    hash_timeout_seconds: float = 60.0
+    hash_memory_bytes: int = 2 * 1024 * 1024 * 1024
+    max_match_hashes: int = 10_000
+
     session_max_age_seconds: int = 8 * 3600
     login_rate_limit: str = "10/minute"
 

@@ -25,6 +25,8 @@ app.add_typer(db_app, name="db")
 app.add_typer(user_app, name="user")
 app.add_typer(org_app, name="org")
 app.add_typer(audit_app, name="audit")
+indicators_app = typer.Typer(help="The indicator database (CSAR Art. 44).", no_args_is_help=True)
+app.add_typer(indicators_app, name="indicators")
 
 CLI_ACTOR = Actor.system("cli")
 
@@ -250,6 +252,179 @@ def audit_events(as_json: Annotated[bool, typer.Option("--json")] = False) -> No
         return
     for event in AuditEvent:
         typer.echo(event.value)
+
+
+@app.command("hash")
+def hash_cmd(
+    paths: Annotated[list[Path], typer.Argument(help="files or directories (walked recursively)")],
+    dihedral: Annotated[bool, typer.Option(help="also print the 8 dihedral PDQ hashes of images")] = False,
+    timeout: Annotated[float, typer.Option(help="seconds allowed per file")] = 60.0,
+) -> None:
+    """Print one JSON object per file: size, MD5, SHA-1, SHA-256, and PDQ (images) or vPDQ
+    frames (videos), or an error with its reason. Exit 1 if any file failed."""
+    from balise.adapters.media_hash import hash_file_isolated, iter_paths
+
+    failed = False
+    for path in iter_paths(paths):
+        result = hash_file_isolated(path, timeout_s=timeout, dihedral=dihedral)
+        failed |= result.get("status") == "error"
+        typer.echo(json.dumps(result, ensure_ascii=False))
+    if failed:
+        raise typer.Exit(1)
+
+
+@indicators_app.command("import")
+def indicators_import(
+    file: Annotated[Path, typer.Argument(help="CSV (signal_type,signal_value,...) or ThreatExchange lines; - for stdin")],
+    fmt: Annotated[str, typer.Option("--format", help="csv or te")] = "csv",
+    kind: Annotated[str, typer.Option(help="kind for lines that do not say: known_csam, new_csam, solicitation, url")] = "known_csam",
+    source: Annotated[str | None, typer.Option(help="provenance name recorded on each indicator")] = None,
+    strict: Annotated[bool, typer.Option(help="import nothing if any line is rejected")] = False,
+) -> None:
+    """Import a hash list line by line. Bad lines are reported with their line number and the
+    rest is imported; a problem with the file as a whole imports nothing."""
+    from balise.domain.indicators import IndicatorKind
+    from balise.services.indicators import ImportAborted
+
+    balise = _balise()
+    try:
+        default_kind = IndicatorKind(kind)
+    except ValueError:
+        _fail(f"unknown kind {kind!r}", 2)
+    name = source or (file.name if str(file) != "-" else "stdin")
+    report = None
+    try:
+        stream = sys.stdin if str(file) == "-" else open(file, encoding="utf-8", newline="")  # noqa: SIM115
+    except OSError as exc:
+        _fail(f"cannot read {file}: {exc.strerror}")
+    try:
+        with balise.db.transaction() as session:
+            report = balise.indicators.import_lines(session, CLI_ACTOR, stream, fmt=fmt, source=name,
+                                                    default_kind=default_kind)
+            if strict and report.rejected:
+                raise ImportAborted(f"{report.rejected} line(s) rejected and --strict given")
+    except ImportAborted as exc:
+        for line, message in (report.errors if report else []):
+            typer.echo(f"line {line}: {message}", err=True)
+        _fail(f"nothing imported: {exc}")
+    except UnicodeDecodeError as exc:
+        _fail(f"nothing imported: {file} is not UTF-8 text ({exc.reason} at byte {exc.start})")
+    finally:
+        if stream is not sys.stdin:
+            stream.close()
+    for line, message in report.errors:
+        typer.echo(f"line {line}: {message}", err=True)
+    typer.echo(f"read {report.read}, imported {report.imported}, updated {report.updated}, "
+               f"unchanged {report.unchanged}, rejected {report.rejected}; "
+               f"versions {report.first_version}..{report.last_version}")
+
+
+@indicators_app.command("export")
+def indicators_export(
+    fmt: Annotated[str, typer.Option("--format", help="csv or te")] = "csv",
+    since_version: Annotated[int, typer.Option(help="only changes after this version (delta sync)")] = 0,
+    include_inactive: Annotated[bool, typer.Option("--all", help="also suspended and deleted indicators")] = False,
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="file to write (default stdout)")] = None,
+) -> None:
+    """Export indicators in version order, streamed."""
+    from balise.services.indicators import ImportAborted
+
+    balise = _balise()
+    out = open(output, "w", encoding="utf-8", newline="") if output else sys.stdout  # noqa: SIM115
+    try:
+        with balise.db.transaction() as session:
+            for line in balise.indicators.export(session, CLI_ACTOR, fmt=fmt, since_version=since_version,
+                                                 include_inactive=include_inactive):
+                out.write(line)
+    except ImportAborted as exc:
+        _fail(str(exc), 2)
+    finally:
+        if output:
+            out.close()
+
+
+@indicators_app.command("stats")
+def indicators_stats(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Counts by kind, algorithm and status, and the current version."""
+    balise = _balise()
+    with balise.db.sessions() as session:
+        stats = balise.indicators.stats(session)
+    if as_json:
+        typer.echo(json.dumps(stats))
+        return
+    typer.echo(f"version {stats['version']}: {stats['total']} indicators, {stats['active']} active")
+    for row in stats["by"]:
+        typer.echo(f"  {row['kind']:<14} {row['algorithm']:<10} {row['status']:<10} {row['count']}")
+
+
+@indicators_app.command("add")
+def indicators_add(
+    signal_type: Annotated[str, typer.Argument(help="md5, sha1, sha256, video_md5, pdq, photodna or url")],
+    value: str,
+    kind: Annotated[str, typer.Option()] = "known_csam",
+    classification: Annotated[str | None, typer.Option(help='JSON, e.g. {"ncmec_category": "A1"}')] = None,
+    reason: Annotated[str, typer.Option(help="provenance: the decision or submission behind it")] = "added by CLI",
+) -> None:
+    """Add one indicator (or re-confirm an existing one)."""
+    from balise.domain.indicators import Algorithm, IndicatorKind, InvalidIndicator
+
+    balise = _balise()
+    try:
+        algorithm = Algorithm(signal_type)
+        data = json.loads(classification) if classification else None
+        with balise.db.transaction() as session:
+            ind = balise.indicators.add(session, CLI_ACTOR, algorithm=algorithm, value=value, kind=IndicatorKind(kind),
+                                        classification=data, provenance={"source": "cli", "reason": reason})
+    except (ValueError, InvalidIndicator) as exc:
+        _fail(str(exc))
+    typer.echo(f"indicator {ind.id} version {ind.version}")
+
+
+@indicators_app.command("set-status")
+def indicators_set_status(
+    indicator_id: int,
+    status: Annotated[str, typer.Argument(help="active, suspended or deleted")],
+    reason: Annotated[str, typer.Option(help="why (recorded in the audit trail)")],
+) -> None:
+    """Suspend, delete or reactivate an indicator; matching sees the change within a second."""
+    from balise.domain.indicators import IndicatorStatus, InvalidIndicator
+
+    balise = _balise()
+    try:
+        with balise.db.transaction() as session:
+            ind = balise.indicators.set_status(session, CLI_ACTOR, indicator_id, IndicatorStatus(status), reason)
+    except (ValueError, InvalidIndicator) as exc:
+        _fail(str(exc))
+    typer.echo(f"indicator {ind.id} is {ind.status} (version {ind.version})")
+
+
+@indicators_app.command("snapshot")
+def indicators_snapshot() -> None:
+    """Write the PDQ index snapshot that API processes open (mmap) at start."""
+    balise = _balise()
+    path = balise.pdq_index.save_snapshot()
+    typer.echo(f"PDQ index snapshot at version {balise.pdq_index.version}: {path} ({len(balise.pdq_index)} hashes)")
+
+
+@app.command("match")
+def match_cmd(
+    signal_type: Annotated[str, typer.Argument(help="md5, sha1, sha256, video_md5 or pdq")],
+    values: Annotated[list[str], typer.Argument(help="one or more hashes")],
+    threshold: Annotated[int, typer.Option(min=0, max=31)] = 31,
+) -> None:
+    """Match hashes against the local indicator database; prints JSON lines. Exit 1 if none matched."""
+    from balise.services.matching import HashQuery
+
+    balise = _balise()
+    outcomes = balise.matcher.match([HashQuery(signal_type, v) for v in values], threshold=threshold)
+    with balise.db.transaction() as session:
+        balise.audit.record(session, AuditEvent.INDICATOR_MATCH, CLI_ACTOR, "organisation", "cli", "match from CLI",
+                            {"hashes": len(values), "matched": sum(1 for o in outcomes if o.matches)})
+    for value, outcome in zip(values, outcomes):
+        typer.echo(json.dumps({"type": signal_type, "value": value, "status": outcome.status,
+                               "matches": outcome.matches, **({"error": outcome.error} if outcome.error else {})}))
+    if not any(o.matches for o in outcomes):
+        raise typer.Exit(1)
 
 
 def main() -> None:  # pragma: no cover - console entry point

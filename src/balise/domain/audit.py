@@ -32,6 +32,13 @@ class AuditEvent(StrEnum):
     PERSON_READ = "person:read"
     MEDIA_STORE = "media:store"
     MEDIA_READ = "media:read"
+    MEDIA_HASH = "media:hash"
+    # Indicators (CSAR Art. 44).
+    INDICATOR_CREATE = "indicator:create"
+    INDICATOR_STATUS = "indicator:status"
+    INDICATOR_IMPORT = "indicator:import"
+    INDICATOR_EXPORT = "indicator:export"
+    INDICATOR_MATCH = "indicator:match"
     # Organisations and their credentials.
     ORG_CREATE = "org:create"
     APIKEY_CREATE = "apikey:create"

@@ -8,7 +8,11 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, BinaryIO
+import os
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, BinaryIO, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -30,6 +34,7 @@ from balise.ports import StoredBlob
 from balise.services.actors import Actor
 from balise.services.audit import AuditTrail
 from balise.services.evidence import EvidenceVault
+from balise.services.matching_types import HashQuery
 from balise.services.report_schema import (
     HashOnlyItemIn,
     MediaItemIn,
@@ -60,6 +65,21 @@ class UploadedFile:
     hashes: ExactHashes | None = None
     media_type: str = "other"
     sniffed_type: str | None = None
+    perceptual: dict[str, Any] | None = None
+
+
+@dataclass
+class ItemDetection:
+    """What hashing and matching found for one item, before it is stored."""
+
+    hash_status: str
+    hash_error: str | None = None
+    extra_hashes: dict[str, Any] = field(default_factory=dict)
+    matches: list[dict[str, Any]] = field(default_factory=list)
+
+
+class MatchPort(Protocol):
+    def match(self, queries: Sequence[HashQuery], **kwargs: Any) -> list[Any]: ...
 
 
 @dataclass
@@ -107,6 +127,9 @@ class Intake:
         clock: Callable[[], datetime],
         max_file_bytes: int,
         max_items: int,
+        matcher: MatchPort | None = None,
+        media_hasher: Callable[[str], dict[str, Any]] | None = None,
+        tmp_dir: Path | None = None,
     ) -> None:
         self._audit = audit
         self._evidence = evidence
@@ -114,6 +137,9 @@ class Intake:
         self._clock = clock
         self.max_file_bytes = max_file_bytes
         self.max_items = max_items
+        self._matcher = matcher
+        self._media_hasher = media_hasher
+        self._tmp_dir = tmp_dir
 
     # -- preparation (no database) ---------------------------------------------------------
 
@@ -163,6 +189,82 @@ class Intake:
                         f"items.{index}.hashes.{name} is {declared} but the file's {name} is {getattr(actual, name)}",
                         [{"field": f"items.{index}.hashes.{name}", "message": "does not match the file"}],
                     )
+        if self._media_hasher is not None:
+            for upload in files.values():
+                if upload.media_type in ("image", "video"):
+                    upload.perceptual = self._hash_media(upload)
+
+    def _hash_media(self, upload: UploadedFile) -> dict[str, Any]:
+        """Perceptual hashes of an upload, computed in a bounded child process from a
+        short-lived private temporary file (the only plaintext copy outside memory)."""
+        assert self._media_hasher is not None
+        directory = self._tmp_dir
+        if directory is not None:
+            directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd, path = tempfile.mkstemp(prefix="balise-intake-", dir=directory)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                upload.stream.seek(0)
+                while chunk := upload.stream.read(1024 * 1024):
+                    out.write(chunk)
+            return self._media_hasher(path)
+        finally:
+            os.unlink(path)
+            upload.stream.seek(0)
+
+    def detect(self, report: ReportIn, files: dict[str, UploadedFile]) -> list[ItemDetection]:
+        """Hash status and indicator matches for every item, computed before the report is
+        stored so that the item is recorded with its match result."""
+        detections: list[ItemDetection] = []
+        queries: list[HashQuery] = []
+        owners: list[int] = []
+        for position, spec in enumerate(report.items):
+            detection = ItemDetection(hash_status="not_applicable")
+            if isinstance(spec, MediaItemIn):
+                upload = files[spec.file]
+                assert upload.hashes is not None
+                for algorithm in ("md5", "sha1", "sha256"):
+                    queries.append(HashQuery(algorithm, getattr(upload.hashes, algorithm)))
+                    owners.append(position)
+                result = upload.perceptual
+                if result is None:
+                    detection.hash_status = "not_applicable" if upload.media_type == "other" else "not_hashed"
+                elif result.get("status") == "error":
+                    detection.hash_status, detection.hash_error = "error", result.get("error")
+                else:
+                    detection.hash_status = result.get("status", "ok")
+                    if result.get("pdq"):
+                        detection.extra_hashes["pdq"] = result["pdq"]
+                        detection.extra_hashes["pdq_quality"] = result.get("pdq_quality")
+                        queries.append(HashQuery("pdq", result["pdq"], quality=result.get("pdq_quality"),
+                                                 dihedral=[d["pdq"] for d in (result.get("dihedral") or [])[1:]] or None))
+                        owners.append(position)
+                    if result.get("vpdq"):
+                        detection.extra_hashes["vpdq_frames"] = len(result["vpdq"])
+                        queries.append(HashQuery("vpdq", frames=result["vpdq"]))
+                        owners.append(position)
+            elif isinstance(spec, HashOnlyItemIn):
+                present = spec.hashes.present()
+                detection.hash_status = "provided"
+                for algorithm in ("md5", "sha1", "sha256"):
+                    if present.get(algorithm):
+                        algo = "video_md5" if algorithm == "md5" and spec.media_type.value == "video" else algorithm
+                        queries.append(HashQuery(algo, present[algorithm]))
+                        owners.append(position)
+                if present.get("pdq"):
+                    queries.append(HashQuery("pdq", present["pdq"], quality=present.get("pdq_quality")))
+                    owners.append(position)
+            detections.append(detection)
+        if self._matcher is not None and queries:
+            for position, outcome in zip(owners, self._matcher.match(queries)):
+                if outcome.status == "low_quality" and detections[position].hash_status in ("ok", "provided"):
+                    detections[position].hash_status = "low_quality"
+                seen = {(m["indicator_id"]) for m in detections[position].matches}
+                for m in outcome.matches:
+                    if m["indicator_id"] not in seen:
+                        detections[position].matches.append(m)
+                        seen.add(m["indicator_id"])
+        return detections
 
     # -- filing ----------------------------------------------------------------------------
 
@@ -180,17 +282,19 @@ class Intake:
     ) -> FiledReport:
         """Store the report in one transaction. The files must have gone through
         :meth:`prepare_files`. A failure leaves no report, item or vault object behind."""
+        detections: list[ItemDetection] | None = None
         if idempotency_key and organisation_id:
             with self._new_session() as session, session.begin():
                 replay = self._replay(session, actor, organisation_id, idempotency_key, fingerprint)
                 if replay:
                     return replay
+        detections = self.detect(report, files)
         blobs: list[StoredBlob] = []
         try:
             with self._new_session() as session, session.begin():
                 filed = self._store(
                     session, actor, organisation_id, report, files, fingerprint,
-                    idempotency_key, source, is_demo, blobs,
+                    idempotency_key, source, is_demo, blobs, detections,
                 )
             return filed
         except IntegrityError:
@@ -245,6 +349,7 @@ class Intake:
         source: ReportSource,
         is_demo: bool,
         blobs: list[StoredBlob],
+        detections: list[ItemDetection],
     ) -> FiledReport:
         now = self._clock()
         contact = data.provider.model_dump(mode="json", exclude_none=True) if data.provider else None
@@ -319,13 +424,20 @@ class Intake:
                 hashes = spec.hashes.present()
                 item.md5, item.sha1, item.sha256 = hashes.pop("md5", None), hashes.pop("sha1", None), hashes.pop("sha256", None)
                 item.hashes = hashes or None
+            detection = detections[position]
+            if detection.extra_hashes:
+                item.hashes = {**(item.hashes or {}), **detection.extra_hashes}
+            item.hash_status = detection.hash_status
+            item.hash_error = detection.hash_error
+            item.matches = detection.matches or None
+            item.matched = bool(detection.matches)
             report.items.append(item)
             items.append(item)
         session.flush()
         for item in items:
             self._audit.record(
                 session, AuditEvent.ITEM_CREATE, actor, "item", str(item.id), purpose,
-                {"report": rid, "kind": item.kind, "sha256": item.sha256},
+                {"report": rid, "kind": item.kind, "sha256": item.sha256, "matched": item.matched},
             )
 
         for position, spec_p in enumerate(data.persons):

@@ -19,7 +19,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from balise import __version__
 from balise.adapters.db.migrate import is_current
 from balise.container import Balise
-from balise.web.api import reports
+from balise.web.api import match, reports
 from balise.web.api.deps import ApiError
 from balise.web.api.reports import _REPORT_SCHEMA
 from balise.web.limits import BodyLimitMiddleware, BodyTooLarge, RateLimiter
@@ -53,6 +53,7 @@ def create_fastapi(balise: Balise) -> FastAPI:
     app.state.login_limiter = RateLimiter(settings.login_rate_limit, settings.rate_limit_storage)
 
     app.include_router(reports.router)
+    app.include_router(match.router)
     app.include_router(ui.router)
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "ui" / "static")), name="static")
 

@@ -202,6 +202,12 @@ class Item(Base):
     # Further hashes: {"pdq": ..., "pdq_quality": ..., "photodna": ...}.
     hashes: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     media_metadata: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # Perceptual hashing outcome: ok, low_quality, error, not_applicable.
+    hash_status: Mapped[str | None] = mapped_column(String(16))
+    hash_error: Mapped[str | None] = mapped_column(Text)
+    # Matches against the indicator database at arrival: [{indicator_id, algorithm, distance, ...}].
+    matches: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    matched: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     report: Mapped[Report] = relationship(back_populates="items")
@@ -317,3 +323,40 @@ class AuditHead(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     seq: Mapped[int] = mapped_column(BigInteger)
     mac: Mapped[str] = mapped_column(String(64))
+
+
+class Indicator(Base):
+    """A digital identifier of known or new CSAM, solicitation, or a URL (CSAR Art. 44)."""
+
+    __tablename__ = "indicators"
+    __table_args__ = (
+        UniqueConstraint("algorithm", "value"),
+        Index("ix_indicators_version", "version"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    media_type: Mapped[str] = mapped_column(String(16))
+    algorithm: Mapped[str] = mapped_column(String(32))
+    value: Mapped[str] = mapped_column(Text)
+    quality: Mapped[int | None] = mapped_column(Integer)
+    language: Mapped[str | None] = mapped_column(String(16))
+    classification: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    provenance: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # vPDQ indicators: the frames [[frame_number, quality, pdq, timestamp], ...]; `value` is
+    # then the SHA-256 of their canonical text, which keeps (algorithm, value) unique.
+    frames: Mapped[list[Any] | None] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    # Raised on every change, from one counter: consumers sync "everything after version N".
+    version: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class IndicatorVersion(Base):
+    """One row: the last indicator version handed out. Locked while versions are reserved."""
+
+    __tablename__ = "indicator_version"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger)

@@ -26,10 +26,18 @@ IDEMPOTENCY_RE = re.compile(r"^[\x21-\x7e]{1,255}$")
 
 
 def _item_out(item: Item) -> dict[str, Any]:
+    extra = item.hashes or {}
     return {
         "id": str(item.id), "position": item.position, "kind": item.kind,
         "media_type": item.media_type, "size": item.size,
         "md5": item.md5, "sha1": item.sha1, "sha256": item.sha256, "url": item.url,
+        "pdq": extra.get("pdq"), "pdq_quality": extra.get("pdq_quality"),
+        "hash_status": item.hash_status, "hash_error": item.hash_error,
+        "matched": bool(item.matched),
+        "matches": [
+            {k: m.get(k) for k in ("indicator_id", "algorithm", "distance", "kind", "transform") if m.get(k) is not None}
+            for m in (item.matches or [])
+        ],
     }
 
 

@@ -1,0 +1,124 @@
+"""/api/v1/match and /api/v1/hash: find known material by hash, never by content."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Request, UploadFile
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from starlette.concurrency import run_in_threadpool
+
+from balise.domain.audit import AuditEvent
+from balise.domain.model import Scope
+from balise.services.matching import HashQuery
+from balise.services.organisations import Principal
+from balise.services.report_schema import describe_errors
+from balise.web.api.deps import ApiError, principal_with
+
+router = APIRouter(prefix="/api/v1", tags=["detection"])
+
+
+class FrameIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    frame_number: Annotated[int, Field(ge=0)]
+    quality: Annotated[int, Field(ge=0, le=100)]
+    pdq: Annotated[str, Field(min_length=64, max_length=64)]
+    timestamp: float = 0.0
+
+
+class HashIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    type: Literal["md5", "sha1", "sha256", "video_md5", "pdq", "vpdq"]
+    value: Annotated[str, Field(max_length=64)] | None = None
+    quality: Annotated[int, Field(ge=0, le=100)] | None = Field(default=None, description="PDQ quality; below 50 is not matched")
+    dihedral: Annotated[list[Annotated[str, Field(max_length=64)]], Field(max_length=7)] | None = Field(
+        default=None, description="the other 7 dihedral PDQ hashes of the image, so rotated or mirrored copies match")
+    frames: Annotated[list[FrameIn], Field(max_length=100_000)] | None = Field(default=None, description="vPDQ frames")
+
+
+class MatchIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    hashes: Annotated[list[HashIn], Field(min_length=1)]
+    threshold: Annotated[int, Field(ge=0, le=31)] = Field(default=31, description="largest PDQ Hamming distance that matches")
+
+
+@router.post(
+    "/match",
+    summary="Match up to 10,000 hashes against the indicator database",
+    responses={413: {"description": "More hashes than allowed in one call"},
+               422: {"description": "Malformed request; per-hash problems come back as status `invalid`"}},
+)
+async def match(request: Request, principal: Principal = principal_with(Scope.MATCH)) -> dict[str, Any]:
+    balise = request.app.state.balise
+    try:
+        raw = await request.json()
+    except ValueError as exc:
+        raise ApiError(422, "malformed_json", f"the body is not valid JSON: {exc}") from exc
+    limit = balise.settings.max_match_hashes
+    if isinstance(raw, dict) and isinstance(raw.get("hashes"), list) and len(raw["hashes"]) > limit:
+        raise ApiError(413, "too_many_hashes", f"at most {limit} hashes per call, got {len(raw['hashes'])}")
+    try:
+        body = MatchIn.model_validate(raw)
+    except ValidationError as exc:
+        fields, _ = describe_errors(exc)
+        raise ApiError(422, "invalid_request", "the match request is invalid", fields) from exc
+    queries = [HashQuery(type=h.type, value=h.value, quality=h.quality, dihedral=h.dihedral,
+                         frames=[f.model_dump() for f in h.frames] if h.frames else None) for h in body.hashes]
+    outcomes = await run_in_threadpool(balise.matcher.match, queries, threshold=body.threshold)
+    matched = sum(1 for o in outcomes if o.matches)
+    with balise.db.transaction() as session:
+        balise.audit.record(session, AuditEvent.INDICATOR_MATCH, principal.actor, "organisation",
+                            str(principal.organisation_id), "provider match query",
+                            {"hashes": len(queries), "matched": matched, "threshold": body.threshold})
+        version = balise.indicators.current_version(session)
+    results = []
+    for i, (h, o) in enumerate(zip(body.hashes, outcomes)):
+        entry: dict[str, Any] = {"index": i, "type": h.type, "status": o.status, "matches": o.matches}
+        if h.value is not None:
+            entry["value"] = h.value.lower()
+        if o.error:
+            entry["error"] = o.error
+        results.append(entry)
+    return {"indicator_version": version, "matched": matched, "results": results}
+
+
+@router.post(
+    "/hash",
+    summary="Hash an uploaded file without storing it (MD5, SHA-1, SHA-256, PDQ or vPDQ)",
+    responses={413: {"description": "File over the configured limit"}},
+)
+async def hash_upload(request: Request, file: UploadFile, match: bool = False,
+                      principal: Principal = principal_with(Scope.MATCH)) -> dict[str, Any]:
+    balise = request.app.state.balise
+    fd, path = tempfile.mkstemp(prefix="balise-hash-", dir=_tmp_dir(balise))
+    try:
+        size = 0
+        with os.fdopen(fd, "wb") as out:
+            while chunk := await file.read(1024 * 1024):
+                size += len(chunk)
+                if size > balise.settings.max_file_bytes:
+                    raise ApiError(413, "file_too_large", f"the file exceeds {balise.settings.max_file_bytes} bytes")
+                out.write(chunk)
+        result = await run_in_threadpool(balise.media_hasher, path)
+    finally:
+        os.unlink(path)
+    result.pop("path", None)
+    result["filename"] = file.filename
+    if match and result.get("status") != "error":
+        queries = [HashQuery("md5", result["md5"]), HashQuery("sha1", result["sha1"]), HashQuery("sha256", result["sha256"])]
+        if result.get("pdq"):
+            queries.append(HashQuery("pdq", result["pdq"], quality=result.get("pdq_quality")))
+        outcomes = await run_in_threadpool(balise.matcher.match, queries)
+        result["matches"] = [m for o in outcomes for m in o.matches]
+    with balise.db.transaction() as session:
+        balise.audit.record(session, AuditEvent.MEDIA_HASH, principal.actor, "media", result.get("sha256") or "unknown",
+                            "hash a file for a provider, not stored", {"size": size})
+    return result
+
+
+def _tmp_dir(balise: Any) -> str:
+    path = balise.settings.data_dir / "tmp"
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return str(path)
