@@ -74,6 +74,7 @@ from balise.adapters.pdq import (
     _filter_decimate_matrix,
     _quality,
     luma_from_rgb,
+    single_threaded_blas,
 )
 
 try:  # HEIC/HEIF through pillow-heif's Pillow plugin.
@@ -224,15 +225,17 @@ def _buffer_from_luma(
     transpose, flip_rows, flip_cols = _ORIENTATIONS.get(orientation, _ORIENTATIONS[1])
     # Upright picture O = flips(A) with A = L.T if transpose else L. The rows of A are stored
     # columns when transposed. Buffer = R @ A @ C.T with mirrored matrices for flipped axes.
-    if transpose:
-        r = _axis_matrix(w_full, scale, w_red, flip_rows)  # acts on stored columns
-        c = _axis_matrix(h_full, scale, h_red, flip_cols)  # acts on stored rows
-        # R @ L.T @ C.T == (C @ L @ R.T).T
-        buf = (c @ luma @ r.T).T
-    else:
-        r = _axis_matrix(h_full, scale, h_red, flip_rows)
-        c = _axis_matrix(w_full, scale, w_red, flip_cols)
-        buf = r @ luma @ c.T
+    x = np.ascontiguousarray(luma, dtype=np.float32)
+    with single_threaded_blas():
+        if transpose:
+            r = _axis_matrix(w_full, scale, w_red, flip_rows)  # acts on stored columns
+            c = _axis_matrix(h_full, scale, h_red, flip_cols)  # acts on stored rows
+            # R @ L.T @ C.T == (C @ L @ R.T).T
+            buf = (c @ x @ r.T).T
+        else:
+            r = _axis_matrix(h_full, scale, h_red, flip_rows)
+            c = _axis_matrix(w_full, scale, w_red, flip_cols)
+            buf = r @ x @ c.T
     return np.asarray(buf, dtype=np.float64)
 
 

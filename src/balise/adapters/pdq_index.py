@@ -59,7 +59,7 @@ _COST_PROBE = 1.0
 _COST_CANDIDATE = 1.6
 _COST_SCAN = 0.25
 # Probe keys per slice of a batched query (bounds the temporary memory to a few hundred MB).
-_SLICE_PROBES = 1 << 19
+_SLICE_PROBES = 1 << 18
 # Pairs per slice of a brute-force scan.
 _SLICE_PAIRS = 1 << 22
 _MAX_CHUNK_BITS = 28
@@ -157,10 +157,6 @@ def _split_bits(m: int) -> tuple[tuple[int, int], ...]:
         out.append((start, b))
         start += b
     return tuple(out)
-
-
-def _volume(b: int, t: int) -> int:
-    return sum(math.comb(b, k) for k in range(min(t, b) + 1)) if t >= 0 else 0
 
 
 def _allocate_radii(bits: Sequence[int], n: int, threshold: int) -> tuple[tuple[int, ...], float]:

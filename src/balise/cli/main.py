@@ -63,6 +63,12 @@ def serve(
         _fail(str(exc), 2)
     if not is_current(balise.db.engine):
         _fail("the database schema is not current: run `balise db upgrade` first", 2)
+    # Load (mmap) or build the PDQ index now rather than on the first match query, and leave
+    # a snapshot that the next process on this host can open without a rebuild.
+    if balise.pdq_index.snapshot_missing():
+        balise.pdq_index.save_snapshot()
+    else:
+        balise.pdq_index.refresh(force=True)
     host = host or balise.settings.host
     port = port or balise.settings.port
     typer.echo(f"Balise serving on http://{host}:{port} (env={balise.settings.env}, "

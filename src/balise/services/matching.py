@@ -76,6 +76,9 @@ class PdqIndexHolder:
             return None
         return path, int(name[1:])
 
+    def snapshot_missing(self) -> bool:
+        return self._current_snapshot() is None
+
     def _load_or_build(self) -> None:
         current = self._current_snapshot()
         if current is not None:
