@@ -386,6 +386,40 @@ def indicators_add(
     typer.echo(f"indicator {ind.id} version {ind.version}")
 
 
+@indicators_app.command("add-video")
+def indicators_add_video(
+    source: Annotated[Path, typer.Argument(help="a video file to hash, or a vPDQ frames file (frame_number,quality,pdq,timestamp lines)")],
+    kind: Annotated[str, typer.Option()] = "known_csam",
+    classification: Annotated[str | None, typer.Option(help="JSON classification")] = None,
+    reason: Annotated[str, typer.Option(help="provenance: the decision or submission behind it")] = "added by CLI",
+) -> None:
+    """Add a video indicator from its vPDQ hash."""
+    from balise.adapters.media_hash import hash_file_isolated
+    from balise.adapters.vpdq_match import parse_vpdq_lines
+    from balise.domain.indicators import IndicatorKind, InvalidIndicator
+
+    balise = _balise()
+    try:
+        head = source.read_bytes()[:64]
+    except OSError as exc:
+        _fail(f"cannot read {source}: {exc.strerror}")
+    try:
+        if head[:1].isdigit():
+            frames = [(f.frame_number, f.quality, f.pdq_hex, f.timestamp) for f in parse_vpdq_lines(source.read_text())]
+        else:
+            result = hash_file_isolated(source, timeout_s=600)
+            if result.get("status") == "error" or not result.get("vpdq"):
+                _fail(f"{source} gave no vPDQ hash: {result.get('error') or 'not a video'}")
+            frames = [(f["frame_number"], f["quality"], f["pdq"], f["timestamp"]) for f in result["vpdq"]]
+        with balise.db.transaction() as session:
+            ind = balise.indicators.add_vpdq(session, CLI_ACTOR, frames=frames, kind=IndicatorKind(kind),
+                                             classification=json.loads(classification) if classification else None,
+                                             provenance={"source": "cli", "file": source.name, "reason": reason})
+    except (ValueError, InvalidIndicator) as exc:
+        _fail(str(exc))
+    typer.echo(f"video indicator {ind.id} ({len(frames)} frames) version {ind.version}")
+
+
 @indicators_app.command("set-status")
 def indicators_set_status(
     indicator_id: int,

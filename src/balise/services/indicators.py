@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 from collections.abc import Callable, Iterable, Iterator
@@ -138,6 +139,50 @@ class Indicators:
         self._audit.record(
             session, AuditEvent.INDICATOR_CREATE, actor, "indicator", str(indicator.id),
             "add indicator", {"algorithm": algorithm.value, "kind": kind.value, "version": version},
+        )
+        return indicator
+
+    def add_vpdq(
+        self,
+        session: Session,
+        actor: Actor,
+        *,
+        frames: list[tuple[int, int, str, float]],
+        kind: IndicatorKind,
+        provenance: dict[str, Any],
+        classification: dict[str, Any] | None = None,
+    ) -> Indicator:
+        """A video indicator: its vPDQ frames (frame_number, quality, pdq, timestamp)."""
+        if not frames:
+            raise InvalidIndicator("a vPDQ indicator needs at least one frame")
+        clean = []
+        for n, (number, quality, pdq, timestamp) in enumerate(frames):
+            if not 0 <= int(quality) <= 100 or int(number) < 0:
+                raise InvalidIndicator(f"frame {n}: frame number or quality out of range")
+            clean.append([int(number), int(quality), normalise_value(Algorithm.PDQ, pdq), round(float(timestamp), 3)])
+        text = "\n".join(f"{f[0]},{f[1]},{f[2]},{f[3]:.3f}" for f in clean)
+        fingerprint = hashlib.sha256(text.encode()).hexdigest()
+        classification = validate_classification(classification)
+        existing = session.execute(
+            select(Indicator).where(Indicator.algorithm == Algorithm.VPDQ.value, Indicator.value == fingerprint)
+        ).scalar_one_or_none()
+        version = self.reserve_versions(session, 1)
+        now = self._clock()
+        if existing is not None:
+            existing.status, existing.version, existing.updated_at = IndicatorStatus.ACTIVE.value, version, now
+            existing.kind = kind.value
+            indicator = existing
+        else:
+            indicator = Indicator(
+                kind=kind.value, media_type="video", algorithm=Algorithm.VPDQ.value, value=fingerprint,
+                classification=classification or None, provenance=provenance, frames=clean,
+                status=IndicatorStatus.ACTIVE.value, version=version, created_at=now, updated_at=now,
+            )
+            session.add(indicator)
+        session.flush()
+        self._audit.record(
+            session, AuditEvent.INDICATOR_CREATE, actor, "indicator", str(indicator.id),
+            "add video indicator", {"algorithm": "vpdq", "frames": len(clean), "version": version},
         )
         return indicator
 
