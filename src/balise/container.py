@@ -14,12 +14,14 @@ from balise.services.audit import AuditTrail
 from balise.services.evidence import EvidenceVault
 from balise.services.indicators import Indicators
 from balise.services.intake import Intake
+from balise.services.jobs import JobQueue
 from balise.services.organisations import Organisations
 from balise.services.users import Users
 from balise.settings import Settings
 
 if TYPE_CHECKING:
     from balise.services.matching import Matcher, PdqIndexHolder
+    from balise.services.triage import Triage
 
 
 def utc_now() -> datetime:
@@ -80,7 +82,32 @@ class Balise:
             matcher=self.matcher,
             media_hasher=self.media_hasher,
             tmp_dir=self.settings.data_dir / "tmp",
+            after_store=self._enqueue_triage,
         )
+
+    def _enqueue_triage(self, session, report) -> None:  # type: ignore[no-untyped-def]
+        from balise.services.triage import TRIAGE_JOB
+
+        self.jobs.enqueue(session, TRIAGE_JOB, {"report_id": str(report.id)}, dedupe_key=f"triage:{report.id}")
+
+    @cached_property
+    def jobs(self) -> JobQueue:
+        return JobQueue(self.db.sessions, self.clock)
+
+    @cached_property
+    def triage(self) -> Triage:
+        from balise.services.triage import Triage
+
+        return Triage(self.db.sessions, self.audit, self.clock)
+
+    def job_handlers(self) -> dict:  # type: ignore[type-arg]
+        from balise.services.triage import TRIAGE_JOB
+
+        return {TRIAGE_JOB: self.triage.handle}
+
+    def run_jobs(self) -> int:
+        """Run every ready job now (tests, `balise jobs run`)."""
+        return self.jobs.run_until_idle(self.job_handlers())
 
     def media_hasher(self, path: str) -> dict:  # type: ignore[type-arg]
         from balise.adapters.media_hash import hash_file_isolated

@@ -107,6 +107,8 @@ def seed(balise: Balise, reports: int = 6) -> DemoResult:
         document = {
             "reported_at": (now - timedelta(hours=n)).isoformat(),
             "signature": "DEMO-SIGNATURE",
+            "provider": {"contact_point": {"name": "DEMO Trust & Safety", "email": "ts@provider.demo.invalid"}},
+            "reported_elsewhere": {"reported": n % 2 == 1, "body": "NCMEC" if n % 2 else None},
             "type": ["known_csam", "new_csam", "solicitation"][n % 3],
             "service": {"type": "hosting", "url": f"https://provider.demo.invalid/u/{n}"},
             "awareness": {"source": "own_motion"},
@@ -131,4 +133,5 @@ def seed(balise: Balise, reports: int = 6) -> DemoResult:
             actor=provider_actor, organisation_id=provider_id, report=report, files=files,
             fingerprint=request_fingerprint(document, files), idempotency_key=None, is_demo=True,
         )
+    balise.run_jobs()  # triage the demo reports now, so the queue is ready
     return DemoResult(api_key=key.plaintext, users=users, reports=reports)

@@ -90,6 +90,9 @@ class Settings(BaseSettings):
     hash_memory_bytes: int = 2 * 1024 * 1024 * 1024
     max_match_hashes: int = 10_000
 
+    # The embedded default runs background jobs in a thread of `balise serve`.
+    run_jobs_in_server: bool = True
+
     session_max_age_seconds: int = 8 * 3600
     login_rate_limit: str = "10/minute"
 

@@ -71,9 +71,74 @@ def serve(
         balise.pdq_index.refresh(force=True)
     host = host or balise.settings.host
     port = port or balise.settings.port
+    worker = None
+    if balise.settings.run_jobs_in_server:
+        from balise.services.jobs import BackgroundWorker
+
+        worker = BackgroundWorker(balise.jobs, balise.job_handlers())
+        worker.start()
     typer.echo(f"Balise serving on http://{host}:{port} (env={balise.settings.env}, "
                f"database={balise.db.engine.url.render_as_string(hide_password=True)})")
-    uvicorn.run(asgi, host=host, port=port, log_level="info", proxy_headers=False)
+    try:
+        uvicorn.run(asgi, host=host, port=port, log_level="info", proxy_headers=False)
+    finally:
+        if worker is not None:
+            worker.stop()
+
+
+@app.command()
+def worker(poll: Annotated[float, typer.Option(help="seconds between polls when idle")] = 0.5) -> None:
+    """Run background jobs (triage, …) until interrupted. Production runs one or more of these
+    beside the API processes (and sets BALISE_RUN_JOBS_IN_SERVER=false)."""
+    import signal
+
+    from balise.services.jobs import BackgroundWorker
+
+    balise = _balise()
+    runner = BackgroundWorker(balise.jobs, balise.job_handlers(), poll_seconds=poll)
+    stop = {"now": False}
+
+    def _stop(*_: object) -> None:
+        stop["now"] = True
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    runner.start()
+    typer.echo("worker running; Ctrl-C to stop")
+    while not stop["now"] and runner.is_alive():
+        runner.join(0.5)
+    runner.stop()
+
+
+jobs_app = typer.Typer(help="Background jobs.", no_args_is_help=True)
+app.add_typer(jobs_app, name="jobs")
+
+
+@jobs_app.command("list")
+def jobs_list(status: Annotated[str | None, typer.Option(help="pending, running, done or failed")] = None,
+              limit: int = 50) -> None:
+    """The newest jobs with their state, attempts and last error."""
+    balise = _balise()
+    for job in balise.jobs.list(status, limit):
+        error = (job.last_error or "").strip().splitlines()[-1:] or [""]
+        typer.echo(f"{job.id:>8} {job.kind:<20} {job.status:<8} attempts={job.attempts}/{job.max_attempts} "
+                   f"run_at={job.run_at:%Y-%m-%d %H:%M:%S} {error[0][:120]}")
+
+
+@jobs_app.command("retry")
+def jobs_retry(job_id: int) -> None:
+    """Put a failed job back in the queue."""
+    balise = _balise()
+    if not balise.jobs.retry(job_id):
+        _fail(f"job {job_id} does not exist or is not failed/pending")
+    typer.echo(f"job {job_id} queued again")
+
+
+@jobs_app.command("run")
+def jobs_run() -> None:
+    """Run every ready job now, then exit."""
+    balise = _balise()
+    typer.echo(f"ran {balise.run_jobs()} job(s)")
 
 
 @db_app.command("upgrade")

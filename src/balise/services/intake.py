@@ -130,6 +130,7 @@ class Intake:
         matcher: MatchPort | None = None,
         media_hasher: Callable[[str], dict[str, Any]] | None = None,
         tmp_dir: Path | None = None,
+        after_store: Callable[[Session, Report], None] | None = None,
     ) -> None:
         self._audit = audit
         self._evidence = evidence
@@ -140,6 +141,8 @@ class Intake:
         self._matcher = matcher
         self._media_hasher = media_hasher
         self._tmp_dir = tmp_dir
+        # Called inside the intake transaction (to enqueue triage with the report it acts on).
+        self._after_store = after_store
 
     # -- preparation (no database) ---------------------------------------------------------
 
@@ -469,6 +472,8 @@ class Intake:
                 )
             )
         session.flush()
+        if self._after_store is not None:
+            self._after_store(session, report)
         return FiledReport(report=report, items=items)
 
     # -- reading ---------------------------------------------------------------------------

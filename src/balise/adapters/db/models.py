@@ -127,6 +127,8 @@ class User(Base):
     totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Wellness and language: {"blur": 0-40, "greyscale": bool, "locale": "en"|"fr", "break_minutes": int}.
+    preferences: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
@@ -164,6 +166,16 @@ class Report(Base):
     additional_info: Mapped[str | None] = mapped_column(Text)
     outcome: Mapped[str | None] = mapped_column(String(40))
     outcome_reasons: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    outcome_text: Mapped[str | None] = mapped_column(Text)
+    # Triage.
+    priority: Mapped[int] = mapped_column(Integer, default=0, index=True)
+    priority_reasons: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    missing_fields: Mapped[list[str] | None] = mapped_column(JSON)
+    information_request: Mapped[str | None] = mapped_column(Text)
+    triaged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decided_by: Mapped[str | None] = mapped_column(String(64))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revision: Mapped[int] = mapped_column(Integer, default=0)
     is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
@@ -208,6 +220,19 @@ class Item(Base):
     # Matches against the indicator database at arrival: [{indicator_id, algorithm, distance, ...}].
     matches: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
     matched: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+    # Triage: the earliest item with the same content (SHA-256) or picture (PDQ within the
+    # threshold), and on that earliest item how many times it has been reported in all.
+    duplicate_of: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("items.id"), index=True)
+    duplicate_distance: Mapped[int | None] = mapped_column(Integer)
+    times_reported: Mapped[int] = mapped_column(Integer, default=1)
+    # Assessment: by re-use of a confirmed indicator, or by an analyst.
+    outcome: Mapped[str | None] = mapped_column(String(32))
+    classification: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    assessment_source: Mapped[str | None] = mapped_column(String(64))
+    assessed_by: Mapped[str | None] = mapped_column(String(64))
+    assessed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Raised on every assessment change: a form carrying an older number is stale.
+    revision: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     report: Mapped[Report] = relationship(back_populates="items")
@@ -360,3 +385,36 @@ class IndicatorVersion(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     version: Mapped[int] = mapped_column(BigInteger)
+
+
+class ReportClaim(Base):
+    """One analyst works a report at a time; a claim expires."""
+
+    __tablename__ = "report_claims"
+
+    report_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    claimed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Job(Base):
+    """Background work, enqueued in the transaction of the data it acts on."""
+
+    __tablename__ = "jobs"
+    __table_args__ = (Index("ix_jobs_ready", "status", "run_at"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # A second job with the same key is not enqueued while the first is pending or running.
+    dedupe_key: Mapped[str | None] = mapped_column(String(200), index=True)
+    status: Mapped[str] = mapped_column(String(16))  # pending, running, done, failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    max_attempts: Mapped[int] = mapped_column(Integer, default=8)
+    run_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    locked_by: Mapped[str | None] = mapped_column(String(100))
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -9,7 +9,9 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from pydantic import ValidationError
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException
 
@@ -17,7 +19,8 @@ from balise.adapters.db.models import Item, Report
 from balise.domain.model import Scope
 from balise.services.intake import IntakeError, UploadedFile, request_fingerprint
 from balise.services.organisations import Principal
-from balise.services.report_schema import ReportIn, describe_errors
+from balise.domain.model import UserDecision
+from balise.services.report_schema import ProviderIn, ReportedElsewhereIn, ReportIn, VictimIn, describe_errors
 from balise.web.api.deps import ApiError, principal_with
 
 router = APIRouter(prefix="/api/v1", tags=["reports"])
@@ -53,7 +56,8 @@ def _status_out(report: Report) -> dict[str, Any]:
     return {
         "id": str(report.id), "state": report.state, "source": report.source, "urgent": report.urgent,
         "created_at": report.created_at.isoformat(), "updated_at": report.updated_at.isoformat(),
-        "outcome": report.outcome, "reasons": report.outcome_reasons or [],
+        "outcome": report.outcome, "reasons": report.outcome_reasons or [], "outcome_text": report.outcome_text,
+        "missing_fields": report.missing_fields or [], "information_request": report.information_request,
         "items": [_item_out(i) for i in report.items],
         "history": [
             {"from": e.from_state, "to": e.to_state, "at": e.occurred_at.isoformat(), "reason": e.reason}
@@ -180,4 +184,44 @@ def get_report(report_id: uuid.UUID, request: Request,
         if report is None:
             # The same answer whether it does not exist or belongs to someone else.
             raise ApiError(404, "not_found", f"no report {report_id} for this organisation")
+        return _status_out(report)
+
+
+class ReportPatch(BaseModel):
+    """Information a provider adds to a report Balise asked it to complete."""
+
+    model_config = ConfigDict(extra="forbid")
+    signature: Annotated[str, Field(min_length=1, max_length=10_000)] | None = None
+    provider: ProviderIn | None = None
+    user_decision: UserDecision | None = None
+    reported_elsewhere: ReportedElsewhereIn | None = None
+    victims: Annotated[list[VictimIn], Field(max_length=100)] | None = None
+    additional_info: Annotated[str, Field(max_length=20_000)] | None = None
+
+
+@router.patch("/reports/{report_id}", summary="Complete a report Balise asked information for")
+async def patch_report(report_id: uuid.UUID, request: Request,
+                       principal: Principal = principal_with(Scope.REPORTS_WRITE)) -> dict[str, Any]:
+    balise = request.app.state.balise
+    try:
+        raw = await request.json()
+        patch = ReportPatch.model_validate(raw)
+    except ValueError as exc:
+        if isinstance(exc, ValidationError):
+            fields, _ = describe_errors(exc)
+            raise ApiError(422, "invalid_patch", "the patch is invalid", fields) from exc
+        raise ApiError(422, "malformed_json", f"the body is not valid JSON: {exc}") from exc
+    data = patch.model_dump(exclude_none=True, mode="json")
+    if not data:
+        raise ApiError(422, "empty_patch", "nothing to change: send at least one field")
+    from balise.services.triage import supply_information
+
+    with balise.db.transaction() as session:
+        report = balise.intake.get_for_organisation(session, principal.actor, principal.organisation_id, report_id)
+        if report is None:
+            raise ApiError(404, "not_found", f"no report {report_id} for this organisation")
+        if report.state not in ("incomplete", "information_requested"):
+            raise ApiError(409, "not_requested", f"the report is {report.state}; information can be added only when requested")
+        supply_information(session, balise.audit, report, data, principal.actor, balise.clock())
+        balise.jobs.enqueue(session, "report.triage", {"report_id": str(report.id)}, dedupe_key=f"triage:{report.id}")
         return _status_out(report)

@@ -1,0 +1,142 @@
+"""Matching contents against indicators: local lists, or a Balise server's match API.
+
+Both return, per SHA-256, a list of match dicts ``{source, algorithm, kind, category, series,
+distance, indicator}``. Exact hashes match by set lookup; PDQ through :class:`PdqIndex` within
+``threshold`` bits (default 31), never for quality < 50; vPDQ with :mod:`vpdq_match`.
+With ``--server`` only hashes are sent (never content), 10,000 per call, retried on transient
+errors (connection failures, 429, 5xx) with exponential back-off.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+
+from balise.adapters.media_hash import QUALITY_THRESHOLD
+from balise.adapters.pdq_index import PdqIndex, hex_to_words, words_to_hex
+from balise.scan.indicator_files import IndicatorSet
+
+MAX_PER_CALL = 10_000
+
+
+class MatchError(RuntimeError):
+    pass
+
+
+class LocalMatcher:
+    def __init__(self, iset: IndicatorSet, threshold: int = 31, min_quality: int = QUALITY_THRESHOLD) -> None:
+        self.threshold = threshold
+        self.min_quality = min_quality
+        self.iset = iset
+        self.words, self.pdq_meta = iset.pdq()
+        self.index = PdqIndex.build(self.words, np.arange(self.words.shape[0], dtype=np.int64)) \
+            if self.words.shape[0] else None
+
+    def __len__(self) -> int:
+        return len(self.iset)
+
+    def _hit(self, mid: int, algorithm: str, distance: int, value: str) -> dict[str, Any]:
+        source, kind, category, series = self.iset.metas[mid]
+        return {"source": source, "algorithm": algorithm, "kind": kind, "category": category, "series": series,
+                "distance": distance, "indicator": value}
+
+    def match(self, contents: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+        out: dict[str, list[dict[str, Any]]] = {}
+        for c in contents:
+            for algo in ("md5", "sha1", "sha256"):
+                got = self.iset.exact[algo].get(c.get(algo) or "")
+                if got is None:
+                    continue
+                for mid in (got,) if isinstance(got, int) else got:
+                    out.setdefault(c["sha256"], []).append(self._hit(mid, algo, 0, c[algo]))
+        if self.index is not None:
+            rows = [c for c in contents if c.get("pdq") and (c.get("pdq_quality") or 0) >= self.min_quality]
+            if rows:
+                res = self.index.query(hex_to_words([c["pdq"] for c in rows]), self.threshold)
+                for qi, iid, d in zip(res.query_index.tolist(), res.ids.tolist(), res.distances.tolist()):
+                    value = words_to_hex(self.words[iid:iid + 1])[0]
+                    out.setdefault(rows[qi]["sha256"], []).append(self._hit(int(self.pdq_meta[iid]), "pdq", int(d), value))
+        if self.iset.videos:
+            from balise.adapters.vpdq_match import VpdqFrame, match
+
+            refs = [(ind, [VpdqFrame(int(f[0]), int(f[1]), f[2], float(f[3])) for f in ind.frames or []])
+                    for ind in self.iset.videos]
+            for c in contents:
+                if not c.get("vpdq"):
+                    continue
+                q = [VpdqFrame(int(f[0]), int(f[1]), f[2], float(f[3])) for f in c["vpdq"]]
+                for ind, frames in refs:
+                    m = match(q, frames, distance=self.threshold, quality=self.min_quality)
+                    if m.is_match:
+                        out.setdefault(c["sha256"], []).append(
+                            {"source": ind.source, "algorithm": "vpdq", "kind": ind.kind, "category": ind.category,
+                             "series": ind.series, "distance": int(round(100 - m.query_pct)), "indicator": ind.value})
+        return out
+
+
+class ServerMatcher:
+    """POST /api/v1/match on a Balise server with a Bearer key of scope ``match``."""
+
+    def __init__(self, url: str, key: str, threshold: int = 31, retries: int = 5, backoff: float = 0.5,
+                 timeout: float = 120.0) -> None:
+        import httpx
+
+        self.url = url.rstrip("/") + "/api/v1/match"
+        self.threshold = min(threshold, 31)
+        self.retries = retries
+        self.backoff = backoff
+        self.client = httpx.Client(headers={"Authorization": f"Bearer {key}"}, timeout=timeout, trust_env=False)
+        self.source = url.rstrip("/")
+        self.calls = 0
+
+    def _post(self, hashes: list[dict[str, Any]]) -> dict[str, Any]:
+        import httpx
+
+        delay = self.backoff
+        last = ""
+        for attempt in range(self.retries + 1):
+            try:
+                r = self.client.post(self.url, json={"hashes": hashes, "threshold": self.threshold})
+                self.calls += 1
+                if r.status_code == 200:
+                    return r.json()
+                last = f"HTTP {r.status_code}: {r.text[:300]}"
+                if r.status_code not in (408, 425, 429, 500, 502, 503, 504):
+                    raise MatchError(f"the match API refused the request: {last}")
+            except httpx.TransportError as exc:
+                last = f"{type(exc).__name__}: {exc}"
+            if attempt < self.retries:
+                time.sleep(delay)
+                delay = min(delay * 2, 30.0)
+        raise MatchError(f"the match API failed after {self.retries + 1} attempts: {last}")
+
+    def match(self, contents: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+        queries: list[tuple[str, dict[str, Any]]] = []
+        for c in contents:
+            for algo in ("md5", "sha1", "sha256"):
+                if c.get(algo):
+                    queries.append((c["sha256"], {"type": algo, "value": c[algo]}))
+            if c.get("pdq"):
+                queries.append((c["sha256"], {"type": "pdq", "value": c["pdq"], "quality": c.get("pdq_quality")}))
+            if c.get("vpdq"):
+                frames = [{"frame_number": int(f[0]), "quality": int(f[1]), "pdq": f[2], "timestamp": float(f[3])}
+                          for f in c["vpdq"]][:100_000]
+                queries.append((c["sha256"], {"type": "vpdq", "frames": frames}))
+        out: dict[str, list[dict[str, Any]]] = {}
+        for start in range(0, len(queries), MAX_PER_CALL):
+            part = queries[start:start + MAX_PER_CALL]
+            body = self._post([q for _, q in part])
+            for entry in body.get("results", []):
+                sha = part[int(entry["index"])][0]
+                for m in entry.get("matches") or []:
+                    cls = m.get("classification") or {}
+                    out.setdefault(sha, []).append({
+                        "source": self.source, "algorithm": m.get("algorithm") or part[int(entry["index"])][1]["type"],
+                        "kind": m.get("kind"), "category": cls.get("ncmec_category") or cls.get("uk_category"),
+                        "series": None, "distance": int(m.get("distance", 0)),
+                        "indicator": str(m.get("indicator_id")),
+                    })
+        return out
