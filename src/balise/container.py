@@ -20,6 +20,7 @@ from balise.services.users import Users
 from balise.settings import Settings
 
 if TYPE_CHECKING:
+    from balise.services.assessment import Assessment
     from balise.services.matching import Matcher, PdqIndexHolder
     from balise.services.triage import Triage
 
@@ -99,6 +100,12 @@ class Balise:
         from balise.services.triage import Triage
 
         return Triage(self.db.sessions, self.audit, self.clock)
+
+    @cached_property
+    def assessment(self) -> Assessment:
+        from balise.services.assessment import Assessment
+
+        return Assessment(self.audit, self.indicators, self.clock)
 
     def job_handlers(self) -> dict:  # type: ignore[type-arg]
         from balise.services.triage import TRIAGE_JOB

@@ -16,6 +16,8 @@ class IndicatorKind(StrEnum):
 
 
 class IndicatorStatus(StrEnum):
+    # Assessed illegal by one analyst; matches nothing until a second, senior analyst confirms.
+    CANDIDATE = "candidate"
     ACTIVE = "active"
     SUSPENDED = "suspended"
     DELETED = "deleted"
