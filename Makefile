@@ -46,3 +46,10 @@ $(BENCH_STAMP): $(TEST_STAMP)
 	$(BIN)/pip install --quiet -c constraints.txt -e '.[test,bench]'
 	touch $@
 install-bench: $(BENCH_STAMP)
+
+# Re-extract the staff interface's messages and merge them into each catalogue; translators
+# then edit src/balise/web/ui/locale/<lang>/LC_MESSAGES/messages.po (a test fails while a
+# message has no translation).
+translations: install
+	$(BIN)/pybabel extract -F babel.cfg -k _ -k gettext -k N_ -o var/messages.pot .
+	$(BIN)/pybabel update -i var/messages.pot -d src/balise/web/ui/locale --no-fuzzy-matching

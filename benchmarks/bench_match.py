@@ -12,7 +12,7 @@ queries; 30 % are a stored hash with 0-31 bits flipped (true neighbours within 3
 Recall is measured against an independent numpy brute force on a sample of queries; slow
 peers run their timed queries on a sample (the table says how many).
 
-    python benchmarks/bench_match.py                      # 1 M and 10 M, ~30 min
+    python benchmarks/bench_match.py                      # 1 M and 10 M, ~11 min on 2 cores
     python benchmarks/bench_match.py --quick              # small smoke run
     python benchmarks/bench_match.py --sizes 1000000 --queries 10000
 """

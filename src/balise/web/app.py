@@ -24,6 +24,7 @@ from balise.web.api.deps import ApiError
 from balise.web.api.reports import _REPORT_SCHEMA
 from balise.web.limits import BodyLimitMiddleware, BodyTooLarge, RateLimiter
 from balise.web.ui import routes as ui
+from balise.web.ui import workbench
 from balise.web.ui.routes import Forbidden, NotSignedIn
 
 log = logging.getLogger("balise.web")
@@ -55,6 +56,7 @@ def create_fastapi(balise: Balise) -> FastAPI:
     app.include_router(reports.router)
     app.include_router(match.router)
     app.include_router(ui.router)
+    app.include_router(workbench.router)
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "ui" / "static")), name="static")
 
     @app.exception_handler(ApiError)
@@ -84,8 +86,8 @@ def create_fastapi(balise: Balise) -> FastAPI:
 
     @app.exception_handler(Forbidden)
     async def _forbidden(request: Request, exc: Forbidden) -> Response:
-        return ui.render(request, "error.html", status=403, title="Not allowed",
-                         message="Your role does not give access to this page.")
+        return ui.render(request, "error.html", status=403, title=ui.N_("Not allowed"),
+                         message=ui.N_("Your role does not give access to this page."))
 
     @app.get("/", include_in_schema=False)
     def root() -> RedirectResponse:

@@ -17,8 +17,18 @@ from balise.adapters.db.models import AuditRecord, Organisation, Report, User
 from balise.domain.audit import AuditEvent
 from balise.domain.model import Role
 from balise.services.actors import Actor
+from balise.web.ui import i18n
+
+def N_(message: str) -> str:
+    """Marks a message for extraction; it is translated where it is shown."""
+    return message
+
+
+DEFAULT_PREFERENCES = {"blur": 24, "greyscale": True, "locale": None, "break_minutes": 50, "reveal_seconds": 10}
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+TEMPLATES.env.add_extension("jinja2.ext.i18n")
+TEMPLATES.env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
 router = APIRouter(prefix="/ui", include_in_schema=False)
 
 PENDING_TTL_SECONDS = 300
@@ -35,6 +45,12 @@ class Forbidden(Exception):
 def render(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
     token = request.scope.get("csrftoken")
     context.setdefault("user", getattr(request.state, "user", None))
+    user = context["user"]
+    preferences = (user.preferences if user is not None else None) or {}
+    locale = i18n.negotiate(request.headers.get("accept-language"), preferences.get("locale"))
+    i18n.activate(locale)
+    context.setdefault("locale", locale)
+    context.setdefault("prefs", {**DEFAULT_PREFERENCES, **preferences})
     return TEMPLATES.TemplateResponse(
         request, template, {"csrftoken": token() if token else "", **context}, status_code=status
     )
@@ -81,7 +97,7 @@ def login(request: Request, username: str = Form(max_length=64), password: str =
     client = request.client.host if request.client else "unknown"
     allowed, retry = request.app.state.login_limiter.hit("login", client, username.lower())
     if not allowed:
-        return render(request, "login.html", status=429, error=f"Too many attempts. Try again in {retry} seconds.")
+        return render(request, "login.html", status=429, error=N_("Too many attempts. Try again in a minute."))
     with balise.db.transaction() as session:
         user = balise.users.check_password(session, username, password)
         if user is None:
@@ -95,7 +111,7 @@ def login(request: Request, username: str = Form(max_length=64), password: str =
             request.session["pending_user"] = str(user.id)
             request.session["pending_at"] = balise.clock().timestamp()
     if failed:
-        return render(request, "login.html", status=401, error="Unknown user or wrong password.")
+        return render(request, "login.html", status=401, error=N_("Unknown user or wrong password."))
     return RedirectResponse("/ui/login/totp", status_code=303)
 
 
@@ -116,14 +132,14 @@ def totp(request: Request, code: str = Form(max_length=16)) -> Response:
         return RedirectResponse("/ui/login", status_code=303)
     allowed, retry = request.app.state.login_limiter.hit("totp", pending)
     if not allowed:
-        return render(request, "totp.html", status=429, error=f"Too many attempts. Try again in {retry} seconds.")
+        return render(request, "totp.html", status=429, error=N_("Too many attempts. Try again in a minute."))
     with balise.db.transaction() as session:
         user = session.get(User, uuid.UUID(pending))
         ok = user is not None and user.active and balise.users.check_totp(user, code)
         if user is not None:
             balise.users.record_login(session, user, ok, "totp")
     if not ok:
-        return render(request, "totp.html", status=401, error="That code is not valid. Enter the current 6-digit code.")
+        return render(request, "totp.html", status=401, error=N_("That code is not valid. Enter the current 6-digit code."))
     request.session.clear()
     request.session["user_id"] = pending
     request.session["login_at"] = balise.clock().timestamp()

@@ -1,0 +1,83 @@
+// Balise workbench: reveal one blurred item at a time (each reveal is logged), re-blur
+// automatically, keyboard shortcuts for the common path, and a break reminder.
+(function () {
+  "use strict";
+  var body = document.body;
+  var csrf = (document.querySelector('meta[name="csrf-token"]') || {}).content || "";
+  var revealSeconds = parseInt(body.getAttribute("data-reveal-seconds") || "10", 10);
+  var breakMinutes = parseInt(body.getAttribute("data-break-minutes") || "0", 10);
+  var timer = null;
+
+  function reblurAll() {
+    document.querySelectorAll("figure.media.revealed").forEach(function (fig) {
+      fig.classList.remove("revealed");
+      var button = fig.querySelector("button.reveal");
+      if (button) { button.setAttribute("aria-pressed", "false"); }
+      var video = fig.querySelector("video");
+      if (video) { video.pause(); }
+    });
+    if (timer) { clearTimeout(timer); timer = null; }
+  }
+
+  function reveal(button) {
+    var fig = button.closest("figure.media");
+    if (!fig) { return; }
+    if (fig.classList.contains("revealed")) { reblurAll(); return; }
+    reblurAll();
+    var body = new URLSearchParams();
+    body.set("purpose", button.getAttribute("data-purpose") || "");
+    fetch("/ui/items/" + button.getAttribute("data-item") + "/reveal", {
+      method: "POST", credentials: "same-origin",
+      headers: {"x-csrftoken": csrf, "content-type": "application/x-www-form-urlencoded"},
+      body: body.toString()
+    }).then(function (response) {
+      // Nothing is shown unless the reveal was recorded.
+      if (response.status !== 204) { return; }
+      fig.classList.add("revealed");
+      button.setAttribute("aria-pressed", "true");
+      timer = setTimeout(reblurAll, revealSeconds * 1000);
+    });
+  }
+
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest("button.reveal");
+    if (button) { event.preventDefault(); reveal(button); }
+  });
+
+  // Shortcuts: j/k next/previous item, r reveal, i/n/x outcome of the current item.
+  var current = -1;
+  function items() { return Array.prototype.slice.call(document.querySelectorAll("article.item")); }
+  function focusItem(index) {
+    var all = items();
+    if (!all.length) { return; }
+    current = Math.max(0, Math.min(all.length - 1, index));
+    all[current].focus();
+    all[current].scrollIntoView({block: "start"});
+  }
+  document.addEventListener("keydown", function (event) {
+    var tag = (event.target.tagName || "").toLowerCase();
+    if (tag === "input" || tag === "textarea" || tag === "select" || event.ctrlKey || event.metaKey || event.altKey) { return; }
+    var all = items();
+    var item = all[current] || all[0];
+    if (event.key === "j") { focusItem(current + 1); }
+    else if (event.key === "k") { focusItem(current - 1); }
+    else if (event.key === "r" && item) { var b = item.querySelector("button.reveal"); if (b) { reveal(b); } }
+    else if ((event.key === "i" || event.key === "n" || event.key === "x") && item) {
+      var value = {i: "illegal", n: "not_illegal", x: "cannot_assess"}[event.key];
+      var radio = item.querySelector('input[name="outcome"][value="' + value + '"]');
+      if (radio) { radio.checked = true; radio.focus(); }
+    } else if (event.key === "Escape") { reblurAll(); }
+  });
+
+  // Session timer and break reminder.
+  var started = Date.now();
+  var clock = document.getElementById("session-timer");
+  var reminder = document.getElementById("break-reminder");
+  if (clock && breakMinutes > 0) {
+    setInterval(function () {
+      var minutes = Math.floor((Date.now() - started) / 60000);
+      clock.textContent = minutes + " min";
+      if (reminder && minutes >= breakMinutes) { reminder.hidden = false; }
+    }, 15000);
+  }
+})();

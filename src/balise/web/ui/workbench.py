@@ -1,0 +1,273 @@
+"""The analyst workbench: queue, report view, blurred media viewer, classification, decisions,
+four-eyes confirmation and wellness settings."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
+from sqlalchemy import select
+
+from balise.adapters.db.models import Indicator, Item, Organisation, Report, ReportClaim, User
+from balise.domain.audit import AuditEvent
+from balise.domain.indicators import AGE_BANDS, DIRECTIVE_ELEMENTS, FLAGS, NCMEC_CATEGORIES, UK_CATEGORIES
+from balise.domain.model import Role
+from balise.domain.states import ReportState
+from balise.domain.triage import sla_deadline
+from balise.services.actors import Actor
+from balise.services.assessment import UNFOUNDED_REASONS, AssessmentError, Decision
+from balise.web.ui import i18n
+from balise.web.ui.routes import DEFAULT_PREFERENCES, current_user, render, require_role
+
+router = APIRouter(prefix="/ui", include_in_schema=False)
+ASSESSORS = (Role.ANALYST, Role.SENIOR_ANALYST)
+QUEUE_STATES = ("in_assessment", "information_requested", "incomplete", "received")
+
+
+def _actor(user: User) -> Actor:
+    return Actor.staff(str(user.id), user.username)
+
+
+def _flash(url: str, message: str | None = None, error: str | None = None) -> RedirectResponse:
+    from urllib.parse import urlencode
+
+    query = {k: v for k, v in (("msg", message), ("err", error)) if v}
+    return RedirectResponse(url + ("?" + urlencode(query) if query else ""), status_code=303)
+
+
+@router.get("/queue")
+def queue(request: Request, state: str = "in_assessment", source: str = "", urgent: str = "", country: str = "",
+          user: User = Depends(require_role(*ASSESSORS))) -> HTMLResponse:
+    balise = request.app.state.balise
+    now = balise.clock()
+    query = (select(Report, Organisation.country, ReportClaim, User.username)
+             .outerjoin(Organisation, Organisation.id == Report.organisation_id)
+             .outerjoin(ReportClaim, ReportClaim.report_id == Report.id)
+             .outerjoin(User, User.id == ReportClaim.user_id))
+    if state in QUEUE_STATES:
+        query = query.where(Report.state == state)
+    if source:
+        query = query.where(Report.source == source)
+    if urgent == "1":
+        query = query.where(Report.urgent.is_(True))
+    if country:
+        query = query.where(Organisation.country == country.upper()[:2])
+    query = query.order_by(Report.urgent.desc(), Report.priority.desc(), Report.created_at).limit(200)
+    rows = []
+    with balise.db.sessions() as session:
+        for report, org_country, claim, holder in session.execute(query):
+            deadline = sla_deadline(report.created_at, report.urgent)
+            rows.append({
+                "report": report, "country": org_country,
+                "holder": holder if claim is not None and claim.expires_at > now else None,
+                "sla_minutes": int((deadline - now).total_seconds() // 60),
+                "new_items": sum(1 for i in report.items if i.kind == "media" and i.outcome is None),
+                "items": len(report.items),
+            })
+    return render(request, "queue.html", rows=rows, filters={"state": state, "source": source, "urgent": urgent,
+                                                             "country": country}, states=QUEUE_STATES)
+
+
+@router.post("/reports/{report_id}/claim")
+def claim(request: Request, report_id: uuid.UUID, user: User = Depends(require_role(*ASSESSORS))) -> Response:
+    balise = request.app.state.balise
+    try:
+        with balise.db.transaction() as session:
+            balise.assessment.claim(session, user, report_id)
+    except AssessmentError as exc:
+        return _flash("/ui/queue", error=str(exc))
+    return _flash(f"/ui/reports/{report_id}")
+
+
+@router.post("/reports/{report_id}/release")
+def release(request: Request, report_id: uuid.UUID, user: User = Depends(require_role(*ASSESSORS))) -> Response:
+    balise = request.app.state.balise
+    with balise.db.transaction() as session:
+        balise.assessment.release(session, user, report_id)
+    return _flash("/ui/queue", message=i18n.gettext("Claim released."))
+
+
+@router.get("/reports/{report_id}")
+def report_view(request: Request, report_id: uuid.UUID, msg: str = "", err: str = "",
+                user: User = Depends(require_role(*ASSESSORS))) -> Response:
+    balise = request.app.state.balise
+    actor = _actor(user)
+    with balise.db.transaction() as session:
+        report = session.get(Report, report_id)
+        if report is None:
+            return render(request, "error.html", status=404, title=i18n.gettext("Not found"),
+                          message=i18n.gettext("There is no such report."))
+        purpose = f"assess report {report.id}"
+        balise.audit.record(session, AuditEvent.REPORT_READ, actor, "report", str(report.id), purpose)
+        for item in report.items:
+            balise.audit.record(session, AuditEvent.ITEM_READ, actor, "item", str(item.id), purpose)
+        for person in report.persons:
+            balise.audit.record(session, AuditEvent.PERSON_READ, actor, "person", str(person.id), purpose)
+        claim = balise.assessment.holder(session, report.id)
+        holder = session.get(User, claim.user_id) if claim else None
+        org = session.get(Organisation, report.organisation_id) if report.organisation_id else None
+        duplicates = {i.id: session.get(Item, i.duplicate_of) for i in report.items if i.duplicate_of}
+        persons = [(p, list(p.identifiers)) for p in report.persons]
+        items, events = list(report.items), list(report.events)
+    mine = holder is not None and holder.id == user.id
+    return render(
+        request, "report.html", report=report, items=items, events=events, persons=persons, org=org,
+        holder=holder, mine=mine, duplicates=duplicates, msg=msg, err=err,
+        can_decide=mine and report.state == ReportState.IN_ASSESSMENT.value,
+        schemes={"ncmec": NCMEC_CATEGORIES, "uk": UK_CATEGORIES, "directive": DIRECTIVE_ELEMENTS,
+                 "flags": FLAGS, "ages": AGE_BANDS},
+        unfounded=UNFOUNDED_REASONS,
+        sla=sla_deadline(report.created_at, report.urgent),
+    )
+
+
+@router.get("/items/{item_id}/media")
+def media(request: Request, item_id: uuid.UUID, user: User = Depends(require_role(*ASSESSORS))) -> Response:
+    """The item's content, decrypted for display (blurred by the page). Audited, never cached."""
+    balise = request.app.state.balise
+    with balise.db.transaction() as session:
+        item = session.get(Item, item_id)
+        if item is None or not item.vault_object:
+            return Response(status_code=404, headers={"cache-control": "no-store"})
+        chunks = balise.evidence.read(session, item.vault_object, _actor(user),
+                                      f"blurred preview while assessing report {item.report_id}")
+        content_type = item.content_type or "application/octet-stream"
+    headers = {"cache-control": "no-store, private", "content-disposition": "inline",
+               "x-content-type-options": "nosniff", "cross-origin-resource-policy": "same-origin"}
+    return StreamingResponse(chunks, media_type=content_type, headers=headers)
+
+
+@router.post("/items/{item_id}/reveal")
+def reveal(request: Request, item_id: uuid.UUID, purpose: str = Form(default="", max_length=500),
+           user: User = Depends(require_role(*ASSESSORS))) -> Response:
+    balise = request.app.state.balise
+    with balise.db.transaction() as session:
+        item = session.get(Item, item_id)
+        if item is None:
+            return Response(status_code=404)
+        balise.audit.record(session, AuditEvent.MEDIA_REVEAL, _actor(user), "item", str(item.id),
+                            purpose.strip() or f"assess report {item.report_id}", {"sha256": item.sha256})
+    return Response(status_code=204)
+
+
+@router.post("/items/{item_id}/assess")
+async def assess(request: Request, item_id: uuid.UUID, user: User = Depends(require_role(*ASSESSORS))) -> Response:
+    balise = request.app.state.balise
+    form = await request.form()
+    classification: dict[str, Any] = {}
+    if form.get("interpol_baseline"):
+        classification["interpol_baseline"] = True
+    for key in ("ncmec_category", "uk_category", "youngest_age_band"):
+        if form.get(key):
+            classification[key] = form.get(key)
+    for key in ("directive_2011_93", "flags"):
+        values = form.getlist(key)
+        if values:
+            classification[key] = values
+    national: dict[str, str] = {}
+    for pair in str(form.get("national") or "").split(","):
+        if "=" in pair:
+            code, verdict = pair.split("=", 1)
+            national[code.strip().upper()] = verdict.strip()
+    if national:
+        classification["national"] = national
+    try:
+        revision = int(str(form.get("revision", "")))
+    except ValueError:
+        revision = -1
+    with balise.db.sessions() as session:
+        item = session.get(Item, item_id)
+        report_id = item.report_id if item else None
+    if report_id is None:
+        return render(request, "error.html", status=404, title=i18n.gettext("Not found"), message=i18n.gettext("No such item."))
+    try:
+        def work() -> None:
+            with balise.db.transaction() as session:
+                balise.assessment.classify(session, user, item_id, revision=revision,
+                                           outcome=str(form.get("outcome", "")), classification=classification)
+        from starlette.concurrency import run_in_threadpool
+
+        await run_in_threadpool(work)
+    except (AssessmentError, ValueError) as exc:
+        return _flash(f"/ui/reports/{report_id}", error=str(exc))
+    return _flash(f"/ui/reports/{report_id}", message=i18n.gettext("Item classified."))
+
+
+@router.post("/reports/{report_id}/decide")
+async def decide(request: Request, report_id: uuid.UUID, user: User = Depends(require_role(*ASSESSORS))) -> Response:
+    balise = request.app.state.balise
+    form = await request.form()
+    try:
+        revision = int(str(form.get("revision", "")))
+    except ValueError:
+        revision = -1
+    decision = Decision(str(form.get("decision", "")), tuple(str(r) for r in form.getlist("reasons")),
+                        str(form.get("text", ""))[:5000])
+    try:
+        def work() -> None:
+            with balise.db.transaction() as session:
+                balise.assessment.decide(session, user, report_id, revision=revision, decision=decision)
+        from starlette.concurrency import run_in_threadpool
+
+        await run_in_threadpool(work)
+    except AssessmentError as exc:
+        return _flash(f"/ui/reports/{report_id}", error=str(exc))
+    return _flash("/ui/queue", message=i18n.gettext("Decision recorded."))
+
+
+@router.get("/candidates")
+def candidates(request: Request, msg: str = "", err: str = "",
+               user: User = Depends(require_role(Role.SENIOR_ANALYST))) -> HTMLResponse:
+    balise = request.app.state.balise
+    with balise.db.sessions() as session:
+        rows = []
+        for ind in balise.assessment.candidates(session):
+            assessment = (ind.provenance or {}).get("assessment") or {}
+            assessor = session.get(User, uuid.UUID(assessment["assessed_by"])) if assessment.get("assessed_by") else None
+            item = session.get(Item, uuid.UUID(assessment["item"])) if assessment.get("item") else None
+            rows.append({"indicator": ind, "assessor": assessor, "item": item, "own": assessor is not None and assessor.id == user.id})
+    return render(request, "candidates.html", rows=rows, msg=msg, err=err)
+
+
+@router.post("/candidates/{indicator_id}/{verdict}")
+def confirm(request: Request, indicator_id: int, verdict: str, note: str = Form(default="", max_length=2000),
+            user: User = Depends(require_role(Role.SENIOR_ANALYST))) -> Response:
+    if verdict not in ("confirm", "reject"):
+        return Response(status_code=404)
+    balise = request.app.state.balise
+    try:
+        with balise.db.transaction() as session:
+            balise.assessment.confirm(session, user, indicator_id, accept=verdict == "confirm", note=note)
+    except AssessmentError as exc:
+        return _flash("/ui/candidates", error=str(exc))
+    return _flash("/ui/candidates", message=i18n.gettext("Indicator confirmed: it now matches.") if verdict == "confirm"
+                  else i18n.gettext("Candidate rejected."))
+
+
+@router.get("/settings")
+def settings_page(request: Request, msg: str = "", user: User = Depends(current_user)) -> HTMLResponse:
+    return render(request, "settings.html", msg=msg, locales=i18n.LOCALES)
+
+
+@router.post("/settings")
+def save_settings(request: Request, blur: int = Form(ge=0, le=40), greyscale: str = Form(default=""),
+                  locale: str = Form(default="en"), break_minutes: int = Form(ge=5, le=240),
+                  reveal_seconds: int = Form(ge=2, le=60), user: User = Depends(current_user)) -> Response:
+    balise = request.app.state.balise
+    prefs = {**DEFAULT_PREFERENCES, "blur": blur, "greyscale": bool(greyscale),
+             "locale": locale if locale in i18n.LOCALES else "en", "break_minutes": break_minutes,
+             "reveal_seconds": reveal_seconds}
+    with balise.db.transaction() as session:
+        stored = session.get(User, user.id)
+        assert stored is not None
+        stored.preferences = prefs
+        balise.audit.record(session, AuditEvent.USER_PREFERENCES, _actor(user), "user", str(user.id),
+                            "wellness and language settings", prefs)
+    return _flash("/ui/settings", message=i18n.translations(prefs["locale"]).gettext("Settings saved."))
+
+
+def minutes_left(deadline: datetime, now: datetime) -> int:
+    return int((deadline - now).total_seconds() // 60)
