@@ -422,6 +422,102 @@ def print_row(r: dict) -> None:
     print("   " + fmt_row(r) + f"   [{r['params']}]", flush=True)
 
 
+def bench_http(n: int, seconds: float, batch: int, rng: np.random.Generator) -> None:
+    """POST /api/v1/match end to end: a real `balise serve` (one process, SQLite, embedded
+    default) holding n random PDQ indicators, and a client on the same 2-core machine sending
+    batches of ``batch`` hashes from two threads for ``seconds``."""
+    import json
+    import re
+    import socket
+    import subprocess
+    import threading
+
+    import httpx
+
+    balise = str(Path(sys.executable).parent / "balise")
+    work = Path(tempfile.mkdtemp(prefix="balise-bench-http-"))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BALISE_")}
+    env.update(BALISE_ENV="development", BALISE_DATA_DIR=str(work), BALISE_API_RATE_LIMIT="100000000/minute",
+               BALISE_RUN_JOBS_IN_SERVER="false")
+
+    def run(*args: str) -> str:
+        return subprocess.run([balise, *args], env=env, check=True, capture_output=True, text=True).stdout
+
+    try:
+        run("db", "upgrade")
+        key = re.search(r"(bal_\S+)", run("org", "create", "Bench", "--kind", "provider", "--scope", "match")).group(1)
+        corpus = random_words(n, rng)
+        hexes = words_to_hex(corpus)
+        lines = work / "pdq.txt"
+        lines.write_text("".join(f"pdq {h}\n" for h in hexes))
+        t = time.perf_counter()
+        run("indicators", "import", str(lines), "--format", "te")
+        import_s = time.perf_counter() - t
+        t = time.perf_counter()
+        run("indicators", "snapshot")
+        snapshot_s = time.perf_counter() - t
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        server = subprocess.Popen([balise, "serve", "--port", str(port)], env=env,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        base = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 120
+            while True:
+                try:
+                    if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise RuntimeError("server did not start")
+                time.sleep(0.3)
+            queries = words_to_hex(make_queries(corpus, 20 * batch, rng))
+            bodies = [json.dumps({"hashes": [{"type": "pdq", "value": h} for h in queries[i:i + batch]]})
+                      for i in range(0, len(queries), batch)]
+            headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+            with httpx.Client(timeout=60) as warm:
+                warm.post(f"{base}/api/v1/match", content=bodies[0], headers=headers).raise_for_status()
+            counts = {"hashes": 0, "matched": 0, "calls": 0}
+            lock = threading.Lock()
+            stop_at = time.monotonic() + seconds
+            latencies: list[float] = []
+
+            def client(offset: int) -> None:
+                with httpx.Client(timeout=60) as c:
+                    i = offset
+                    while time.monotonic() < stop_at:
+                        t0 = time.perf_counter()
+                        r = c.post(f"{base}/api/v1/match", content=bodies[i % len(bodies)], headers=headers)
+                        r.raise_for_status()
+                        with lock:
+                            latencies.append(time.perf_counter() - t0)
+                            counts["hashes"] += batch
+                            counts["matched"] += r.json()["matched"]
+                            counts["calls"] += 1
+                        i += 1
+
+            t = time.perf_counter()
+            threads = [threading.Thread(target=client, args=(k,)) for k in range(2)]
+            for th in threads:
+                th.start()
+            for th in threads:
+                th.join()
+            elapsed = time.perf_counter() - t
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+        print(f"\n## HTTP POST /api/v1/match, {n:,} PDQ indicators, one `balise serve` process (SQLite), "
+              f"client on the same 2-core machine, 2 client threads, {batch} hashes per call")
+        print(f"   import {n:,} indicators: {import_s:.1f} s; snapshot: {snapshot_s:.1f} s")
+        print(f"   {counts['calls']} calls in {elapsed:.1f} s: {counts['hashes'] / elapsed:,.0f} hashes/s, "
+              f"{counts['calls'] / elapsed:.1f} calls/s, call p50 {pct(latencies, 50) * 1000:.0f} ms, "
+              f"p95 {pct(latencies, 95) * 1000:.0f} ms; {counts['matched'] / max(1, counts['hashes']):.0%} matched")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sizes", default="1000000,10000000", help="comma-separated corpus sizes")
@@ -432,9 +528,13 @@ def main() -> None:
     ap.add_argument("--skip-te", action="store_true", help="leave out python-threatexchange")
     ap.add_argument("--seed", type=int, default=20240601)
     ap.add_argument("--tmp", default=None, help="directory for snapshot files")
+    ap.add_argument("--http-indicators", type=int, default=1_000_000, help="indicators behind the HTTP benchmark (0: skip it)")
+    ap.add_argument("--http-seconds", type=float, default=30.0)
+    ap.add_argument("--http-batch", type=int, default=1000, help="hashes per POST /api/v1/match call")
     args = ap.parse_args()
     if args.quick:
         args.sizes, args.queries = "20000", 1000
+        args.http_indicators, args.http_seconds = min(args.http_indicators, 20_000), min(args.http_seconds, 5.0)
     import faiss
 
     faiss.omp_set_num_threads(1)
@@ -469,6 +569,8 @@ def main() -> None:
                 )
             for r in sel:
                 print(f"  {r['engine']}: {r['params']}")
+    if args.http_indicators:
+        bench_http(args.http_indicators, args.http_seconds, args.http_batch, rng)
     print(f"\ntotal run time {time.perf_counter() - t_all:.0f} s")
 
 
