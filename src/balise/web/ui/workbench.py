@@ -247,6 +247,14 @@ def confirm(request: Request, indicator_id: int, verdict: str, note: str = Form(
                   else i18n.gettext("Candidate rejected."))
 
 
+@router.get("/preferences.css")
+def preferences_css(request: Request, user: User = Depends(current_user)) -> Response:
+    """The signed-in user's blur and greyscale, as CSS variables (the CSP forbids inline styles)."""
+    prefs = {**DEFAULT_PREFERENCES, **(user.preferences or {})}
+    css = f":root {{ --blur: {int(prefs['blur'])}px; --grey: {1 if prefs['greyscale'] else 0}; }}\n"
+    return Response(css, media_type="text/css", headers={"cache-control": "no-store"})
+
+
 @router.get("/settings")
 def settings_page(request: Request, msg: str = "", user: User = Depends(current_user)) -> HTMLResponse:
     return render(request, "settings.html", msg=msg, locales=i18n.LOCALES)

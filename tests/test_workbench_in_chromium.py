@@ -1,0 +1,177 @@
+"""End to end in real headless Chromium against a real `balise serve`: sign in with TOTP, open
+the queue, claim, reveal and re-blur an item, classify it, confirm the new indicator as a second
+(senior) analyst, and see it match through POST /api/v1/match and on a fresh report."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from balise.demo import demo_image
+
+BALISE = str(Path(sys.executable).parent / "balise")
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+SHOTS = os.environ.get("BALISE_SCREENSHOTS_DIR")
+COMPLETE = {"signature": "DEMO-SIG", "provider": {"contact_point": {"email": "ts@provider.demo.invalid"}},
+            "user_decision": "suspend", "reported_elsewhere": {"reported": False}}
+PASSWORD = "a long enough password"
+
+
+def run(env, *args, input=None):
+    r = subprocess.run([BALISE, *args], env=env, input=input, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, f"{args}: {r.stdout}\n{r.stderr}"
+    return r.stdout
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(predicate, seconds=30.0, step=0.2):
+    deadline = time.monotonic() + seconds
+    while True:
+        value = predicate()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(step)
+
+
+@pytest.fixture
+def server(tmp_path):
+    assert Path(CHROMIUM).exists(), "headless Chromium is required (apt-get install chromium; `make test` installs it)"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BALISE_")}
+    env.update(BALISE_ENV="development", BALISE_DATA_DIR=str(tmp_path / "data"), BALISE_INDEX_REFRESH_SECONDS="0")
+    run(env, "db", "upgrade")
+    key = re.search(r"(bal_\S+)", run(env, "org", "create", "DEMO Platform", "--kind", "provider", "--country", "FR",
+                                      "--scope", "reports:write", "--scope", "reports:read", "--scope", "match")).group(1)
+    run(env, "user", "create", "ana", "--role", "analyst", "--password-stdin", input=PASSWORD + "\n")
+    run(env, "user", "create", "sam", "--role", "senior-analyst", "--password-stdin", input=PASSWORD + "\n")
+    port = free_port()
+    proc = subprocess.Popen([BALISE, "serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+
+    def ready():
+        try:
+            return httpx.get(f"{base}/readyz", timeout=1).status_code == 200
+        except httpx.TransportError:
+            return False
+
+    assert wait_for(ready, 60), "server did not start"
+    yield base, key, env
+    proc.terminate()
+    proc.wait(timeout=30)
+
+
+def file_report(base, key, image) -> dict:
+    report = {"reported_at": "2026-11-23T10:00:00+01:00", "type": "new_csam", "service": {"type": "hosting"},
+              "awareness": {"source": "user_flag"}, "content_removed": True, "urgent": True,
+              "additional_info": "DEMO report: a generated benign image.",
+              "items": [{"kind": "media", "file": "photo", "filename": "demo.jpg"}], **COMPLETE}
+    r = httpx.post(f"{base}/api/v1/reports", headers={"Authorization": f"Bearer {key}"},
+                   data={"report": json.dumps(report)}, files={"photo": ("demo.jpg", image, "image/jpeg")})
+    assert r.status_code == 201, r.text
+    rid = r.json()["id"]
+    triaged = wait_for(lambda: httpx.get(f"{base}/api/v1/reports/{rid}", headers={"Authorization": f"Bearer {key}"})
+                       .json()["state"] == "in_assessment")
+    assert triaged
+    return httpx.get(f"{base}/api/v1/reports/{rid}", headers={"Authorization": f"Bearer {key}"}).json()
+
+
+def shot(page, name):
+    if SHOTS:
+        Path(SHOTS).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(SHOTS) / f"{name}.png"), full_page=False)
+
+
+def sign_in(page, base, env, username):
+    page.goto(f"{base}/ui/login")
+    page.fill("#username", username)
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base}/ui/login/totp")
+    page.fill("#code", run(env, "user", "totp-code", username).strip())
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base}/ui/")
+
+
+def blur_of(page) -> str:
+    return page.eval_on_selector("figure.media img", "img => getComputedStyle(img).filter")
+
+
+@pytest.mark.e2e
+def test_assess_confirm_and_match_in_chromium(server):
+    from playwright.sync_api import sync_playwright
+
+    base, key, env = server
+    image = demo_image(4242, (800, 600))
+    filed = file_report(base, key, image)
+    pdq = filed["items"][0]["pdq"]
+    assert filed["items"][0]["matched"] is False
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync"])
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.goto(f"{base}/ui/login")
+        shot(page, "01-sign-in")
+        sign_in(page, base, env, "ana")
+
+        # Shorter re-blur delay, through the settings page.
+        page.goto(f"{base}/ui/settings")
+        page.fill("#reveal_seconds", "2")
+        page.click("form.card button[type=submit]")
+        page.wait_for_selector("p.ok")
+
+        page.goto(f"{base}/ui/queue")
+        assert "URGENT" in page.inner_text("table.queue")
+        shot(page, "02-queue")
+        page.click("table.queue button:has-text('Claim')")
+        page.wait_for_url(re.compile(r".*/ui/reports/.*"))
+        # (wait_for_function would need eval, which the page's CSP rightly forbids)
+        assert wait_for(lambda: page.eval_on_selector("figure.media img", "img => img.complete && img.naturalWidth > 0"))
+        assert "blur" in blur_of(page) and "grayscale" in blur_of(page)
+        shot(page, "03-report")
+        page.locator("article.item").scroll_into_view_if_needed()
+        shot(page, "04-item-blurred")
+
+        page.click("button.reveal")
+        page.wait_for_selector("figure.media.revealed")
+        assert blur_of(page) == "none"
+        page.wait_for_selector("figure.media:not(.revealed)", timeout=10_000)  # re-blurred by itself
+        assert "blur" in blur_of(page)
+
+        page.check("input[name=outcome][value=illegal]")
+        page.select_option("select[name=ncmec_category]", "A2")
+        page.click("form.classify button[type=submit]")
+        page.wait_for_selector("p.ok")
+        assert "illegal" in page.inner_text("article.item")
+        page.click("form.logout button")
+        page.wait_for_url(f"{base}/ui/login")
+
+        sign_in(page, base, env, "sam")
+        page.goto(f"{base}/ui/candidates")
+        assert "pdq" in page.inner_text("table")
+        shot(page, "05-candidates")
+        while page.query_selector("form[action$='/confirm'] button"):
+            page.click("form[action$='/confirm'] button")
+            page.wait_for_selector("p.ok")
+        browser.close()
+
+    match = httpx.post(f"{base}/api/v1/match", headers={"Authorization": f"Bearer {key}"},
+                       json={"hashes": [{"type": "pdq", "value": pdq}]}).json()["results"][0]["matches"]
+    assert match and match[0]["kind"] == "new_csam" and match[0]["classification"] == {"ncmec_category": "A2"}
+    fresh = file_report(base, key, image)
+    assert fresh["items"][0]["matched"] is True
