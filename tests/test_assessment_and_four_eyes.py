@@ -7,9 +7,8 @@ import uuid
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
 
-from balise.adapters.db.models import Indicator, Report, User
+from balise.adapters.db.models import Report, User
 from balise.demo import demo_image
 from balise.domain.model import Scope
 from balise.services.assessment import AssessmentError, Conflict, Decision

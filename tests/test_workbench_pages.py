@@ -115,7 +115,7 @@ def test_roles_without_access_get_403_on_every_workbench_page_and_media(balise, 
         token = _token(c, "/ui/settings")
         for path in ("/ui/queue", f"/ui/reports/{report_id}", f"/ui/items/{item.id}/media", "/ui/candidates"):
             assert c.get(path, follow_redirects=False).status_code == 403, path
-        for path in (f"/ui/reports/{report_id}/claim", f"/ui/items/{item.id}/reveal", f"/ui/candidates/1/confirm"):
+        for path in (f"/ui/reports/{report_id}/claim", f"/ui/items/{item.id}/reveal", "/ui/candidates/1/confirm"):
             assert c.post(path, data={"csrftoken": token}, follow_redirects=False).status_code == 403, path
         r = c.get(f"/ui/items/{item.id}/media")
         assert r.status_code == 403 and b"\xff\xd8\xff" not in r.content

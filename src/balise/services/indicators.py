@@ -399,13 +399,16 @@ class Indicators:
                 last = ind.version
             session.expunge_all()
 
-    def changes_since(self, session: Session, version: int, algorithm: Algorithm, limit: int = 100_000) -> list[tuple[int, str, str, int]]:
-        """(id, value, status, version) of indicators of one algorithm changed after ``version``."""
-        rows = session.execute(
-            select(Indicator.id, Indicator.value, Indicator.status, Indicator.version)
-            .where(Indicator.version > version, Indicator.algorithm == algorithm.value)
-            .order_by(Indicator.version).limit(limit)
-        ).all()
+    def changes_since(self, session: Session, version: int, algorithm: Algorithm, limit: int = 100_000,
+                      up_to: int | None = None) -> list[tuple[int, str, str, int]]:
+        """(id, value, status, version) of indicators of one algorithm changed after ``version``
+        (and, if given, at or before ``up_to``), oldest first."""
+        query = (select(Indicator.id, Indicator.value, Indicator.status, Indicator.version)
+                 .where(Indicator.algorithm == algorithm.value, Indicator.version > version)
+                 .order_by(Indicator.version).limit(limit))
+        if up_to is not None:
+            query = query.where(Indicator.version <= up_to)
+        rows = session.execute(query).all()
         return [tuple(r) for r in rows]  # type: ignore[misc]
 
     def stats(self, session: Session) -> dict[str, Any]:

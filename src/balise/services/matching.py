@@ -136,9 +136,14 @@ class PdqIndexHolder:
     def _apply_changes(self) -> None:
         assert self._index is not None
         with self._new_session() as session:
-            while True:
-                changes = self._indicators.changes_since(session, self.version, Algorithm.PDQ)
+            # One-row read first: nothing changed (the usual case) costs nothing more. Versions
+            # are handed out under a lock held until commit, so every change up to the counter's
+            # committed value is visible now.
+            latest = self._indicators.current_version(session)
+            while self.version < latest:
+                changes = self._indicators.changes_since(session, self.version, Algorithm.PDQ, up_to=latest)
                 if not changes:
+                    self.version = latest
                     break
                 active_ids, active_values, gone = [], [], []
                 for indicator_id, value, status, version in changes:

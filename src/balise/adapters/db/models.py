@@ -357,6 +357,8 @@ class Indicator(Base):
     __table_args__ = (
         UniqueConstraint("algorithm", "value"),
         Index("ix_indicators_version", "version"),
+        # Index sync: "changes of this algorithm after version N".
+        Index("ix_indicators_algorithm_version", "algorithm", "version"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)

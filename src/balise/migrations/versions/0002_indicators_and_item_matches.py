@@ -47,6 +47,7 @@ def upgrade() -> None:
     with op.batch_alter_table('indicators', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_indicators_status'), ['status'], unique=False)
         batch_op.create_index('ix_indicators_version', ['version'], unique=False)
+        batch_op.create_index('ix_indicators_algorithm_version', ['algorithm', 'version'], unique=False)
 
     with op.batch_alter_table('items', schema=None) as batch_op:
         batch_op.add_column(sa.Column('hash_status', sa.String(length=16), nullable=True))
@@ -67,6 +68,7 @@ def downgrade() -> None:
         batch_op.drop_column('hash_status')
 
     with op.batch_alter_table('indicators', schema=None) as batch_op:
+        batch_op.drop_index('ix_indicators_algorithm_version')
         batch_op.drop_index('ix_indicators_version')
         batch_op.drop_index(batch_op.f('ix_indicators_status'))
 

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from sqlalchemy import select
 
-from balise.adapters.db.models import Indicator, Item, Organisation, Report, ReportClaim, User
+from balise.adapters.db.models import Item, Organisation, Report, ReportClaim, User
 from balise.domain.audit import AuditEvent
 from balise.domain.indicators import AGE_BANDS, DIRECTIVE_ELEMENTS, FLAGS, NCMEC_CATEGORIES, UK_CATEGORIES
 from balise.domain.model import Role
