@@ -111,3 +111,32 @@ def test_an_api_key_does_not_open_the_staff_ui(client, provider):
     _, key = provider
     r = client.get("/ui/", headers=auth(key), follow_redirects=False)
     assert r.status_code == 303
+
+
+@pytest.mark.parametrize(
+    ("scopes", "expected"),
+    [
+        ((), {"match": 401, "hash": 401, "patch": 401}),
+        ((Scope.REPORTS_READ,), {"match": 403, "hash": 403, "patch": 403}),
+        ((Scope.REPORTS_WRITE,), {"match": 403, "hash": 403, "patch": 409}),
+        ((Scope.MATCH,), {"match": 200, "hash": 200, "patch": 403}),
+    ],
+)
+def test_detection_and_patch_endpoints_by_scope(balise, scopes, expected):
+    """/match and /hash need `match`; PATCH needs `reports:write` (409 here: nothing was requested)."""
+    from balise.domain.model import OrgKind
+    from balise.services.actors import Actor
+
+    with balise.db.transaction() as s:
+        org = balise.organisations.create(s, Actor.system("t"), name="Scoped", kind=OrgKind.PROVIDER)
+        owner = balise.organisations.issue_key(s, Actor.system("t"), org, [Scope.REPORTS_WRITE]).plaintext
+        key = balise.organisations.issue_key(s, Actor.system("t"), org, scopes).plaintext if scopes else None
+    headers = auth(key) if key else {}
+    with TestClient(create_app(balise)) as c:
+        rid = c.post("/api/v1/reports", json=minimal_report(signature="S"), headers=auth(owner)).json()["id"]
+        got = {
+            "match": c.post("/api/v1/match", json={"hashes": [{"type": "md5", "value": "0" * 32}]}, headers=headers).status_code,
+            "hash": c.post("/api/v1/hash", files={"file": ("a.txt", b"hello", "text/plain")}, headers=headers).status_code,
+            "patch": c.patch(f"/api/v1/reports/{rid}", json={"signature": "x"}, headers=headers).status_code,
+        }
+    assert got == expected
