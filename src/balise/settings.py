@@ -90,6 +90,9 @@ class Settings(BaseSettings):
     hash_memory_bytes: int = 2 * 1024 * 1024 * 1024
     max_match_hashes: int = 10_000
 
+    # Off by default: an access log records every client address, anonymous reporters' too.
+    access_log: bool = False
+
     # The embedded default runs background jobs in a thread of `balise serve`.
     run_jobs_in_server: bool = True
 

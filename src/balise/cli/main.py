@@ -80,7 +80,10 @@ def serve(
     typer.echo(f"Balise serving on http://{host}:{port} (env={balise.settings.env}, "
                f"database={balise.db.engine.url.render_as_string(hide_password=True)})")
     try:
-        uvicorn.run(asgi, host=host, port=port, log_level="info", proxy_headers=False)
+        # No access log by default: it would write every client address (including anonymous
+        # reporters') to the process output. BALISE_ACCESS_LOG=true turns it on.
+        uvicorn.run(asgi, host=host, port=port, log_level="info", proxy_headers=False,
+                    access_log=balise.settings.access_log)
     finally:
         if worker is not None:
             worker.stop()

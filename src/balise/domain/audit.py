@@ -32,6 +32,8 @@ class AuditEvent(StrEnum):
     REPORT_CLAIM = "report:claim"
     REPORT_RELEASE = "report:release"
     REPORT_DECIDE = "report:decide"
+    REPORT_PUBLIC_STATUS = "report:public_status"
+    REPORT_PUBLIC_ADDITION = "report:public_addition"
     MEDIA_REVEAL = "media:reveal"
     PERSON_CREATE = "person:create"
     PERSON_READ = "person:read"

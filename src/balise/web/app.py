@@ -23,6 +23,7 @@ from balise.web.api import match, reports
 from balise.web.api.deps import ApiError
 from balise.web.api.reports import _REPORT_SCHEMA
 from balise.web.limits import BodyLimitMiddleware, BodyTooLarge, RateLimiter
+from balise.web.public import routes as public
 from balise.web.ui import routes as ui
 from balise.web.ui import workbench
 from balise.web.ui.routes import Forbidden, NotSignedIn
@@ -58,6 +59,8 @@ def create_fastapi(balise: Balise) -> FastAPI:
     app.include_router(ui.router)
     app.include_router(workbench.router)
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "ui" / "static")), name="static")
+    app.include_router(public.router)
+    app.mount("/report-static", StaticFiles(directory=str(public.STATIC_DIR)), name="report-static")
 
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
@@ -146,7 +149,7 @@ def create_app(balise: Balise) -> Any:
         app,
         signing_secret=settings.secret_key.get_secret_value() + ":csrf",
         # Forms without a session cookie yet (sign-in) are protected too.
-        always_protect={"/ui/login", "/ui/login/totp", "/ui/logout"},
+        always_protect={"/ui/login", "/ui/login/totp", "/ui/logout", *public.POST_PATHS},
         # The API authenticates with keys in headers, never with cookies.
         skip_if_scope=lambda scope: scope["path"].startswith("/api/"),
         cookie_secure=not settings.is_development,

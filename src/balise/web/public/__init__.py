@@ -1,0 +1,1 @@
+"""The public reporting form: anonymous reports from the public and from children."""

@@ -1,0 +1,72 @@
+"""English, French and German for the public reporting pages, in their own Babel domain.
+
+The catalogues are ``locale/<lang>/LC_MESSAGES/public.po`` (English is the source language),
+kept apart from the staff interface's ``messages.po``, and compiled in memory at start like
+:mod:`balise.web.ui.i18n` does.
+"""
+
+from __future__ import annotations
+
+import io
+from contextvars import ContextVar
+from functools import lru_cache
+from pathlib import Path
+
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.support import NullTranslations, Translations
+
+DOMAIN = "public"
+LOCALES = ("en", "fr", "de")
+LANGUAGE_NAMES = {"en": "English", "fr": "Français", "de": "Deutsch"}
+DEFAULT_LOCALE = "en"
+LOCALE_DIR = Path(__file__).parent / "locale"
+
+_current: ContextVar[NullTranslations] = ContextVar("balise_public_translations", default=NullTranslations())
+
+
+def catalogue_path(locale: str) -> Path:
+    return LOCALE_DIR / locale / "LC_MESSAGES" / f"{DOMAIN}.po"
+
+
+@lru_cache(maxsize=None)
+def translations(locale: str) -> NullTranslations:
+    po = catalogue_path(locale)
+    if locale == DEFAULT_LOCALE or not po.exists():
+        return NullTranslations()
+    with open(po, "rb") as fh:
+        catalog = read_po(fh, locale=locale, domain=DOMAIN)
+    buffer = io.BytesIO()
+    write_mo(buffer, catalog)
+    buffer.seek(0)
+    return Translations(fp=buffer, domain=DOMAIN)
+
+
+def activate(locale: str) -> None:
+    _current.set(translations(locale if locale in LOCALES else DEFAULT_LOCALE))
+
+
+def gettext(message: str) -> str:
+    return _current.get().gettext(message)
+
+
+def ngettext(singular: str, plural: str, n: int) -> str:
+    return _current.get().ngettext(singular, plural, n)
+
+
+def negotiate(accept_language: str | None) -> str:
+    """The first supported language of Accept-Language, by quality; English otherwise."""
+    choices: list[tuple[float, int, str]] = []
+    for index, part in enumerate((accept_language or "").split(",")):
+        pieces = part.strip().split(";")
+        tag = pieces[0].strip().lower()[:2]
+        quality = 1.0
+        for p in pieces[1:]:
+            if p.strip().startswith("q="):
+                try:
+                    quality = float(p.strip()[2:])
+                except ValueError:
+                    quality = 0.0
+        if tag in LOCALES and quality > 0:
+            choices.append((-quality, index, tag))
+    return sorted(choices)[0][2] if choices else DEFAULT_LOCALE

@@ -1,0 +1,59 @@
+"""Too many reports or status lookups from one address get a friendly 429 page in the
+reporter's language; the buckets are in memory and keyed by a hash, not by the address."""
+
+from __future__ import annotations
+
+import pytest
+
+from balise.web.public import routes as public
+from tests.public_support import lookup, receipt, submit
+
+
+@pytest.fixture
+def low_limits(monkeypatch):
+    monkeypatch.setattr(public, "REPORT_RATE_LIMIT", "2 per hour")
+    monkeypatch.setattr(public, "STATUS_RATE_LIMIT", "3 per hour")
+
+
+def test_too_many_reports_get_a_429_page_in_the_reporters_language(low_limits, client, balise):
+    for n in range(2):
+        assert submit(client, "fr", url=f"https://benign.example.test/{n}").status_code == 200
+    r = submit(client, "fr", url="https://benign.example.test/3")
+    assert r.status_code == 429
+    assert '<html lang="fr">' in r.text and "Attends un peu" in r.text and "116 111" in r.text
+    assert int(r.headers["retry-after"]) > 0
+    from sqlalchemy import func, select
+
+    from balise.adapters.db.models import Report
+
+    with balise.db.sessions() as session:
+        assert session.execute(select(func.count()).select_from(Report)).scalar_one() == 2
+
+
+def test_too_many_status_lookups_get_a_429_even_with_the_right_secret(low_limits, client):
+    number, secret = receipt(submit(client, "de", url="https://benign.example.test/s").text)
+    for _ in range(3):
+        assert lookup(client, number, "WRONG-WRONG", lang="de").status_code == 404
+    r = lookup(client, number, secret, lang="de")
+    assert r.status_code == 429 and "Bitte warte ein bisschen" in r.text
+
+
+def test_buckets_are_memory_only_and_not_keyed_by_the_address(low_limits, client, monkeypatch):
+    import balise.web.limits as limits
+
+    made = []
+
+    class Recording(limits.RateLimiter):
+        def __init__(self, spec, storage_uri):
+            made.append(storage_uri)
+            super().__init__(spec, storage_uri)
+
+        def hit(self, *identifiers):
+            made.extend(identifiers)
+            return super().hit(*identifiers)
+
+    monkeypatch.setattr(limits, "RateLimiter", Recording)
+    submit(client, "en", url="https://benign.example.test/k")
+    assert "memory://" in made
+    assert "testclient" not in made  # the test client's peer address is never a bucket name
+    assert all("testclient" not in str(m) for m in made)
