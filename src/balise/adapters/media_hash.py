@@ -46,11 +46,14 @@ Design decisions (measured with ``benchmarks/bench_hash.py`` and the shared vect
 
 from __future__ import annotations
 
+import contextlib
 import io
 import multiprocessing
 import os
 import resource
 import stat
+import sys
+import threading
 import time
 import traceback
 import warnings
@@ -809,6 +812,32 @@ def _mp_context() -> Any:
     return ctx
 
 
+_START_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def _main_module_hidden() -> Iterator[None]:
+    """Start children without re-running the parent's main module in them.
+
+    A forkserver/spawn child normally re-imports ``__main__`` by path (the ``balise`` console
+    script, uvicorn, pytest…), which costs hundreds of milliseconds per file and is useless
+    here: the child only needs this module, which the fork server preloads. multiprocessing
+    decides from ``__main__.__file__``/``__spec__``; they are hidden while the child starts,
+    under a lock so that concurrent starts restore them correctly."""
+    main = sys.modules.get("__main__")
+    with _START_LOCK:
+        saved = {name: main.__dict__[name] for name in ("__file__", "__spec__") if main is not None and name in main.__dict__}
+        try:
+            if main is not None:
+                main.__dict__.pop("__file__", None)
+                main.__dict__["__spec__"] = None
+            yield
+        finally:
+            if main is not None:
+                main.__dict__.pop("__spec__", None)
+                main.__dict__.update(saved)
+
+
 def hash_file_isolated(
     path: str | os.PathLike[str],
     *,
@@ -824,7 +853,8 @@ def hash_file_isolated(
     ctx = _mp_context()
     parent, child = ctx.Pipe(duplex=False)
     proc = ctx.Process(target=_child, args=(child, str(p), memory_bytes, kwargs), daemon=True)
-    proc.start()
+    with _main_module_hidden():
+        proc.start()
     child.close()
     result: dict[str, Any] | None = None
     timed_out = False
