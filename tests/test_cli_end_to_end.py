@@ -6,10 +6,7 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
 import subprocess
-import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -17,8 +14,12 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from balise.demo import demo_image
-
-BALISE = str(Path(sys.executable).parent / "balise")
+from tests.servers import (
+    BALISE,  # noqa: E402
+    free_port,
+    running_server,
+    wait_for,
+)
 
 
 def run(env: dict[str, str], *args: str, input: str | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -34,12 +35,6 @@ def env(tmp_path: Path, db_url: str) -> dict[str, str]:
     return {**base, "BALISE_ENV": "development", "BALISE_DATA_DIR": str(tmp_path / "data"), "BALISE_DATABASE_URL": db_url}
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.mark.e2e
 def test_serve_file_report_read_it_and_verify_audit(env, db_url):
     run(env, "db", "upgrade")
@@ -48,20 +43,7 @@ def test_serve_file_report_read_it_and_verify_audit(env, db_url):
     created = run(env, "user", "create", "ana", "--role", "analyst", "--password-stdin", input="a long enough password\n").stdout
     assert "TOTP secret" in created
 
-    port = free_port()
-    server = subprocess.Popen([BALISE, "serve", "--port", str(port)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert server.poll() is None, server.stdout.read()
-            assert time.monotonic() < deadline, "server did not become ready"
-            time.sleep(0.2)
+    with running_server(env) as (base, _):
         report = {
             "reported_at": "2026-11-23T10:00:00+01:00", "type": "new_csam",
             "service": {"type": "hosting"}, "awareness": {"source": "user_flag"}, "content_removed": True,
@@ -74,20 +56,16 @@ def test_serve_file_report_read_it_and_verify_audit(env, db_url):
         rid = r.json()["id"]
         # The serving process triages in its background worker: the report, which lacks a
         # signature and a contact point, ends up waiting for the provider's information.
-        deadline = time.monotonic() + 30
-        while True:
+        def state():
             got = httpx.get(f"{base}/api/v1/reports/{rid}", headers={"Authorization": f"Bearer {key}"})
             assert got.status_code == 200
-            if got.json()["state"] == "information_requested" or time.monotonic() > deadline:
-                break
-            time.sleep(0.2)
-        assert got.json()["state"] == "information_requested"
+            return got if got.json()["state"] == "information_requested" else None
+
+        got = wait_for(state, 30)
+        assert got is not None, "the report was not triaged"
         assert "signature" in got.json()["missing_fields"]
         assert httpx.get(f"{base}/api/docs").status_code == 200
         assert "ReportIn" in httpx.get(f"{base}/api/openapi.json").json()["components"]["schemas"]
-    finally:
-        server.terminate()
-        server.wait(timeout=20)
 
     ok = run(env, "audit", "verify")
     assert ok.stdout.startswith("OK:")

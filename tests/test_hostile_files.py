@@ -15,17 +15,15 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from balise.adapters.media_hash import hash_file, hash_file_isolated, hash_image, MediaError
+from balise.adapters.media_hash import (
+    MediaError,
+    hash_file,
+    hash_file_isolated,
+    hash_image,
+)
+from tests.vectors import vectors_dir
 
 TIMEOUT_S = 120.0  # generous: a bound, not a measurement
-
-
-def vectors_dir() -> Path:
-    env = os.environ.get("BALISE_VECTORS")
-    path = Path(env) if env else Path(__file__).resolve().parents[1].parent / "shared" / "vectors"
-    if not (path / "README.md").is_file():
-        pytest.fail(f"conformance vectors are required and missing at {path} (set BALISE_VECTORS)")
-    return path
 
 
 def png_chunk(kind: bytes, data: bytes) -> bytes:

@@ -17,8 +17,6 @@ Documented exceptions (asserted explicitly, not skipped):
 from __future__ import annotations
 
 import csv
-import os
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -26,18 +24,11 @@ from PIL import Image
 
 from balise.adapters.media_hash import hash_file, hash_image
 from balise.adapters.pdq import hamming, pdq_from_luma
+from tests.vectors import vectors_dir
 
 README_MAX_HAMMING = 16
 QUALITY_TOLERANCE = 1
 PIPELINES = {"fast": True, "full_resolution": False}
-
-
-def vectors_dir() -> Path:
-    env = os.environ.get("BALISE_VECTORS")
-    path = Path(env) if env else Path(__file__).resolve().parents[1].parent / "shared" / "vectors"
-    if not (path / "README.md").is_file():
-        pytest.fail(f"conformance vectors are required and missing at {path} (set BALISE_VECTORS)")
-    return path
 
 
 V = vectors_dir()

@@ -5,59 +5,31 @@ adds information; the same form loads in English and German and is usable with t
 from __future__ import annotations
 
 import os
-import shutil
-import socket
 import subprocess
-import sys
-import time
 from pathlib import Path
 
-import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
-BALISE = str(Path(sys.executable).parent / "balise")
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+from tests.servers import (
+    BALISE,
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    clean_env,
+    running_server,
+)
+
 SHOTS = os.environ.get("BALISE_SCREENSHOTS_DIR")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for(predicate, seconds=60.0, step=0.2):
-    deadline = time.monotonic() + seconds
-    while True:
-        value = predicate()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(step)
 
 
 @pytest.fixture
 def server(tmp_path):
     assert Path(CHROMIUM).exists(), "headless Chromium is required (apt-get install chromium; `make test` installs it)"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BALISE_")}
-    env.update(BALISE_ENV="development", BALISE_DATA_DIR=str(tmp_path / "data"), BALISE_INDEX_REFRESH_SECONDS="0")
+    env = clean_env(tmp_path / "data", BALISE_INDEX_REFRESH_SECONDS="0")
     r = subprocess.run([BALISE, "db", "upgrade"], env=env, capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
-    port = free_port()
-    proc = subprocess.Popen([BALISE, "serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-
-    def ready():
-        try:
-            return httpx.get(f"{base}/readyz", timeout=1).status_code == 200
-        except httpx.TransportError:
-            return False
-
-    assert wait_for(ready), "server did not start"
-    yield base, tmp_path / "data"
-    proc.terminate()
-    proc.wait(timeout=30)
+    with running_server(env) as (base, _):
+        yield base, tmp_path / "data"
 
 
 def shot(page, name):
@@ -72,9 +44,7 @@ def test_child_reports_in_french_and_checks_the_status_in_chromium(server):
 
     base, data_dir = server
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync"])
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         context = browser.new_context(viewport={"width": 900, "height": 1000}, locale="fr-FR")
         page = context.new_page()
         outside: list[str] = []

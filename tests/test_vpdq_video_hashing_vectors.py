@@ -10,25 +10,15 @@ to full range), for RGB24 conversion (the reference's route) and for the -128x12
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
 
 from balise.adapters.media_hash import hash_file, hash_video
 from balise.adapters.pdq import hamming
+from tests.vectors import vectors_dir
 
 MATCH_BITS = 31
 QUALITY_MIN = 50
 TIMESTAMP_TOLERANCE_S = 0.01
-
-
-def vectors_dir() -> Path:
-    env = os.environ.get("BALISE_VECTORS")
-    path = Path(env) if env else Path(__file__).resolve().parents[1].parent / "shared" / "vectors"
-    if not (path / "README.md").is_file():
-        pytest.fail(f"conformance vectors are required and missing at {path} (set BALISE_VECTORS)")
-    return path
 
 
 V = vectors_dir()

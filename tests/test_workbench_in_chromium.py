@@ -7,20 +7,22 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
-import socket
 import subprocess
-import sys
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 
 from balise.demo import demo_image
+from tests.servers import (
+    BALISE,
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    clean_env,
+    running_server,
+    wait_for,
+)
 
-BALISE = str(Path(sys.executable).parent / "balise")
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SHOTS = os.environ.get("BALISE_SCREENSHOTS_DIR")
 COMPLETE = {"signature": "DEMO-SIG", "provider": {"contact_point": {"email": "ts@provider.demo.invalid"}},
             "user_decision": "suspend", "reported_elsewhere": {"reported": False}}
@@ -33,45 +35,17 @@ def run(env, *args, input=None):
     return r.stdout
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for(predicate, seconds=30.0, step=0.2):
-    deadline = time.monotonic() + seconds
-    while True:
-        value = predicate()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(step)
-
-
 @pytest.fixture
 def server(tmp_path):
     assert Path(CHROMIUM).exists(), "headless Chromium is required (apt-get install chromium; `make test` installs it)"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BALISE_")}
-    env.update(BALISE_ENV="development", BALISE_DATA_DIR=str(tmp_path / "data"), BALISE_INDEX_REFRESH_SECONDS="0")
+    env = clean_env(tmp_path / "data", BALISE_INDEX_REFRESH_SECONDS="0")
     run(env, "db", "upgrade")
     key = re.search(r"(bal_\S+)", run(env, "org", "create", "DEMO Platform", "--kind", "provider", "--country", "FR",
                                       "--scope", "reports:write", "--scope", "reports:read", "--scope", "match")).group(1)
     run(env, "user", "create", "ana", "--role", "analyst", "--password-stdin", input=PASSWORD + "\n")
     run(env, "user", "create", "sam", "--role", "senior-analyst", "--password-stdin", input=PASSWORD + "\n")
-    port = free_port()
-    proc = subprocess.Popen([BALISE, "serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-
-    def ready():
-        try:
-            return httpx.get(f"{base}/readyz", timeout=1).status_code == 200
-        except httpx.TransportError:
-            return False
-
-    assert wait_for(ready, 60), "server did not start"
-    yield base, key, env
-    proc.terminate()
-    proc.wait(timeout=30)
+    with running_server(env) as (base, _):
+        yield base, key, env
 
 
 def file_report(base, key, image) -> dict:
@@ -121,9 +95,7 @@ def test_assess_confirm_and_match_in_chromium(server):
     assert filed["items"][0]["matched"] is False
 
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync"])
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         page.goto(f"{base}/ui/login")
         shot(page, "01-sign-in")
@@ -149,9 +121,9 @@ def test_assess_confirm_and_match_in_chromium(server):
 
         page.click("button.reveal")
         page.wait_for_selector("figure.media.revealed")
-        assert blur_of(page) == "none"
+        assert wait_for(lambda: blur_of(page) == "none", 5), blur_of(page)  # after the CSS transition
         page.wait_for_selector("figure.media:not(.revealed)", timeout=10_000)  # re-blurred by itself
-        assert "blur" in blur_of(page)
+        assert wait_for(lambda: "blur" in blur_of(page), 5)
 
         page.check("input[name=outcome][value=illegal]")
         page.select_option("select[name=ncmec_category]", "A2")

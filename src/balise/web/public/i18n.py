@@ -7,14 +7,13 @@ kept apart from the staff interface's ``messages.po``, and compiled in memory at
 
 from __future__ import annotations
 
-import io
 from contextvars import ContextVar
 from functools import lru_cache
 from pathlib import Path
 
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
-from babel.support import NullTranslations, Translations
+from babel.support import NullTranslations
+
+from balise.web.ui.i18n import compile_catalogue
 
 DOMAIN = "public"
 LOCALES = ("en", "fr", "de")
@@ -31,15 +30,9 @@ def catalogue_path(locale: str) -> Path:
 
 @lru_cache(maxsize=None)
 def translations(locale: str) -> NullTranslations:
-    po = catalogue_path(locale)
-    if locale == DEFAULT_LOCALE or not po.exists():
+    if locale == DEFAULT_LOCALE:
         return NullTranslations()
-    with open(po, "rb") as fh:
-        catalog = read_po(fh, locale=locale, domain=DOMAIN)
-    buffer = io.BytesIO()
-    write_mo(buffer, catalog)
-    buffer.seek(0)
-    return Translations(fp=buffer, domain=DOMAIN)
+    return compile_catalogue(catalogue_path(locale), locale, DOMAIN)
 
 
 def activate(locale: str) -> None:

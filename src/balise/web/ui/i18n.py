@@ -23,17 +23,23 @@ LOCALE_DIR = Path(__file__).parent / "locale"
 _current: ContextVar[NullTranslations] = ContextVar("balise_translations", default=NullTranslations())
 
 
-@lru_cache(maxsize=None)
-def translations(locale: str) -> NullTranslations:
-    po = LOCALE_DIR / locale / "LC_MESSAGES" / "messages.po"
-    if locale == DEFAULT_LOCALE or not po.exists():
+def compile_catalogue(po: Path, locale: str, domain: str | None = None) -> NullTranslations:
+    """A .po catalogue compiled in memory (no .mo file on disk); nothing for a missing file."""
+    if not po.exists():
         return NullTranslations()
     with open(po, "rb") as fh:
-        catalog = read_po(fh, locale=locale)
+        catalog = read_po(fh, locale=locale, domain=domain)
     buffer = io.BytesIO()
     write_mo(buffer, catalog)
     buffer.seek(0)
-    return Translations(fp=buffer)
+    return Translations(fp=buffer, domain=domain)
+
+
+@lru_cache(maxsize=None)
+def translations(locale: str) -> NullTranslations:
+    if locale == DEFAULT_LOCALE:
+        return NullTranslations()
+    return compile_catalogue(LOCALE_DIR / locale / "LC_MESSAGES" / "messages.po", locale)
 
 
 def activate(locale: str) -> None:

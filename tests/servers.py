@@ -1,0 +1,66 @@
+"""A real `balise serve` on a free loopback port, for end-to-end tests; and headless Chromium."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+BALISE = str(Path(sys.executable).parent / "balise")
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+# Chromium flags for this closed network: no background connections, no sandbox as root.
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(predicate: Callable[[], Any], seconds: float = 60.0, step: float = 0.2) -> Any:
+    deadline = time.monotonic() + seconds
+    while True:
+        value = predicate()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(step)
+
+
+def clean_env(data_dir: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BALISE_")}
+    env.update(BALISE_ENV="development", BALISE_DATA_DIR=str(data_dir), **extra)
+    return env
+
+
+@contextmanager
+def running_server(env: dict[str, str], startup_seconds: float = 60.0) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    """`balise serve` until the block ends; yields its base URL once /readyz answers 200."""
+    port = free_port()
+    proc = subprocess.Popen([BALISE, "serve", "--port", str(port)], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    base = f"http://127.0.0.1:{port}"
+
+    def ready() -> bool:
+        assert proc.poll() is None, f"balise serve exited: {proc.stdout.read() if proc.stdout else ''}"
+        try:
+            return httpx.get(f"{base}/readyz", timeout=1).status_code == 200
+        except httpx.TransportError:
+            return False
+
+    try:
+        assert wait_for(ready, startup_seconds), "balise serve did not become ready"
+        yield base, proc
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
