@@ -77,6 +77,8 @@ def _make(args: tuple[str, list[tuple[int, str, int]]]) -> None:
         d = Path(root) / f"d{i // 1000:03d}"
         d.mkdir(exist_ok=True)
         p = d / f"f{i:06d}.dat"  # no meaningful extension: media are identified by content
+        if p.exists():  # a reused --workdir: the corpus is deterministic
+            continue
         if kind in ("unique", "copy"):
             data = jpeg(picture(j))
         elif kind == "near":
@@ -158,7 +160,10 @@ def scan(paths: list[Path], out: Path, indicators: Path, *extra: str, interrupt_
     cmd = [PY, "-m", "balise.cli.scan", *map(str, paths), "--out", str(out), "--indicators", str(indicators),
            "--no-progress", *extra]
     t0 = time.monotonic()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # SIG_DFL in the child: after a Dask LocalCluster this process may ignore SIGINT, and an ignored
+    # SIGINT would be inherited (then the interruption at 50 % never happens)
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     s = Sampler(proc.pid)
     if interrupt_at is not None:
         db = out / "state.sqlite"
@@ -175,7 +180,8 @@ def scan(paths: list[Path], out: Path, indicators: Path, *extra: str, interrupt_
     stdout, stderr = proc.communicate()
     s.stop = True
     dt = time.monotonic() - t0
-    info = {"seconds": dt, "rc": proc.returncode, "peak_main": s.peak_main, "peak_total": s.peak_total,
+    stages = next((ln[len("time: "):] for ln in stdout.splitlines() if ln.startswith("time: ")), "")
+    info = {"seconds": dt, "rc": proc.returncode, "stages": stages, "load": os.getloadavg()[0], "peak_main": s.peak_main, "peak_total": s.peak_total,
             "stdout": stdout, "stderr": stderr}
     if (out / "state.sqlite").exists():
         with sqlite3.connect(out / "state.sqlite") as c:
@@ -201,9 +207,10 @@ def machine() -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--sizes", default="10000,30000,60000")
+    ap.add_argument("--sizes", default="10000,30000,100000")
     ap.add_argument("--speedup-size", type=int, default=10000)
     ap.add_argument("--workdir", default=None)
+    ap.add_argument("--only-resume", action="store_true", help="only the resume measurements")
     a = ap.parse_args()
     sizes = sorted(int(x) for x in a.sizes.split(","))
     work = Path(a.workdir or tempfile.mkdtemp(prefix="bench-scan-"))
@@ -213,7 +220,14 @@ def main() -> None:
     rows: list[tuple[str, ...]] = []
     print(f"machine: {machine()}", flush=True)
     t = time.monotonic()
-    kinds = make_corpus(corpus, max(sizes))
+    marker = corpus / f".complete-{max(sizes)}"
+    if marker.exists():  # --workdir reused: the corpus is deterministic, keep it
+        kinds = {k: 0 for k in ("unique", "copy", "near", "other", "video")}
+        for _, k, _ in plan(max(sizes)):
+            kinds[k] += 1
+    else:
+        kinds = make_corpus(corpus, max(sizes))
+        marker.touch()
     print(f"corpus: {max(sizes)} files {kinds} generated in {time.monotonic() - t:.0f} s in {corpus}", flush=True)
     ind = work / "indicators.txt"
     make_indicators(ind, corpus, max(sizes))
@@ -225,11 +239,13 @@ def main() -> None:
     def row(name: str, n: int, r: dict, workers: int) -> None:
         fps = n / r["seconds"]
         rows.append((name, f"{n}", f"{workers}", f"{r['seconds']:.1f}", f"{fps:.0f}", f"{fps / workers:.0f}",
-                     f"{r['peak_main'] / 2**20:.0f}", f"{r['peak_total'] / 2**20:.0f}", f"{r.get('hashed', '')}"))
+                     f"{r['peak_main'] / 2**20:.0f}", f"{r['peak_total'] / 2**20:.0f}", f"{r.get('hashed', '')}",
+                     r.get("stages", ""), f"{r['load']:.1f}"))
         print(" | ".join(rows[-1]), flush=True)
 
+    speed_local = speed_dask = float("nan")
     # 1. throughput and memory vs corpus size, all cores
-    for n in sizes:
+    for n in ([] if a.only_resume else sizes):
         out = work / f"out-{n}"
         r = scan(dirs(n), out, ind, "--workers", str(cores))
         row(f"full scan, {cores} local workers", n, r, cores)
@@ -237,7 +253,7 @@ def main() -> None:
     # 2. speed-up, local workers
     n = a.speedup_size
     base = {}
-    for w in (1, 2):
+    for w in (() if a.only_resume else (1, 2)):
         out = work / f"out-w{w}"
         r = scan(dirs(n), out, ind, "--workers", str(w))
         base[w] = r["seconds"]
@@ -245,12 +261,13 @@ def main() -> None:
         if w == 2:
             shutil.copy(out / "results.csv", work / "local-results.csv")
         shutil.rmtree(out)
-    speed_local = base[1] / base[2]
+    if base:
+        speed_local = base[1] / base[2]
     # 3. speed-up, local Dask cluster on loopback
     from distributed import LocalCluster
 
     dbase = {}
-    for w in (1, 2):
+    for w in (() if a.only_resume else (1, 2)):
         with LocalCluster(host="127.0.0.1", n_workers=w, threads_per_worker=1, processes=True,
                           dashboard_address=None) as cluster:
             out = work / f"out-dask{w}"
@@ -260,13 +277,16 @@ def main() -> None:
             same = (out / "results.csv").read_bytes() == (work / "local-results.csv").read_bytes()
             print(f"dask {w}: results.csv identical to the local run: {same}", flush=True)
             shutil.rmtree(out)
-    speed_dask = dbase[1] / dbase[2]
+    if dbase:
+        speed_dask = dbase[1] / dbase[2]
     # 4. resume after an interruption at 50 %
     out = work / "out-resume"
+    shutil.rmtree(out, ignore_errors=True)
     full = scan(dirs(n), out, ind, "--workers", str(cores))
     row("resume: full run", n, full, cores)
     shutil.rmtree(out)
     part = scan(dirs(n), out, ind, "--workers", str(cores), interrupt_at=0.5, total=n)
+    assert part["rc"] == 130, f"the run was not interrupted (exit {part['rc']})"
     row("resume: run interrupted (SIGINT) at 50 %", n, part, cores)
     rest = scan(dirs(n), out, ind, "--workers", str(cores))
     row("resume: rerun of the rest", n, rest, cores)
@@ -274,8 +294,9 @@ def main() -> None:
     row("rerun, nothing changed", n, again, cores)
     print()
     print(f"machine: {machine()}")
-    print("| run | files | workers | seconds | files/s | files/s per core | peak RSS main MiB | peak RSS tree MiB | hashed |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("| run | files | workers | seconds | files/s | files/s per core | peak RSS main MiB | peak RSS tree MiB | hashed "
+          "| stages (from the CLI) | load avg (1 min) after |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         print("| " + " | ".join(r) + " |")
     print(f"\nspeed-up 1 -> 2 local workers: x{speed_local:.2f}; 1 -> 2 Dask workers: x{speed_dask:.2f}")

@@ -34,15 +34,18 @@ def done_count(out: Path) -> int:
 
 def interrupt_mid_way(root: Path, out: Path, sig: int) -> int:
     env = {k: v for k, v in os.environ.items() if not k.startswith("BALISE_")}
+    log = open(out.parent / f"interrupted-{sig}.log", "wb")  # not a pipe: orphans could hold it open
     proc = subprocess.Popen([*SCAN, str(root), "--out", str(out), "--workers", "1", "--no-progress"], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=log, stderr=subprocess.STDOUT,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 300
     while proc.poll() is None and time.monotonic() < deadline:
         if done_count(out) >= N_FILES // 5:
             proc.send_signal(sig)
             break
         time.sleep(0.02)
-    proc.communicate(timeout=120)
+    proc.wait(timeout=120)
+    log.close()
     return proc.returncode
 
 
@@ -53,7 +56,7 @@ def check_resume(tmp_path: Path, sig: int, expected_rc: int) -> None:
     run_scan(root, "--out", reference, "--workers", "1")
     out = tmp_path / "out"
     rc = interrupt_mid_way(root, out, sig)
-    assert rc == expected_rc, rc
+    assert rc == expected_rc, (rc, (out.parent / f"interrupted-{sig}.log").read_text(errors="replace")[-3000:])
     done = done_count(out)
     assert 0 < done < N_FILES, f"the interruption came too late or too early ({done} of {N_FILES} done)"
     r = run_scan(root, "--out", out, "--workers", "1")

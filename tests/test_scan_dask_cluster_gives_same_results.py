@@ -15,7 +15,7 @@ from tests.scan_support import near_duplicate, run_scan, write_images
 def cluster():
     from distributed import LocalCluster
 
-    with LocalCluster(host="127.0.0.1", n_workers=2, threads_per_worker=1, processes=False,
+    with LocalCluster(host="127.0.0.1", protocol="tcp", n_workers=2, threads_per_worker=1, processes=False,
                       dashboard_address="127.0.0.1:0") as c:
         assert c.scheduler_address.startswith("tcp://127.0.0.1:")
         yield c

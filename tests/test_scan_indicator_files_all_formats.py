@@ -53,7 +53,7 @@ def test_all_formats(tmp_path):
     assert "list.csv:3:" in r.stderr  # line numbers of bad entries
     assert "te.txt:3:" in r.stderr
     assert "ncmec.xml:7:" in r.stderr
-    assert "Media without MD5" in r.stderr
+    assert "case.json: value[1]: Media without MD5" in r.stderr
     assert "root:" not in r.stdout + r.stderr  # the external entity was never read
     rows = by_path(out)
     row = lambda i: rows[bytes(root / f"f{i}.bin")]  # noqa: E731

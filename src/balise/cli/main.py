@@ -535,6 +535,11 @@ def match_cmd(
         raise typer.Exit(1)
 
 
+from balise.cli.scan import scan  # noqa: E402 - registered beside the other commands
+
+app.command("scan")(scan)
+
+
 def main() -> None:  # pragma: no cover - console entry point
     app()
 

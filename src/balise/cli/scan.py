@@ -81,11 +81,8 @@ def scan(
     progress: Annotated[bool, typer.Option(help="show the progress bar")] = True,
 ) -> None:
     """Bulk scan of seized media: separate known material from unknown, rank the unknown for review."""
-    from rich.console import Console
-
     from balise.scan.runner import EXIT_USAGE, ScanConfigError, ScanOptions, run_scan
 
-    console = Console()
     opts = ScanOptions(
         paths=[os.fsencode(p) for p in paths], out=out, indicators=list(indicators or []), server=server, key=key,
         workers=workers, dask_address=dask, threshold=threshold, cluster_threshold=cluster_threshold,
@@ -103,24 +100,30 @@ def scan(
         bar.stop()
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(EXIT_USAGE) from None
+    except KeyboardInterrupt:  # before the scan's own handling started (setup)
+        bar.stop()
+        typer.echo("interrupted: rerun the same command to resume", err=True)
+        raise typer.Exit(130) from None
     for rep in summary.indicator_reports:
-        console.print(f"indicators {rep.source} ({rep.format}): {rep.loaded} loaded, {rep.removed} removed, "
+        typer.echo(f"indicators {rep.source} ({rep.format}): {rep.loaded} loaded, {rep.removed} removed, "
                       f"{len(rep.errors)} bad entries")
         for line, msg in rep.errors[:20]:
-            typer.echo(f"  {rep.source}:{line}: {msg}", err=True)
+            typer.echo(f"  {rep.source}:{line}: {msg}" if line else f"  {rep.source}: {msg}", err=True)
     elapsed = time.monotonic() - t0
     if summary.interrupted:
-        console.print(f"[bold]interrupted[/bold] after {summary.hashed} files hashed: rerun the same command to resume")
+        typer.echo(f"interrupted after {summary.hashed} files hashed: rerun the same command to resume")
         raise typer.Exit(summary.exit_code)
     rate = summary.hashed / summary.hash_seconds if summary.hash_seconds > 0 else 0.0
-    console.print(
+    typer.echo(
         f"scan complete in {elapsed:.1f} s: {summary.files} files ({summary.walked} walked, {summary.unchanged} "
         f"unchanged since the last run, {summary.hashed} hashed at {rate:,.0f} files/s), {summary.contents} distinct, "
         f"{summary.duplicates} duplicate copies")
-    console.print(f"known material: {summary.known_files} files; unknown media: {summary.unknown_media} "
+    typer.echo(f"known material: {summary.known_files} files; unknown media: {summary.unknown_media} "
                   f"in {summary.series} series ({summary.series_multi} with near-duplicates)")
-    console.print(f"skipped or not opened: {summary.skipped}; undecodable media: {summary.errors}")
-    console.print(f"outputs in {out}: results.csv results.jsonl vics.json report.html state.sqlite")
+    typer.echo(f"skipped or not opened: {summary.skipped}; undecodable media: {summary.errors}")
+    typer.echo(f"time: indicators {summary.indicator_seconds:.1f} s, walk {summary.walk_seconds:.1f} s, hash {summary.hash_seconds:.1f} s, "
+               f"match {summary.match_seconds:.1f} s, series and outputs {summary.output_seconds:.1f} s")
+    typer.echo(f"outputs in {out}: results.csv results.jsonl vics.json report.html state.sqlite")
     raise typer.Exit(summary.exit_code)
 
 

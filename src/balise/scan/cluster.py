@@ -57,8 +57,8 @@ def compute(conn: sqlite3.Connection, threshold: int = 31, min_quality: int = 50
     if images:
         words = hex_to_words([r[2] for r in images])
         index = PdqIndex.build(words, np.arange(len(images), dtype=np.int64))
-        for start in range(0, len(images), 50_000):
-            res = index.query(words[start:start + 50_000], threshold)
+        for start in range(0, len(images), 10_000):
+            res = index.query(words[start:start + 10_000], threshold)
             for qi, iid in zip(res.query_index.tolist(), res.ids.tolist()):
                 if start + qi != iid:
                     uf.union(start + qi, iid)

@@ -27,13 +27,15 @@ class MatchError(RuntimeError):
 
 
 class LocalMatcher:
-    def __init__(self, iset: IndicatorSet, threshold: int = 31, min_quality: int = QUALITY_THRESHOLD) -> None:
+    def __init__(self, iset: IndicatorSet, threshold: int = 31, min_quality: int = QUALITY_THRESHOLD,
+                 index: PdqIndex | None = None) -> None:
         self.threshold = threshold
         self.min_quality = min_quality
         self.iset = iset
         self.words, self.pdq_meta = iset.pdq()
-        self.index = PdqIndex.build(self.words, np.arange(self.words.shape[0], dtype=np.int64)) \
-            if self.words.shape[0] else None
+        if index is None and self.words.shape[0]:
+            index = PdqIndex.build(self.words, np.arange(self.words.shape[0], dtype=np.int64))
+        self.index = index
 
     def __len__(self) -> int:
         return len(self.iset)

@@ -98,41 +98,50 @@ def _vics_category(ms: list[dict[str, Any]]) -> str:
 
 
 def write_vics(conn: sqlite3.Connection, out: Path, case_name: str) -> int:
-    """Project VIC VICS 2.0-style JSON: one Case with Media[] (images and videos)."""
+    """Project VIC VICS 2.0-style JSON: one Case with Media[] (images and videos), streamed."""
     matches = _matches(conn)
-    media: list[dict[str, Any]] = []
-    files: dict[str, list[bytes]] = {}
-    for sha, path in conn.execute("SELECT sha256, path FROM files WHERE sha256 IS NOT NULL ORDER BY path"):
-        files.setdefault(sha, []).append(bytes(path))
-    cur = conn.execute(
+    tmp = _atomic(out / "vics.json")
+    n = 0
+    head = {
+        "@odata.context": "http://github.com/ICMEC/ProjectVic/DataModels/2.0.xml/UK_2.0#Cases",
+        "value": [{"CaseNumber": case_name, "SourceApplicationName": "Balise scan", "SourceApplicationVersion": "0.1.0",
+                   "Media": []}],
+    }
+    text = json.dumps(head, ensure_ascii=False, indent=1)
+    cut = text.rindex('"Media": []') + len('"Media": [')
+    files_cur = conn.cursor()
+    cur = conn.cursor()
+    cur.execute(
         "SELECT c.sha256, c.md5, c.sha1, c.size, c.media_type, c.pdq, c.pdq_quality, k.cluster "
         "FROM contents c LEFT JOIN clusters k ON k.sha256 = c.sha256 "
         "WHERE c.media_type IN ('image', 'video') ORDER BY c.sha256")
-    for media_id, (sha, md5, sha1, size, mtype, pdq, q, cluster) in enumerate(cur.fetchall(), start=1):
-        ms = matches.get(sha, [])
-        series = next((m["series"] for m in ms if m.get("series")), None)
-        if series is None and cluster is not None:
-            series = f"balise-series-{cluster}"
-        item: dict[str, Any] = {
-            "MediaID": media_id, "Category": _vics_category(ms), "MD5": md5.upper(), "SHA1": sha1.upper(),
-            "MediaSize": size, "MediaType": mtype, "IsPrecategorized": bool(ms),
-            "MediaFiles": [{"MediaFileID": i, "FilePath": display(p), "FileName": display(os.path.basename(p)),
-                            "FilePathBase64": b64(p)} for i, p in enumerate(files.get(sha, []), start=1)],
-            "AlternativeHashes": [{"HashName": "SHA256", "HashValue": sha}],
-        }
-        if pdq:
-            item["AlternativeHashes"].append({"HashName": "PDQ", "HashValue": pdq, "Quality": q})
-        if series:
-            item["Series"] = series
-        if ms:
-            item["Comments"] = "known: " + "; ".join(f"{m['source']} {m['algorithm']} d={m['distance']}" for m in ms[:5])
-        media.append(item)
-    doc = {
-        "@odata.context": "http://github.com/ICMEC/ProjectVic/DataModels/2.0.xml/UK_2.0#Cases",
-        "value": [{"CaseNumber": case_name, "SourceApplicationName": "Balise scan", "SourceApplicationVersion": "0.1.0",
-                   "Media": media}],
-    }
-    tmp = _atomic(out / "vics.json")
-    tmp.write_text(json.dumps(doc, ensure_ascii=False, indent=1), encoding="utf-8")
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(text[:cut])
+        while batch := cur.fetchmany(1000):
+            for sha, md5, sha1, size, mtype, pdq, q, cluster in batch:
+                n += 1
+                ms = matches.get(sha, [])
+                series = next((m["series"] for m in ms if m.get("series")), None)
+                if series is None and cluster is not None:
+                    series = f"balise-series-{cluster}"
+                paths = sorted(bytes(r[0]) for r in files_cur.execute(
+                    "SELECT path FROM files INDEXED BY files_sha WHERE sha256 = ?", (sha,)))
+                item: dict[str, Any] = {
+                    "MediaID": n, "Category": _vics_category(ms), "MD5": md5.upper(), "SHA1": sha1.upper(),
+                    "MediaSize": size, "MediaType": mtype, "IsPrecategorized": bool(ms),
+                    "MediaFiles": [{"MediaFileID": i, "FilePath": display(p),
+                                    "FileName": display(p.rsplit(b"/", 1)[-1]), "FilePathBase64": b64(p)}
+                                   for i, p in enumerate(paths, start=1)],
+                    "AlternativeHashes": [{"HashName": "SHA256", "HashValue": sha}],
+                }
+                if pdq:
+                    item["AlternativeHashes"].append({"HashName": "PDQ", "HashValue": pdq, "Quality": q})
+                if series:
+                    item["Series"] = series
+                if ms:
+                    item["Comments"] = "known: " + "; ".join(
+                        f"{m['source']} {m['algorithm']} d={m['distance']}" for m in ms[:5])
+                f.write(("\n" if n == 1 else ",\n") + json.dumps(item, ensure_ascii=False))
+        f.write(text[cut:])
     os.replace(tmp, out / "vics.json")
-    return len(media)
+    return n

@@ -79,15 +79,17 @@ class ScanSummary:
     hashed: int = 0
     hashed_bytes: int = 0
     elapsed: float = 0.0
+    indicator_seconds: float = 0.0
     walk_seconds: float = 0.0
     hash_seconds: float = 0.0
     match_seconds: float = 0.0
+    output_seconds: float = 0.0
     indicator_reports: list[LoadReport] = field(default_factory=list)
     interrupted: bool = False
     case: str = ""
 
     def as_dict(self) -> dict[str, Any]:
-        d = {k: v for k, v in self.__dict__.items() if k != "indicator_reports"}
+        d = {k: v for k, v in self.__dict__.items() if k != "indicator_reports" and not k.startswith("_")}
         return d
 
 
@@ -96,8 +98,21 @@ class ScanSummary:
 # --------------------------------------------------------------------------------------
 
 
-def _worker_init() -> None:
+def _worker_init(scan_pid: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides what an interrupt does
+    import threading
+
+    def watch() -> None:  # the scan was killed (kill -9): do not linger as an orphan
+        while True:
+            time.sleep(1.0)
+            try:
+                os.kill(scan_pid, 0)
+            except ProcessLookupError:
+                os._exit(1)
+            except PermissionError:
+                pass
+
+    threading.Thread(target=watch, daemon=True, name="scan-parent-watch").start()
 
 
 class _LocalExecutor:
@@ -108,7 +123,8 @@ class _LocalExecutor:
         ctx = multiprocessing.get_context(method)
         if method == "forkserver":
             ctx.set_forkserver_preload(["balise.scan.worker"])
-        self.pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init)
+        self.pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init,
+                                        initargs=(os.getpid(),))
         self.running: set[Future] = set()
         self.slots = workers * 2 + 1
 
@@ -197,6 +213,18 @@ def load_matcher(opts: ScanOptions, summary: ScanSummary) -> LocalMatcher | Serv
         return ServerMatcher(opts.server, opts.key, opts.threshold)
     if not opts.indicators:
         return None
+    from balise.scan import indicator_cache
+
+    try:
+        key = indicator_cache.cache_key(opts.indicators)
+    except OSError as exc:
+        raise ScanConfigError(f"cannot read indicator file {exc.filename}: {exc.strerror or exc}") from exc
+    cache_root = opts.out.absolute() / "indicator-cache"
+    cached = indicator_cache.load(cache_root, key)
+    if cached is not None:
+        iset, reports, index = cached
+        summary.indicator_reports.extend(reports)
+        return LocalMatcher(iset, threshold=opts.threshold, index=index)
     iset = IndicatorSet()
     for p in opts.indicators:
         try:
@@ -204,7 +232,9 @@ def load_matcher(opts: ScanOptions, summary: ScanSummary) -> LocalMatcher | Serv
         except OSError as exc:
             raise ScanConfigError(f"cannot read indicator file {p}: {exc.strerror or exc}") from exc
         summary.indicator_reports.append(rep)
-    return LocalMatcher(iset, threshold=opts.threshold)
+    matcher = LocalMatcher(iset, threshold=opts.threshold)
+    summary._cache = (cache_root, key, iset, matcher.index)  # type: ignore[attr-defined]
+    return matcher
 
 
 def _batches(reader: sqlite3.Connection, batch_files: int, batch_bytes: int) -> Iterator[list[tuple[int, bytes]]]:
@@ -240,7 +270,7 @@ def _match_all(db: StateDB, matcher: Any) -> None:
     last = ""
     cols = ("sha256", "md5", "sha1", "pdq", "pdq_quality", "vpdq")
     while True:
-        rows = conn.execute(f"SELECT {', '.join(cols)} FROM contents WHERE sha256 > ? ORDER BY sha256 LIMIT 50000",
+        rows = conn.execute(f"SELECT {', '.join(cols)} FROM contents WHERE sha256 > ? ORDER BY sha256 LIMIT 10000",
                             (last,)).fetchall()
         if not rows:
             break
@@ -285,11 +315,22 @@ def run_scan(opts: ScanOptions, progress: Any = None, on_walk: Callable[[int], N
         ap = os.path.abspath(p)
         if os.path.isfile(ap) and os.path.realpath(ap).startswith(os.path.realpath(out_b) + b"/"):
             raise ScanConfigError("the output directory must not hold the scanned files")
-    matcher = load_matcher(opts, summary)
     try:
         out.mkdir(parents=True, exist_ok=True, mode=0o700)
     except OSError as exc:
         raise ScanConfigError(f"cannot create the output directory {out}: {exc.strerror}") from exc
+    matcher = load_matcher(opts, summary)
+    summary.indicator_seconds = time.monotonic() - t0
+    pending_cache = getattr(summary, "_cache", None)
+    if pending_cache is not None:
+        from balise.scan import indicator_cache
+
+        cache_root, key, iset, index = pending_cache
+        try:
+            indicator_cache.save(cache_root, key, iset, summary.indicator_reports, index)
+        except OSError:
+            pass  # a cache is an optimisation only
+        del summary._cache  # type: ignore[attr-defined]
     tmp = out / "tmp"
     shutil.rmtree(tmp, ignore_errors=True)  # leftovers of an interrupted run (ours only)
     tmp.mkdir(mode=0o700)
@@ -326,7 +367,7 @@ def run_scan(opts: ScanOptions, progress: Any = None, on_walk: Callable[[int], N
         db.forget_unseen()
         db.commit()
         summary.walked = n
-        summary.walk_seconds = time.monotonic() - t0
+        summary.walk_seconds = time.monotonic() - t0 - summary.indicator_seconds
         db.update_run(walked=n, unchanged=summary.unchanged)
 
         # 2. hash what is pending
@@ -344,7 +385,6 @@ def run_scan(opts: ScanOptions, progress: Any = None, on_walk: Callable[[int], N
                 executor = _InlineExecutor()
             else:
                 executor = _LocalExecutor(min(workers, max(1, total_files)))
-            sizes: dict[int, int] = {}
             batches = _batches(reader, opts.batch_files, opts.batch_bytes)
             exhausted = False
             while True:
@@ -364,7 +404,6 @@ def run_scan(opts: ScanOptions, progress: Any = None, on_walk: Callable[[int], N
                     if progress is not None:
                         progress.advance(len(results), nb)
                     db.update_run(hashed=summary.hashed)
-            del sizes
             executor.close()
             executor = None
         reader.rollback()
@@ -380,6 +419,7 @@ def run_scan(opts: ScanOptions, progress: Any = None, on_walk: Callable[[int], N
         except MatchError as exc:
             raise ScanConfigError(str(exc)) from exc
         summary.match_seconds = time.monotonic() - tm
+        to = time.monotonic()
         cl = clustering.compute(db.conn, opts.cluster_threshold)
         summary.series, summary.series_multi = cl["series"], cl["series_multi"]
         c = db.conn
@@ -396,8 +436,10 @@ def run_scan(opts: ScanOptions, progress: Any = None, on_walk: Callable[[int], N
         summary.duplicates = hashed_files - summary.contents
         write_results(c, out)
         write_vics(c, out, opts.case)
+        summary.output_seconds = time.monotonic() - to
         summary.elapsed = time.monotonic() - t0
         write_report(c, out, summary.as_dict(), opts.thumbnails)
+        summary.output_seconds = time.monotonic() - to
         db.finish_run(hashed=summary.hashed, skipped=summary.skipped)
         if summary.known_files:
             summary.exit_code = EXIT_KNOWN

@@ -193,6 +193,8 @@ class StateDB:
                     skipped += m.get("status") in ("skipped", "limit")
             self.commit()
         except BaseException:
-            self.conn.execute("ROLLBACK")
+            # an interrupt can land just after COMMIT returned: then the batch is recorded
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
             raise
         return hashed, skipped

@@ -28,7 +28,6 @@ import stat
 import tarfile
 import tempfile
 import zipfile
-from dataclasses import asdict
 from typing import Any, BinaryIO
 
 from balise.adapters.hashing import sniff_media_type
@@ -340,8 +339,7 @@ def _archive_members(kind: str, f: BinaryIO, size: int, label: bytes, o: dict, c
                     if src is None:
                         continue
                     try:
-                        rec = _member_record(member_label(label, name), src, budget, o, cache, depth,
-                                             None if kind == "tar" else None)
+                        rec = _member_record(member_label(label, name), src, budget, o, cache, depth, None)
                     except _Bomb as exc:
                         add(name, {"hashed": 0, "status": "skipped", "error": str(exc)})
                         return members, str(exc)
@@ -351,8 +349,4 @@ def _archive_members(kind: str, f: BinaryIO, size: int, label: bytes, o: dict, c
     return members, None
 
 
-def record_fields(rec: dict[str, Any]) -> dict[str, Any]:  # pragma: no cover - debugging aid
-    return {k: v for k, v in rec.items() if k != "members"}
-
-
-__all__ = ["DEFAULTS", "archive_kind", "process_batch", "process_file", "asdict"]
+__all__ = ["DEFAULTS", "archive_kind", "process_batch", "process_file"]
