@@ -282,9 +282,11 @@ class Intake:
         idempotency_key: str | None,
         source: ReportSource = ReportSource.PROVIDER_API,
         is_demo: bool = False,
+        also_store: Callable[[Session, Report], None] | None = None,
     ) -> FiledReport:
         """Store the report in one transaction. The files must have gone through
-        :meth:`prepare_files`. A failure leaves no report, item or vault object behind."""
+        :meth:`prepare_files`. A failure leaves no report, item or vault object behind.
+        ``also_store`` writes what a channel keeps beside the report, in the same transaction."""
         detections: list[ItemDetection] | None = None
         if idempotency_key and organisation_id:
             with self._new_session() as session, session.begin():
@@ -299,6 +301,9 @@ class Intake:
                     session, actor, organisation_id, report, files, fingerprint,
                     idempotency_key, source, is_demo, blobs, detections,
                 )
+                if also_store is not None:
+                    also_store(session, filed.report)
+                    session.flush()
             return filed
         except IntegrityError:
             self._discard(blobs)

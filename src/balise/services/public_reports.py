@@ -16,7 +16,6 @@ as a wrong secret.
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import hmac
 import secrets
@@ -128,28 +127,23 @@ class PublicReports:
 
     def file(self, report: ReportIn, *, language: str, name: str | None, email: str | None,
              ip: str | None) -> Filed:
-        """File the report through the normal intake; the number and secret hash are stored in
-        the same transaction (through the intake's after-store hook, after triage is enqueued)."""
+        """File the report through the normal intake (which enqueues triage); the number and
+        secret hash are stored in the same transaction."""
         self._intake.prepare_files(report, {})
         for _ in range(5):
             number, secret = new_number(), new_secret()
-            intake = copy.copy(self._intake)
-            enqueue = self._intake._after_store  # noqa: SLF001 - the triage enqueue must still run
 
-            def after_store(session: Session, stored: Report, number: str = number, secret: str = secret) -> None:
-                if enqueue is not None:
-                    enqueue(session, stored)
+            def also_store(session: Session, stored: Report, number: str = number, secret: str = secret) -> None:
                 session.add(PublicReport(
                     report_id=stored.id, number=number, secret_hash=self.hash_secret(secret), language=language,
                     reporter_name=name or None, reporter_email=email or None, reporter_ip=ip or None,
                     additions=0, created_at=self._clock(),
                 ))
-                session.flush()
 
-            intake._after_store = after_store  # noqa: SLF001
             try:
-                filed = intake.file(actor=PUBLIC_ACTOR, organisation_id=None, report=report, files={},
-                                    fingerprint="", idempotency_key=None, source=ReportSource.PUBLIC_FORM)
+                filed = self._intake.file(actor=PUBLIC_ACTOR, organisation_id=None, report=report, files={},
+                                          fingerprint="", idempotency_key=None, source=ReportSource.PUBLIC_FORM,
+                                          also_store=also_store)
             except IntegrityError:
                 continue  # the report number was taken: nothing was stored; draw another
             return Filed(str(filed.report.id), number, secret)
