@@ -5,14 +5,19 @@ from __future__ import annotations
 
 import pytest
 
-from balise.web.public import routes as public
+from tests.conftest import make_settings
 from tests.public_support import lookup, receipt, submit
 
 
 @pytest.fixture
-def low_limits(monkeypatch):
-    monkeypatch.setattr(public, "REPORT_RATE_LIMIT", "2 per hour")
-    monkeypatch.setattr(public, "STATUS_RATE_LIMIT", "3 per hour")
+def settings(tmp_path, db_url):
+    """Low limits, as BALISE_PUBLIC_REPORT_RATE_LIMIT / BALISE_PUBLIC_STATUS_RATE_LIMIT set them."""
+    return make_settings(tmp_path, db_url, public_report_rate_limit="2/hour", public_status_rate_limit="3/hour")
+
+
+@pytest.fixture
+def low_limits(settings):
+    return settings
 
 
 def test_too_many_reports_get_a_429_page_in_the_reporters_language(low_limits, client, balise):

@@ -99,6 +99,12 @@ class Settings(BaseSettings):
     session_max_age_seconds: int = 8 * 3600
     login_rate_limit: str = "10/minute"
 
+    # Anonymous public reporting: per-address buckets (a keyed hash, in memory only) and per
+    # report number for status lookups.
+    public_report_rate_limit: str = "10/hour"
+    public_status_rate_limit: str = "30/hour"
+    public_number_rate_limit: str = "30/hour"
+
     @field_validator("vault_key")
     @classmethod
     def _vault_key_is_32_bytes(cls, value: SecretStr) -> SecretStr:
@@ -110,7 +116,8 @@ class Settings(BaseSettings):
             raise ValueError(f"BALISE_VAULT_KEY must decode to 32 bytes, not {len(raw)}")
         return value
 
-    @field_validator("api_rate_limit", "login_rate_limit")
+    @field_validator("api_rate_limit", "login_rate_limit", "public_report_rate_limit",
+                     "public_status_rate_limit", "public_number_rate_limit")
     @classmethod
     def _rate_limit_parses(cls, value: str) -> str:
         from limits import parse_many

@@ -46,10 +46,7 @@ STATIC_DIR = Path(__file__).parent / "static"
 router = APIRouter(include_in_schema=False)
 
 # Per address, in memory only. Tests may lower them before the first request.
-REPORT_RATE_LIMIT = "10 per hour"
-STATUS_RATE_LIMIT = "30 per hour"
 # Per report number, whatever the address: bounds guessing one report's secret.
-NUMBER_RATE_LIMIT = "30 per hour"
 TOKEN_MAX_AGE = 30 * 60
 MAX_NAME = 200
 MAX_EMAIL = 320
@@ -76,6 +73,10 @@ def _bucket(request: Request) -> str:
     """A per-address bucket name that is not the address (keyed hash, key random per process)."""
     host = request.client.host if request.client else "unknown"
     return hmac.new(_BUCKET_KEY, host.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def _settings(request: Request) -> Any:
+    return request.app.state.balise.settings
 
 
 def _limiter(request: Request, name: str, spec: str) -> Any:
@@ -212,7 +213,7 @@ async def submit(request: Request, lang: str) -> Response:
     if errors:
         return render(request, locale, "form.html", status=422, errors=errors, values=values)
 
-    allowed, retry = _limiter(request, "report", REPORT_RATE_LIMIT).hit("public-report", _bucket(request))
+    allowed, retry = _limiter(request, "report", _settings(request).public_report_rate_limit).hit("public-report", _bucket(request))
     if not allowed:
         return _limited(request, locale, retry, f"/report/{locale}")
 
@@ -279,9 +280,9 @@ async def status_lookup(request: Request, lang: str) -> Response:
         return render(request, locale, "status.html", status=422, errors=errors, values={"number": number},
                       suffix="/status")
     back = f"/report/{locale}/status"
-    allowed, retry = _limiter(request, "status", STATUS_RATE_LIMIT).hit("public-status", _bucket(request))
+    allowed, retry = _limiter(request, "status", _settings(request).public_status_rate_limit).hit("public-status", _bucket(request))
     if allowed:
-        allowed, retry = _limiter(request, "number", NUMBER_RATE_LIMIT).hit("public-number", number.upper()[:40])
+        allowed, retry = _limiter(request, "number", _settings(request).public_number_rate_limit).hit("public-number", number.upper()[:40])
     if not allowed:
         return _limited(request, locale, retry, back)
     found = _service(request).lookup(number, secret)
@@ -306,7 +307,7 @@ async def status_add(request: Request, lang: str) -> Response:
         return render(request, locale, "status.html", status=403,
                       failed=tr("This page has expired. Please check your report again."), suffix="/status")
     service = _service(request)
-    allowed, retry = _limiter(request, "status", STATUS_RATE_LIMIT).hit("public-status", _bucket(request))
+    allowed, retry = _limiter(request, "status", _settings(request).public_status_rate_limit).hit("public-status", _bucket(request))
     if not allowed:
         return _limited(request, locale, retry, f"/report/{locale}/status")
     errors: dict[str, str] = {}
