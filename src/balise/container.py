@@ -20,6 +20,8 @@ from balise.services.users import Users
 from balise.settings import Settings
 
 if TYPE_CHECKING:
+    from balise.adapters.webhook import HttpWebhookSender
+    from balise.ports import Mailer
     from balise.services.assessment import Assessment
     from balise.services.matching import Matcher, PdqIndexHolder
     from balise.services.triage import Triage
@@ -107,6 +109,20 @@ class Balise:
 
         return Assessment(self.audit, self.indicators, self.clock)
 
+    @cached_property
+    def mailer(self) -> Mailer:
+        from balise.adapters.mail import mailer_from_settings
+
+        return mailer_from_settings(self.settings, self.clock)
+
+    @cached_property
+    def webhooks(self) -> HttpWebhookSender:
+        from balise.adapters.webhook import HttpWebhookSender
+
+        return HttpWebhookSender(timeout_s=self.settings.webhook_timeout_seconds,
+                                 overall_timeout_s=self.settings.webhook_overall_timeout_seconds,
+                                 max_response_bytes=self.settings.webhook_max_response_bytes, clock=self.clock)
+
     def job_handlers(self) -> dict:  # type: ignore[type-arg]
         from balise.services.triage import TRIAGE_JOB
 
@@ -126,3 +142,5 @@ class Balise:
     def close(self) -> None:
         if "db" in self.__dict__:
             self.db.dispose()
+        if "webhooks" in self.__dict__:
+            self.webhooks.close()

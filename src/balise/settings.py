@@ -14,7 +14,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
@@ -25,7 +25,8 @@ ENV_PREFIX = "BALISE_"
 DEV_SECRET_KEY = "balise-development-secret-key-do-not-use-in-production"
 DEV_VAULT_KEY = base64.b64encode(b"balise-dev-vault-key-not-secret!").decode()
 
-SECRET_FIELDS = ("secret_key", "vault_key")
+SECRET_FIELDS = ("secret_key", "vault_key", "smtp_password")
+DEFAULT_MAIL_FROM = "Balise <notices@balise.invalid>"
 
 
 class UnsafeConfiguration(RuntimeError):
@@ -105,6 +106,18 @@ class Settings(BaseSettings):
     public_status_rate_limit: str = "30/hour"
     public_number_rate_limit: str = "30/hour"
 
+    # Notices. An empty smtp_url keeps each email as an .eml file under data_dir/outbox
+    # instead of sending it: nothing leaves the machine until an operator says where mail goes.
+    smtp_url: str = ""
+    smtp_password: SecretStr | None = None
+    smtp_ca_file: Path | None = None
+    mail_from: str = DEFAULT_MAIL_FROM
+    smtp_timeout_seconds: float = Field(default=10.0, gt=0)
+    smtp_overall_timeout_seconds: float = Field(default=60.0, gt=0)
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0)
+    webhook_overall_timeout_seconds: float = Field(default=30.0, gt=0)
+    webhook_max_response_bytes: int = Field(default=64 * 1024, gt=0)
+
     @field_validator("vault_key")
     @classmethod
     def _vault_key_is_32_bytes(cls, value: SecretStr) -> SecretStr:
@@ -124,6 +137,51 @@ class Settings(BaseSettings):
 
         parse_many(value)
         return value
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _smtp_url_parses(cls, value: str) -> str:
+        from balise.adapters.mail_smtp import SmtpEndpoint
+
+        if value:
+            try:
+                SmtpEndpoint.parse(value)
+            except ValueError as exc:
+                raise ValueError(f"BALISE_SMTP_URL: {exc}") from None
+        return value
+
+    @field_validator("smtp_ca_file")
+    @classmethod
+    def _smtp_ca_file_readable(cls, value: Path | None) -> Path | None:
+        if value is not None and not os.access(value, os.R_OK):
+            raise ValueError(f"BALISE_SMTP_CA_FILE={str(value)!r} is not a readable file")
+        return value
+
+    @field_validator("mail_from")
+    @classmethod
+    def _mail_from_parses(cls, value: str) -> str:
+        from balise.adapters.mail import parse_sender
+
+        try:
+            parse_sender(value)
+        except ValueError as exc:
+            raise ValueError(f"BALISE_MAIL_FROM: {exc}") from None
+        return value
+
+    @model_validator(mode="after")
+    def _smtp_settings_agree(self) -> Settings:
+        if not self.smtp_url:
+            return self
+        from balise.adapters.mail_smtp import SmtpEndpoint
+
+        if self.mail_from == DEFAULT_MAIL_FROM:
+            raise ValueError("BALISE_MAIL_FROM must be set when BALISE_SMTP_URL is (the default is a placeholder)")
+        user = SmtpEndpoint.parse(self.smtp_url).username
+        if user and not self.smtp_password:
+            raise ValueError(f"BALISE_SMTP_URL names user {user!r}: set BALISE_SMTP_PASSWORD_FILE")
+        if self.smtp_password and not user:
+            raise ValueError("BALISE_SMTP_PASSWORD is set but BALISE_SMTP_URL names no user (smtp+starttls://user@host)")
+        return self
 
     @classmethod
     def settings_customise_sources(
