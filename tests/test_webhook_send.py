@@ -15,6 +15,7 @@ import pytest
 from balise.adapters.webhook import HttpWebhookSender, verify_webhook_signature
 from balise.ports import DeliveryError
 from tests.servers import free_port
+from tests.tls_support import make_pki
 
 SECRET = "demo-endpoint-secret-not-secret"
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=timezone.utc)
@@ -227,6 +228,36 @@ def test_a_receiver_dripping_its_answer_is_cut_off_at_the_overall_deadline(recei
     with pytest.raises(DeliveryError) as err:
         send(f"{base}/drip", timeout_s=5.0, overall_timeout_s=0.5)
     assert err.value.retryable and err.value.code == "timeout"
+
+
+@pytest.fixture
+def tls_receiver(tmp_path) -> Iterator[tuple[ReceiverServer, str, object]]:  # type: ignore[no-untyped-def]
+    pki = make_pki(tmp_path / "pki")
+    server = ReceiverServer(free_port())
+    server.socket = pki.server_context().wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield server, f"https://127.0.0.1:{server.server_address[1]}", pki
+    finally:
+        server.release.set()
+        server.shutdown()
+        server.server_close()
+
+
+def test_https_delivery_to_a_receiver_with_a_trusted_certificate(tls_receiver):
+    server, base, pki = tls_receiver
+    result = send(f"{base}/ack", ca_file=pki.ca_file)
+    assert result.receipt == {"received": True, "reference": "HOTLINE-DEMO-7"}
+    assert server.requests[0]["verified"] is True
+
+
+def test_an_untrusted_certificate_is_permanent_and_nothing_is_received(tls_receiver):
+    server, base, _ = tls_receiver
+    with pytest.raises(DeliveryError) as err:
+        send(f"{base}/ack")  # the system store does not know the test CA
+    assert not err.value.retryable and err.value.code == "tls_verify"
+    assert server.requests == []
 
 
 def test_an_unreachable_receiver_is_retryable():

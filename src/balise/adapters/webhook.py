@@ -27,6 +27,7 @@ import time
 from collections.abc import Callable
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -167,20 +168,35 @@ def _retry_after(value: str | None, now: datetime) -> float | None:
     return max(0.0, (when - now).total_seconds())
 
 
+def _ssl_cause(exc: BaseException) -> ssl.SSLError | None:
+    # httpx wraps httpcore's error, which wraps the ssl module's.
+    seen: BaseException | None = exc
+    for _ in range(6):
+        if seen is None:
+            return None
+        if isinstance(seen, ssl.SSLError):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
 def _short(data: bytes) -> str:
     return " ".join(data[:300].decode("utf-8", "replace").split())
 
 
 class HttpWebhookSender:
     def __init__(self, *, timeout_s: float = 10.0, overall_timeout_s: float = 30.0,
-                 max_response_bytes: int = 64 * 1024, clock: Callable[[], datetime] = utc_now) -> None:
+                 max_response_bytes: int = 64 * 1024, clock: Callable[[], datetime] = utc_now,
+                 ca_file: Path | None = None) -> None:
         self._overall = overall_timeout_s
         self._max_response = max_response_bytes
         self._clock = clock
         # No proxies or .netrc from the environment: where a notice goes is the endpoint's
         # configuration, nothing else.
+        # Certificates are checked against the system store, or only against ca_file.
+        verify = ssl.create_default_context(cafile=str(ca_file) if ca_file else None)
         self._client = httpx.Client(follow_redirects=False, timeout=httpx.Timeout(timeout_s), trust_env=False,
-                                    headers={"User-Agent": USER_AGENT})
+                                    verify=verify, headers={"User-Agent": USER_AGENT})
 
     def close(self) -> None:
         self._client.close()
@@ -222,9 +238,11 @@ class HttpWebhookSender:
         except httpx.TimeoutException as exc:
             raise DeliveryError(True, "timeout", f"{endpoint}: {type(exc).__name__}") from exc
         except httpx.ConnectError as exc:
-            cause = exc.__context__ or exc.__cause__
+            cause = _ssl_cause(exc)
             if isinstance(cause, ssl.SSLCertVerificationError):
                 raise DeliveryError(False, "tls_verify", f"{endpoint}: certificate not trusted: {cause.verify_message}") from exc
+            if cause is not None:
+                raise DeliveryError(False, "tls", f"{endpoint}: TLS failed: {cause}") from exc
             raise DeliveryError(True, "connect", f"{endpoint}: {exc}") from exc
         except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
             raise DeliveryError(False, "invalid_endpoint", f"{endpoint}: {exc}") from exc
