@@ -298,3 +298,25 @@ def loopback_fetcher(resolver: object = None, ssl_context: ssl.SSLContext | None
                                  "read_timeout": 5.0, "total_timeout": 10.0, "max_bytes": 1024 * 1024}
     values.update(policy)
     return Fetcher(FetchPolicy(**values), resolver, ssl_context)  # type: ignore[arg-type]
+
+
+@contextmanager
+def serving_directory(directory: Path) -> Iterator[str]:
+    """The files of ``directory`` over plain HTTP on 127.0.0.1; yields the base URL."""
+    from functools import partial
+    from http.server import SimpleHTTPRequestHandler
+
+    class Quiet(SimpleHTTPRequestHandler):
+        def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib signature
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(Quiet, directory=str(directory)))
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
