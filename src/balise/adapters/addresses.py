@@ -60,6 +60,11 @@ _SPECIAL: tuple[tuple[IPNetwork, str], ...] = tuple((ipaddress.ip_network(n), c)
 ))
 
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
+# The same table as integer ranges per IP version: a lookup is a few comparisons.
+_RANGES: dict[int, tuple[tuple[int, int, str], ...]] = {
+    version: tuple((int(n.network_address), int(n.broadcast_address), c) for n, c in _SPECIAL if n.version == version)
+    for version in (4, 6)
+}
 
 
 def parse_ip(text: str) -> IPAddress | None:
@@ -92,10 +97,12 @@ def special_use(address: IPAddress) -> str | None:
         return special_use(inner)
     if address in METADATA_ADDRESSES:
         return "metadata"
-    for network, category in _SPECIAL:
-        if address.version == network.version and address in network:
+    value = int(address)
+    for first, last, category in _RANGES[address.version]:
+        if first <= value <= last:
             return category
-    if not address.is_global:
+    # The IPv4 table covers every range Python calls non-global; IPv6 has more of them.
+    if address.version == 6 and not address.is_global:
         return "reserved"
     return None
 

@@ -27,6 +27,7 @@ Azure), so the address may be the origin itself.
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import ipaddress
 import os
@@ -93,6 +94,7 @@ class GeoLookupError(ValueError):
     """The text is not an IP address."""
 
 
+@functools.lru_cache(maxsize=4096)
 def cdn_for(organisation: str | None) -> tuple[str, CdnKind] | None:
     """The CDN or reverse-proxy provider an operator name belongs to, with its kind."""
     if not organisation:
@@ -158,17 +160,22 @@ class GeoLocator:
         country = detail.country_code if re.fullmatch(r"[A-Z]{2}", detail.country_code or "") else None
         organisation, network = None, None
         if detail.asn_name and detail.asn_cidr:
-            asn_network = ipaddress.ip_network(detail.asn_cidr, strict=False)
+            asn_network = _network(detail.asn_cidr)
             # geoip2fast's own range check is wrong for IPv4 in its IPv6 file: check again.
             if looked_up in asn_network:
                 organisation, network = detail.asn_name, str(asn_network)
         if network is None and detail.cidr:
-            network = str(ipaddress.ip_network(detail.cidr, strict=False))
+            network = str(_network(detail.cidr))
         cdn = cdn_for(organisation)
         return NetworkInfo(
             ip=str(address), country=country, network_cidr=network, organisation=organisation,
             is_private=bool(detail.is_private), cdn=cdn[0] if cdn else None, cdn_kind=cdn[1] if cdn else None,
             source=getattr(reader, "source_info", None))
+
+
+@functools.lru_cache(maxsize=65536)
+def _network(cidr: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
+    return ipaddress.ip_network(cidr, strict=False)
 
 
 _default: GeoLocator | None = None
