@@ -117,6 +117,37 @@ class Settings(BaseSettings):
     webhook_timeout_seconds: float = Field(default=10.0, gt=0)
     webhook_overall_timeout_seconds: float = Field(default=30.0, gt=0)
     webhook_max_response_bytes: int = Field(default=64 * 1024, gt=0)
+    # Safe fetcher (reported URLs, RDAP). Special-use addresses (private, loopback, metadata...)
+    # are refused unless inside one of these comma-separated networks, e.g. "127.0.0.1/32".
+    fetch_allow_networks: str = ""
+    fetch_max_bytes: int = Field(default=32 * 1024 * 1024, ge=1)
+    fetch_connect_timeout_seconds: float = Field(default=10.0, gt=0)
+    fetch_read_timeout_seconds: float = Field(default=20.0, gt=0)
+    fetch_total_timeout_seconds: float = Field(default=60.0, gt=0)
+    fetch_max_redirects: int = Field(default=5, ge=0, le=20)
+    # Shown in the User-Agent: "Balise-Verifier/<version> (+<contact>)".
+    fetch_user_agent_contact: str | None = None
+    # RDAP bootstrap (RFC 9224): a directory or http(s) base URL holding ipv4.json and
+    # ipv6.json; empty: the small copy shipped with Balise.
+    rdap_bootstrap: str | None = None
+    rdap_cache_ttl_seconds: float = Field(default=7 * 24 * 3600.0, ge=0)
+    rdap_negative_cache_ttl_seconds: float = Field(default=3600.0, ge=0)
+
+    @field_validator("fetch_allow_networks")
+    @classmethod
+    def _allow_networks_parse(cls, value: str) -> str:
+        from balise.adapters.addresses import parse_networks
+
+        parse_networks(value)
+        return value
+
+    @field_validator("fetch_user_agent_contact")
+    @classmethod
+    def _contact_fits_a_header(cls, value: str | None) -> str | None:
+        if value is not None and (not value.isascii() or any(ord(c) < 0x20 or c in "()" for c in value)):
+            raise ValueError("BALISE_FETCH_USER_AGENT_CONTACT must be printable ASCII without parentheses "
+                             "(it goes into the User-Agent header)")
+        return value or None
 
     @field_validator("vault_key")
     @classmethod
