@@ -20,6 +20,8 @@ from balise.services.users import Users
 from balise.settings import Settings
 
 if TYPE_CHECKING:
+    from balise.adapters.signing import Ed25519Signer
+    from balise.services.packages import EvidencePackages
     from balise.services.assessment import Assessment
     from balise.services.matching import Matcher, PdqIndexHolder
     from balise.services.triage import Triage
@@ -106,6 +108,32 @@ class Balise:
         from balise.services.assessment import Assessment
 
         return Assessment(self.audit, self.indicators, self.clock)
+
+    @cached_property
+    def signer(self) -> Ed25519Signer:
+        """The centre's Ed25519 key for evidence packages (BALISE_SIGNING_KEY_FILE; generated
+        under the data directory in development)."""
+        from balise.adapters.signing import SigningKeyError, load_or_create_dev_signer, load_signer
+        from balise.settings import UnsafeConfiguration
+
+        problem = self.settings.signing_key_problem()
+        if problem:
+            raise UnsafeConfiguration(problem)
+        path = self.settings.signing_key_path
+        assert path is not None
+        try:
+            if self.settings.signing_key_file is not None:
+                return load_signer(path)
+            return load_or_create_dev_signer(path)
+        except SigningKeyError as exc:
+            raise UnsafeConfiguration(f"BALISE_SIGNING_KEY_FILE: {exc}") from exc
+
+    @cached_property
+    def packages(self) -> EvidencePackages:
+        from balise.services.packages import EvidencePackages
+
+        return EvidencePackages(self.db.sessions, self.audit, self.evidence, self.signer, self.clock,
+                                self.settings.package_path, self.settings.centre_name)
 
     def job_handlers(self) -> dict:  # type: ignore[type-arg]
         from balise.services.triage import TRIAGE_JOB
