@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 from pathlib import Path
@@ -97,7 +98,10 @@ def write_new_key(path: Path) -> Ed25519Signer:
 def _write_exclusive(path: Path, data: bytes) -> None:
     # Written under a temporary name and linked into place: the key appears whole or not at
     # all, and link() fails rather than replace a file another process created meanwhile.
-    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except FileExistsError as exc:  # a file where the directory should be, not the key itself
+        raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(path.parent)) from exc
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
