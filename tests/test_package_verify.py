@@ -269,6 +269,17 @@ def test_too_many_members_are_refused(built, tmp_path):
     assert problem.problem is Problem.UNSAFE and "10001 members; the limit is 10000" in problem.message
 
 
+def test_a_declared_member_count_is_refused_before_the_directory_is_read(built, tmp_path):
+    # Only the end record claims 60,000 entries: refused without building an object per entry.
+    path = tmp_path / "claims.zip"
+    data = bytearray(built.first.read_bytes())
+    end = data.rfind(b"PK\x05\x06")
+    struct.pack_into("<HH", data, end + 8, 60_000, 60_000)
+    path.write_bytes(bytes(data))
+    problem = _check(path, built)
+    assert problem.problem is Problem.UNSAFE and "60000 members" in problem.message
+
+
 def test_the_total_uncompressed_size_is_limited(built, tmp_path):
     problem = _check(built.first, built, Limits(max_total_bytes=100_000))
     assert problem.problem is Problem.UNSAFE and "more than 100000 bytes" in problem.message

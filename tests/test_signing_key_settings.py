@@ -114,3 +114,10 @@ def test_serve_in_production_without_a_signing_key_exits_naming_it(tmp_path):
     assert result.returncode == 2
     assert "BALISE_SIGNING_KEY_FILE is missing" in result.stderr
     assert "BALISE_SECRET_KEY" not in result.stderr  # the other secrets are fine: only the key is named
+
+
+def test_an_empty_centre_name_is_refused(tmp_path):
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="centre_name"):
+        Settings(env="development", data_dir=tmp_path, centre_name="")

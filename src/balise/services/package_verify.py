@@ -105,6 +105,19 @@ def _name_problem(name: str) -> str | None:
     return None
 
 
+def _check_declared_members(path: Path, limits: Limits) -> None:
+    """Refuse an archive that declares too many members before zipfile builds an object for
+    each of them (millions of tiny entries would exhaust memory before any other check)."""
+    with open(path, "rb") as fp:
+        # zipfile's own reader of the end-of-central-directory record (zip64 included).
+        end = zipfile._EndRecData(fp)  # type: ignore[attr-defined]
+    if end is None:
+        raise zipfile.BadZipFile("no end of central directory record")
+    declared = end[zipfile._ECD_ENTRIES_TOTAL]  # type: ignore[attr-defined]
+    if declared > limits.max_members:
+        raise _fail(Problem.UNSAFE, f"the archive has {declared} members; the limit is {limits.max_members}")
+
+
 def _check_structure(zf: zipfile.ZipFile, archive_size: int, limits: Limits) -> dict[str, zipfile.ZipInfo]:
     infos = zf.infolist()
     if len(infos) > limits.max_members:
@@ -267,6 +280,7 @@ def verify_package(path: str | Path, public_keys: Sequence[Ed25519PublicKey], li
     path = Path(path)
     try:
         archive_size = path.stat().st_size
+        _check_declared_members(path, limits)
         zf = zipfile.ZipFile(path)
     except FileNotFoundError:
         raise
