@@ -7,6 +7,7 @@ import os
 
 import pytest
 
+from balise.adapters.signing import write_new_key
 from balise.container import Balise
 from balise.settings import Settings, UnsafeConfiguration
 from balise.web.app import create_app
@@ -39,7 +40,9 @@ def test_production_refuses_default_or_weak_secrets_naming_them(tmp_path, overri
 
 
 def test_production_starts_with_real_secrets(tmp_path):
-    Settings(env="production", data_dir=tmp_path, secret_key=GOOD_SECRET, vault_key=GOOD_VAULT).check_safe()
+    write_new_key(tmp_path / "signing.pem")
+    Settings(env="production", data_dir=tmp_path, secret_key=GOOD_SECRET, vault_key=GOOD_VAULT,
+             signing_key_file=tmp_path / "signing.pem").check_safe()
 
 
 def test_secrets_are_read_from_files_named_by_FILE_variables(tmp_path, monkeypatch):
@@ -49,6 +52,8 @@ def test_secrets_are_read_from_files_named_by_FILE_variables(tmp_path, monkeypat
     monkeypatch.setenv("BALISE_SECRET_KEY_FILE", str(tmp_path / "secret"))
     monkeypatch.setenv("BALISE_VAULT_KEY_FILE", str(tmp_path / "vault"))
     monkeypatch.setenv("BALISE_DATA_DIR", str(tmp_path))
+    write_new_key(tmp_path / "signing.pem")
+    monkeypatch.setenv("BALISE_SIGNING_KEY_FILE", str(tmp_path / "signing.pem"))
     settings = Settings()
     assert settings.secret_key.get_secret_value() == GOOD_SECRET
     settings.check_safe()

@@ -108,8 +108,12 @@ def test_cookies_are_secure_outside_development(tmp_path, db_url):
     import base64
     import os
 
+    from balise.adapters.signing import write_new_key
+
+    write_new_key(tmp_path / "signing.pem")
     settings = make_settings(tmp_path, db_url, env="production", secret_key="s" * 40,
-                             vault_key=base64.b64encode(os.urandom(32)).decode())
+                             vault_key=base64.b64encode(os.urandom(32)).decode(),
+                             signing_key_file=tmp_path / "signing.pem")
     app = Balise(settings)
     make_user(app, "ana", "analyst")
     with TestClient(create_app(app), base_url="https://testserver") as c:

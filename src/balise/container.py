@@ -22,6 +22,8 @@ from balise.settings import Settings
 if TYPE_CHECKING:
     from balise.adapters.webhook import HttpWebhookSender
     from balise.ports import Mailer
+    from balise.adapters.signing import Ed25519Signer
+    from balise.services.packages import EvidencePackages
     from balise.services.assessment import Assessment
     from balise.services.matching import Matcher, PdqIndexHolder
     from balise.services.triage import Triage
@@ -122,6 +124,30 @@ class Balise:
         return HttpWebhookSender(timeout_s=self.settings.webhook_timeout_seconds,
                                  overall_timeout_s=self.settings.webhook_overall_timeout_seconds,
                                  max_response_bytes=self.settings.webhook_max_response_bytes, clock=self.clock)
+    def signer(self) -> Ed25519Signer:
+        """The centre's Ed25519 key for evidence packages (BALISE_SIGNING_KEY_FILE; generated
+        under the data directory in development)."""
+        from balise.adapters.signing import SigningKeyError, load_or_create_dev_signer, load_signer
+        from balise.settings import UnsafeConfiguration
+
+        problem = self.settings.signing_key_problem()
+        if problem:
+            raise UnsafeConfiguration(problem)
+        path = self.settings.signing_key_path
+        assert path is not None
+        try:
+            if self.settings.signing_key_file is not None:
+                return load_signer(path)
+            return load_or_create_dev_signer(path)
+        except SigningKeyError as exc:
+            raise UnsafeConfiguration(f"BALISE_SIGNING_KEY_FILE: {exc}") from exc
+
+    @cached_property
+    def packages(self) -> EvidencePackages:
+        from balise.services.packages import EvidencePackages
+
+        return EvidencePackages(self.db.sessions, self.audit, self.evidence, self.signer, self.clock,
+                                self.settings.package_path, self.settings.centre_name)
 
     def job_handlers(self) -> dict:  # type: ignore[type-arg]
         from balise.services.triage import TRIAGE_JOB

@@ -27,6 +27,8 @@ DEV_VAULT_KEY = base64.b64encode(b"balise-dev-vault-key-not-secret!").decode()
 
 SECRET_FIELDS = ("secret_key", "vault_key", "smtp_password")
 DEFAULT_MAIL_FROM = "Balise <notices@balise.invalid>"
+# Development only: where the generated evidence-package signing key is kept, under data_dir.
+DEV_SIGNING_KEY_NAME = "signing-key.pem"
 
 
 class UnsafeConfiguration(RuntimeError):
@@ -148,6 +150,11 @@ class Settings(BaseSettings):
             raise ValueError("BALISE_FETCH_USER_AGENT_CONTACT must be printable ASCII without parentheses "
                              "(it goes into the User-Agent header)")
         return value or None
+    # Evidence packages for law enforcement (docs/evidence-packages.md). The Ed25519 key that
+    # signs them: a PEM private key file; in development one is generated under data_dir.
+    signing_key_file: Path | None = None
+    centre_name: str = Field(default="Balise centre (development)", min_length=1, max_length=200)
+    package_dir: Path | None = None
 
     @field_validator("vault_key")
     @classmethod
@@ -241,6 +248,42 @@ class Settings(BaseSettings):
     def vault_master_key(self) -> bytes:
         return base64.b64decode(self.vault_key.get_secret_value())
 
+    @cached_property
+    def package_path(self) -> Path:
+        return (self.package_dir or self.data_dir / "packages").resolve()
+
+    @property
+    def signing_key_path(self) -> Path | None:
+        """The signing key file: the setting, else (development only) one under data_dir."""
+        if self.signing_key_file is not None:
+            return self.signing_key_file
+        return self.data_dir / DEV_SIGNING_KEY_NAME if self.is_development else None
+
+    def signing_key_problem(self) -> str | None:
+        """Why the configured signing key cannot be used (None when it can, or when
+        development will generate its own)."""
+        path = self.signing_key_file
+        if path is None:
+            if self.is_development:
+                return None
+            return ("BALISE_SIGNING_KEY_FILE is missing (evidence packages are signed with it; "
+                    "create one with `balise package keygen PATH`)")
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            return f"BALISE_SIGNING_KEY_FILE={str(path)!r} cannot be read: {exc.strerror}"
+        from cryptography.exceptions import UnsupportedAlgorithm
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+        from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+        try:
+            key = load_pem_private_key(data, password=None)
+        except (ValueError, TypeError, UnsupportedAlgorithm):
+            key = None
+        if not isinstance(key, Ed25519PrivateKey):
+            return f"BALISE_SIGNING_KEY_FILE={str(path)!r} is not an unencrypted Ed25519 private key in PEM"
+        return None
+
     @property
     def is_development(self) -> bool:
         return self.env == "development"
@@ -255,6 +298,9 @@ class Settings(BaseSettings):
             reasons.append("BALISE_SECRET_KEY is shorter than 32 characters")
         if self.vault_key.get_secret_value() == DEV_VAULT_KEY:
             reasons.append("BALISE_VAULT_KEY is missing or still the development default")
+        signing = self.signing_key_problem()
+        if signing:
+            reasons.append(signing)
         return reasons
 
     def check_safe(self) -> None:

@@ -539,6 +539,10 @@ from balise.cli.scan import scan  # noqa: E402 - registered beside the other com
 
 app.command("scan")(scan)
 
+from balise.cli.package import package_app  # noqa: E402 - registered beside the other commands
+
+app.add_typer(package_app, name="package")
+
 
 def main() -> None:  # pragma: no cover - console entry point
     app()

@@ -49,6 +49,9 @@ class AuditEvent(StrEnum):
     INDICATOR_CONFIRM = "indicator:confirm"
     INDICATOR_REJECT = "indicator:reject"
     USER_PREFERENCES = "user:preferences"
+    # Evidence packages for law enforcement.
+    PACKAGE_BUILD = "package:build"
+    PACKAGE_CUSTODY = "package:custody"
     # Organisations and their credentials.
     ORG_CREATE = "org:create"
     APIKEY_CREATE = "apikey:create"

@@ -438,3 +438,47 @@ class PublicReport(Base):
     reporter_ip: Mapped[str | None] = mapped_column(String(64))
     additions: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class EvidencePackage(Base):
+    """A signed evidence package built for law enforcement (docs/evidence-packages.md). The
+    zip itself is a file; this row is the centre's record of it."""
+
+    __tablename__ = "evidence_packages"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    report_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("reports.id"), index=True)
+    file_name: Mapped[str] = mapped_column(String(200))
+    path: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(BigInteger)
+    key_id: Mapped[str] = mapped_column(String(16))
+    include_media: Mapped[bool] = mapped_column(Boolean)
+    media_count: Mapped[int] = mapped_column(Integer)
+    # The package:build audit event, whose details hold the zip's SHA-256.
+    audit_seq: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    events: Mapped[list[EvidencePackageEvent]] = relationship(
+        back_populates="package", order_by="EvidencePackageEvent.id", cascade="all, delete-orphan"
+    )
+
+
+class EvidencePackageEvent(Base):
+    """The centre's chain-of-custody log of a package: built, then delivered, received..."""
+
+    __tablename__ = "evidence_package_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    package_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("evidence_packages.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(32))
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    actor_type: Mapped[str] = mapped_column(String(32))
+    actor_id: Mapped[str] = mapped_column(String(64))
+    recipient: Mapped[str | None] = mapped_column(String(200))
+    details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    audit_seq: Mapped[int] = mapped_column(BigInteger)
+
+    package: Mapped[EvidencePackage] = relationship(back_populates="events")
