@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from functools import cached_property
 from typing import TYPE_CHECKING
 
@@ -24,6 +24,13 @@ if TYPE_CHECKING:
     from balise.ports import Mailer
     from balise.adapters.signing import Ed25519Signer
     from balise.services.packages import EvidencePackages
+    from balise.services.holds import Holds
+    from balise.services.notices import Notices
+    from balise.services.partners import Partners
+    from balise.services.periodic import Periodic
+    from balise.services.routing import Router
+    from balise.services.takedowns import Takedowns
+    from balise.services.url_inspection import AbuseDirectory, Locator, UrlFetcher, UrlInspector
     from balise.services.assessment import Assessment
     from balise.services.matching import Matcher, PdqIndexHolder
     from balise.services.triage import Triage
@@ -92,12 +99,33 @@ class Balise:
 
     def _enqueue_triage(self, session, report) -> None:  # type: ignore[no-untyped-def]
         from balise.services.triage import TRIAGE_JOB
+        from balise.services.url_inspection import URL_FETCH_JOB
 
         self.jobs.enqueue(session, TRIAGE_JOB, {"report_id": str(report.id)}, dedupe_key=f"triage:{report.id}")
+        # Each reported URL is fetched, located and matched (INHOPE ICCAM), in the same
+        # transaction as the report so that none is forgotten.
+        for item in report.items:
+            if item.kind == "url" and item.url:
+                self.jobs.enqueue(session, URL_FETCH_JOB, {"item_id": str(item.id)}, dedupe_key=f"fetch:{item.id}")
 
     @cached_property
     def jobs(self) -> JobQueue:
-        return JobQueue(self.db.sessions, self.clock)
+        return JobQueue(self.db.sessions, self.clock, lease=timedelta(seconds=self.settings.job_lease_seconds))
+
+    # -- routing, notices, takedown (issue 5) ----------------------------------------------
+
+    @cached_property
+    def partners(self) -> Partners:
+        from balise.services.partners import Partners
+
+        box = SecretBox(self.settings.secret_key.get_secret_value(), b"balise partner webhook secret v1")
+        return Partners(self.audit, box, self.clock)
+
+    @cached_property
+    def holds(self) -> Holds:
+        from balise.services.holds import Holds
+
+        return Holds(self.audit, self.clock, on_change=lambda session, report_id: self.router.resume(session, report_id))
 
     @cached_property
     def triage(self) -> Triage:
@@ -109,7 +137,7 @@ class Balise:
     def assessment(self) -> Assessment:
         from balise.services.assessment import Assessment
 
-        return Assessment(self.audit, self.indicators, self.clock)
+        return Assessment(self.audit, self.indicators, self.clock, forwarder=self.router)
 
     @cached_property
     def mailer(self) -> Mailer:
@@ -124,6 +152,8 @@ class Balise:
         return HttpWebhookSender(timeout_s=self.settings.webhook_timeout_seconds,
                                  overall_timeout_s=self.settings.webhook_overall_timeout_seconds,
                                  max_response_bytes=self.settings.webhook_max_response_bytes, clock=self.clock)
+
+    @cached_property
     def signer(self) -> Ed25519Signer:
         """The centre's Ed25519 key for evidence packages (BALISE_SIGNING_KEY_FILE; generated
         under the data directory in development)."""
@@ -149,10 +179,113 @@ class Balise:
         return EvidencePackages(self.db.sessions, self.audit, self.evidence, self.signer, self.clock,
                                 self.settings.package_path, self.settings.centre_name)
 
-    def job_handlers(self) -> dict:  # type: ignore[type-arg]
-        from balise.services.triage import TRIAGE_JOB
+    # -- routing, notices, takedown: the network side ---------------------------------------
 
-        return {TRIAGE_JOB: self.triage.handle}
+    @cached_property
+    def fetcher(self) -> UrlFetcher:
+        from balise.adapters.fetcher import Fetcher
+        from balise.adapters.routing_adapters import SafeUrlFetcher
+
+        return SafeUrlFetcher(Fetcher.from_settings(self.settings))
+
+    @cached_property
+    def locator(self) -> Locator:
+        from balise.adapters.geo import GeoLocator
+        from balise.adapters.geo_overrides import OverridingLocator
+        from balise.adapters.routing_adapters import geo_location
+
+        return OverridingLocator(geo_location(GeoLocator()), self.geo_overrides)
+
+    @cached_property
+    def geo_overrides(self) -> list:  # type: ignore[type-arg]
+        from balise.adapters.geo_overrides import load_overrides
+
+        return load_overrides(self.settings.geo_overrides_file) if self.settings.geo_overrides_file else []
+
+    @cached_property
+    def abuse_directory(self) -> AbuseDirectory:
+        from balise.adapters.fetcher import Fetcher
+        from balise.adapters.rdap import RdapClient
+        from balise.adapters.routing_adapters import DbRdapCache, RdapAbuseDirectory
+
+        fetcher = Fetcher.from_settings(self.settings)
+        client = RdapClient.from_settings(self.settings, fetcher, DbRdapCache(self.db.sessions, self.clock))
+        from balise.adapters.geo_overrides import OverridingAbuseDirectory
+
+        return OverridingAbuseDirectory(RdapAbuseDirectory(client), self.geo_overrides)
+
+    @cached_property
+    def url_inspector(self) -> UrlInspector:
+        from balise.services.url_inspection import UrlInspector
+
+        return UrlInspector(self.db.sessions, self.audit, self.clock, fetcher=self.fetcher, locator=self.locator,
+                            abuse=self.abuse_directory, matcher=self.matcher, media_hasher=self.media_hasher,
+                            evidence=self.evidence, reuse=self.triage.reuse_assessment,
+                            tmp_dir=self.settings.data_dir / "tmp")
+
+    @cached_property
+    def notices(self) -> Notices:
+        from balise.adapters.delivery import ChannelDeliverer, ExportDeliverer
+        from balise.adapters.routing_adapters import email_sender, reply_address, webhook_sender
+        from balise.notices import new_notice_reference, render_notice
+        from balise.services.notices import Notices, Rendered
+        from balise.services.partners import slug
+
+        reply_to = reply_address(self.settings.mail_from)
+        centre = self.settings.centre_name
+
+        def render(kind: str, language: str, context: dict) -> Rendered:  # type: ignore[type-arg]
+            values = {"sender_name": centre, "reply_to": reply_to, **context}
+            rendered = render_notice(kind, language, {k: v for k, v in values.items() if v is not None})
+            return Rendered(rendered.subject, rendered.body, rendered.language_used)
+
+        deliverer = ChannelDeliverer(email=email_sender(self.mailer, reply_to), webhook=webhook_sender(self.webhooks),
+                                     export=ExportDeliverer(self.settings.exports_path / "notices"))
+        notices = Notices(self.db.sessions, self.audit, self.jobs, self.clock, render, deliverer,
+                          lambda: new_notice_reference(self.clock()), self.partners.webhook_secret, slug)
+        notices.on_sent(lambda session, notice: self.takedowns.notice_sent(session, notice))
+        return notices
+
+    @cached_property
+    def router(self) -> Router:
+        from balise.services.routing import Router
+
+        return Router(self.db.sessions, self.audit, self.clock, jobs=self.jobs, partners=self.partners,
+                      holds=self.holds, notices=self.notices, locator=self.locator, packages=self.packages,
+                      centre_country=self.settings.centre_country, centre_name=self.settings.centre_name,
+                      include_media=self.settings.package_include_media,
+                      respond_within=timedelta(hours=self.settings.removal_sla_hours))
+
+    @cached_property
+    def takedowns(self) -> Takedowns:
+        from balise.services.takedowns import Takedowns
+
+        return Takedowns(self.db.sessions, self.audit, self.clock, jobs=self.jobs, fetcher=self.fetcher,
+                         holds=self.holds, notices=self.notices, partners=self.partners,
+                         schedule=self.settings.removal_checks,
+                         sla=timedelta(hours=self.settings.removal_sla_hours),
+                         centre_country=self.settings.centre_country, centre_name=self.settings.centre_name)
+
+    @cached_property
+    def periodic(self) -> Periodic:
+        from balise.services.periodic import Periodic, PeriodicTask
+        from balise.services.routing import SYSTEM
+
+        return Periodic(self.db.sessions, self.jobs, self.clock, [
+            PeriodicTask("holds.expire", timedelta(seconds=self.settings.periodic_seconds),
+                         lambda session: self.holds.expire(session, SYSTEM)),
+        ])
+
+    def job_handlers(self) -> dict:  # type: ignore[type-arg]
+        from balise.services.notices import NOTICE_SEND_JOB
+        from balise.services.routing import ROUTE_JOB
+        from balise.services.takedowns import TAKEDOWN_CHECK_JOB
+        from balise.services.triage import TRIAGE_JOB
+        from balise.services.url_inspection import URL_FETCH_JOB
+
+        return {TRIAGE_JOB: self.triage.handle, URL_FETCH_JOB: self.url_inspector.handle,
+                ROUTE_JOB: self.router.handle, NOTICE_SEND_JOB: self.notices.handle_send,
+                TAKEDOWN_CHECK_JOB: self.takedowns.handle_check, **self.periodic.handlers()}
 
     def run_jobs(self) -> int:
         """Run every ready job now (tests, `balise jobs run`)."""

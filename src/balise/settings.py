@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import os
+from datetime import timedelta
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
@@ -29,6 +30,23 @@ SECRET_FIELDS = ("secret_key", "vault_key", "smtp_password")
 DEFAULT_MAIL_FROM = "Balise <notices@balise.invalid>"
 # Development only: where the generated evidence-package signing key is kept, under data_dir.
 DEV_SIGNING_KEY_NAME = "signing-key.pem"
+
+
+_DELAY_UNITS = {"m": 60, "h": 3600, "d": 86400}
+
+
+def parse_delays(value: str) -> list[timedelta]:
+    """"1h,6h,24h,72h,7d" -> increasing delays; anything else is refused with the culprit."""
+    delays = []
+    for part in value.split(","):
+        part = part.strip()
+        unit = _DELAY_UNITS.get(part[-1:])
+        if unit is None or not part[:-1].isdigit() or int(part[:-1]) <= 0:
+            raise ValueError(f"{part!r} is not a delay like 30m, 6h or 7d")
+        delays.append(timedelta(seconds=int(part[:-1]) * unit))
+    if delays != sorted(delays) or len(set(delays)) != len(delays):
+        raise ValueError("removal check delays must increase")
+    return delays
 
 
 class UnsafeConfiguration(RuntimeError):
@@ -98,6 +116,26 @@ class Settings(BaseSettings):
 
     # The embedded default runs background jobs in a thread of `balise serve`.
     run_jobs_in_server: bool = True
+    # A job whose worker died (kill -9) is claimed again once its lease has run out.
+    job_lease_seconds: float = 300.0
+    # Periodic work (hold expiry, overdue removal checks) runs at most this often.
+    periodic_seconds: float = 300.0
+
+    # Routing. The centre's own country (ISO 3166 alpha-2), empty for the EU Centre itself:
+    # a URL hosted here gets a notice to its host, elsewhere in a partner's country a referral
+    # to that country's hotline.
+    centre_country: str | None = Field(default=None, pattern=r"^[A-Z]{2}$")
+    # JSON list of {"network", "country", "organisation"} for networks the shipped registry data
+    # does not place (private or lab networks, corrections).
+    geo_overrides_file: Path | None = None
+    # Removal verification: re-fetch after each of these delays from the host notice.
+    removal_check_schedule: str = "1h,6h,24h,72h,7d"
+    # Not removed this long after the host notice: the coordinating authority is told.
+    removal_sla_hours: float = 72.0
+    # Evidence packages and exported notices are written here (default data_dir/exports).
+    export_dir: Path | None = None
+    # Police receive media in evidence packages only when this is on.
+    package_include_media: bool = False
 
     session_max_age_seconds: int = 8 * 3600
     login_rate_limit: str = "10/minute"
@@ -165,6 +203,12 @@ class Settings(BaseSettings):
             raise ValueError("BALISE_VAULT_KEY must be base64") from exc
         if len(raw) != 32:
             raise ValueError(f"BALISE_VAULT_KEY must decode to 32 bytes, not {len(raw)}")
+        return value
+
+    @field_validator("removal_check_schedule")
+    @classmethod
+    def _schedule_parses(cls, value: str) -> str:
+        parse_delays(value)
         return value
 
     @field_validator("api_rate_limit", "login_rate_limit", "public_report_rate_limit",
@@ -243,6 +287,14 @@ class Settings(BaseSettings):
     @cached_property
     def vault_path(self) -> Path:
         return (self.vault_dir or self.data_dir / "vault").resolve()
+
+    @cached_property
+    def exports_path(self) -> Path:
+        return (self.export_dir or self.data_dir / "exports").resolve()
+
+    @cached_property
+    def removal_checks(self) -> list[timedelta]:
+        return parse_delays(self.removal_check_schedule)
 
     @cached_property
     def vault_master_key(self) -> bytes:

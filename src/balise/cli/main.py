@@ -75,6 +75,7 @@ def serve(
     if balise.settings.run_jobs_in_server:
         from balise.services.jobs import BackgroundWorker
 
+        balise.periodic.ensure()
         worker = BackgroundWorker(balise.jobs, balise.job_handlers())
         worker.start()
     typer.echo(f"Balise serving on http://{host}:{port} (env={balise.settings.env}, "
@@ -98,6 +99,7 @@ def worker(poll: Annotated[float, typer.Option(help="seconds between polls when 
     from balise.services.jobs import BackgroundWorker
 
     balise = _balise()
+    balise.periodic.ensure()
     runner = BackgroundWorker(balise.jobs, balise.job_handlers(), poll_seconds=poll)
     stop = {"now": False}
 
@@ -542,6 +544,13 @@ app.command("scan")(scan)
 from balise.cli.package import package_app  # noqa: E402 - registered beside the other commands
 
 app.add_typer(package_app, name="package")
+from balise.cli.routing import hold_app, notice_app, partner_app, stats_app, takedown_app  # noqa: E402
+
+app.add_typer(partner_app, name="partner")
+app.add_typer(hold_app, name="hold")
+app.add_typer(notice_app, name="notice")
+app.add_typer(takedown_app, name="takedown")
+app.add_typer(stats_app, name="stats")
 
 
 def main() -> None:  # pragma: no cover - console entry point

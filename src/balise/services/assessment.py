@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -54,9 +54,14 @@ def _actor(user: User) -> Actor:
     return Actor.staff(str(user.id), user.username)
 
 
+class Forwarder(Protocol):
+    def forward(self, session: Session, report: Report, actor: Actor, now: datetime) -> tuple[ReportState, str]: ...
+
+
 class Assessment:
     def __init__(self, audit: AuditTrail, indicators: Indicators, clock: Callable[[], datetime],
-                 claim_ttl: timedelta = CLAIM_TTL) -> None:
+                 claim_ttl: timedelta = CLAIM_TTL, forwarder: Forwarder | None = None) -> None:
+        self._forwarder = forwarder
         self._audit = audit
         self._indicators = indicators
         self._clock = clock
@@ -227,10 +232,12 @@ class Assessment:
             report.outcome = "forwarded"
             report.outcome_reasons = [{"code": "forwarded", "label": "forwarded to law enforcement"}]
             report.outcome_text = decision.text.strip() or None
-            # Until routing determines the competent Member State, CSAR Art. 48(3) applies:
-            # Europol only, with the reason.
-            transition(session, self._audit, report, ReportState.FORWARDED_EUROPOL_ONLY, actor,
-                       "forwarded; Member State not yet determined", now)
+            if self._forwarder is None:
+                # Without routing, CSAR Art. 48(3) applies: Europol only, with the reason.
+                target, why = ReportState.FORWARDED_EUROPOL_ONLY, "forwarded; Member State not determined"
+            else:
+                target, why = self._forwarder.forward(session, report, actor, now)
+            transition(session, self._audit, report, target, actor, why, now)
         elif decision.kind == "request_information":
             if not decision.text.strip():
                 raise AssessmentError("say what information is needed")

@@ -74,7 +74,7 @@ class Triage:
                 return report  # already triaged, decided or retracted
             for item in report.items:
                 self._link_duplicate(session, item)
-                self._reuse_assessment(session, item, now)
+                self.reuse_assessment(session, item, now)
             unmatched = sum(1 for i in report.items if i.kind == "media" and not i.matched and i.outcome is None)
             score, reasons = priority(urgent=report.urgent, imminent_threat=report.imminent_threat,
                                       unmatched_media=unmatched, victims=report.victims,
@@ -132,7 +132,7 @@ class Triage:
             return None, 0
         return session.get(Item, candidates[best][0]), int(distances[best])
 
-    def _reuse_assessment(self, session: Session, item: Item, now: datetime) -> None:
+    def reuse_assessment(self, session: Session, item: Item, now: datetime) -> None:
         """An item matching a confirmed indicator inherits its classification and is never put
         in front of a human again."""
         if item.outcome is not None or not item.matches:

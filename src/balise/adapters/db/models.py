@@ -482,3 +482,167 @@ class EvidencePackageEvent(Base):
     audit_seq: Mapped[int] = mapped_column(BigInteger)
 
     package: Mapped[EvidencePackage] = relationship(back_populates="events")
+# -- Routing, notice-and-takedown, holds (DOMAIN.md §2, §4, §8) ------------------------------
+
+
+class Partner(Base):
+    """Directory of the organisations Balise routes to: hotlines and police units per country,
+    Europol, coordinating authorities. Seeded entries carry no real endpoint until an
+    administrator configures and verifies one."""
+
+    __tablename__ = "partners"
+    __table_args__ = (UniqueConstraint("kind", "country", "name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(32), index=True)  # hotline, police, europol, coordinating_authority
+    country: Mapped[str | None] = mapped_column(String(2), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    channel: Mapped[str] = mapped_column(String(16))  # email, webhook, export, none
+    endpoint: Mapped[str | None] = mapped_column(Text)
+    # Encrypted with the secret box: the HMAC key of a webhook endpoint.
+    webhook_secret: Mapped[str | None] = mapped_column(Text)
+    languages: Mapped[list[str]] = mapped_column(JSON)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    verified: Mapped[bool] = mapped_column(Boolean, default=False)
+    seeded: Mapped[bool] = mapped_column(Boolean, default=False)
+    notes: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class UrlHosting(Base):
+    """What the safe fetcher and the offline registry found out about a reported URL."""
+
+    __tablename__ = "url_hosting"
+
+    item_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), primary_key=True)
+    report_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"), index=True)
+    host: Mapped[str | None] = mapped_column(String(255))
+    address: Mapped[str | None] = mapped_column(String(64))
+    addresses: Mapped[list[str] | None] = mapped_column(JSON)
+    hosted_country: Mapped[str | None] = mapped_column(String(2))
+    network: Mapped[str | None] = mapped_column(String(64))
+    organisation: Mapped[str | None] = mapped_column(String(200))
+    cdn: Mapped[str | None] = mapped_column(String(64))
+    abuse_email: Mapped[str | None] = mapped_column(String(320))
+    abuse_name: Mapped[str | None] = mapped_column(String(200))
+    rdap_handle: Mapped[str | None] = mapped_column(String(200))
+    rdap_error: Mapped[str | None] = mapped_column(Text)
+    fetch_status: Mapped[str] = mapped_column(String(16))  # served, gone, unreachable, refused, error
+    fetch_error: Mapped[str | None] = mapped_column(Text)
+    http_status: Mapped[int | None] = mapped_column(Integer)
+    final_url: Mapped[str | None] = mapped_column(Text)
+    content_sha256: Mapped[str | None] = mapped_column(String(64))
+    stored: Mapped[bool] = mapped_column(Boolean, default=False)
+    fetched_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Jurisdiction(Base):
+    """The countries of a report kept apart (ICCAM): reported, hosted, uploaded from; and the
+    Member State likely to have jurisdiction, with reasons and a confidence (CSAR Art. 48)."""
+
+    __tablename__ = "jurisdictions"
+
+    report_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"), primary_key=True)
+    reported_country: Mapped[str | None] = mapped_column(String(2))
+    hosted_countries: Mapped[list[str]] = mapped_column(JSON)
+    uploaded_countries: Mapped[list[str]] = mapped_column(JSON)
+    member_state: Mapped[str | None] = mapped_column(String(2))
+    confidence: Mapped[str] = mapped_column(String(8))  # high, medium, low, none
+    reasons: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    decided_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Notice(Base):
+    """A message to a partner, a hosting provider or an authority, sent by a durable job."""
+
+    __tablename__ = "notices"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    reference: Mapped[str] = mapped_column(String(40), unique=True)
+    # One notice per report, kind and recipient: routing twice creates nothing new.
+    dedupe: Mapped[str] = mapped_column(String(200), unique=True)
+    report_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"), index=True)
+    item_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"))
+    partner_id: Mapped[int | None] = mapped_column(ForeignKey("partners.id"))
+    kind: Mapped[str] = mapped_column(String(32))
+    channel: Mapped[str] = mapped_column(String(16))
+    recipient: Mapped[str | None] = mapped_column(Text)
+    language: Mapped[str] = mapped_column(String(8))
+    subject: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text)
+    package_id: Mapped[str | None] = mapped_column(String(64))
+    package_sha256: Mapped[str | None] = mapped_column(String(64))
+    package_path: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), index=True)  # pending, sent, acknowledged, failed, held
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    receipt: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Takedown(Base):
+    """Notice-and-takedown of one reported URL: the legs of ICCAM (received, assessed, police
+    notified, host notified, removed) and the removal verification schedule."""
+
+    __tablename__ = "takedowns"
+
+    item_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), primary_key=True)
+    report_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"), index=True)
+    url: Mapped[str] = mapped_column(Text)
+    original_sha256: Mapped[str | None] = mapped_column(String(64))
+    # pending, watching, removed, not_removed, on_hold, no_contact
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    assessed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    police_notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    host_notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    step: Mapped[int] = mapped_column(Integer, default=0)
+    next_check_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_outcome: Mapped[str | None] = mapped_column(String(16))
+
+
+class TakedownCheck(Base):
+    __tablename__ = "takedown_checks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    item_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("takedowns.item_id", ondelete="CASCADE"), index=True)
+    checked_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    outcome: Mapped[str] = mapped_column(String(16))  # served, changed, gone, unreachable, refused, error
+    http_status: Mapped[int | None] = mapped_column(Integer)
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    detail: Mapped[str | None] = mapped_column(Text)
+
+
+class Hold(Base):
+    """A law-enforcement request that the provider not inform the user and/or not remove the
+    material, for at most 18 months (CSAR Art. 48(6))."""
+
+    __tablename__ = "holds"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    report_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"), index=True)
+    do_not_inform: Mapped[bool] = mapped_column(Boolean, default=False)
+    do_not_remove: Mapped[bool] = mapped_column(Boolean, default=False)
+    authority: Mapped[str] = mapped_column(String(200))
+    reference: Mapped[str | None] = mapped_column(String(200))
+    reason: Mapped[str | None] = mapped_column(Text)
+    set_by: Mapped[str] = mapped_column(String(64))
+    set_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    lifted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    lifted_by: Mapped[str | None] = mapped_column(String(64))
+
+
+class RdapCacheEntry(Base):
+    __tablename__ = "rdap_cache"
+
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    value: Mapped[dict[str, Any]] = mapped_column(JSON)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -112,16 +112,40 @@ def report_view(request: Request, report_id: uuid.UUID, msg: str = "", err: str 
         duplicates = {i.id: session.get(Item, i.duplicate_of) for i in report.items if i.duplicate_of}
         persons = [(p, list(p.identifiers)) for p in report.persons]
         items, events = list(report.items), list(report.events)
+        routing = _routing_context(session, report)
     mine = holder is not None and holder.id == user.id
     return render(
         request, "report.html", report=report, items=items, events=events, persons=persons, org=org,
-        holder=holder, mine=mine, duplicates=duplicates, msg=msg, err=err,
+        holder=holder, mine=mine, duplicates=duplicates, msg=msg, err=err, routing=routing,
         can_decide=mine and report.state == ReportState.IN_ASSESSMENT.value,
         schemes={"ncmec": NCMEC_CATEGORIES, "uk": UK_CATEGORIES, "directive": DIRECTIVE_ELEMENTS,
                  "flags": FLAGS, "ages": AGE_BANDS},
         unfounded=UNFOUNDED_REASONS,
         sla=sla_deadline(report.created_at, report.urgent),
     )
+
+
+def _routing_context(session: Any, report: Report) -> dict[str, Any]:
+    from balise.adapters.db.models import Hold, Jurisdiction, Notice, Partner, Takedown, UrlHosting
+
+    hosting = []
+    for row in session.execute(select(UrlHosting).where(UrlHosting.report_id == report.id)).scalars():
+        item = session.get(Item, row.item_id)
+        hosting.append({**{c: getattr(row, c) for c in ("fetch_status", "http_status", "fetch_error", "address",
+                                                        "hosted_country", "organisation", "cdn", "abuse_email",
+                                                        "rdap_error")}, "url": item.url if item else ""})
+    notices = session.execute(select(Notice).where(Notice.report_id == report.id).order_by(Notice.id)).scalars().all()
+    partner_ids = {n.partner_id for n in notices if n.partner_id}
+    names = {p.id: p.name for p in session.execute(select(Partner).where(Partner.id.in_(partner_ids))).scalars()} \
+        if partner_ids else {}
+    return {
+        "jurisdiction": session.get(Jurisdiction, report.id),
+        "hosting": hosting,
+        "notices": notices,
+        "partner_names": names,
+        "takedowns": session.execute(select(Takedown).where(Takedown.report_id == report.id)).scalars().all(),
+        "holds": session.execute(select(Hold).where(Hold.report_id == report.id).order_by(Hold.id)).scalars().all(),
+    }
 
 
 @router.get("/items/{item_id}/media")

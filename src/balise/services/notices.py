@@ -1,0 +1,221 @@
+"""Notices: recorded and queued in the transaction that decides them, delivered by a durable
+job, retried with backoff, finally marked failed and kept visible.
+
+Delivery is at least once: a worker killed between the recipient's acceptance and the commit
+that records it sends again on the next attempt. Every delivery carries the notice reference
+as its stable identity (the e-mail Message-ID, the webhook's Balise-Delivery header, the file
+name of an export), so a recipient recognises a repeat; acknowledgements are recorded once.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from balise.adapters.db.models import Notice, Partner
+from balise.domain.audit import AuditEvent
+from balise.services.actors import Actor
+from balise.services.audit import AuditTrail
+from balise.services.jobs import JobQueue
+
+log = logging.getLogger("balise.notices")
+
+NOTICE_SEND_JOB = "notice.send"
+SYSTEM = Actor.system("notices")
+# Attempts before a notice is marked failed (the job's backoff doubles each time: about 2 h).
+MAX_ATTEMPTS = 12
+KINDS = ("host_notice", "hotline_referral", "police_forward", "escalation", "provider_feedback")
+
+
+class DeliveryProblem(Exception):
+    def __init__(self, message: str, *, retryable: bool) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+
+
+class RetryLater(RuntimeError):
+    """Raised by the job handler so that the queue retries it with backoff."""
+
+
+@dataclass(frozen=True)
+class Rendered:
+    subject: str
+    body: str
+    language: str
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """What a delivery adapter needs; no database object crosses the port."""
+
+    reference: str
+    kind: str
+    channel: str
+    recipient: str | None
+    subject: str
+    body: str
+    language: str
+    partner_name: str | None
+    partner_slug: str | None
+    webhook_secret: str | None
+    package_path: str | None
+    package_id: str | None
+    package_sha256: str | None
+    report_id: str
+
+
+class Deliverer(Protocol):
+    def deliver(self, outgoing: Outgoing) -> dict[str, Any]:
+        """Deliver or raise DeliveryProblem; returns the receipt (may be empty)."""
+        ...
+
+
+Render = Callable[[str, str, dict[str, Any]], Rendered]
+OnSent = Callable[[Session, Notice], None]
+
+
+class Notices:
+    def __init__(self, new_session: Callable[[], Session], audit: AuditTrail, jobs: JobQueue,
+                 clock: Callable[[], datetime], render: Render, deliverer: Deliverer,
+                 new_reference: Callable[[], str], webhook_secret: Callable[[Partner], str | None],
+                 partner_slug: Callable[[Partner], str]) -> None:
+        self._new_session = new_session
+        self._audit = audit
+        self._jobs = jobs
+        self._clock = clock
+        self._render = render
+        self._deliverer = deliverer
+        self._new_reference = new_reference
+        self._webhook_secret = webhook_secret
+        self._partner_slug = partner_slug
+        self._on_sent: list[OnSent] = []
+
+    def on_sent(self, hook: OnSent) -> None:
+        """Called in the transaction that records a delivery (e.g. to start removal checks)."""
+        self._on_sent.append(hook)
+
+    def create(self, session: Session, *, report_id: uuid.UUID, kind: str, dedupe: str, language: str,
+               context: dict[str, Any], partner: Partner | None = None, recipient: str | None = None,
+               channel: str | None = None, item_id: uuid.UUID | None = None,
+               package: Any = None, actor: Actor = SYSTEM) -> Notice | None:
+        """Record a notice and queue its delivery, in the caller's transaction. None when a
+        notice with the same dedupe key exists (routing again creates nothing new)."""
+        if kind not in KINDS:
+            raise ValueError(f"unknown notice kind {kind!r}")
+        if session.execute(select(Notice.id).where(Notice.dedupe == dedupe)).first():
+            return None
+        reference = self._new_reference()
+        rendered = self._render(kind, language, {**context, "reference": reference})
+        notice = Notice(reference=reference, dedupe=dedupe, report_id=report_id, item_id=item_id,
+                        partner_id=partner.id if partner else None, kind=kind,
+                        channel=channel or (partner.channel if partner else "email"),
+                        recipient=recipient if recipient is not None else (partner.endpoint if partner else None),
+                        language=rendered.language, subject=rendered.subject, body=rendered.body,
+                        package_id=getattr(package, "package_id", None),
+                        package_sha256=getattr(package, "sha256", None),
+                        package_path=str(package.path) if package is not None else None,
+                        status="pending", attempts=0, created_at=self._clock())
+        session.add(notice)
+        session.flush()
+        self._jobs.enqueue(session, NOTICE_SEND_JOB, {"notice_id": notice.id}, dedupe_key=f"notice:{notice.id}",
+                           max_attempts=MAX_ATTEMPTS)
+        self._audit.record(session, AuditEvent.NOTICE_CREATE, actor, "notice", reference, f"queue a {kind}",
+                           {"report_id": str(report_id), "kind": kind, "channel": notice.channel,
+                            "partner_id": notice.partner_id})
+        return notice
+
+    # -- delivery (the job) --------------------------------------------------------------
+
+    def handle_send(self, payload: dict[str, Any]) -> None:
+        notice_id = int(payload["notice_id"])
+        with self._new_session() as session:
+            notice = session.get(Notice, notice_id)
+            if notice is None or notice.status != "pending":
+                return  # already delivered, failed or cancelled: nothing to do twice
+            partner = session.get(Partner, notice.partner_id) if notice.partner_id else None
+            outgoing = Outgoing(
+                reference=notice.reference, kind=notice.kind, channel=notice.channel, recipient=notice.recipient,
+                subject=notice.subject, body=notice.body, language=notice.language,
+                partner_name=partner.name if partner else None,
+                partner_slug=self._partner_slug(partner) if partner else None,
+                webhook_secret=self._webhook_secret(partner) if partner and notice.channel == "webhook" else None,
+                package_path=notice.package_path, package_id=notice.package_id,
+                package_sha256=notice.package_sha256, report_id=str(notice.report_id))
+        # The delivery runs outside any transaction: a slow recipient holds no lock.
+        try:
+            receipt = self._deliverer.deliver(outgoing)
+        except DeliveryProblem as exc:
+            self._record_failure(notice_id, str(exc), permanent=not exc.retryable)
+            return
+        except Exception as exc:  # noqa: BLE001 - an adapter bug is retried like a network error
+            self._record_failure(notice_id, f"{type(exc).__name__}: {exc}", permanent=False)
+            return
+        with self._new_session() as session, session.begin():
+            notice = session.get(Notice, notice_id, with_for_update=True)
+            if notice is None or notice.status != "pending":
+                return
+            now = self._clock()
+            notice.status, notice.sent_at, notice.attempts = "sent", now, notice.attempts + 1
+            notice.last_error = None
+            if receipt:
+                notice.receipt = receipt
+                if receipt.get("acknowledged"):
+                    notice.status, notice.acknowledged_at = "acknowledged", now
+            self._audit.record(session, AuditEvent.NOTICE_SEND, SYSTEM, "notice", notice.reference,
+                               f"deliver a {notice.kind}", {"channel": notice.channel, "attempt": notice.attempts})
+            for hook in self._on_sent:
+                hook(session, notice)
+
+    def _record_failure(self, notice_id: int, error: str, *, permanent: bool) -> None:
+        with self._new_session() as session, session.begin():
+            notice = session.get(Notice, notice_id, with_for_update=True)
+            if notice is None or notice.status != "pending":
+                return
+            notice.attempts += 1
+            notice.last_error = error[-2000:]
+            if permanent or notice.attempts >= MAX_ATTEMPTS:
+                notice.status, notice.failed_at = "failed", self._clock()
+                self._audit.record(session, AuditEvent.NOTICE_FAIL, SYSTEM, "notice", notice.reference,
+                                   "delivery failed", {"attempts": notice.attempts, "permanent": permanent})
+                return
+        raise RetryLater(f"notice {notice_id}: {error}")
+
+    def retry(self, session: Session, reference: str) -> Notice:
+        """Send a failed notice again (after fixing the partner's endpoint)."""
+        notice = session.execute(select(Notice).where(Notice.reference == reference).with_for_update()).scalar_one_or_none()
+        if notice is None:
+            raise LookupError(f"no notice {reference}")
+        if notice.status != "failed":
+            raise ValueError(f"notice {reference} is {notice.status}, not failed")
+        notice.status, notice.attempts, notice.failed_at = "pending", 0, None
+        self._jobs.enqueue(session, NOTICE_SEND_JOB, {"notice_id": notice.id}, dedupe_key=f"notice:{notice.id}",
+                           max_attempts=MAX_ATTEMPTS)
+        return notice
+
+    def acknowledge(self, session: Session, reference: str, actor: Actor,
+                    receipt: dict[str, Any] | None = None) -> tuple[Notice, bool]:
+        """Record the recipient's acknowledgement once; a duplicate returns (notice, False)."""
+        notice = session.execute(select(Notice).where(Notice.reference == reference).with_for_update()).scalar_one_or_none()
+        if notice is None:
+            raise LookupError(f"no notice {reference}")
+        if notice.acknowledged_at is not None:
+            return notice, False
+        if notice.status not in ("sent", "pending"):
+            raise ValueError(f"notice {reference} is {notice.status}: nothing to acknowledge")
+        notice.acknowledged_at = self._clock()
+        notice.status = "acknowledged"
+        if receipt:
+            notice.receipt = {**(notice.receipt or {}), **receipt}
+        self._audit.record(session, AuditEvent.NOTICE_ACKNOWLEDGE, actor, "notice", notice.reference,
+                           "recipient acknowledged", {"kind": notice.kind})
+        return notice, True
+
+    def for_report(self, session: Session, report_id: uuid.UUID) -> list[Notice]:
+        return list(session.execute(select(Notice).where(Notice.report_id == report_id).order_by(Notice.id)).scalars())

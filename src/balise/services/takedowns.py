@@ -1,0 +1,229 @@
+"""Removal verification and notice-and-takedown statistics (CSAR Art. 48, INHOPE ICCAM).
+
+After a host notice or hotline referral is delivered, the URL is fetched again on a schedule
+(settings: 1 h, 6 h, 24 h, 72 h, 7 d after the notice). Gone (404/410, no such host, refused)
+or serving something else counts as removed, with the time of the check that saw it. Still
+served past the SLA: the coordinating authority of the centre's country is told, once. A
+do-not-remove hold pauses the checks; they resume when it ends.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import statistics
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from balise.adapters.db.models import Notice, Takedown, TakedownCheck, UrlHosting
+from balise.domain.audit import AuditEvent
+from balise.domain.partners import PartnerKind
+from balise.services.actors import Actor
+from balise.services.audit import AuditTrail
+from balise.services.holds import Holds
+from balise.services.jobs import JobQueue
+from balise.services.notices import Notices
+from balise.services.partners import Partners
+from balise.services.url_inspection import UrlFetcher
+
+TAKEDOWN_CHECK_JOB = "takedown.check"
+SYSTEM = Actor.system("verifier")
+REMOVED_OUTCOMES = ("gone", "changed")
+
+
+class Takedowns:
+    def __init__(self, new_session: Callable[[], Session], audit: AuditTrail, clock: Callable[[], datetime], *,
+                 jobs: JobQueue, fetcher: UrlFetcher, holds: Holds, notices: Notices, partners: Partners,
+                 schedule: list[timedelta], sla: timedelta, centre_country: str | None, centre_name: str) -> None:
+        self._new_session = new_session
+        self._audit = audit
+        self._clock = clock
+        self._jobs = jobs
+        self._fetcher = fetcher
+        self._holds = holds
+        self._notices = notices
+        self._partners = partners
+        self._schedule = schedule
+        self._sla = sla
+        self._centre_country = centre_country
+        self._centre_name = centre_name
+
+    # -- legs recorded when notices are delivered (a Notices on_sent hook) -----------------
+
+    def notice_sent(self, session: Session, notice: Notice) -> None:
+        if notice.kind == "police_forward":
+            for takedown in session.execute(select(Takedown).where(Takedown.report_id == notice.report_id)).scalars():
+                takedown.police_notified_at = takedown.police_notified_at or notice.sent_at
+        elif notice.kind in ("host_notice", "hotline_referral") and notice.item_id is not None:
+            takedown = session.get(Takedown, notice.item_id)
+            if takedown is None or takedown.host_notified_at is not None:
+                return
+            takedown.host_notified_at = notice.sent_at
+            takedown.status, takedown.step = "watching", 0
+            self._schedule_check(session, takedown)
+
+    def _schedule_check(self, session: Session, takedown: Takedown) -> None:
+        assert takedown.host_notified_at is not None
+        takedown.next_check_at = takedown.host_notified_at + self._schedule[takedown.step]
+        self._jobs.enqueue(session, TAKEDOWN_CHECK_JOB, {"item_id": str(takedown.item_id)},
+                           run_at=takedown.next_check_at, dedupe_key=f"takedown:{takedown.item_id}")
+
+    # -- the check (a job) -------------------------------------------------------------------
+
+    def handle_check(self, payload: dict[str, Any]) -> None:
+        item_id = uuid.UUID(payload["item_id"])
+        with self._new_session() as session:
+            takedown = session.get(Takedown, item_id)
+            if takedown is None or takedown.status != "watching":
+                return
+            if self._clock() < (takedown.next_check_at or self._clock()):
+                return  # a stale job from an earlier schedule; the current one is queued
+            url, original = takedown.url, takedown.original_sha256
+        fetched = self._fetcher.fetch(url)
+        outcome = fetched.outcome
+        sha256 = None
+        if fetched.outcome == "served" and fetched.body is not None:
+            sha256 = hashlib.sha256(fetched.body).hexdigest()
+            if original and sha256 != original:
+                outcome = "changed"
+        with self._new_session() as session, session.begin():
+            takedown = session.get(Takedown, item_id, with_for_update=True)
+            if takedown is None or takedown.status != "watching":
+                return
+            now = self._clock()
+            if self._holds.active(session, takedown.report_id).do_not_remove_until is not None:
+                takedown.status = "on_hold"
+                return
+            session.add(TakedownCheck(item_id=item_id, checked_at=now, outcome=outcome,
+                                      http_status=fetched.http_status, sha256=sha256, detail=fetched.detail))
+            takedown.last_checked_at, takedown.last_outcome = now, outcome
+            self._audit.record(session, AuditEvent.TAKEDOWN_CHECK, SYSTEM, "item", str(item_id),
+                               "verify removal", {"outcome": outcome, "step": takedown.step})
+            if outcome in REMOVED_OUTCOMES:
+                takedown.status, takedown.removed_at, takedown.next_check_at = "removed", now, None
+                self._audit.record(session, AuditEvent.TAKEDOWN_REMOVED, SYSTEM, "item", str(item_id),
+                                   "removal verified", {"outcome": outcome})
+                return
+            assert takedown.host_notified_at is not None
+            if takedown.escalated_at is None and now - takedown.host_notified_at >= self._sla:
+                self._escalate(session, takedown, now)
+            takedown.step += 1
+            if takedown.step < len(self._schedule):
+                self._schedule_check(session, takedown)
+            else:
+                takedown.status, takedown.next_check_at = "not_removed", None
+
+    def _escalate(self, session: Session, takedown: Takedown, now: datetime) -> None:
+        takedown.escalated_at = now
+        country = self._centre_country
+        authorities = self._partners.find(session, PartnerKind.COORDINATING_AUTHORITY, country) if country else []
+        checks = session.execute(select(TakedownCheck).where(TakedownCheck.item_id == takedown.item_id)
+                                 .order_by(TakedownCheck.id)).scalars().all()
+        reference = None
+        hosting = session.get(UrlHosting, takedown.item_id)
+        if authorities:
+            partner = authorities[0]
+            notice = self._notices.create(
+                session, report_id=takedown.report_id, item_id=takedown.item_id, kind="escalation",
+                dedupe=f"{takedown.report_id}:escalation:{takedown.item_id}", partner=partner,
+                language=partner.languages[0] if partner.languages else "en",
+                context={"recipient_name": partner.name, "urls": [takedown.url],
+                         "sla_hours": max(1, round(self._sla.total_seconds() / 3600)),
+                         "timeline": self._timeline(takedown, checks),
+                         "host_name": hosting.organisation if hosting else None,
+                         "hosting_country": hosting.hosted_country if hosting else None})
+            reference = notice.reference if notice else None
+        self._audit.record(session, AuditEvent.TAKEDOWN_ESCALATE, SYSTEM, "item", str(takedown.item_id),
+                           "not removed within the SLA",
+                           {"notice": reference, "authority_configured": bool(authorities)})
+
+    @staticmethod
+    def _timeline(takedown: Takedown, checks: list[TakedownCheck]) -> list[dict[str, Any]]:
+        timeline: list[dict[str, Any]] = [{"at": takedown.received_at, "event": "reported"}]
+        if takedown.assessed_at:
+            timeline.append({"at": takedown.assessed_at, "event": "assessed"})
+        if takedown.police_notified_at:
+            timeline.append({"at": takedown.police_notified_at, "event": "police_forwarded"})
+        if takedown.host_notified_at:
+            timeline.append({"at": takedown.host_notified_at, "event": "host_notice_sent"})
+        for check in checks:
+            event = "check_removed" if check.outcome in REMOVED_OUTCOMES else "check_still_online"
+            timeline.append({"at": check.checked_at, "event": event})
+        return timeline
+
+    def for_report(self, session: Session, report_id: uuid.UUID) -> list[Takedown]:
+        return list(session.execute(select(Takedown).where(Takedown.report_id == report_id)).scalars())
+
+    def checks(self, session: Session, item_id: uuid.UUID) -> list[TakedownCheck]:
+        return list(session.execute(select(TakedownCheck).where(TakedownCheck.item_id == item_id)
+                                    .order_by(TakedownCheck.id)).scalars())
+
+
+# -- statistics ------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class NtdStats:
+    urls: int
+    notified: int
+    removed: int
+    not_removed: int
+    on_hold: int
+    median_received_to_removed: timedelta | None
+    median_notice_to_removed: timedelta | None
+    median_received_to_assessed: timedelta | None
+    median_assessed_to_police: timedelta | None
+    median_assessed_to_host: timedelta | None
+    within: dict[str, float | None]  # "2.5d", "3d", "7d" -> % of notified URLs removed in time
+
+    def as_dict(self) -> dict[str, Any]:
+        def hours(value: timedelta | None) -> float | None:
+            return None if value is None else round(value.total_seconds() / 3600, 2)
+
+        return {"urls": self.urls, "notified": self.notified, "removed": self.removed,
+                "not_removed": self.not_removed, "on_hold": self.on_hold,
+                "median_hours": {"received_to_removed": hours(self.median_received_to_removed),
+                                 "notice_to_removed": hours(self.median_notice_to_removed),
+                                 "received_to_assessed": hours(self.median_received_to_assessed),
+                                 "assessed_to_police_notified": hours(self.median_assessed_to_police),
+                                 "assessed_to_host_notified": hours(self.median_assessed_to_host)},
+                "removed_within_percent": self.within}
+
+
+WINDOWS = {"2.5d": timedelta(days=2.5), "3d": timedelta(days=3), "7d": timedelta(days=7)}
+
+
+def _median(values: list[timedelta]) -> timedelta | None:
+    return timedelta(seconds=statistics.median(v.total_seconds() for v in values)) if values else None
+
+
+def ntd_stats(session: Session, since: datetime | None = None, until: datetime | None = None) -> NtdStats:
+    """Times are measured from the report's receipt, as INHOPE publishes them; the share
+    removed in time counts every URL whose host was notified (removed or not)."""
+    query = select(Takedown)
+    if since is not None:
+        query = query.where(Takedown.received_at >= since)
+    if until is not None:
+        query = query.where(Takedown.received_at < until)
+    rows = session.execute(query).scalars().all()
+    notified = [t for t in rows if t.host_notified_at is not None]
+    removed = [t for t in rows if t.removed_at is not None]
+    within = {label: (round(100.0 * sum(1 for t in notified if t.removed_at is not None
+                                        and t.removed_at - t.received_at <= window) / len(notified), 1)
+                      if notified else None) for label, window in WINDOWS.items()}
+    return NtdStats(
+        urls=len(rows), notified=len(notified), removed=len(removed),
+        not_removed=sum(1 for t in rows if t.status == "not_removed"),
+        on_hold=sum(1 for t in rows if t.status == "on_hold"),
+        median_received_to_removed=_median([t.removed_at - t.received_at for t in removed]),
+        median_notice_to_removed=_median([t.removed_at - t.host_notified_at for t in removed if t.host_notified_at]),
+        median_received_to_assessed=_median([t.assessed_at - t.received_at for t in rows if t.assessed_at]),
+        median_assessed_to_police=_median([t.police_notified_at - t.assessed_at for t in rows
+                                           if t.police_notified_at and t.assessed_at]),
+        median_assessed_to_host=_median([t.host_notified_at - t.assessed_at for t in rows
+                                         if t.host_notified_at and t.assessed_at]),
+        within=within)

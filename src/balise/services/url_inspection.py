@@ -1,0 +1,202 @@
+"""Fetch a reported URL safely, find where it is hosted and who takes abuse notices there,
+hash what it serves and match it against the indicators (INHOPE ICCAM: a reported URL is
+crawled and what it serves is classified; earlier classifications are re-used).
+
+What was fetched is kept in the evidence vault only when it matches an indicator; otherwise
+only its hashes remain.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import logging
+import os
+import tempfile
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+from sqlalchemy.orm import Session
+
+from balise.adapters.db.models import Item, Report, UrlHosting
+from balise.domain.audit import AuditEvent
+from balise.services.actors import Actor
+from balise.services.audit import AuditTrail
+from balise.services.matching_types import HashQuery
+
+log = logging.getLogger("balise.urls")
+
+URL_FETCH_JOB = "url.fetch"
+SYSTEM = Actor.system("fetcher")
+
+
+@dataclass
+class Fetched:
+    """One fetch, whatever happened. ``outcome``: served, gone, unreachable, refused, error."""
+
+    outcome: str
+    detail: str | None = None
+    http_status: int | None = None
+    final_url: str | None = None
+    host: str | None = None
+    address: str | None = None
+    addresses: list[str] = field(default_factory=list)
+    content_type: str | None = None
+    body: bytes | None = None
+
+
+@dataclass(frozen=True)
+class Location:
+    country: str | None
+    network: str | None
+    organisation: str | None
+    cdn: str | None
+
+
+@dataclass(frozen=True)
+class AbuseContact:
+    email: str | None
+    name: str | None
+    handle: str | None
+
+
+class UrlFetcher(Protocol):
+    def fetch(self, url: str) -> Fetched: ...
+
+
+class Locator(Protocol):
+    def locate(self, address: str) -> Location: ...
+
+
+class AbuseDirectory(Protocol):
+    def abuse_contact(self, address: str) -> AbuseContact:
+        """Raises LookupError with a readable reason when there is none."""
+        ...
+
+
+class Matcher(Protocol):
+    def match(self, queries: list[HashQuery]) -> list[Any]: ...
+
+
+class Evidence(Protocol):
+    def store(self, session: Session, sha256: str, stream: Any, actor: Actor, purpose: str) -> Any: ...
+
+
+
+class UrlInspector:
+    def __init__(self, new_session: Callable[[], Session], audit: AuditTrail, clock: Callable[[], datetime], *,
+                 fetcher: UrlFetcher, locator: Locator, abuse: AbuseDirectory, matcher: Matcher,
+                 media_hasher: Callable[[str], dict[str, Any]], evidence: Evidence,
+                 reuse: Callable[[Session, Item, datetime], None], tmp_dir: Path) -> None:
+        self._new_session = new_session
+        self._audit = audit
+        self._clock = clock
+        self._fetcher = fetcher
+        self._locator = locator
+        self._abuse = abuse
+        self._matcher = matcher
+        self._hasher = media_hasher
+        self._evidence = evidence
+        self._reuse = reuse
+        self._tmp = tmp_dir
+
+    def handle(self, payload: dict[str, Any]) -> None:
+        """The job. Idempotent: an item already inspected is left as it is."""
+        item_id = uuid.UUID(payload["item_id"])
+        with self._new_session() as session:
+            item = session.get(Item, item_id)
+            if item is None or item.kind != "url" or not item.url:
+                return
+            if session.get(UrlHosting, item_id) is not None:
+                return
+            url, report_id = item.url, item.report_id
+        fetched = self._fetcher.fetch(url)
+        location = self._locator.locate(fetched.address) if fetched.address else None
+        contact, rdap_error = None, None
+        if fetched.address:
+            try:
+                contact = self._abuse.abuse_contact(fetched.address)
+            except LookupError as exc:
+                rdap_error = str(exc)
+        detection = self._detect(fetched)
+        with self._new_session() as session, session.begin():
+            # The report row is the lock that serialises the inspections of its items.
+            report = session.get(Report, report_id, with_for_update=True)
+            item = session.get(Item, item_id, with_for_update=True)
+            if item is None or report is None or session.get(UrlHosting, item_id) is not None:
+                return
+            sha256 = hashlib.sha256(fetched.body).hexdigest() if fetched.body is not None else None
+            hosting = UrlHosting(
+                item_id=item.id, report_id=item.report_id, host=fetched.host, address=fetched.address,
+                addresses=fetched.addresses or None, hosted_country=location.country if location else None,
+                network=location.network if location else None,
+                organisation=location.organisation if location else None, cdn=location.cdn if location else None,
+                abuse_email=contact.email if contact else None, abuse_name=contact.name if contact else None,
+                rdap_handle=contact.handle if contact else None, rdap_error=rdap_error,
+                fetch_status=fetched.outcome, fetch_error=fetched.detail, http_status=fetched.http_status,
+                final_url=fetched.final_url, content_sha256=sha256, stored=False, fetched_at=self._clock())
+            session.add(hosting)
+            if detection is not None and item.sha256 is None:
+                item.md5, item.sha1, item.sha256 = detection["md5"], detection["sha1"], sha256
+                item.content_type, item.size = fetched.content_type, len(fetched.body or b"")
+                item.media_type = detection["media_type"]
+                item.hashes = detection["hashes"] or None
+                item.hash_status = detection["status"]
+                item.hash_error = detection.get("error")
+                item.matches = detection["matches"] or None
+                item.matched = bool(detection["matches"])
+                if item.matched and fetched.body is not None:
+                    # Evidence of known material is kept (encrypted); anything else is not.
+                    self._evidence.store(session, sha256, io.BytesIO(fetched.body), SYSTEM,
+                                         "reported URL served known material")
+                    item.vault_object = sha256
+                    hosting.stored = True
+                self._reuse(session, item, self._clock())
+            self._audit.record(session, AuditEvent.URL_FETCH, SYSTEM, "item", str(item.id), "inspect a reported URL",
+                               {"outcome": fetched.outcome, "http_status": fetched.http_status,
+                                "hosted_country": hosting.hosted_country, "matched": item.matched})
+
+    def _detect(self, fetched: Fetched) -> dict[str, Any] | None:
+        if fetched.outcome != "served" or fetched.body is None:
+            return None
+        content_type = (fetched.content_type or "").split(";")[0].strip().lower()
+        media_type = "image" if content_type.startswith("image/") else "video" if content_type.startswith("video/") else None
+        body = fetched.body
+        queries = [HashQuery("md5", hashlib.md5(body).hexdigest()), HashQuery("sha1", hashlib.sha1(body).hexdigest()),
+                   HashQuery("sha256", hashlib.sha256(body).hexdigest())]
+        result: dict[str, Any] = {"status": "not_applicable", "hashes": {}, "matches": [],
+                                  "md5": queries[0].value, "sha1": queries[1].value, "media_type": media_type or "other"}
+        if media_type is not None:
+            perceptual = self._hash(body)
+            if perceptual.get("status") == "error":
+                result["status"], result["error"] = "error", perceptual.get("error")
+            else:
+                result["status"] = perceptual.get("status", "ok")
+                if perceptual.get("pdq"):
+                    result["hashes"] = {"pdq": perceptual["pdq"], "pdq_quality": perceptual.get("pdq_quality")}
+                    queries.append(HashQuery("pdq", perceptual["pdq"], quality=perceptual.get("pdq_quality"),
+                                             dihedral=[d["pdq"] for d in (perceptual.get("dihedral") or [])[1:]] or None))
+                if perceptual.get("vpdq"):
+                    result["hashes"]["vpdq_frames"] = len(perceptual["vpdq"])
+                    queries.append(HashQuery("vpdq", frames=perceptual["vpdq"]))
+        seen: set[int] = set()
+        for outcome in self._matcher.match(queries):
+            for m in outcome.matches:
+                if m["indicator_id"] not in seen:
+                    seen.add(m["indicator_id"])
+                    result["matches"].append(m)
+        return result
+
+    def _hash(self, body: bytes) -> dict[str, Any]:
+        self._tmp.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd, path = tempfile.mkstemp(prefix="balise-fetch-", dir=self._tmp)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                out.write(body)
+            return self._hasher(path)
+        finally:
+            os.unlink(path)

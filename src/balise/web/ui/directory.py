@@ -1,0 +1,136 @@
+"""Staff pages for the partner directory (administrators) and law-enforcement holds
+(law-enforcement liaison officers)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timezone
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, Response
+
+from balise.adapters.db.models import Report, User
+from balise.domain.partners import Channel, PartnerKind
+from balise.domain.model import Role
+from balise.services.actors import Actor
+from balise.services.holds import HoldError
+from balise.services.partners import PartnerChanges, PartnerError
+from balise.web.ui import i18n
+from balise.web.ui.routes import render, require_role
+from balise.web.ui.workbench import _flash
+
+router = APIRouter(prefix="/ui", include_in_schema=False)
+
+
+def _actor(user: User) -> Actor:
+    return Actor.staff(str(user.id), user.username)
+
+
+def _languages(text: str) -> list[str]:
+    return [x.strip().lower() for x in text.replace(";", ",").split(",") if x.strip()]
+
+
+@router.get("/partners")
+def partners_page(request: Request, kind: str = "", country: str = "", msg: str = "", err: str = "",
+                  user: User = Depends(require_role(Role.ADMIN, Role.LE_LIAISON))) -> HTMLResponse:
+    balise = request.app.state.balise
+    with balise.db.sessions() as session:
+        partners = balise.partners.list(session, kind=kind or None, country=country or None)
+    return render(request, "partners.html", partners=partners, kinds=[k.value for k in PartnerKind],
+                  channels=[c.value for c in Channel], filters={"kind": kind, "country": country},
+                  can_edit=user.role == Role.ADMIN.value, msg=msg, err=err)
+
+
+@router.post("/partners/seed")
+def partners_seed(request: Request, user: User = Depends(require_role(Role.ADMIN))) -> Response:
+    balise = request.app.state.balise
+    with balise.db.transaction() as session:
+        added = balise.partners.seed(session, _actor(user))
+    return _flash("/ui/partners", message=i18n.gettext("%(n)s partners added.") % {"n": added})
+
+
+@router.post("/partners")
+def partners_add(request: Request, user: User = Depends(require_role(Role.ADMIN)), kind: str = Form(...),
+                 country: str = Form(""), name: str = Form(...), channel: str = Form(...), endpoint: str = Form(""),
+                 languages: str = Form("en"), webhook_secret: str = Form(""), verified: str = Form("")) -> Response:
+    balise = request.app.state.balise
+    try:
+        with balise.db.transaction() as session:
+            balise.partners.create(session, _actor(user), kind=kind, country=country or None, name=name,
+                                   channel=channel, endpoint=endpoint or None, languages=_languages(languages),
+                                   webhook_secret=webhook_secret or None, verified=verified == "1")
+    except PartnerError as exc:
+        return _flash("/ui/partners", error=str(exc))
+    return _flash("/ui/partners", message=i18n.gettext("Partner added."))
+
+
+@router.post("/partners/{partner_id}")
+def partners_update(request: Request, partner_id: int, user: User = Depends(require_role(Role.ADMIN)),
+                    channel: str = Form(...), endpoint: str = Form(""), languages: str = Form(...),
+                    webhook_secret: str = Form(""), verified: str = Form(""), active: str = Form("")) -> Response:
+    balise = request.app.state.balise
+    try:
+        with balise.db.transaction() as session:
+            balise.partners.update(session, _actor(user), partner_id, PartnerChanges(
+                channel=channel, endpoint=endpoint, languages=_languages(languages),
+                webhook_secret=webhook_secret or None, verified=verified == "1", active=active == "1"))
+    except PartnerError as exc:
+        return _flash("/ui/partners", error=str(exc))
+    return _flash("/ui/partners", message=i18n.gettext("Partner updated."))
+
+
+@router.get("/holds")
+def holds_page(request: Request, report: str = "", msg: str = "", err: str = "",
+               user: User = Depends(require_role(Role.LE_LIAISON, Role.ADMIN))) -> HTMLResponse:
+    balise = request.app.state.balise
+    holds, found, report_id = [], None, None
+    if report:
+        try:
+            report_id = uuid.UUID(report.strip())
+        except ValueError:
+            err = err or i18n.gettext("That is not a report id.")
+    if report_id is not None:
+        with balise.db.sessions() as session:
+            found = session.get(Report, report_id)
+            if found is None:
+                err = err or i18n.gettext("There is no such report.")
+            else:
+                holds = balise.holds.for_report(session, report_id)
+    return render(request, "holds.html", report=found, query=report, holds=holds, now=balise.clock(),
+                  can_edit=user.role == Role.LE_LIAISON.value, msg=msg, err=err)
+
+
+@router.post("/holds")
+def holds_set(request: Request, user: User = Depends(require_role(Role.LE_LIAISON)), report: str = Form(...),
+              authority: str = Form(...), until: str = Form(...), reference: str = Form(""), reason: str = Form(""),
+              do_not_inform: str = Form(""), do_not_remove: str = Form("")) -> Response:
+    balise = request.app.state.balise
+    back = f"/ui/holds?report={report}"
+    try:
+        report_id = uuid.UUID(report)
+        expires = datetime.fromisoformat(until)
+    except ValueError:
+        return _flash(back, error=i18n.gettext("Give a report id and an expiry date."))
+    if expires.tzinfo is None:
+        expires = expires.replace(tzinfo=timezone.utc)
+    try:
+        with balise.db.transaction() as session:
+            balise.holds.set(session, _actor(user), report_id, do_not_inform=do_not_inform == "1",
+                             do_not_remove=do_not_remove == "1", authority=authority, expires_at=expires,
+                             reference=reference, reason=reason)
+    except HoldError as exc:
+        return _flash(back, error=str(exc))
+    return _flash(back, message=i18n.gettext("Hold recorded."))
+
+
+@router.post("/holds/{hold_id}/lift")
+def holds_lift(request: Request, hold_id: int, report: str = Form(...),
+               user: User = Depends(require_role(Role.LE_LIAISON))) -> Response:
+    balise = request.app.state.balise
+    back = f"/ui/holds?report={report}"
+    try:
+        with balise.db.transaction() as session:
+            balise.holds.lift(session, _actor(user), hold_id, "lifted by the liaison officer")
+    except HoldError as exc:
+        return _flash(back, error=str(exc))
+    return _flash(back, message=i18n.gettext("Hold lifted."))
