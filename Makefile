@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: run test install install-test install-bench migrate demo serve clean services
+.PHONY: run test install install-test install-bench migrate demo serve clean services demo-takedown
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,9 +27,11 @@ install-test: $(TEST_STAMP)
 migrate: install
 	BALISE_ENV=$${BALISE_ENV:-development} $(BIN)/balise db upgrade
 
+# The embedded default resolves no names through DNS (BALISE_FETCH_RESOLVER=static): the DEMO
+# reports' URLs stay on this machine. Set BALISE_FETCH_RESOLVER=system to fetch real URLs.
 run: migrate
 	BALISE_ENV=$${BALISE_ENV:-development} $(BIN)/balise demo --if-new
-	BALISE_ENV=$${BALISE_ENV:-development} $(BIN)/balise serve
+	BALISE_ENV=$${BALISE_ENV:-development} BALISE_FETCH_RESOLVER=$${BALISE_FETCH_RESOLVER:-static} $(BIN)/balise serve
 
 # PostgreSQL is part of the suite: scripts/services starts a local server if one is
 # installed but stopped, and fails (never skips) if none can be reached.
@@ -53,3 +55,8 @@ install-bench: $(BENCH_STAMP)
 translations: install
 	$(BIN)/pybabel extract -F babel.cfg -k _ -k gettext -k N_ -o var/messages.pot .
 	$(BIN)/pybabel update -i var/messages.pot -d src/balise/web/ui/locale --no-fuzzy-matching
+
+# One reported URL through fetch, match, routing, an SMTP notice, removal, verification, NTD
+# figures and package verification, against a DEMO site and SMTP server on 127.0.0.1.
+demo-takedown: install-test
+	$(BIN)/python scripts/demo_takedown.py

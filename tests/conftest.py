@@ -76,6 +76,8 @@ def make_settings(tmp_path: Path, db_url: str, **overrides: object) -> Settings:
         "database_url": db_url,
         "api_rate_limit": "10000/minute",
         "login_rate_limit": "1000/minute",
+        # Tests reach only loopback: names resolve from a fixed table, never through DNS.
+        "fetch_resolver": "static",
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]

@@ -39,7 +39,8 @@ def wait_for(predicate: Callable[[], Any], seconds: float = 60.0, step: float = 
 
 def clean_env(data_dir: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("BALISE_")}
-    env.update(BALISE_ENV="development", BALISE_DATA_DIR=str(data_dir), **extra)
+    # No DNS query leaves the machine: reported URLs' names resolve from a fixed table.
+    env.update(BALISE_ENV="development", BALISE_DATA_DIR=str(data_dir), BALISE_FETCH_RESOLVER="static", **extra)
     return env
 
 

@@ -97,6 +97,7 @@ def mailbox() -> Iterator[Mailbox]:
 def routing_overrides(tmp_path: Path, *, country: str = "NL", abuse: str = "abuse@demo-hosting.example") -> Path:
     """Loopback placed in a Member State, with the DEMO host's abuse address (the shipped data
     and RDAP rightly refuse to place special-use addresses)."""
+    tmp_path.mkdir(parents=True, exist_ok=True)
     path = tmp_path / "geo-overrides.json"
     path.write_text(json.dumps([{"network": "127.0.0.0/8", "country": country,
                                  "organisation": "DEMO hosting (loopback)", "abuse_email": abuse}]))

@@ -107,7 +107,7 @@ def _member(path: Path, name: str) -> bytes:
 def test_report_json_holds_every_annex_iii_field_persons_items_assessments_and_history(balise, forwarded):
     built = _build(balise, forwarded)
     report = json.loads(_member(built.path, "report.json"))["report"]
-    assert report["id"] == str(forwarded) and report["state"] == "forwarded_europol_only" and report["urgent"] is True
+    assert report["id"] == str(forwarded) and report["state"] == "forwarded_europol_and_state" and report["urgent"] is True
     annex = report["annex_iii"]
     assert annex["provider"]["organisation"]["name"] == "Test Provider"
     assert annex["provider"]["contact_point"] == {"name": "Trust & Safety", "email": "ts@platform.example"}
@@ -146,7 +146,7 @@ def test_report_json_holds_every_annex_iii_field_persons_items_assessments_and_h
     assert all(item["media_file"] is None for item in report["items"])
 
     assert [(h["from"], h["to"]) for h in report["history"]] == [
-        (None, "received"), ("received", "in_assessment"), ("in_assessment", "forwarded_europol_only")]
+        (None, "received"), ("received", "in_assessment"), ("in_assessment", "forwarded_europol_and_state")]
     assert report["history"][-1]["by"]["username"] == "ana" and report["history"][-1]["at"]
     assert report["outcome"]["outcome"] == "forwarded" and report["outcome"]["decided_by"]["username"] == "ana"
     assert [d["event"] for d in report["decisions"]] == ["item:assess", "report:decide"]

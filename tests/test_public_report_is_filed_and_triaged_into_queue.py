@@ -29,10 +29,12 @@ def test_filed_as_public_form_and_triaged_into_the_queue(client, balise):
     assert [(i.kind, i.url) for i in report.items] == [("url", "https://benign.example.test/page/1")]
     assert report.state == ReportState.RECEIVED.value
     with balise.db.sessions() as session:
-        jobs = session.execute(select(Job)).scalars().all()
-        assert [j.payload["report_id"] for j in jobs] == [str(report.id)]
+        jobs = session.execute(select(Job).order_by(Job.id)).scalars().all()
+        # Triage, and the safe fetch of the reported URL (queued with the report).
+        assert [(j.kind, j.payload) for j in jobs] == [
+            ("report.triage", {"report_id": str(report.id)}), ("url.fetch", {"item_id": str(report.items[0].id)})]
 
-    assert balise.run_jobs() == 1
+    assert balise.run_jobs() == 2
     _, report = stored(balise, number)
     assert report.state == ReportState.IN_ASSESSMENT.value
     assert report.triaged_at is not None and report.missing_fields is None

@@ -37,12 +37,12 @@ def reencoded(data: bytes, quality: int = 70) -> bytes:
     return out.getvalue()
 
 
-def routing_app(tmp_path: Path, db_url: str, clock: Clock, smtp_port: int, **overrides: object) -> Balise:
+def routing_app(tmp_path: Path, db_url: str, clock: Clock | None, smtp_port: int, **overrides: object) -> Balise:
     settings = make_settings(tmp_path, db_url, index_refresh_seconds=0.0, fetch_allow_networks="127.0.0.1/32",
                              geo_overrides_file=routing_overrides(tmp_path), centre_country="NL",
                              centre_name="DEMO Centre", smtp_url=f"smtp://127.0.0.1:{smtp_port}",
                              mail_from="DEMO Centre <centre@balise.example>", **overrides)
-    return Balise(settings, clock=clock)
+    return Balise(settings, clock=clock) if clock is not None else Balise(settings)
 
 
 def known_picture(app: Balise, seed: int = 5) -> bytes:
@@ -55,8 +55,10 @@ def known_picture(app: Balise, seed: int = 5) -> bytes:
     return original
 
 
-def file_url_report(app: Balise, url: str, *, upload_ip: str | None = GERMAN_UPLOAD_IP) -> uuid.UUID:
-    _, key = make_provider(app)
+def file_url_report(app: Balise, url: str, *, upload_ip: str | None = GERMAN_UPLOAD_IP,
+                    key: str | None = None) -> uuid.UUID:
+    if key is None:
+        _, key = make_provider(app, name=f"DEMO provider {uuid.uuid4().hex[:8]}")
     report = {"reported_at": "2026-11-23T10:00:00+01:00", "type": "known_csam",
               "service": {"type": "hosting", "url": "https://provider.example"}, "awareness": {"source": "own_motion"},
               "content_removed": False, "items": [{"kind": "url", "url": url}], **COMPLETE}
@@ -70,7 +72,10 @@ def file_url_report(app: Balise, url: str, *, upload_ip: str | None = GERMAN_UPL
 
 
 def forward(app: Balise, report_id: uuid.UUID) -> Report:
-    make_user(app, "demo-ana", "analyst")
+    with app.db.sessions() as s:
+        exists = app.users.get(s, "demo-ana") is not None
+    if not exists:
+        make_user(app, "demo-ana", "analyst")
     with app.db.transaction() as s:
         user = app.users.get(s, "demo-ana")
         app.assessment.claim(s, user, report_id)

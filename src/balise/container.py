@@ -186,7 +186,18 @@ class Balise:
         from balise.adapters.fetcher import Fetcher
         from balise.adapters.routing_adapters import SafeUrlFetcher
 
-        return SafeUrlFetcher(Fetcher.from_settings(self.settings))
+        return SafeUrlFetcher(Fetcher.from_settings(self.settings, resolver=self.resolver))
+
+    @cached_property
+    def resolver(self):  # type: ignore[no-untyped-def]
+        """The fetcher's name resolution: the system's, or a fixed table so that no DNS query
+        leaves the machine (BALISE_FETCH_RESOLVER=static)."""
+        if self.settings.fetch_resolver == "system":
+            return None
+        from balise.adapters.routing_adapters import OfflineResolver
+        from balise.settings import static_hosts
+
+        return OfflineResolver(static_hosts(self.settings.fetch_static_hosts))
 
     @cached_property
     def locator(self) -> Locator:
@@ -208,7 +219,7 @@ class Balise:
         from balise.adapters.rdap import RdapClient
         from balise.adapters.routing_adapters import DbRdapCache, RdapAbuseDirectory
 
-        fetcher = Fetcher.from_settings(self.settings)
+        fetcher = Fetcher.from_settings(self.settings, resolver=self.resolver)
         client = RdapClient.from_settings(self.settings, fetcher, DbRdapCache(self.db.sessions, self.clock))
         from balise.adapters.geo_overrides import OverridingAbuseDirectory
 
@@ -244,7 +255,23 @@ class Balise:
         notices = Notices(self.db.sessions, self.audit, self.jobs, self.clock, render, deliverer,
                           lambda: new_notice_reference(self.clock()), self.partners.webhook_secret, slug)
         notices.on_sent(lambda session, notice: self.takedowns.notice_sent(session, notice))
+        notices.on_sent(lambda session, notice: self._package_custody(session, notice, "delivered"))
+        notices.on_acknowledged(lambda session, notice: self._package_custody(session, notice, "received"))
         return notices
+
+    def _package_custody(self, session, notice, kind: str) -> None:  # type: ignore[no-untyped-def]
+        """The package's chain of custody follows its delivery and its receipt."""
+        import uuid
+
+        from balise.adapters.db.models import Partner
+        from balise.services.actors import Actor
+
+        if not notice.package_id:
+            return
+        partner = session.get(Partner, notice.partner_id) if notice.partner_id else None
+        recipient = (partner.name if partner else notice.recipient or "unknown")[:200]
+        self.packages.record_custody(session, Actor.system("notices"), uuid.UUID(notice.package_id), kind, recipient,
+                                     {"notice": notice.reference, "channel": notice.channel})
 
     @cached_property
     def router(self) -> Router:

@@ -32,6 +32,23 @@ DEFAULT_MAIL_FROM = "Balise <notices@balise.invalid>"
 DEV_SIGNING_KEY_NAME = "signing-key.pem"
 
 
+def static_hosts(value: str) -> dict[str, list[str]]:
+    """"host=1.2.3.4,host=::1" -> {"host": ["1.2.3.4", "::1"]}; anything else is refused."""
+    import ipaddress
+
+    table: dict[str, list[str]] = {}
+    for part in filter(None, (p.strip() for p in value.split(","))):
+        name, sep, address = part.partition("=")
+        try:
+            ipaddress.ip_address(address.strip())
+        except ValueError:
+            raise ValueError(f"{part!r} is not name=address") from None
+        if not sep or not name.strip():
+            raise ValueError(f"{part!r} is not name=address")
+        table.setdefault(name.strip().lower(), []).append(address.strip())
+    return table
+
+
 _DELAY_UNITS = {"m": 60, "h": 3600, "d": 86400}
 
 
@@ -160,6 +177,11 @@ class Settings(BaseSettings):
     # Safe fetcher (reported URLs, RDAP). Special-use addresses (private, loopback, metadata...)
     # are refused unless inside one of these comma-separated networks, e.g. "127.0.0.1/32".
     fetch_allow_networks: str = ""
+    # "system" resolves names with the machine's resolver; "static" only with fetch_static_hosts
+    # ("name=address,name=address"), every other name failing as unknown: no DNS query leaves
+    # the machine (tests, demos, air-gapped installations).
+    fetch_resolver: Literal["system", "static"] = "system"
+    fetch_static_hosts: str = ""
     fetch_max_bytes: int = Field(default=32 * 1024 * 1024, ge=1)
     fetch_connect_timeout_seconds: float = Field(default=10.0, gt=0)
     fetch_read_timeout_seconds: float = Field(default=20.0, gt=0)
@@ -172,6 +194,12 @@ class Settings(BaseSettings):
     rdap_bootstrap: str | None = None
     rdap_cache_ttl_seconds: float = Field(default=7 * 24 * 3600.0, ge=0)
     rdap_negative_cache_ttl_seconds: float = Field(default=3600.0, ge=0)
+
+    @field_validator("fetch_static_hosts")
+    @classmethod
+    def _static_hosts_parse(cls, value: str) -> str:
+        static_hosts(value)
+        return value
 
     @field_validator("fetch_allow_networks")
     @classmethod

@@ -22,6 +22,25 @@ from balise.services.url_inspection import AbuseContact, Fetched, Location
 MAX_INLINE_PACKAGE = 25 * 1024 * 1024
 
 
+class OfflineResolver:
+    """Names resolve only from a fixed table (BALISE_FETCH_RESOLVER=static); any other name
+    fails as "dns_disabled", which removal verification never takes for a removal."""
+
+    def __init__(self, table: dict[str, list[str]]) -> None:
+        from balise.adapters.fetcher import StaticResolver
+
+        self._table = {name.lower().rstrip(".") for name in table}
+        self._static = StaticResolver(table)  # type: ignore[arg-type]
+
+    def resolve(self, host: str, timeout: float) -> Any:
+        from balise.adapters.fetcher import ResolveFailed
+
+        if host.lower().rstrip(".") not in self._table:
+            raise ResolveFailed("disabled", f"{host}: DNS is off (BALISE_FETCH_RESOLVER=static) and the name is "
+                                            "not in BALISE_FETCH_STATIC_HOSTS")
+        return self._static.resolve(host, timeout)
+
+
 class SafeUrlFetcher:
     """services.url_inspection.UrlFetcher over adapters.fetcher.Fetcher: never raises for what
     happened on the network; the outcome says it."""

@@ -96,10 +96,15 @@ class Notices:
         self._webhook_secret = webhook_secret
         self._partner_slug = partner_slug
         self._on_sent: list[OnSent] = []
+        self._on_acknowledged: list[OnSent] = []
 
     def on_sent(self, hook: OnSent) -> None:
         """Called in the transaction that records a delivery (e.g. to start removal checks)."""
         self._on_sent.append(hook)
+
+    def on_acknowledged(self, hook: OnSent) -> None:
+        """Called in the transaction that records the recipient's acknowledgement (once)."""
+        self._on_acknowledged.append(hook)
 
     def create(self, session: Session, *, report_id: uuid.UUID, kind: str, dedupe: str, language: str,
                context: dict[str, Any], partner: Partner | None = None, recipient: str | None = None,
@@ -166,12 +171,17 @@ class Notices:
             notice.last_error = None
             if receipt:
                 notice.receipt = receipt
-                if receipt.get("acknowledged"):
-                    notice.status, notice.acknowledged_at = "acknowledged", now
             self._audit.record(session, AuditEvent.NOTICE_SEND, SYSTEM, "notice", notice.reference,
                                f"deliver a {notice.kind}", {"channel": notice.channel, "attempt": notice.attempts})
+            if receipt and receipt.get("acknowledged"):
+                notice.status, notice.acknowledged_at = "acknowledged", now
+                self._audit.record(session, AuditEvent.NOTICE_ACKNOWLEDGE, SYSTEM, "notice", notice.reference,
+                                   "the recipient acknowledged the delivery", {"kind": notice.kind})
             for hook in self._on_sent:
                 hook(session, notice)
+            if notice.acknowledged_at is not None:
+                for hook in self._on_acknowledged:
+                    hook(session, notice)
 
     def _record_failure(self, notice_id: int, error: str, *, permanent: bool) -> None:
         with self._new_session() as session, session.begin():
@@ -215,6 +225,8 @@ class Notices:
             notice.receipt = {**(notice.receipt or {}), **receipt}
         self._audit.record(session, AuditEvent.NOTICE_ACKNOWLEDGE, actor, "notice", notice.reference,
                            "recipient acknowledged", {"kind": notice.kind})
+        for hook in self._on_acknowledged:
+            hook(session, notice)
         return notice, True
 
     def for_report(self, session: Session, report_id: uuid.UUID) -> list[Notice]:

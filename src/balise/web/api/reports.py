@@ -52,8 +52,18 @@ def _filed_out(report: Report, items: list[Item]) -> dict[str, Any]:
     }
 
 
-def _status_out(report: Report) -> dict[str, Any]:
+def _instructions(holds: Any) -> dict[str, Any]:
+    """What a law-enforcement hold asks of the provider (CSAR Art. 48(6)), without who asked
+    or why: the provider needs to comply, not to know the investigation."""
     return {
+        "do_not_inform_user_until": holds.do_not_inform_until.isoformat() if holds.do_not_inform_until else None,
+        "do_not_remove_until": holds.do_not_remove_until.isoformat() if holds.do_not_remove_until else None,
+    }
+
+
+def _status_out(report: Report, holds: Any = None) -> dict[str, Any]:
+    return {
+        **({"instructions": _instructions(holds)} if holds is not None else {}),
         "id": str(report.id), "state": report.state, "source": report.source, "urgent": report.urgent,
         "created_at": report.created_at.isoformat(), "updated_at": report.updated_at.isoformat(),
         "outcome": report.outcome, "reasons": report.outcome_reasons or [], "outcome_text": report.outcome_text,
@@ -184,7 +194,7 @@ def get_report(report_id: uuid.UUID, request: Request,
         if report is None:
             # The same answer whether it does not exist or belongs to someone else.
             raise ApiError(404, "not_found", f"no report {report_id} for this organisation")
-        return _status_out(report)
+        return _status_out(report, balise.holds.active(session, report.id))
 
 
 class ReportPatch(BaseModel):
@@ -224,4 +234,4 @@ async def patch_report(report_id: uuid.UUID, request: Request,
             raise ApiError(409, "not_requested", f"the report is {report.state}; information can be added only when requested")
         supply_information(session, balise.audit, report, data, principal.actor, balise.clock())
         balise.jobs.enqueue(session, "report.triage", {"report_id": str(report.id)}, dedupe_key=f"triage:{report.id}")
-        return _status_out(report)
+        return _status_out(report, balise.holds.active(session, report.id))

@@ -1,0 +1,89 @@
+"""`kill -9` of a worker in the middle of delivering a notice loses nothing: once its lease
+runs out another worker claims the job, the notice goes out, and the recipient gets it once."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import threading
+
+from aiosmtpd.controller import Controller
+from sqlalchemy import select
+
+from balise.adapters.db.models import Job, Notice
+from tests.servers import BALISE, clean_env, free_port, wait_for
+from tests.takedown_support import demo_site, routing_overrides
+from tests.test_url_report_takedown_flow import file_url_report, forward, known_picture, reencoded, routing_app
+
+
+class StallingFirstSession:
+    """Answers the first RCPT only after a long pause (the worker is killed meanwhile), then
+    behaves; keeps every message it accepts."""
+
+    def __init__(self) -> None:
+        self.rcpt_seen = threading.Event()
+        self.stalled = False
+        self.messages: list[bytes] = []
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802
+        envelope.rcpt_tos.append(address)
+        if not self.stalled:
+            self.stalled = True
+            self.rcpt_seen.set()
+            await asyncio.sleep(60)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802
+        self.messages.append(envelope.content)
+        return "250 OK"
+
+
+def test_a_worker_killed_while_sending_leaves_the_notice_to_the_next_worker_and_it_arrives_once(tmp_path, db_url) -> None:
+    smtp = StallingFirstSession()
+    port = free_port()
+    controller = Controller(smtp, hostname="127.0.0.1", port=port)
+    controller.start()
+    workers: list[subprocess.Popen] = []
+    try:
+        with demo_site() as site:
+            app = routing_app(tmp_path, db_url, clock=None, smtp_port=port)  # type: ignore[arg-type]
+            url = site.serve("/k/1.jpg", reencoded(known_picture(app)))
+            report_id = file_url_report(app, url)
+            app.run_jobs()
+            forward(app, report_id)  # queues the routing job; the workers do the rest
+            env = clean_env(tmp_path / "data", BALISE_DATABASE_URL=db_url, BALISE_SMTP_URL=f"smtp://127.0.0.1:{port}",
+                            BALISE_MAIL_FROM="DEMO Centre <centre@balise.example>", BALISE_JOB_LEASE_SECONDS="3",
+                            BALISE_CENTRE_COUNTRY="NL", BALISE_CENTRE_NAME="DEMO Centre",
+                            BALISE_FETCH_ALLOW_NETWORKS="127.0.0.1/32",
+                            BALISE_GEO_OVERRIDES_FILE=str(routing_overrides(tmp_path)))
+
+            def start_worker() -> subprocess.Popen:
+                proc = subprocess.Popen([BALISE, "worker", "--poll", "0.2"], env=env, stdout=subprocess.DEVNULL,
+                                        stderr=subprocess.DEVNULL, start_new_session=True)
+                workers.append(proc)
+                return proc
+
+            first = start_worker()
+            assert smtp.rcpt_seen.wait(60), "the first worker never reached the SMTP server"
+            os.killpg(first.pid, signal.SIGKILL)
+            first.wait(10)
+
+            def notice() -> Notice:
+                with app.db.sessions() as s:
+                    return s.execute(select(Notice).where(Notice.kind == "host_notice")).scalar_one()
+
+            assert notice().status == "pending" and smtp.messages == []
+            start_worker()
+            wait_for(lambda: notice().status == "sent", seconds=60)
+            with app.db.sessions() as s:
+                job = s.execute(select(Job).where(Job.kind == "notice.send")).scalar_one()
+            assert job.status == "done" and job.attempts == 2
+            assert len(smtp.messages) == 1 and notice().reference.encode() in smtp.messages[0]
+    finally:
+        for proc in workers:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+                proc.wait(20)
+        controller.stop()
