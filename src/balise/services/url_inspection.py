@@ -160,6 +160,35 @@ class UrlInspector:
                                {"outcome": fetched.outcome, "http_status": fetched.http_status,
                                 "hosted_country": hosting.hosted_country, "matched": item.matched})
 
+    def capture(self, item_id: uuid.UUID, actor: Actor, purpose: str) -> Fetched:
+        """Fetch the URL again and keep what it serves in the evidence vault because an
+        analyst asked (with the stated purpose), even if it matches nothing."""
+        with self._new_session() as session:
+            item = session.get(Item, item_id)
+            if item is None or item.kind != "url" or not item.url:
+                raise LookupError("no such URL item")
+            url = item.url
+        fetched = self._fetcher.fetch(url)
+        if fetched.outcome != "served" or fetched.body is None:
+            return fetched
+        sha256 = hashlib.sha256(fetched.body).hexdigest()
+        with self._new_session() as session, session.begin():
+            item = session.get(Item, item_id, with_for_update=True)
+            if item is None:
+                raise LookupError("no such URL item")
+            self._evidence.store(session, sha256, io.BytesIO(fetched.body), actor, purpose)
+            if item.vault_object is None:
+                item.vault_object = sha256
+                item.sha256 = item.sha256 or sha256
+                item.content_type = item.content_type or fetched.content_type
+                item.size = item.size or len(fetched.body)
+            hosting = session.get(UrlHosting, item_id)
+            if hosting is not None:
+                hosting.stored = True
+            self._audit.record(session, AuditEvent.URL_FETCH, actor, "item", str(item.id), purpose,
+                               {"outcome": fetched.outcome, "http_status": fetched.http_status, "kept": True})
+        return fetched
+
     def _detect(self, fetched: Fetched) -> dict[str, Any] | None:
         if fetched.outcome != "served" or fetched.body is None:
             return None

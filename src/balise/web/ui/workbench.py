@@ -148,6 +148,27 @@ def _routing_context(session: Any, report: Report) -> dict[str, Any]:
     }
 
 
+@router.post("/items/{item_id}/capture")
+def capture(request: Request, item_id: uuid.UUID, user: User = Depends(require_role(*ASSESSORS))) -> Response:
+    """The analyst asks to keep what a reported URL serves (encrypted, audited with the purpose)."""
+    balise = request.app.state.balise
+    with balise.db.sessions() as session:
+        item = session.get(Item, item_id)
+        report_id = item.report_id if item is not None else None
+        claim = balise.assessment.holder(session, report_id) if report_id else None
+    if item is None or item.kind != "url":
+        return render(request, "error.html", status=404, title=i18n.gettext("Not found"),
+                      message=i18n.gettext("There is no such report."))
+    back = f"/ui/reports/{report_id}"
+    if claim is None or claim.user_id != user.id:
+        return _flash(back, error=i18n.gettext("Claim the report first."))
+    fetched = balise.url_inspector.capture(item_id, _actor(user), f"analyst kept the content of a URL of report {report_id}")
+    if fetched.outcome != "served":
+        return _flash(back, error=i18n.gettext("Nothing was kept: the URL answered %(outcome)s.") % {
+            "outcome": f"{fetched.outcome} {fetched.detail or ''}".strip()})
+    return _flash(back, message=i18n.gettext("What the URL serves is kept, encrypted, in the evidence vault."))
+
+
 @router.get("/items/{item_id}/media")
 def media(request: Request, item_id: uuid.UUID, user: User = Depends(require_role(*ASSESSORS))) -> Response:
     """The item's content, decrypted for display (blurred by the page). Audited, never cached."""
