@@ -115,6 +115,7 @@ def routing_overrides(tmp_path: Path, *, country: str = "NL", abuse: str = "abus
                       organisation: str = "DEMO hosting (loopback)") -> Path:
     """Loopback placed in a Member State, with the DEMO host's abuse address (the shipped data
     and RDAP rightly refuse to place special-use addresses)."""
+    tmp_path.mkdir(parents=True, exist_ok=True)
     path = tmp_path / "geo-overrides.json"
     path.write_text(json.dumps([{"network": "127.0.0.0/8", "country": country,
                                  "organisation": organisation, "abuse_email": abuse}]))
@@ -145,14 +146,14 @@ def reencoded(data: bytes, quality: int = 70) -> bytes:
     return out.getvalue()
 
 
-def routing_app(tmp_path: Path, db_url: str, clock: Clock, smtp_port: int, **overrides: object) -> Balise:
+def routing_app(tmp_path: Path, db_url: str, clock: Clock | None, smtp_port: int, **overrides: object) -> Balise:
     if "geo_overrides_file" not in overrides:
         overrides["geo_overrides_file"] = routing_overrides(tmp_path)
     settings = make_settings(tmp_path, db_url, index_refresh_seconds=0.0, fetch_allow_networks="127.0.0.1/32",
                              centre_country="NL",
                              centre_name="DEMO Centre", smtp_url=f"smtp://127.0.0.1:{smtp_port}",
                              mail_from="DEMO Centre <centre@balise.example>", **overrides)
-    return Balise(settings, clock=clock)
+    return Balise(settings, clock=clock) if clock is not None else Balise(settings)
 
 
 def known_picture(app: Balise, seed: int = 5) -> bytes:
@@ -169,7 +170,7 @@ def file_url_report(app: Balise, url: str, *, upload_ip: str | None = GERMAN_UPL
                     key: str | None = None) -> uuid.UUID:
     """File a URL report through the provider API (a new provider unless ``key`` is given)."""
     if key is None:
-        _, key = make_provider(app)
+        _, key = make_provider(app, name=f"DEMO provider {uuid.uuid4().hex[:8]}")
     report = {"reported_at": "2026-11-23T10:00:00+01:00", "type": "known_csam",
               "service": {"type": "hosting", "url": "https://provider.example"}, "awareness": {"source": "own_motion"},
               "content_removed": False, "items": [{"kind": "url", "url": url}], **COMPLETE}

@@ -224,7 +224,7 @@ def test_a_bad_hold_shows_its_error_and_records_nothing(balise) -> None:
              "the expiry must be in the future"),
             ({"do_not_inform": ""}, str(report_id), "a hold must ask for do-not-inform, do-not-remove or both"),
             ({"until": "soon"}, str(report_id), "Give a report id and an expiry date."),
-            ({"report": unknown}, unknown, f"no report {unknown}"),
+            ({"report": unknown}, unknown, f"no such report: {unknown}"),
         ]
         for change, report, message in cases:
             answer = flash(officer.post("/ui/holds", data={**good, **change}, follow_redirects=False))

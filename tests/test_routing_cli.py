@@ -206,7 +206,7 @@ def test_hold_set_refuses_bad_requests_precisely_then_records_lists_and_lifts_a_
         (["hold", "set", "not-a-report", "--until", (now + timedelta(days=30)).isoformat(), *ok],
          "error: 'not-a-report' is not a report id (a UUID)"),
         (["hold", "set", unknown, "--until", (now + timedelta(days=30)).isoformat(), *ok],
-         f"error: no report {unknown}"),
+         f"error: no such report: {unknown}"),
         (["hold", "set", report, "--until", "next tuesday", *ok],
          "error: 'next tuesday' is not a date such as 2027-06-30 or 2027-06-30T12:00:00+02:00"),
         (["hold", "set", report, "--until", (now + timedelta(days=30)).isoformat(), "--authority", " ",
