@@ -1,10 +1,13 @@
 """Loopback stand-ins for the outside world of notice-and-takedown: a website serving a DEMO
-picture that can be taken down, and an SMTP server that keeps what it receives."""
+picture that can be taken down, and an SMTP server that keeps what it receives; and the steps
+of the notice-and-takedown flow that several tests share (file a URL report, forward it)."""
 
 from __future__ import annotations
 
+import io
 import json
 import threading
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -15,7 +18,19 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from aiosmtpd.controller import Controller
+from fastapi.testclient import TestClient
+from PIL import Image
 
+from balise.adapters.db.models import Report
+from balise.adapters.media_hash import hash_image_bytes
+from balise.container import Balise
+from balise.demo import demo_image
+from balise.domain.indicators import Algorithm, IndicatorKind
+from balise.services.actors import Actor
+from balise.services.assessment import Decision
+from balise.web.app import create_app
+from tests.conftest import make_settings
+from tests.helpers import auth, make_provider, make_user
 from tests.servers import free_port
 
 
@@ -44,7 +59,9 @@ class DemoSite:
 
 
 @contextmanager
-def demo_site() -> Iterator[DemoSite]:
+def demo_site(host: str = "127.0.0.1") -> Iterator[DemoSite]:
+    """``host``: any loopback address; one outside the fetcher's allowed networks shows that
+    a refused fetch never reached the server."""
     site = DemoSite(base="")
 
     class Handler(BaseHTTPRequestHandler):
@@ -60,8 +77,8 @@ def demo_site() -> Iterator[DemoSite]:
         def log_message(self, *args: object) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    site.base = f"http://127.0.0.1:{server.server_address[1]}"
+    server = ThreadingHTTPServer((host, 0), Handler)
+    site.base = f"http://{host}:{server.server_address[1]}"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -94,13 +111,14 @@ def mailbox() -> Iterator[Mailbox]:
         controller.stop()
 
 
-def routing_overrides(tmp_path: Path, *, country: str = "NL", abuse: str = "abuse@demo-hosting.example") -> Path:
+def routing_overrides(tmp_path: Path, *, country: str = "NL", abuse: str = "abuse@demo-hosting.example",
+                      organisation: str = "DEMO hosting (loopback)") -> Path:
     """Loopback placed in a Member State, with the DEMO host's abuse address (the shipped data
     and RDAP rightly refuse to place special-use addresses)."""
     tmp_path.mkdir(parents=True, exist_ok=True)
     path = tmp_path / "geo-overrides.json"
     path.write_text(json.dumps([{"network": "127.0.0.0/8", "country": country,
-                                 "organisation": "DEMO hosting (loopback)", "abuse_email": abuse}]))
+                                 "organisation": organisation, "abuse_email": abuse}]))
     return path
 
 
@@ -115,3 +133,68 @@ class Clock:
 
     def advance(self, **delta: float) -> None:
         self.now += timedelta(**delta)
+
+
+COMPLETE = {"signature": "DEMO-SIGNATURE", "provider": {"contact_point": {"email": "trust@provider.example"}},
+            "user_decision": "block", "reported_elsewhere": {"reported": False}}
+GERMAN_UPLOAD_IP = "80.128.0.1"  # Deutsche Telekom in the shipped registry data
+
+
+def reencoded(data: bytes, quality: int = 70) -> bytes:
+    out = io.BytesIO()
+    Image.open(io.BytesIO(data)).convert("RGB").save(out, "JPEG", quality=quality)
+    return out.getvalue()
+
+
+def routing_app(tmp_path: Path, db_url: str, clock: Clock | None, smtp_port: int, **overrides: object) -> Balise:
+    if "geo_overrides_file" not in overrides:
+        overrides["geo_overrides_file"] = routing_overrides(tmp_path)
+    settings = make_settings(tmp_path, db_url, index_refresh_seconds=0.0, fetch_allow_networks="127.0.0.1/32",
+                             centre_country="NL",
+                             centre_name="DEMO Centre", smtp_url=f"smtp://127.0.0.1:{smtp_port}",
+                             mail_from="DEMO Centre <centre@balise.example>", **overrides)
+    return Balise(settings, clock=clock) if clock is not None else Balise(settings)
+
+
+def known_picture(app: Balise, seed: int = 5) -> bytes:
+    """A DEMO picture whose PDQ is a confirmed known-material indicator."""
+    original = demo_image(seed, (800, 600))
+    with app.db.transaction() as s:
+        app.indicators.add(s, Actor.system("test"), algorithm=Algorithm.PDQ, value=hash_image_bytes(original).pdq,
+                           kind=IndicatorKind.KNOWN_CSAM, provenance={"source": "DEMO"},
+                           classification={"ncmec_category": "A1"}, media_type="image")
+    return original
+
+
+def file_url_report(app: Balise, url: str, *, upload_ip: str | None = GERMAN_UPLOAD_IP,
+                    key: str | None = None) -> uuid.UUID:
+    """File a URL report through the provider API (a new provider unless ``key`` is given)."""
+    if key is None:
+        _, key = make_provider(app, name=f"DEMO provider {uuid.uuid4().hex[:8]}")
+    report = {"reported_at": "2026-11-23T10:00:00+01:00", "type": "known_csam",
+              "service": {"type": "hosting", "url": "https://provider.example"}, "awareness": {"source": "own_motion"},
+              "content_removed": False, "items": [{"kind": "url", "url": url}], **COMPLETE}
+    if upload_ip:
+        report["persons"] = [{"role": "reported_user", "identifiers": [
+            {"type": "ip", "value": upload_ip, "event": "upload", "observed_at": "2026-11-22T21:00:00+01:00"}]}]
+    with TestClient(create_app(app)) as client:
+        r = client.post("/api/v1/reports", json=report, headers=auth(key))
+    assert r.status_code == 201, r.text
+    return uuid.UUID(r.json()["id"])
+
+
+def forward(app: Balise, report_id: uuid.UUID, text: str = "") -> Report:
+    """The analyst demo-ana claims the report and forwards it (``text`` when no item is illegal)."""
+    with app.db.sessions() as s:
+        exists = app.users.get(s, "demo-ana") is not None
+    if not exists:
+        make_user(app, "demo-ana", "analyst")
+    with app.db.transaction() as s:
+        user = app.users.get(s, "demo-ana")
+        app.assessment.claim(s, user, report_id)
+    with app.db.transaction() as s:
+        user = app.users.get(s, "demo-ana")
+        revision = s.get(Report, report_id).revision
+        app.assessment.decide(s, user, report_id, revision=revision, decision=Decision("forward", text=text))
+    with app.db.sessions() as s:
+        return s.get(Report, report_id)

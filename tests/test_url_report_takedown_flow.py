@@ -4,88 +4,24 @@ report yields verifiable signed packages for Europol and the competent State."""
 
 from __future__ import annotations
 
-import io
-import uuid
 from pathlib import Path
 
-from fastapi.testclient import TestClient
-from PIL import Image
 from sqlalchemy import select
 
 from balise.adapters.db.models import AuditRecord, Item, Jurisdiction, Notice, Report, Takedown, UrlHosting
-from balise.adapters.media_hash import hash_image_bytes
-from balise.container import Balise
-from balise.demo import demo_image
-from balise.domain.indicators import Algorithm, IndicatorKind
 from balise.services.actors import Actor
-from balise.services.assessment import Decision
 from balise.services.package_verify import verify_package
 from balise.services.takedowns import ntd_stats
-from balise.web.app import create_app
-from tests.conftest import make_settings
-from tests.helpers import auth, make_provider, make_user
-from tests.takedown_support import Clock, demo_site, mailbox, routing_overrides
-
-COMPLETE = {"signature": "DEMO-SIGNATURE", "provider": {"contact_point": {"email": "trust@provider.example"}},
-            "user_decision": "block", "reported_elsewhere": {"reported": False}}
-GERMAN_UPLOAD_IP = "80.128.0.1"  # Deutsche Telekom in the shipped registry data
-
-
-def reencoded(data: bytes, quality: int = 70) -> bytes:
-    out = io.BytesIO()
-    Image.open(io.BytesIO(data)).convert("RGB").save(out, "JPEG", quality=quality)
-    return out.getvalue()
-
-
-def routing_app(tmp_path: Path, db_url: str, clock: Clock | None, smtp_port: int, **overrides: object) -> Balise:
-    settings = make_settings(tmp_path, db_url, index_refresh_seconds=0.0, fetch_allow_networks="127.0.0.1/32",
-                             geo_overrides_file=routing_overrides(tmp_path), centre_country="NL",
-                             centre_name="DEMO Centre", smtp_url=f"smtp://127.0.0.1:{smtp_port}",
-                             mail_from="DEMO Centre <centre@balise.example>", **overrides)
-    return Balise(settings, clock=clock) if clock is not None else Balise(settings)
-
-
-def known_picture(app: Balise, seed: int = 5) -> bytes:
-    """A DEMO picture whose PDQ is a confirmed known-material indicator."""
-    original = demo_image(seed, (800, 600))
-    with app.db.transaction() as s:
-        app.indicators.add(s, Actor.system("test"), algorithm=Algorithm.PDQ, value=hash_image_bytes(original).pdq,
-                           kind=IndicatorKind.KNOWN_CSAM, provenance={"source": "DEMO"},
-                           classification={"ncmec_category": "A1"}, media_type="image")
-    return original
-
-
-def file_url_report(app: Balise, url: str, *, upload_ip: str | None = GERMAN_UPLOAD_IP,
-                    key: str | None = None) -> uuid.UUID:
-    if key is None:
-        _, key = make_provider(app, name=f"DEMO provider {uuid.uuid4().hex[:8]}")
-    report = {"reported_at": "2026-11-23T10:00:00+01:00", "type": "known_csam",
-              "service": {"type": "hosting", "url": "https://provider.example"}, "awareness": {"source": "own_motion"},
-              "content_removed": False, "items": [{"kind": "url", "url": url}], **COMPLETE}
-    if upload_ip:
-        report["persons"] = [{"role": "reported_user", "identifiers": [
-            {"type": "ip", "value": upload_ip, "event": "upload", "observed_at": "2026-11-22T21:00:00+01:00"}]}]
-    with TestClient(create_app(app)) as client:
-        r = client.post("/api/v1/reports", json=report, headers=auth(key))
-    assert r.status_code == 201, r.text
-    return uuid.UUID(r.json()["id"])
-
-
-def forward(app: Balise, report_id: uuid.UUID) -> Report:
-    with app.db.sessions() as s:
-        exists = app.users.get(s, "demo-ana") is not None
-    if not exists:
-        make_user(app, "demo-ana", "analyst")
-    with app.db.transaction() as s:
-        user = app.users.get(s, "demo-ana")
-        app.assessment.claim(s, user, report_id)
-    with app.db.transaction() as s:
-        user = app.users.get(s, "demo-ana")
-        revision = s.get(Report, report_id).revision
-        app.assessment.decide(s, user, report_id, revision=revision, decision=Decision("forward"))
-    with app.db.sessions() as s:
-        return s.get(Report, report_id)
-
+from tests.takedown_support import (
+    Clock,
+    demo_site,
+    file_url_report,
+    forward,
+    known_picture,
+    mailbox,
+    reencoded,
+    routing_app,
+)
 
 def test_a_reported_url_is_fetched_routed_notified_removed_verified_and_counted(tmp_path, db_url) -> None:
     clock = Clock()

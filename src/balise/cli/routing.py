@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -30,6 +31,16 @@ def _uuid(value: str, fail) -> uuid.UUID:  # type: ignore[no-untyped-def]
         return uuid.UUID(value)
     except ValueError:
         fail(f"{value!r} is not a report id (a UUID)")
+        raise
+
+
+def _read_secret(path: str | None, fail) -> str | None:  # type: ignore[no-untyped-def]
+    if not path:
+        return None
+    try:
+        return Path(path).read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        fail(f"webhook_secret: cannot read {path}: {getattr(exc, 'strerror', None) or exc}")
         raise
 
 
@@ -78,12 +89,10 @@ def partner_add(
     verified: Annotated[bool, typer.Option(help="the endpoint was confirmed with the partner")] = False,
 ) -> None:
     """Add a partner."""
-    from pathlib import Path
-
     from balise.services.partners import PartnerError
 
     balise, actor, fail = _ctx()
-    secret = Path(webhook_secret_file).read_text(encoding="utf-8").strip() if webhook_secret_file else None
+    secret = _read_secret(webhook_secret_file, fail)
     try:
         with balise.db.transaction() as session:
             partner = balise.partners.create(session, actor, kind=kind, country=country, name=name, channel=channel,
@@ -106,12 +115,10 @@ def partner_set(
     active: Annotated[bool | None, typer.Option("--active/--inactive")] = None,
 ) -> None:
     """Change a partner's channel, endpoint, languages, verification or activity."""
-    from pathlib import Path
-
     from balise.services.partners import PartnerChanges, PartnerError
 
     balise, actor, fail = _ctx()
-    secret = Path(webhook_secret_file).read_text(encoding="utf-8").strip() if webhook_secret_file else None
+    secret = _read_secret(webhook_secret_file, fail)
     try:
         with balise.db.transaction() as session:
             balise.partners.update(session, actor, partner_id, PartnerChanges(
@@ -225,10 +232,10 @@ def notice_ack(reference: str, note: Annotated[str, typer.Option(help="e.g. the 
 @notice_app.command("retry")
 def notice_retry(reference: str) -> None:
     """Queue a failed notice again (after fixing the recipient's endpoint)."""
-    balise, _, fail = _ctx()
+    balise, actor, fail = _ctx()
     try:
         with balise.db.transaction() as session:
-            balise.notices.retry(session, reference)
+            balise.notices.retry(session, reference, actor)
     except (LookupError, ValueError) as exc:
         fail(str(exc))
     typer.echo(f"{reference} queued again")

@@ -71,6 +71,7 @@ class AuditEvent(StrEnum):
     NOTICE_SEND = "notice:send"
     NOTICE_FAIL = "notice:fail"
     NOTICE_ACKNOWLEDGE = "notice:acknowledge"
+    NOTICE_RETRY = "notice:retry"
     TAKEDOWN_CHECK = "takedown:check"
     TAKEDOWN_REMOVED = "takedown:removed"
     TAKEDOWN_ESCALATE = "takedown:escalate"

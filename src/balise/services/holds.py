@@ -59,7 +59,7 @@ class Holds:
             authority: str, expires_at: datetime, reference: str | None = None, reason: str | None = None) -> Hold:
         now = self._clock()
         if session.get(Report, report_id) is None:
-            raise HoldError("no such report")
+            raise HoldError(f"no such report: {report_id}")
         if not (do_not_inform or do_not_remove):
             raise HoldError("a hold must ask for do-not-inform, do-not-remove or both")
         authority = (authority or "").strip()

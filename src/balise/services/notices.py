@@ -197,14 +197,21 @@ class Notices:
                 return
         raise RetryLater(f"notice {notice_id}: {error}")
 
-    def retry(self, session: Session, reference: str) -> Notice:
+    def retry(self, session: Session, reference: str, actor: Actor = SYSTEM) -> Notice:
         """Send a failed notice again (after fixing the partner's endpoint)."""
         notice = session.execute(select(Notice).where(Notice.reference == reference).with_for_update()).scalar_one_or_none()
         if notice is None:
             raise LookupError(f"no notice {reference}")
         if notice.status != "failed":
             raise ValueError(f"notice {reference} is {notice.status}, not failed")
+        partner = session.get(Partner, notice.partner_id) if notice.partner_id else None
+        if partner is not None:
+            # The notice copied the partner's channel when it was created; the fix the
+            # operator just made to the partner is what the retry must use.
+            notice.channel, notice.recipient = partner.channel, partner.endpoint
         notice.status, notice.attempts, notice.failed_at = "pending", 0, None
+        self._audit.record(session, AuditEvent.NOTICE_RETRY, actor, "notice", notice.reference,
+                           "send a failed notice again", {"channel": notice.channel, "partner_id": notice.partner_id})
         self._jobs.enqueue(session, NOTICE_SEND_JOB, {"notice_id": notice.id}, dedupe_key=f"notice:{notice.id}",
                            max_attempts=MAX_ATTEMPTS)
         return notice

@@ -205,6 +205,11 @@ class Router:
                 hosting = session.get(UrlHosting, item.id)
                 if hosting is not None and hosting.fetch_status == "gone":
                     takedown.status, takedown.removed_at = "removed", hosting.fetched_at
+                    # Counted in the NTD figures like a removal seen by a check, so audited like one.
+                    self._audit.record(session, AuditEvent.TAKEDOWN_REMOVED, SYSTEM, "item", str(item.id),
+                                       "removal seen when the URL was inspected",
+                                       {"outcome": "gone", "http_status": hosting.http_status,
+                                        "seen_at": hosting.fetched_at.isoformat()})
                     continue
                 notice = self._url_notice(session, report, item, hosting, do_not_inform, problems)
                 if notice is not None:

@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime, timezone
 
 from fastapi import APIRouter, Depends, Form, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from balise.adapters.db.models import Report, User
 from balise.domain.partners import Channel, PartnerKind
@@ -24,6 +24,14 @@ router = APIRouter(prefix="/ui", include_in_schema=False)
 
 def _actor(user: User) -> Actor:
     return Actor.staff(str(user.id), user.username)
+
+
+def _back_to_holds(report: str, message: str | None = None, error: str | None = None) -> Response:
+    """Back to the holds of a report; the report value is form input, so it is encoded."""
+    from urllib.parse import urlencode
+
+    query = {k: v for k, v in (("report", report), ("msg", message), ("err", error)) if v}
+    return RedirectResponse("/ui/holds?" + urlencode(query), status_code=303)
 
 
 def _languages(text: str) -> list[str]:
@@ -67,13 +75,19 @@ def partners_add(request: Request, user: User = Depends(require_role(Role.ADMIN)
 @router.post("/partners/{partner_id}")
 def partners_update(request: Request, partner_id: int, user: User = Depends(require_role(Role.ADMIN)),
                     channel: str = Form(...), endpoint: str = Form(""), languages: str = Form(...),
-                    webhook_secret: str = Form(""), verified: str = Form(""), active: str = Form("")) -> Response:
+                    webhook_secret: str = Form(""), verified: str = Form(""), was_verified: str = Form(""),
+                    active: str = Form("")) -> Response:
     balise = request.app.state.balise
+    # The checkbox comes pre-ticked for a verified partner: left as it was, it says nothing,
+    # so that a new endpoint is unverified until an administrator ticks it for that endpoint.
+    verified_now: bool | None = verified == "1"
+    if was_verified in ("0", "1") and verified_now == (was_verified == "1"):
+        verified_now = None
     try:
         with balise.db.transaction() as session:
             balise.partners.update(session, _actor(user), partner_id, PartnerChanges(
                 channel=channel, endpoint=endpoint, languages=_languages(languages),
-                webhook_secret=webhook_secret or None, verified=verified == "1", active=active == "1"))
+                webhook_secret=webhook_secret or None, verified=verified_now, active=active == "1"))
     except PartnerError as exc:
         return _flash("/ui/partners", error=str(exc))
     return _flash("/ui/partners", message=i18n.gettext("Partner updated."))
@@ -105,12 +119,11 @@ def holds_set(request: Request, user: User = Depends(require_role(Role.LE_LIAISO
               authority: str = Form(...), until: str = Form(...), reference: str = Form(""), reason: str = Form(""),
               do_not_inform: str = Form(""), do_not_remove: str = Form("")) -> Response:
     balise = request.app.state.balise
-    back = f"/ui/holds?report={report}"
     try:
         report_id = uuid.UUID(report)
         expires = datetime.fromisoformat(until)
     except ValueError:
-        return _flash(back, error=i18n.gettext("Give a report id and an expiry date."))
+        return _back_to_holds(report, error=i18n.gettext("Give a report id and an expiry date."))
     if expires.tzinfo is None:
         expires = expires.replace(tzinfo=timezone.utc)
     try:
@@ -119,18 +132,17 @@ def holds_set(request: Request, user: User = Depends(require_role(Role.LE_LIAISO
                              do_not_remove=do_not_remove == "1", authority=authority, expires_at=expires,
                              reference=reference, reason=reason)
     except HoldError as exc:
-        return _flash(back, error=str(exc))
-    return _flash(back, message=i18n.gettext("Hold recorded."))
+        return _back_to_holds(report, error=str(exc))
+    return _back_to_holds(report, message=i18n.gettext("Hold recorded."))
 
 
 @router.post("/holds/{hold_id}/lift")
 def holds_lift(request: Request, hold_id: int, report: str = Form(...),
                user: User = Depends(require_role(Role.LE_LIAISON))) -> Response:
     balise = request.app.state.balise
-    back = f"/ui/holds?report={report}"
     try:
         with balise.db.transaction() as session:
             balise.holds.lift(session, _actor(user), hold_id, "lifted by the liaison officer")
     except HoldError as exc:
-        return _flash(back, error=str(exc))
-    return _flash(back, message=i18n.gettext("Hold lifted."))
+        return _back_to_holds(report, error=str(exc))
+    return _back_to_holds(report, message=i18n.gettext("Hold lifted."))
