@@ -11,7 +11,7 @@ from balise.demo import demo_image
 from balise.web.app import create_app
 from tests.helpers import csrf_token, make_user, sign_in
 from tests.takedown_support import Clock, demo_site, mailbox
-from tests.test_url_report_takedown_flow import file_url_report, routing_app
+from tests.takedown_support import file_url_report, routing_app
 
 
 def test_the_claiming_analyst_can_keep_what_an_unmatched_url_serves(tmp_path, db_url) -> None:

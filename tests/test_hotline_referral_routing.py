@@ -11,7 +11,7 @@ from balise.domain.partners import PartnerKind
 from balise.services.actors import Actor
 from balise.services.partners import PartnerChanges
 from tests.takedown_support import Clock, demo_site, mailbox, routing_overrides
-from tests.test_url_report_takedown_flow import file_url_report, forward, known_picture, reencoded, routing_app
+from tests.takedown_support import file_url_report, forward, known_picture, reencoded, routing_app
 
 ADMIN = Actor.system("test")
 

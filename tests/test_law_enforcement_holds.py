@@ -18,7 +18,7 @@ from balise.services.holds import HoldError, eighteen_months_after
 from balise.web.app import create_app
 from tests.helpers import auth, make_provider
 from tests.takedown_support import Clock, demo_site, mailbox
-from tests.test_url_report_takedown_flow import file_url_report, forward, known_picture, reencoded, routing_app
+from tests.takedown_support import file_url_report, forward, known_picture, reencoded, routing_app
 
 POLICE = Actor.system("test-police-liaison")
 

@@ -13,7 +13,7 @@ from balise.services.notices import MAX_ATTEMPTS
 from balise.services.partners import PartnerChanges
 from tests.servers import free_port
 from tests.takedown_support import Clock, demo_site, mailbox
-from tests.test_url_report_takedown_flow import file_url_report, forward, known_picture, reencoded, routing_app
+from tests.takedown_support import file_url_report, forward, known_picture, reencoded, routing_app
 
 ADMIN = Actor.system("test")
 

@@ -17,7 +17,7 @@ from balise.services.actors import Actor
 from balise.services.package_verify import verify_package
 from balise.services.partners import PartnerChanges
 from tests.takedown_support import Clock, demo_site, mailbox
-from tests.test_url_report_takedown_flow import file_url_report, forward, known_picture, reencoded, routing_app
+from tests.takedown_support import file_url_report, forward, known_picture, reencoded, routing_app
 
 ADMIN = Actor.system("test")
 SECRET = "DEMO-shared-secret-for-the-police-webhook"

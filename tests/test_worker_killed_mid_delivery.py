@@ -15,7 +15,7 @@ from sqlalchemy import select
 from balise.adapters.db.models import Job, Notice
 from tests.servers import BALISE, clean_env, free_port, wait_for
 from tests.takedown_support import demo_site, routing_overrides
-from tests.test_url_report_takedown_flow import file_url_report, forward, known_picture, reencoded, routing_app
+from tests.takedown_support import file_url_report, forward, known_picture, reencoded, routing_app
 
 
 class StallingFirstSession:

@@ -10,7 +10,6 @@ errors (connection failures, 429, 5xx) with exponential back-off.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
