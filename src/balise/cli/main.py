@@ -40,6 +40,17 @@ def _balise() -> Balise:
     return Balise(settings)
 
 
+def _check_routing_configuration(balise: Balise) -> None:
+    """Files named by settings are read at start, so a mistake stops the process with its name
+    instead of failing the first job that needs them."""
+    from balise.adapters.geo_overrides import GeoOverridesError
+
+    try:
+        balise.geo_overrides  # noqa: B018 - loads and checks BALISE_GEO_OVERRIDES_FILE
+    except GeoOverridesError as exc:
+        _fail(str(exc), 2)
+
+
 def _fail(message: str, code: int = 1) -> None:
     typer.echo(f"error: {message}", err=True)
     raise typer.Exit(code)
@@ -63,6 +74,7 @@ def serve(
         _fail(str(exc), 2)
     if not is_current(balise.db.engine):
         _fail("the database schema is not current: run `balise db upgrade` first", 2)
+    _check_routing_configuration(balise)
     # Load (mmap) or build the PDQ index now rather than on the first match query, and leave
     # a snapshot that the next process on this host can open without a rebuild.
     if balise.pdq_index.snapshot_missing():
@@ -99,6 +111,11 @@ def worker(poll: Annotated[float, typer.Option(help="seconds between polls when 
     from balise.services.jobs import BackgroundWorker
 
     balise = _balise()
+    try:
+        balise.settings.check_safe()
+    except UnsafeConfiguration as exc:
+        _fail(str(exc), 2)
+    _check_routing_configuration(balise)
     balise.periodic.ensure()
     runner = BackgroundWorker(balise.jobs, balise.job_handlers(), poll_seconds=poll)
     stop = {"now": False}
