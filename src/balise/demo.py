@@ -91,6 +91,8 @@ def seed(balise: Balise, reports: int = 6) -> DemoResult:
             ("DEMO EU Centre", OrgKind.CENTRE, None),
         ):
             balise.organisations.create(session, actor, name=name, kind=kind, country=country, is_demo=True)
+        # The partner directory: every EU Member State and Europol, exporting to files only.
+        balise.partners.seed(session, actor)
         users = []
         for username, role in DEMO_USERS:
             new = balise.users.create(
