@@ -107,3 +107,53 @@ def test_the_package_custody_log_follows_delivery_and_receipt(tmp_path, db_url) 
             log = app.packages.custody_log(s, uuid.UUID(europol.package_id))
     kinds = [e["kind"] for e in log["events"]]
     assert kinds[-2:] == ["delivered", "received"]
+
+
+def test_a_webhook_that_asks_to_retry_later_is_retried_when_it_said(tmp_path, db_url) -> None:
+    from datetime import timedelta
+
+    calls: list[int] = []
+
+    class Busy(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802
+            self.rfile.read(int(self.headers["Content-Length"]))
+            calls.append(1)
+            status = 429 if len(calls) == 1 else 202
+            self.send_response(status)
+            if status == 429:
+                self.send_header("Retry-After", "600")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Busy)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    clock = Clock()
+    try:
+        with demo_site() as site, mailbox() as box:
+            app = routing_app(tmp_path, db_url, clock, box.port)
+            with app.db.transaction() as s:
+                app.partners.seed(s, ADMIN)
+                europol = app.partners.find(s, PartnerKind.EUROPOL, None)[0]
+                app.partners.update(s, ADMIN, europol.id, PartnerChanges(
+                    channel="webhook", endpoint=f"http://127.0.0.1:{server.server_address[1]}/in", webhook_secret=SECRET))
+            url = site.serve("/p/3.jpg", reencoded(known_picture(app)))
+            report_id = file_url_report(app, url)
+            app.run_jobs()
+            forward(app, report_id)
+            app.run_jobs()
+            assert len(calls) == 1
+            clock.advance(minutes=5)  # the exponential backoff would have retried by now
+            app.run_jobs()
+            assert len(calls) == 1
+            clock.advance(minutes=5, seconds=5)
+            app.run_jobs()
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert len(calls) == 2
+    with app.db.sessions() as s:
+        notice = s.execute(select(Notice).where(Notice.partner_id == europol.id)).scalar_one()
+    assert notice.status == "sent" and notice.attempts == 2 and notice.sent_at - notice.created_at >= timedelta(minutes=10)

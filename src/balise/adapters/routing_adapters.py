@@ -132,7 +132,7 @@ def email_sender(mailer: Any, reply_to: str | None) -> Callable[[Outgoing], dict
                                                body=outgoing.body, reference=outgoing.reference, reply_to=reply_to,
                                                language=outgoing.language))
         except DeliveryError as exc:
-            raise DeliveryProblem(str(exc), retryable=exc.retryable) from exc
+            raise DeliveryProblem(str(exc), retryable=exc.retryable, retry_after=exc.retry_after) from exc
         return {"channel": result.channel, "message_id": result.message_id, "response": result.response}
 
     return send
@@ -155,7 +155,7 @@ def webhook_sender(sender: Any) -> Callable[[Outgoing], dict[str, Any]]:
             result = sender.send(outgoing.recipient, outgoing.webhook_secret, f"balise.{outgoing.kind}", payload,
                                  outgoing.reference)
         except DeliveryError as exc:
-            raise DeliveryProblem(str(exc), retryable=exc.retryable) from exc
+            raise DeliveryProblem(str(exc), retryable=exc.retryable, retry_after=exc.retry_after) from exc
         receipt = dict(result.receipt or {})
         acknowledged = receipt.get("received") is True
         return {"channel": "webhook", "response": result.response, "acknowledged": acknowledged,

@@ -13,7 +13,7 @@ import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from sqlalchemy import select
@@ -35,9 +35,11 @@ KINDS = ("host_notice", "hotline_referral", "police_forward", "escalation", "pro
 
 
 class DeliveryProblem(Exception):
-    def __init__(self, message: str, *, retryable: bool) -> None:
+    def __init__(self, message: str, *, retryable: bool, retry_after: float | None = None) -> None:
         super().__init__(message)
         self.retryable = retryable
+        # Seconds the recipient asked us to wait (SMTP 4xx text, HTTP Retry-After), if it said.
+        self.retry_after = retry_after
 
 
 class RetryLater(RuntimeError):
@@ -157,7 +159,7 @@ class Notices:
         try:
             receipt = self._deliverer.deliver(outgoing)
         except DeliveryProblem as exc:
-            self._record_failure(notice_id, str(exc), permanent=not exc.retryable)
+            self._record_failure(notice_id, str(exc), permanent=not exc.retryable, retry_after=exc.retry_after)
             return
         except Exception as exc:  # noqa: BLE001 - an adapter bug is retried like a network error
             self._record_failure(notice_id, f"{type(exc).__name__}: {exc}", permanent=False)
@@ -183,7 +185,7 @@ class Notices:
                 for hook in self._on_acknowledged:
                     hook(session, notice)
 
-    def _record_failure(self, notice_id: int, error: str, *, permanent: bool) -> None:
+    def _record_failure(self, notice_id: int, error: str, *, permanent: bool, retry_after: float | None = None) -> None:
         with self._new_session() as session, session.begin():
             notice = session.get(Notice, notice_id, with_for_update=True)
             if notice is None or notice.status != "pending":
@@ -194,6 +196,12 @@ class Notices:
                 notice.status, notice.failed_at = "failed", self._clock()
                 self._audit.record(session, AuditEvent.NOTICE_FAIL, SYSTEM, "notice", notice.reference,
                                    "delivery failed", {"attempts": notice.attempts, "permanent": permanent})
+                return
+            if retry_after is not None and retry_after > 0:
+                # The recipient said when to come back: a new attempt then, instead of backoff.
+                self._jobs.enqueue(session, NOTICE_SEND_JOB, {"notice_id": notice.id},
+                                   run_at=self._clock() + timedelta(seconds=min(retry_after, 86400)),
+                                   dedupe_key=f"notice:{notice.id}", max_attempts=MAX_ATTEMPTS)
                 return
         raise RetryLater(f"notice {notice_id}: {error}")
 
