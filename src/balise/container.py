@@ -21,6 +21,7 @@ from balise.settings import Settings
 
 if TYPE_CHECKING:
     from balise.services.assessment import Assessment
+    from balise.services.ispws import IspwsService
     from balise.services.matching import Matcher, PdqIndexHolder
     from balise.services.triage import Triage
 
@@ -107,10 +108,19 @@ class Balise:
 
         return Assessment(self.audit, self.indicators, self.clock)
 
+    @cached_property
+    def ispws(self) -> IspwsService:
+        from balise.services.ispws import IspwsService
+
+        return IspwsService(audit=self.audit, evidence=self.evidence, intake=self.intake, jobs=self.jobs,
+                            new_session=self.db.sessions, clock=self.clock,
+                            max_items=self.settings.max_items_per_report, max_file_bytes=self.settings.max_file_bytes)
+
     def job_handlers(self) -> dict:  # type: ignore[type-arg]
+        from balise.services.ispws import EXPIRE_JOB
         from balise.services.triage import TRIAGE_JOB
 
-        return {TRIAGE_JOB: self.triage.handle}
+        return {TRIAGE_JOB: self.triage.handle, EXPIRE_JOB: self.ispws.expire}
 
     def run_jobs(self) -> int:
         """Run every ready job now (tests, `balise jobs run`)."""

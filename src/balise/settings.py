@@ -105,6 +105,11 @@ class Settings(BaseSettings):
     public_status_rate_limit: str = "30/hour"
     public_number_rate_limit: str = "30/hour"
 
+    # NCMEC CyberTipline-compatible API (/ispws): largest <report> or <fileDetails> document,
+    # and requests per credential (a report is submit + 2 per file + finish).
+    ispws_max_xml_bytes: int = 2 * 1024 * 1024
+    ispws_rate_limit: str = "600/minute"
+
     @field_validator("vault_key")
     @classmethod
     def _vault_key_is_32_bytes(cls, value: SecretStr) -> SecretStr:
@@ -117,7 +122,7 @@ class Settings(BaseSettings):
         return value
 
     @field_validator("api_rate_limit", "login_rate_limit", "public_report_rate_limit",
-                     "public_status_rate_limit", "public_number_rate_limit")
+                     "public_status_rate_limit", "public_number_rate_limit", "ispws_rate_limit")
     @classmethod
     def _rate_limit_parses(cls, value: str) -> str:
         from limits import parse_many

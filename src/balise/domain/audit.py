@@ -58,6 +58,16 @@ class AuditEvent(StrEnum):
     USER_LOGIN = "user:login"
     USER_LOGIN_FAILED = "user:login_failed"
     USER_LOGOUT = "user:logout"
+    # The NCMEC CyberTipline-compatible API (/ispws).
+    ISPWS_CREDENTIAL_CREATE = "ispws_credential:create"
+    ISPWS_CREDENTIAL_REVOKE = "ispws_credential:revoke"
+    ISPWS_REPORT_OPEN = "ispws_report:open"
+    ISPWS_FILE_UPLOAD = "ispws_file:upload"
+    ISPWS_FILE_DETAILS = "ispws_file:details"
+    ISPWS_REPORT_FINISH = "ispws_report:finish"
+    ISPWS_REPORT_RETRACT = "ispws_report:retract"
+    ISPWS_REPORT_EXPIRE = "ispws_report:expire"
+    MEDIA_DELETE = "media:delete"
     # The trail itself.
     AUDIT_VERIFY = "audit:verify"
     AUDIT_READ = "audit:read"
