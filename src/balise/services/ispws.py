@@ -324,27 +324,28 @@ class IspwsService:
         try:
             mapped = map_report(parse_stored(document), staged, opened_at)
             self._intake.prepare_files(mapped.report, uploads)
-        except (MappingError, IntakeError) as exc:
-            raise IspwsError(Code.UPDATE_FAILED, f"the report cannot be filed: {exc}; it stays open", 422) from exc
 
-        def also_store(session: Session, stored: Report) -> None:
-            self._close_as_filed(session, principal, report_id, stored, mapped, changed_at)
+            def also_store(session: Session, stored: Report) -> None:
+                self._close_as_filed(session, principal, report_id, stored, mapped, changed_at)
 
-        try:
             self._intake.file(actor=actor, organisation_id=principal.organisation_id, report=mapped.report,
                               files=uploads, fingerprint="", idempotency_key=None, source=ReportSource.NCMEC_XML,
                               also_store=also_store)
+        except (MappingError, IntakeError) as exc:
+            raise IspwsError(Code.UPDATE_FAILED, f"the report cannot be filed: {exc}; it stays open", 422) from exc
         except _Closed as exc:
             self._require_open(exc.state, report_id)
             raise
         except IspwsError:
             raise
         except Exception as exc:
-            log.exception("finishing ispws report %s failed", report_id)
+            # Another request may have closed the report meanwhile (its files are then gone):
+            # answer for that state; otherwise the failure is ours.
             with self._new_session() as session:
                 row = session.get(IspwsReport, report_id)
                 if row is not None:
                     self._require_open(row.state, report_id)
+            log.exception("finishing ispws report %s failed", report_id)
             raise IspwsError(Code.UPDATE_FAILED, "the report could not be filed; it stays open, finish it again") from exc
         return report_id, file_ids
 

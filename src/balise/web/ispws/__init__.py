@@ -186,6 +186,8 @@ async def _form_id(request: Request) -> int:
     elif kind == "multipart/form-data":
         form = await _multipart(request, _bounded(request, MAX_FORM_BYTES), max_files=0, file_limit=0)
         ids = [v for k, v in form.multi_items() if k == "id"]
+    elif not kind and not await _read(request, MAX_FORM_BYTES):
+        ids = []  # no body at all: say what is missing
     else:
         raise IspwsError(Code.INVALID_REQUEST, "send the form field 'id' as application/x-www-form-urlencoded or "
                                                "multipart/form-data", 415)
