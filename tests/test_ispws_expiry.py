@@ -91,7 +91,7 @@ def test_deleted_24_hours_after_opening_with_its_xml_and_files(timed, clock):
         row = session.get(IspwsReport, report_id)
         assert row.document_object is None and row.closed_at == T0 + timedelta(hours=24)
         events = [e for e, in session.execute(select(AuditRecord.event_type).order_by(AuditRecord.seq))]
-        assert events.count("media:delete") == 3 and events[-1] == "ispws_report:expire"
+        assert events.count("media:delete") == 3 and events[-1] == "ispws:report_expire"
 
     r = finish(c, auth, report_id)
     assert r.status_code == 404 and code(r) == 5001

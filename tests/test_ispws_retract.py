@@ -42,7 +42,7 @@ def test_retract_deletes_the_staged_report_and_its_files(client, balise):
         deletions = session.execute(select(AuditRecord).where(AuditRecord.event_type == "media:delete")).scalars().all()
         assert len(deletions) == 4 and {d.actor_type for d in deletions} == {"organisation"}
         assert session.execute(select(AuditRecord.event_type).order_by(AuditRecord.seq.desc()).limit(1)).scalar_one() \
-            == "ispws_report:retract"
+            == "ispws:report_retract"
     assert not list(balise.settings.vault_path.rglob("*.blv"))
 
     balise.ispws.expire({"report_id": report_id})  # what the expiry job will do at the deadline
