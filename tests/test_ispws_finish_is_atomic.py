@@ -74,3 +74,22 @@ def test_a_retraction_during_finish_wins_and_nothing_is_filed(balise, opened):
     assert filed_reports(balise) == 0
     with balise.db.sessions() as session:
         assert session.get(IspwsReport, report_id).state == "retracted"
+
+
+def test_a_report_intake_refuses_at_finish_stays_open_with_1300(client, balise, settings, opened):
+    from balise.container import Balise
+
+    principal, report_id = opened
+    # The operator lowered the file size limit after the upload: intake now refuses the file.
+    stricter = Balise(settings.model_copy(update={"max_file_bytes": 100}))
+    try:
+        with pytest.raises(IspwsError) as refused:
+            stricter.ispws.finish(principal, report_id)
+    finally:
+        stricter.close()
+    assert refused.value.code == 1300 and refused.value.http_status == 422
+    assert "file part 'file0' has" in refused.value.detail and "the limit is 100; it stays open" in refused.value.detail
+    assert filed_reports(balise) == 0
+    with balise.db.sessions() as session:
+        assert session.get(IspwsReport, report_id).state == "open"
+    assert balise.ispws.finish(principal, report_id)[0] == report_id

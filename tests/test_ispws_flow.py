@@ -146,3 +146,23 @@ def test_report_ids_are_integers_that_grow(client, balise):
     auth = basic(user, password)
     first, second = open_report(client, auth), open_report(client, auth)
     assert second > first > 0
+
+
+def test_the_analyst_opens_the_filed_report_in_the_workbench(client, balise):
+    from tests.helpers import make_user, sign_in
+
+    _, user, password = make_ispws_provider(balise)
+    auth = basic(user, password)
+    report_id = open_report(client, auth, rich_report())
+    upload_ok(client, auth, report_id, demo_jpeg(9))
+    assert code(finish(client, auth, report_id)) == 0
+    balise.run_jobs()
+    with balise.db.sessions() as session:
+        report_uuid = session.get(IspwsReport, report_id).report_id
+    make_user(balise, "ana", "analyst")
+    sign_in(client, balise, "ana")
+    queue = client.get("/ui/queue", params={"state": "information_requested", "source": "ncmec_xml"})
+    assert str(report_uuid) in queue.text
+    page = client.get(f"/ui/reports/{report_uuid}")
+    assert page.status_code == 200
+    assert "uploader@example.test" in page.text and "192.0.2.10" in page.text

@@ -143,7 +143,7 @@ class IspwsService:
             row = session.execute(
                 select(IspwsCredential, Organisation)
                 .join(Organisation, Organisation.id == IspwsCredential.organisation_id)
-                .where(IspwsCredential.username == username[:64])
+                .where(IspwsCredential.username == username)
             ).first()
         expected = row[0].secret_hash if row is not None else self._dummy
         ok = hmac.compare_digest(expected, _sha256(password))
@@ -384,9 +384,17 @@ class IspwsService:
             row.state, row.closed_at, row.updated_at = IspwsState.RETRACTED, now, now
             self._audit.record(session, AuditEvent.ISPWS_REPORT_RETRACT, principal.actor, "ispws_report", str(report_id),
                                "NCMEC-compatible report retracted by the provider", {"vault_objects_deleted": len(gone)})
-        for sha in gone:
-            self._evidence.purge(self._new_session, sha)
+        self._purge(gone)
         return report_id
+
+    def _purge(self, objects: list[str]) -> None:
+        """Remove the bytes of forgotten vault objects. A failure leaves an encrypted object
+        that no record refers to (logged), never a record without its object."""
+        for sha in objects:
+            try:
+                self._evidence.purge(self._new_session, sha)
+            except OSError as exc:
+                log.error("vault object %s was forgotten but its file could not be removed: %s", sha, exc)
 
     def _delete_staged(self, session: Session, row: IspwsReport, actor: Actor, purpose: str) -> list[str]:
         """Delete the staged files and the document; returns the vault objects no longer referred
@@ -421,5 +429,4 @@ class IspwsService:
             row.state, row.closed_at = IspwsState.EXPIRED, now
             self._audit.record(session, AuditEvent.ISPWS_REPORT_EXPIRE, EXPIRY_ACTOR, "ispws_report", str(report_id),
                                purpose, {"deadline": deadline.isoformat(), "vault_objects_deleted": len(gone)})
-        for sha in gone:
-            self._evidence.purge(self._new_session, sha)
+        self._purge(gone)
