@@ -41,7 +41,9 @@ def test_failure_on_the_third_file_leaves_no_report_item_or_vault_object(client,
             assert s.execute(select(func.count()).select_from(model)).scalar_one() == 0, model
         assert s.execute(select(func.count()).select_from(AuditRecord)).scalar_one() == 2  # org + key only
     assert not list(balise.settings.vault_path.rglob("*.blv"))
-    assert balise.audit.verify(balise.db.sessions()).ok
+    # Closed at once: an idle-in-transaction session would block the next test's TRUNCATE.
+    with balise.db.sessions() as s:
+        assert balise.audit.verify(s).ok
 
 
 def test_an_object_already_in_the_vault_survives_a_failed_report(client, provider, balise, monkeypatch):

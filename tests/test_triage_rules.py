@@ -11,7 +11,7 @@ NOW = datetime(2026, 11, 23, 12, tzinfo=timezone.utc)
 
 def complete() -> dict:
     return {"source": "provider_api", "signature": "sig", "provider": {"contact_point": {"email": "a@b.c"}},
-            "user_decision": "block", "reported_elsewhere": False}
+            "user_decision": "block", "reported_elsewhere": False, "awareness": "own_motion", "content_removed": False}
 
 
 def test_a_complete_provider_report_misses_nothing():

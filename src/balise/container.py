@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from balise.services.takedowns import Takedowns
     from balise.services.url_inspection import AbuseDirectory, Locator, UrlFetcher, UrlInspector
     from balise.services.assessment import Assessment
+    from balise.services.ispws import IspwsService
     from balise.services.matching import Matcher, PdqIndexHolder
     from balise.services.triage import Triage
 
@@ -303,14 +304,23 @@ class Balise:
                          lambda session: self.holds.expire(session, SYSTEM)),
         ])
 
+    @cached_property
+    def ispws(self) -> IspwsService:
+        from balise.services.ispws import IspwsService
+
+        return IspwsService(audit=self.audit, evidence=self.evidence, intake=self.intake, jobs=self.jobs,
+                            new_session=self.db.sessions, clock=self.clock,
+                            max_items=self.settings.max_items_per_report, max_file_bytes=self.settings.max_file_bytes)
+
     def job_handlers(self) -> dict:  # type: ignore[type-arg]
+        from balise.services.ispws import EXPIRE_JOB
         from balise.services.notices import NOTICE_SEND_JOB
         from balise.services.routing import ROUTE_JOB
         from balise.services.takedowns import TAKEDOWN_CHECK_JOB
         from balise.services.triage import TRIAGE_JOB
         from balise.services.url_inspection import URL_FETCH_JOB
 
-        return {TRIAGE_JOB: self.triage.handle, URL_FETCH_JOB: self.url_inspector.handle,
+        return {TRIAGE_JOB: self.triage.handle, EXPIRE_JOB: self.ispws.expire, URL_FETCH_JOB: self.url_inspector.handle,
                 ROUTE_JOB: self.router.handle, NOTICE_SEND_JOB: self.notices.handle_send,
                 TAKEDOWN_CHECK_JOB: self.takedowns.handle_check, **self.periodic.handlers()}
 

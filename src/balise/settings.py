@@ -221,6 +221,10 @@ class Settings(BaseSettings):
     signing_key_file: Path | None = None
     centre_name: str = Field(default="Balise centre (development)", min_length=1, max_length=200)
     package_dir: Path | None = None
+    # NCMEC CyberTipline-compatible API (/ispws): largest <report> or <fileDetails> document,
+    # and requests per credential (a report is submit + 2 per file + finish).
+    ispws_max_xml_bytes: int = 2 * 1024 * 1024
+    ispws_rate_limit: str = "600/minute"
 
     @field_validator("vault_key")
     @classmethod
@@ -240,7 +244,7 @@ class Settings(BaseSettings):
         return value
 
     @field_validator("api_rate_limit", "login_rate_limit", "public_report_rate_limit",
-                     "public_status_rate_limit", "public_number_rate_limit")
+                     "public_status_rate_limit", "public_number_rate_limit", "ispws_rate_limit")
     @classmethod
     def _rate_limit_parses(cls, value: str) -> str:
         from limits import parse_many

@@ -234,22 +234,64 @@ def org_create(
     contact_email: Annotated[str | None, typer.Option()] = None,
     scope: Annotated[list[Scope] | None, typer.Option(help="API key scope (repeat); default reports:write and reports:read")] = None,
     no_key: Annotated[bool, typer.Option(help="create no API key")] = False,
+    ispws: Annotated[bool, typer.Option("--ispws", help="also issue credentials for the NCMEC-compatible API (/ispws)")] = False,
 ) -> None:
     """Register an organisation and print its API key (shown once)."""
     from balise.services.organisations import OrganisationError
 
     balise = _balise()
+    credential = None
     try:
         with balise.db.transaction() as session:
             org = balise.organisations.create(session, CLI_ACTOR, name=name, kind=kind, country=country,
                                               contact_email=contact_email)
             key = None if no_key else balise.organisations.issue_key(
                 session, CLI_ACTOR, org, scope or [Scope.REPORTS_WRITE, Scope.REPORTS_READ])
+            if ispws:
+                credential = balise.ispws.issue_credential(session, CLI_ACTOR, org)
     except OrganisationError as exc:
         _fail(str(exc))
     typer.echo(f"organisation {org.id} ({kind.value})")
     if key:
         typer.echo(f"API key (shown once, scopes {' '.join(key.scopes)}): {key.plaintext}")
+    if credential:
+        _print_ispws(credential)
+
+
+def _print_ispws(credential) -> None:  # type: ignore[no-untyped-def]
+    typer.echo(f"NCMEC-compatible API (/ispws) user name: {credential.username}")
+    typer.echo(f"NCMEC-compatible API (/ispws) password (shown once): {credential.password}")
+
+
+@org_app.command("issue-ispws")
+def org_issue_ispws(name: str) -> None:
+    """Issue HTTP Basic credentials for the NCMEC-compatible API to a provider (password shown once)."""
+    from balise.services.organisations import OrganisationError
+
+    balise = _balise()
+    try:
+        with balise.db.transaction() as session:
+            org = balise.organisations.get_by_name(session, name)
+            if org is None:
+                raise OrganisationError(f"no organisation named {name!r}")
+            credential = balise.ispws.issue_credential(session, CLI_ACTOR, org)
+    except OrganisationError as exc:
+        _fail(str(exc))
+    _print_ispws(credential)
+
+
+@org_app.command("revoke-ispws")
+def org_revoke_ispws(username: Annotated[str, typer.Argument(help="the user name, ispws-…")]) -> None:
+    """Revoke NCMEC-compatible API credentials; they stop working at once."""
+    from balise.services.organisations import OrganisationError
+
+    balise = _balise()
+    try:
+        with balise.db.transaction() as session:
+            balise.ispws.revoke_credential(session, CLI_ACTOR, username)
+    except OrganisationError as exc:
+        _fail(str(exc))
+    typer.echo(f"revoked {username}")
 
 
 @org_app.command("issue-key")

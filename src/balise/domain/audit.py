@@ -78,6 +78,16 @@ class AuditEvent(StrEnum):
     HOLD_SET = "hold:set"
     HOLD_LIFT = "hold:lift"
     HOLD_EXPIRE = "hold:expire"
+    # The NCMEC CyberTipline-compatible API (/ispws).
+    ISPWS_CREDENTIAL_CREATE = "ispws:credential_create"
+    ISPWS_CREDENTIAL_REVOKE = "ispws:credential_revoke"
+    ISPWS_REPORT_OPEN = "ispws:report_open"
+    ISPWS_FILE_UPLOAD = "ispws:file_upload"
+    ISPWS_FILE_DETAILS = "ispws:file_details"
+    ISPWS_REPORT_FINISH = "ispws:report_finish"
+    ISPWS_REPORT_RETRACT = "ispws:report_retract"
+    ISPWS_REPORT_EXPIRE = "ispws:report_expire"
+    MEDIA_DELETE = "media:delete"
     # The trail itself.
     AUDIT_VERIFY = "audit:verify"
     AUDIT_READ = "audit:read"

@@ -17,6 +17,9 @@ COMPLETENESS: tuple[tuple[str, str], ...] = (
     ("provider.contact_point", "Annex III 1: the provider's contact point"),
     ("user_decision", "Annex III 12: decision taken on the user"),
     ("reported_elsewhere", "Annex III 10: whether also reported to a third-country body"),
+    # Required by the JSON API; missing only from formats that lack them (NCMEC's).
+    ("awareness", "Annex III 9: how the provider became aware"),
+    ("content_removed", "Annex III 11: whether the provider removed or disabled the material"),
 )
 PROVIDER_SOURCES = frozenset({"provider_api", "ncmec_xml"})
 

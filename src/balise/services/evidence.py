@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable, Iterator
 from typing import BinaryIO
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from balise.adapters.db.models import VaultObject
@@ -54,3 +56,89 @@ class EvidenceVault:
 
     def read_all(self, session: Session, sha256: str, actor: Actor, purpose: str) -> bytes:
         return b"".join(self.read(session, sha256, actor, purpose))
+
+    def open_stream(self, session: Session, sha256: str, actor: Actor, purpose: str) -> BinaryIO:
+        """A file-like reader that decrypts lazily (constant memory, nothing written to disk);
+        ``seek(0)`` starts again. Audited once, like :meth:`read`."""
+        if session.get(VaultObject, sha256) is None:
+            raise FileNotFoundError(f"no vault object {sha256}")
+        self._audit.record(session, AuditEvent.MEDIA_READ, actor, "media", sha256, purpose)
+        return _VaultReader(lambda: self._blobs.read_chunks(sha256))
+
+    def forget(self, session: Session, sha256: str, actor: Actor, purpose: str) -> bool:
+        """Delete the object's record in the caller's transaction unless another record still
+        refers to it (the foreign keys decide, so referrers added later are respected too).
+        True when it was deleted: call :meth:`purge` after the commit to remove the bytes."""
+        row = session.get(VaultObject, sha256)
+        if row is None:
+            return False
+        try:
+            with session.begin_nested():
+                session.delete(row)
+                session.flush()
+        except IntegrityError:
+            session.expire(row)
+            return False
+        self._audit.record(session, AuditEvent.MEDIA_DELETE, actor, "media", sha256, purpose, {"size": row.size})
+        return True
+
+    def purge(self, new_session: Callable[[], Session], sha256: str) -> None:
+        """After the commit of :meth:`forget`: remove the encrypted bytes unless a record was
+        created for the same content in the meantime."""
+        with new_session() as session:
+            if session.get(VaultObject, sha256) is None:
+                self._blobs.delete(sha256)
+
+
+class _VaultReader(io.RawIOBase):
+    """Read-only, forward-only stream over decrypted chunks; seeking to 0 restarts."""
+
+    def __init__(self, open_chunks: Callable[[], Iterator[bytes]]) -> None:
+        super().__init__()
+        self._open = open_chunks
+        self._chunks: Iterator[bytes] | None = None
+        self._buffer = b""
+        self._pos = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        if whence == io.SEEK_SET and offset == 0:
+            self._chunks, self._buffer, self._pos = None, b"", 0
+            return 0
+        if whence == io.SEEK_CUR and offset == 0:
+            return self._pos
+        raise io.UnsupportedOperation("a vault stream can only go back to its start")
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        if self._chunks is None:
+            self._chunks = self._open()
+        while not self._buffer:
+            chunk = next(self._chunks, None)
+            if chunk is None:
+                return 0
+            self._buffer = chunk
+        n = min(len(buffer), len(self._buffer))
+        buffer[:n] = self._buffer[:n]
+        self._buffer = self._buffer[n:]
+        self._pos += n
+        return n
+
+    def read(self, size: int = -1) -> bytes:  # type: ignore[override]
+        if size is None or size < 0:
+            return self.readall()
+        out = bytearray()
+        while len(out) < size:
+            piece = bytearray(size - len(out))
+            n = self.readinto(piece)
+            if not n:
+                break
+            out += piece[:n]
+        return bytes(out)

@@ -49,6 +49,8 @@ def report_facts(report: Report) -> dict[str, Any]:
         "provider": {"contact_point": (report.provider_contact or {}).get("contact_point")},
         "user_decision": report.user_decision,
         "reported_elsewhere": report.reported_elsewhere,
+        "awareness": report.awareness_source,
+        "content_removed": report.content_removed,
     }
 
 
@@ -171,6 +173,11 @@ def supply_information(session: Session, audit: AuditTrail, report: Report, data
         report.reported_elsewhere_reference = elsewhere.get("reference")
     if "victims" in data:
         report.victims = data["victims"]
+    if "awareness" in data:
+        report.awareness_source = data["awareness"]["source"]
+        report.awareness_detail = data["awareness"].get("detail")
+    if "content_removed" in data:
+        report.content_removed = data["content_removed"]
     if "additional_info" in data:
         report.additional_info = ((report.additional_info or "") + "\n" + data["additional_info"]).strip()
     if report.state == ReportState.INFORMATION_REQUESTED.value:

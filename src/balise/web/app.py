@@ -156,7 +156,10 @@ def create_app(balise: Balise) -> Any:
         cookie_secure=not settings.is_development,
         cookie_samesite="Strict",
     )
-    return BodyLimitMiddleware(SecurityHeaders(protected), settings.max_request_bytes)
+    from balise.web.ispws import with_ispws
+
+    # /ispws (NCMEC-compatible API) is its own stack: XML answers, its own limits, no cookies.
+    return with_ispws(BodyLimitMiddleware(SecurityHeaders(protected), settings.max_request_bytes), balise)
 
 
 class SecurityHeaders:

@@ -646,3 +646,68 @@ class RdapCacheEntry(Base):
     key: Mapped[str] = mapped_column(String(100), primary_key=True)
     value: Mapped[dict[str, Any]] = mapped_column(JSON)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+class IspwsCredential(Base):
+    """HTTP Basic credentials of a provider for the NCMEC-compatible API (/ispws). The password
+    is generated with 256 bits of entropy, so its SHA-256 is stored (as for API keys)."""
+
+    __tablename__ = "ispws_credentials"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=_uuid)
+    organisation_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("organisations.id", ondelete="CASCADE"), index=True
+    )
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    secret_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class IspwsReport(Base):
+    """A report opened through /ispws/submit. Its integer id is the CyberTipline ``reportId``.
+    The XML (personal data) is in the vault; once retracted or expired only this tombstone
+    remains, without the document or the files."""
+
+    __tablename__ = "ispws_reports"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+    organisation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organisations.id"), index=True)
+    credential_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("ispws_credentials.id"))
+    state: Mapped[str] = mapped_column(String(16), index=True)  # open, finished, retracted, expired
+    document_object: Mapped[str | None] = mapped_column(ForeignKey("vault_objects.sha256"))
+    document_size: Mapped[int | None] = mapped_column(Integer)
+    # Items the document itself yields (URLs), counted against the item limit with the files.
+    url_items: Mapped[int] = mapped_column(Integer, default=0)
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    report_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("reports.id"), index=True)
+
+    files: Mapped[list[IspwsFile]] = relationship(
+        back_populates="ispws_report", order_by="IspwsFile.position", cascade="all, delete-orphan"
+    )
+
+
+class IspwsFile(Base):
+    """A file uploaded to an /ispws report (encrypted in the vault) and its fileDetails XML."""
+
+    __tablename__ = "ispws_files"
+    __table_args__ = (UniqueConstraint("ispws_report_id", "position"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)  # the CyberTipline fileId
+    ispws_report_id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), ForeignKey("ispws_reports.id", ondelete="CASCADE"), index=True
+    )
+    position: Mapped[int] = mapped_column(Integer)
+    vault_object: Mapped[str] = mapped_column(ForeignKey("vault_objects.sha256"))
+    filename: Mapped[str | None] = mapped_column(Text)
+    content_type: Mapped[str | None] = mapped_column(String(200))
+    size: Mapped[int] = mapped_column(BigInteger)
+    md5: Mapped[str] = mapped_column(String(32))
+    sha256: Mapped[str] = mapped_column(String(64))
+    details_object: Mapped[str | None] = mapped_column(ForeignKey("vault_objects.sha256"))
+    details_size: Mapped[int | None] = mapped_column(Integer)
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    details_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    item_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("items.id"))
+
+    ispws_report: Mapped[IspwsReport] = relationship(back_populates="files")

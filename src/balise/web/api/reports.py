@@ -20,7 +20,7 @@ from balise.domain.model import Scope
 from balise.services.intake import IntakeError, UploadedFile, request_fingerprint
 from balise.services.organisations import Principal
 from balise.domain.model import UserDecision
-from balise.services.report_schema import ProviderIn, ReportedElsewhereIn, ReportIn, VictimIn, describe_errors
+from balise.services.report_schema import AwarenessIn, ProviderIn, ReportedElsewhereIn, ReportIn, VictimIn, describe_errors
 from balise.web.api.deps import ApiError, principal_with
 
 router = APIRouter(prefix="/api/v1", tags=["reports"])
@@ -207,6 +207,8 @@ class ReportPatch(BaseModel):
     reported_elsewhere: ReportedElsewhereIn | None = None
     victims: Annotated[list[VictimIn], Field(max_length=100)] | None = None
     additional_info: Annotated[str, Field(max_length=20_000)] | None = None
+    awareness: AwarenessIn | None = None
+    content_removed: bool | None = None
 
 
 @router.patch("/reports/{report_id}", summary="Complete a report Balise asked information for")

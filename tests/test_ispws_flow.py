@@ -1,0 +1,168 @@
+"""The CyberTipline flow through /ispws — submit, upload, fileinfo, finish — with a rich and a
+minimal report: every answer has the schema's shape and a Request-ID, the files go to the
+encrypted vault, and the finished report joins Balise's normal intake and triage."""
+
+from __future__ import annotations
+
+import hashlib
+
+from sqlalchemy import select
+
+from balise.adapters.db.models import IspwsFile, IspwsReport, Job, Report
+from balise.domain.states import ReportState
+from balise.services.actors import Actor
+from tests.ispws_support import (
+    answer,
+    basic,
+    code,
+    demo_jpeg,
+    description,
+    file_details,
+    fileinfo,
+    finish,
+    make_ispws_provider,
+    minimal_report,
+    open_report,
+    rich_report,
+    submit,
+    upload,
+    upload_ok,
+)
+
+
+def test_status_echoes_the_remote_user_and_address(client, balise):
+    _, user, password = make_ispws_provider(balise)
+    r = client.get("/ispws/status", headers=basic(user, password))
+    assert r.status_code == 200 and code(r) == 0
+    assert description(r) == f"Remote User : {user}, Remote Ip : testclient"
+
+
+def test_xsd_is_the_published_schema(client, balise):
+    from balise.adapters.ncmec import SCHEMA_PATH
+
+    _, user, password = make_ispws_provider(balise)
+    r = client.get("/ispws/xsd", headers=basic(user, password))
+    assert r.status_code == 200 and r.headers["request-id"]
+    assert r.content == SCHEMA_PATH.read_bytes()
+    assert b'<xs:element name="reportDoneResponse">' in r.content
+
+
+def test_rich_report_with_two_files_is_filed_and_triaged(client, balise):
+    org_id, user, password = make_ispws_provider(balise)
+    auth = basic(user, password)
+    r = submit(client, auth, rich_report())
+    assert r.status_code == 200 and code(r) == 0, r.text
+    report_id = int(answer(r).findtext("reportId"))
+
+    first, second = demo_jpeg(1), demo_jpeg(2)
+    r = upload(client, auth, report_id, first, "first.jpg")
+    assert r.status_code == 200 and code(r) == 0, r.text
+    root = answer(r)
+    assert root.findtext("reportId") == str(report_id)
+    assert root.findtext("hash") == hashlib.md5(first).hexdigest()
+    first_id = root.findtext("fileId")
+    second_id = upload_ok(client, auth, report_id, second, "second.jpg")
+
+    r = fileinfo(client, auth, file_details(report_id, first_id))
+    assert r.status_code == 200 and code(r) == 0, r.text
+    assert answer(r).findtext("fileId") == first_id
+
+    with balise.db.sessions() as session:
+        assert session.execute(select(Report)).first() is None  # staged: nothing in triage before finish
+
+    r = finish(client, auth, report_id)
+    assert r.status_code == 200, r.text
+    done = answer(r)
+    assert done.tag == "reportDoneResponse" and done.findtext("responseCode") == "0"
+    assert done.findtext("reportId") == str(report_id)
+    assert [f.text for f in done.find("files")] == [first_id, second_id]
+
+    with balise.db.sessions() as session:
+        staged = session.get(IspwsReport, report_id)
+        assert staged.state == "finished" and staged.closed_at is not None
+        report = session.get(Report, staged.report_id)
+        assert report.source == "ncmec_xml" and report.organisation_id == org_id
+        media = [i for i in report.items if i.kind == "media"]
+        assert [i.md5 for i in media] == [hashlib.md5(first).hexdigest(), hashlib.md5(second).hexdigest()]
+        assert all(i.vault_object == i.sha256 for i in media)
+        assert [i.url for i in report.items if i.kind == "url"] == ["https://photos.example.test/album/42",
+                                                                    "https://photos.example.test/album/43"]
+        files = session.execute(select(IspwsFile).order_by(IspwsFile.position)).scalars().all()
+        assert [f.item_id for f in files] == [i.id for i in media]
+        assert session.execute(select(Job).where(Job.kind == "report.triage")).scalar_one().payload == {
+            "report_id": str(report.id)}
+
+    balise.run_jobs()
+    with balise.db.sessions() as session:
+        report = session.get(Report, staged.report_id)
+        assert report.triaged_at is not None
+        assert report.state == ReportState.INFORMATION_REQUESTED.value
+        # The provider's signature, awareness and removal are not in the CyberTipline format.
+        assert report.missing_fields == ["signature", "awareness", "content_removed"]
+        assert report.urgent and report.priority >= 100_000
+
+
+def test_files_are_encrypted_in_the_vault_never_plain_on_disk(client, balise):
+    _, user, password = make_ispws_provider(balise)
+    auth = basic(user, password)
+    report_id = open_report(client, auth)
+    content = demo_jpeg(3)
+    upload_ok(client, auth, report_id, content)
+    marker = content[200:264]
+    files = [p for p in balise.settings.data_dir.rglob("*") if p.is_file()]
+    assert any(p.suffix == ".blv" for p in files)
+    for path in files:
+        assert marker not in path.read_bytes(), f"plaintext of the upload found in {path}"
+    with balise.db.transaction() as session:
+        stored = balise.evidence.read_all(session, hashlib.sha256(content).hexdigest(), Actor.system("test"), "test")
+    assert stored == content
+
+
+def test_minimal_report_without_files_is_filed_with_no_items(client, balise):
+    _, user, password = make_ispws_provider(balise)
+    auth = basic(user, password)
+    report_id = open_report(client, auth, minimal_report("Online Enticement of Children for Sexual Acts"))
+    r = finish(client, auth, report_id)
+    assert r.status_code == 200 and answer(r).find("files") is not None and len(answer(r).find("files")) == 0
+    balise.run_jobs()
+    with balise.db.sessions() as session:
+        staged = session.get(IspwsReport, report_id)
+        report = session.get(Report, staged.report_id)
+        assert report.items == [] and report.report_type == "solicitation"
+        assert report.missing_fields == ["signature", "provider.contact_point", "user_decision", "reported_elsewhere",
+                                         "awareness", "content_removed"]
+
+
+def test_finish_accepts_the_id_as_multipart_too(client, balise):
+    _, user, password = make_ispws_provider(balise)
+    auth = basic(user, password)
+    report_id = open_report(client, auth)
+    r = client.post("/ispws/finish", files={"id": (None, str(report_id))}, headers=auth)
+    assert r.status_code == 200 and answer(r).findtext("reportId") == str(report_id)
+
+
+def test_report_ids_are_integers_that_grow(client, balise):
+    _, user, password = make_ispws_provider(balise)
+    auth = basic(user, password)
+    first, second = open_report(client, auth), open_report(client, auth)
+    assert second > first > 0
+
+
+def test_the_analyst_opens_the_filed_report_in_the_workbench(client, balise):
+    from tests.helpers import make_user, sign_in
+
+    _, user, password = make_ispws_provider(balise)
+    auth = basic(user, password)
+    report_id = open_report(client, auth, rich_report())
+    upload_ok(client, auth, report_id, demo_jpeg(9))
+    assert code(finish(client, auth, report_id)) == 0
+    balise.run_jobs()
+    with balise.db.sessions() as session:
+        report_uuid = session.get(IspwsReport, report_id).report_id
+    make_user(balise, "ana", "analyst")
+    sign_in(client, balise, "ana")
+    queue = client.get("/ui/queue", params={"state": "information_requested", "source": "ncmec_xml"})
+    assert str(report_uuid) in queue.text
+    page = client.get(f"/ui/reports/{report_uuid}")
+    assert page.status_code == 200
+    assert "uploader@example.test" in page.text and "192.0.2.10" in page.text
