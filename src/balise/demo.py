@@ -61,6 +61,7 @@ class DemoResult:
     api_key: str
     users: list[tuple[str, str, str]]  # username, role, totp secret
     reports: int
+    ispws: tuple[str, str] | None = None  # NCMEC-compatible API user name and password
 
 
 def has_data(balise: Balise) -> bool:
@@ -91,6 +92,7 @@ def seed(balise: Balise, reports: int = 6) -> DemoResult:
             ("DEMO EU Centre", OrgKind.CENTRE, None),
         ):
             balise.organisations.create(session, actor, name=name, kind=kind, country=country, is_demo=True)
+        ispws = balise.ispws.issue_credential(session, actor, provider)
         # The partner directory: every EU Member State and Europol, exporting to files only.
         balise.partners.seed(session, actor)
         users = []
@@ -136,4 +138,4 @@ def seed(balise: Balise, reports: int = 6) -> DemoResult:
             fingerprint=request_fingerprint(document, files), idempotency_key=None, is_demo=True,
         )
     balise.run_jobs()  # triage the demo reports now, so the queue is ready
-    return DemoResult(api_key=key.plaintext, users=users, reports=reports)
+    return DemoResult(api_key=key.plaintext, users=users, reports=reports, ispws=(ispws.username, ispws.password))
