@@ -57,6 +57,8 @@ def _actor(user: User) -> Actor:
 class Forwarder(Protocol):
     def forward(self, session: Session, report: Report, actor: Actor, now: datetime) -> tuple[ReportState, str]: ...
 
+    def unfounded(self, session: Session, report: Report, now: datetime) -> None: ...
+
 
 class Assessment:
     def __init__(self, audit: AuditTrail, indicators: Indicators, clock: Callable[[], datetime],
@@ -224,6 +226,9 @@ class Assessment:
             report.outcome_text = decision.text.strip() or None
             transition(session, self._audit, report, ReportState.MANIFESTLY_UNFOUNDED, actor,
                        "manifestly unfounded: " + ", ".join(decision.reasons), now)
+            if self._forwarder is not None:
+                # The provider is told, with the reasons, so it can correct its detection.
+                self._forwarder.unfounded(session, report, now)
         elif decision.kind == "forward":
             if any(i.outcome is None and i.kind == "media" for i in report.items):
                 raise AssessmentError("classify every media item before forwarding")

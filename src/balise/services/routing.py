@@ -141,6 +141,22 @@ class Router:
         return (ReportState.FORWARDED_EUROPOL_ONLY,
                 f"forwarded to Europol only: the Member State cannot be determined with sufficient certainty ({why})")
 
+    def unfounded(self, session: Session, report: Report, now: datetime) -> Notice | None:
+        """Feedback to the reporting provider (CSAR Art. 48(2)): the report was manifestly
+        unfounded, and why. Sent to the provider's contact point when it gave an e-mail; the
+        provider also sees the outcome through the API."""
+        contact = ((report.provider_contact or {}).get("contact_point") or {}).get("email")
+        if report.organisation_id is None or not contact:
+            return None
+        reasons = [r["code"] for r in (report.outcome_reasons or [])]
+        return self._notices.create(
+            session, report_id=report.id, kind="provider_feedback", dedupe=f"{report.id}:provider_feedback",
+            recipient=contact, channel="email", language="en",
+            context={"report_reference": str(report.id), "received_at": report.created_at, "decided_at": now,
+                     "reasons": reasons, "reason_note": report.outcome_text,
+                     "provider_report_reference": report.reported_elsewhere_reference,
+                     "item_hashes": sorted({i.sha256 for i in report.items if i.sha256})})
+
     def resume(self, session: Session, report_id: uuid.UUID) -> None:
         """A hold ended: route again (only what is missing is added)."""
         self._jobs.enqueue(session, ROUTE_JOB, {"report_id": str(report_id)}, dedupe_key=f"route:{report_id}")
