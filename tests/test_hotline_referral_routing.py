@@ -70,3 +70,26 @@ def test_a_url_hosted_outside_the_eu_gets_a_host_notice_and_the_report_goes_to_e
         assert len(exported) == 1
         with app.db.sessions() as s:
             assert s.get(Report, report_id).state == "forwarded_europol_only"
+
+
+def test_a_url_no_notice_can_carry_is_flagged_and_the_rest_of_routing_goes_on(tmp_path, db_url) -> None:
+    from sqlalchemy import select as sel
+
+    from balise.adapters.db.models import AuditRecord, Takedown
+
+    clock = Clock()
+    with demo_site() as site, mailbox() as box:
+        app = routing_app(tmp_path, db_url, clock, box.port)
+        with app.db.transaction() as s:
+            app.partners.seed(s, ADMIN)
+        url = site.serve("/long/" + "a" * 3000 + ".jpg", reencoded(known_picture(app)))
+        report_id = file_url_report(app, url)
+        app.run_jobs()
+        forward(app, report_id)
+        app.run_jobs()
+        with app.db.sessions() as s:
+            takedown = s.execute(sel(Takedown).where(Takedown.report_id == report_id)).scalar_one()
+            police = s.execute(sel(Notice).where(Notice.kind == "police_forward")).scalars().all()
+            route = s.execute(sel(AuditRecord).where(AuditRecord.event_type == "report:route")).scalar_one()
+        assert takedown.status == "no_contact" and len(police) == 2
+        assert "no notice for" in " ".join(route.details["problems"]) and box.messages == []

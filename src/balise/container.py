@@ -248,6 +248,10 @@ class Balise:
 
         def render(kind: str, language: str, context: dict) -> Rendered:  # type: ignore[type-arg]
             values = {"sender_name": centre, "reply_to": reply_to, **context}
+            # Names come from registries and providers: one line, bounded, whatever they sent.
+            for key in ("recipient_name", "host_name", "provider_name"):
+                if isinstance(values.get(key), str):
+                    values[key] = " ".join(values[key].split())[:300] or None
             rendered = render_notice(kind, language, {k: v for k, v in values.items() if v is not None})
             return Rendered(rendered.subject, rendered.body, rendered.language_used)
 

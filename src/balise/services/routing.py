@@ -227,7 +227,13 @@ class Router:
                                        {"outcome": "gone", "http_status": hosting.http_status,
                                         "seen_at": hosting.fetched_at.isoformat()})
                     continue
-                notice = self._url_notice(session, report, item, hosting, do_not_inform, problems)
+                try:
+                    notice = self._url_notice(session, report, item, hosting, do_not_inform, problems)
+                except ValueError as exc:
+                    # A URL no notice can carry (e.g. longer than notices allow): a person must act.
+                    problems.append(f"no notice for {item.url[:200]}: {exc}")
+                    takedown.status = "no_contact"
+                    continue
                 if notice is not None:
                     created.append(notice.reference)
                 elif not session.execute(select(Notice.id).where(Notice.item_id == item.id)).first():
