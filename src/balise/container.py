@@ -233,7 +233,13 @@ class Balise:
         return UrlInspector(self.db.sessions, self.audit, self.clock, fetcher=self.fetcher, locator=self.locator,
                             abuse=self.abuse_directory, matcher=self.matcher, media_hasher=self.media_hasher,
                             evidence=self.evidence, reuse=self.triage.reuse_assessment,
-                            tmp_dir=self.settings.data_dir / "tmp")
+                            tmp_dir=self.settings.data_dir / "tmp", enqueue=self._enqueue_fetch,
+                            max_page_media=self.settings.page_media_limit)
+
+    def _enqueue_fetch(self, session, item) -> None:  # type: ignore[no-untyped-def]
+        from balise.services.url_inspection import URL_FETCH_JOB
+
+        self.jobs.enqueue(session, URL_FETCH_JOB, {"item_id": str(item.id)}, dedupe_key=f"fetch:{item.id}")
 
     @cached_property
     def notices(self) -> Notices:

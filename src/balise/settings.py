@@ -145,6 +145,8 @@ class Settings(BaseSettings):
     # JSON list of {"network", "country", "organisation"} for networks the shipped registry data
     # does not place (private or lab networks, corrections).
     geo_overrides_file: Path | None = None
+    # Pictures and videos found on a reported HTML page become items of their own (0: off).
+    page_media_limit: int = Field(default=20, ge=0, le=200)
     # Removal verification: re-fetch after each of these delays from the host notice.
     removal_check_schedule: str = "1h,6h,24h,72h,7d"
     # Not removed this long after the host notice: the coordinating authority is told.

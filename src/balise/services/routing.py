@@ -128,7 +128,10 @@ class Router:
                                  member_state=decision.member_state if decision.forward_to_state else None,
                                  confidence=decision.confidence, reasons=decision.reasons, decided_at=now))
         for item in report.items:
-            if item.kind == "url" and item.url and session.get(Takedown, item.id) is None:
+            # A picture found on a reported page is named in its page's notice; the page is
+            # what the host removes and what is verified.
+            found_on = (item.media_metadata or {}).get("found_on")
+            if item.kind == "url" and item.url and not found_on and session.get(Takedown, item.id) is None:
                 hosting = session.get(UrlHosting, item.id)
                 session.add(Takedown(item_id=item.id, report_id=report.id, url=item.url,
                                      original_sha256=hosting.content_sha256 if hosting else None, status="pending",
@@ -248,6 +251,10 @@ class Router:
         country = hosting.hosted_country if hosting else None
         assessed_at = report.decided_at or self._clock()
         hashes = [hosting.content_sha256] if hosting and hosting.content_sha256 else []
+        found = [i for i in report.items if (i.media_metadata or {}).get("found_on_item") == str(item.id)
+                 and i.outcome == "illegal" and i.url]
+        urls = [item.url] + [i.url for i in found]
+        hashes += [i.sha256 for i in found if i.sha256 and i.sha256 not in hashes]
         if country and country != self._centre_country and country in BY_CODE:
             hotlines = self._partners.find(session, PartnerKind.HOTLINE, country)
             if hotlines:
@@ -256,7 +263,7 @@ class Router:
                     session, report_id=report.id, item_id=item.id, kind="hotline_referral",
                     dedupe=f"{report.id}:hotline_referral:{item.id}", partner=partner,
                     language=partner.languages[0] if partner.languages else "en",
-                    context={"recipient_name": partner.name, "urls": [item.url], "assessed_at": assessed_at,
+                    context={"recipient_name": partner.name, "urls": urls, "assessed_at": assessed_at,
                              "hosting_country": country, "hashes": hashes, "urgent": bool(report.urgent)})
         if hosting is None or not hosting.abuse_email:
             problems.append(f"no abuse contact for {item.url[:200]}"
@@ -267,7 +274,7 @@ class Router:
             session, report_id=report.id, item_id=item.id, kind="host_notice",
             dedupe=f"{report.id}:host_notice:{item.id}", recipient=hosting.abuse_email, channel="email",
             language=language,
-            context={"recipient_name": hosting.abuse_name or hosting.organisation, "urls": [item.url],
+            context={"recipient_name": hosting.abuse_name or hosting.organisation, "urls": urls,
                      "assessed_at": assessed_at, "legal_basis": ["csar", "directive_2011_93", "dsa_art16"],
                      "hashes": hashes, "respond_by": self._clock() + self._respond_within,
                      "do_not_inform_user": do_not_inform})

@@ -91,7 +91,12 @@ class UrlInspector:
     def __init__(self, new_session: Callable[[], Session], audit: AuditTrail, clock: Callable[[], datetime], *,
                  fetcher: UrlFetcher, locator: Locator, abuse: AbuseDirectory, matcher: Matcher,
                  media_hasher: Callable[[str], dict[str, Any]], evidence: Evidence,
-                 reuse: Callable[[Session, Item, datetime], None], tmp_dir: Path) -> None:
+                 reuse: Callable[[Session, Item, datetime], None], tmp_dir: Path,
+                 enqueue: Callable[[Session, Item], None] | None = None, max_page_media: int = 0) -> None:
+        # A page's pictures and videos become items of their own (INHOPE: each is classified
+        # separately), each inspected by its own job; enqueue queues that job.
+        self._enqueue = enqueue
+        self._max_page_media = max_page_media
         self._new_session = new_session
         self._audit = audit
         self._clock = clock
@@ -114,6 +119,7 @@ class UrlInspector:
             if session.get(UrlHosting, item_id) is not None:
                 return
             url, report_id = item.url, item.report_id
+            found_on = (item.media_metadata or {}).get("found_on")
         fetched = self._fetcher.fetch(url)
         location = self._locator.locate(fetched.address) if fetched.address else None
         contact, rdap_error = None, None
@@ -156,9 +162,43 @@ class UrlInspector:
                     item.vault_object = sha256
                     hosting.stored = True
                 self._reuse(session, item, self._clock())
+            found = self._page_media(fetched) if found_on is None else []
+            added = self._add_found(session, report, item, found) if found else 0
             self._audit.record(session, AuditEvent.URL_FETCH, SYSTEM, "item", str(item.id), "inspect a reported URL",
                                {"outcome": fetched.outcome, "http_status": fetched.http_status,
-                                "hosted_country": hosting.hosted_country, "matched": item.matched})
+                                "hosted_country": hosting.hosted_country, "matched": item.matched,
+                                "page_media": added})
+
+    def _page_media(self, fetched: Fetched) -> list[str]:
+        """The pictures and videos an HTML page shows or links to, as absolute http(s) URLs,
+        at most max_page_media. The page is parsed as data: nothing in it is run or fetched
+        here (lxml, no network); each URL found is fetched later by the safe fetcher."""
+        if self._max_page_media <= 0 or self._enqueue is None or fetched.outcome != "served" or not fetched.body:
+            return []
+        if (fetched.content_type or "").split(";")[0].strip().lower() not in ("text/html", "application/xhtml+xml"):
+            return []
+        return page_media_urls(fetched.body, fetched.final_url or "", self._max_page_media)
+
+    def _add_found(self, session: Session, report: Report, page: Item, urls: list[str]) -> int:
+        known = {i.url for i in report.items}
+        position = max((i.position for i in report.items), default=-1)
+        added = 0
+        for url in urls:
+            if url in known:
+                continue
+            position += 1
+            child = Item(id=uuid.uuid4(), report_id=report.id, position=position, kind="url", url=url,
+                         media_metadata={"found_on": page.url, "found_on_item": str(page.id)},
+                         created_at=self._clock())
+            session.add(child)
+            session.flush()
+            self._audit.record(session, AuditEvent.ITEM_CREATE, SYSTEM, "item", str(child.id),
+                               "a picture or video found on a reported page", {"found_on_item": str(page.id)})
+            assert self._enqueue is not None
+            self._enqueue(session, child)
+            known.add(url)
+            added += 1
+        return added
 
     def capture(self, item_id: uuid.UUID, actor: Actor, purpose: str) -> Fetched:
         """Fetch the URL again and keep what it serves in the evidence vault because an
@@ -229,3 +269,55 @@ class UrlInspector:
             return self._hasher(path)
         finally:
             os.unlink(path)
+
+
+MEDIA_SUFFIXES = (".jpg", ".jpeg", ".png", ".gif", ".webp", ".bmp", ".tif", ".tiff", ".heic", ".avif",
+                  ".mp4", ".webm", ".mov", ".m4v", ".avi", ".mkv")
+
+
+def page_media_urls(html: bytes, base: str, limit: int) -> list[str]:
+    """Pictures and videos of a page: <img src/srcset>, <video src>, <source src>, <video poster>,
+    and links to files with a picture or video suffix; absolute, http(s), without fragments,
+    deduplicated, in page order, at most ``limit``."""
+    from urllib.parse import urldefrag, urljoin, urlsplit
+
+    import lxml.html
+    from lxml import etree
+
+    try:
+        root = lxml.html.fromstring(html, parser=lxml.html.HTMLParser(no_network=True, recover=True,
+                                                                      remove_comments=True))
+    except (etree.ParserError, ValueError):
+        return []
+    candidates: list[str] = []
+    for element in root.iter("img", "video", "source", "a"):
+        tag = element.tag if isinstance(element.tag, str) else ""
+        if tag == "img":
+            candidates.append(element.get("src") or "")
+            srcset = element.get("srcset") or ""
+            candidates += [part.strip().split(" ")[0] for part in srcset.split(",") if part.strip()]
+        elif tag in ("video", "source"):
+            candidates += [element.get("src") or "", element.get("poster") or ""]
+        elif tag == "a":
+            href = element.get("href") or ""
+            if urlsplit(href).path.lower().endswith(MEDIA_SUFFIXES):
+                candidates.append(href)
+    found: list[str] = []
+    for raw in candidates:
+        raw = raw.strip()
+        if not raw or raw.startswith(("data:", "javascript:", "blob:")):
+            continue
+        try:
+            url = urldefrag(urljoin(base, raw))[0]
+            parts = urlsplit(url)
+        except ValueError:
+            continue
+        if parts.scheme not in ("http", "https") or not parts.hostname or len(url) > 2048 or url == base:
+            continue
+        if any(ord(c) < 0x21 or ord(c) == 0x7F for c in url):
+            continue
+        if url not in found:
+            found.append(url)
+        if len(found) >= limit:
+            break
+    return found
