@@ -70,3 +70,31 @@ def test_a_reported_gallery_page_has_each_picture_assessed_and_named_in_the_noti
         assert [t.url for t in takedowns] == [page]
         assert known in host.body and page in host.body and unknown not in host.body
         assert len(created) == 3 and len(box.messages) == 1
+
+
+def test_a_page_is_removed_when_its_illegal_pictures_are_gone_not_when_it_merely_changes(tmp_path, db_url) -> None:
+    clock = Clock()
+    with demo_site() as site, mailbox() as box:
+        app = routing_app(tmp_path, db_url, clock, box.port)
+        site.serve("/g/known.jpg", reencoded(known_picture(app)))
+        page = site.serve("/g/index.html", b'<html><body><img src="known.jpg"> visits: 1</body></html>', "text/html")
+        report_id = file_url_report(app, page)
+        app.run_jobs()
+        forward(app, report_id)
+        app.run_jobs()
+
+        # The page changes (a counter) but still shows the picture: not removed.
+        site.serve("/g/index.html", b'<html><body><img src="known.jpg"> visits: 2</body></html>', "text/html")
+        clock.advance(hours=1, minutes=1)
+        app.run_jobs()
+        with app.db.sessions() as s:
+            takedown = s.execute(select(Takedown).where(Takedown.report_id == report_id)).scalar_one()
+        assert (takedown.status, takedown.last_outcome) == ("watching", "served")
+
+        # The host deletes the picture; the page stays online: removed.
+        site.take_down("/g/known.jpg")
+        clock.advance(hours=5)
+        app.run_jobs()
+        with app.db.sessions() as s:
+            takedown = s.execute(select(Takedown).where(Takedown.report_id == report_id)).scalar_one()
+        assert (takedown.status, takedown.last_outcome) == ("removed", "media_gone")

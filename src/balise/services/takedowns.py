@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from balise.adapters.db.models import Notice, Takedown, TakedownCheck, UrlHosting
+from balise.adapters.db.models import Item, Notice, Takedown, TakedownCheck, UrlHosting
 from balise.domain.audit import AuditEvent
 from balise.domain.partners import PartnerKind
 from balise.services.actors import Actor
@@ -33,7 +33,7 @@ from balise.services.url_inspection import UrlFetcher
 
 TAKEDOWN_CHECK_JOB = "takedown.check"
 SYSTEM = Actor.system("verifier")
-REMOVED_OUTCOMES = ("gone", "changed")
+REMOVED_OUTCOMES = ("gone", "changed", "media_gone")
 
 
 class Takedowns:
@@ -84,6 +84,10 @@ class Takedowns:
             if self._clock() < (takedown.next_check_at or self._clock()):
                 return  # a stale job from an earlier schedule; the current one is queued
             url, original = takedown.url, takedown.original_sha256
+            # Illegal pictures found on the reported page: what must actually go.
+            pictures = [(i.url, i.sha256) for i in session.execute(
+                select(Item).where(Item.report_id == takedown.report_id, Item.outcome == "illegal")).scalars()
+                if (i.media_metadata or {}).get("found_on_item") == str(item_id) and i.url]
         fetched = self._fetcher.fetch(url)
         outcome = fetched.outcome
         sha256 = None
@@ -91,6 +95,10 @@ class Takedowns:
             sha256 = hashlib.sha256(fetched.body).hexdigest()
             if original and sha256 != original:
                 outcome = "changed"
+        if pictures and outcome in ("served", "changed"):
+            # A page that changes (a counter, an advert) is not removed while its pictures are
+            # still served; a page still online whose pictures are all gone is.
+            outcome = "media_gone" if all(self._picture_gone(u, h) for u, h in pictures) else "served"
         with self._new_session() as session, session.begin():
             takedown = session.get(Takedown, item_id, with_for_update=True)
             if takedown is None or takedown.status != "watching":
@@ -117,6 +125,14 @@ class Takedowns:
                 self._schedule_check(session, takedown)
             else:
                 takedown.status, takedown.next_check_at = "not_removed", None
+
+    def _picture_gone(self, url: str, sha256: str | None) -> bool:
+        fetched = self._fetcher.fetch(url)
+        if fetched.outcome == "gone":
+            return True
+        if fetched.outcome == "served" and fetched.body is not None:
+            return sha256 is not None and hashlib.sha256(fetched.body).hexdigest() != sha256
+        return False  # unreachable or refused: not proof of removal
 
     def _escalate(self, session: Session, takedown: Takedown, now: datetime) -> None:
         takedown.escalated_at = now

@@ -614,7 +614,7 @@ class TakedownCheck(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     item_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("takedowns.item_id", ondelete="CASCADE"), index=True)
     checked_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    outcome: Mapped[str] = mapped_column(String(16))  # served, changed, gone, unreachable, refused, error
+    outcome: Mapped[str] = mapped_column(String(16))  # served, changed, media_gone, gone, unreachable, refused, error
     http_status: Mapped[int | None] = mapped_column(Integer)
     sha256: Mapped[str | None] = mapped_column(String(64))
     detail: Mapped[str | None] = mapped_column(Text)
