@@ -81,6 +81,7 @@ UI_PAGES = {
     "/ui/": set(ROLES),
     "/ui/audit": {"admin", "auditor"},
     "/ui/organisations": {"admin"},
+    "/ui/clocks": {"admin", "senior-analyst", "auditor", "le-liaison"},
 }
 
 

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from balise.services.notices import Notices
     from balise.services.partners import Partners
     from balise.services.periodic import Periodic
+    from balise.services.clocks import Clocks
     from balise.services.routing import Router
     from balise.services.takedowns import Takedowns
     from balise.services.url_inspection import AbuseDirectory, Locator, UrlFetcher, UrlInspector
@@ -312,7 +313,17 @@ class Balise:
         return Periodic(self.db.sessions, self.jobs, self.clock, [
             PeriodicTask("holds.expire", timedelta(seconds=self.settings.periodic_seconds),
                          lambda session: self.holds.expire(session, SYSTEM)),
+            PeriodicTask("clocks.check", timedelta(seconds=self.settings.periodic_seconds), self.clocks.check),
         ])
+
+    @cached_property
+    def clocks(self) -> Clocks:
+        from balise.services.clocks import Clocks, ClockSettings
+
+        return Clocks(self.audit, self.clock, ClockSettings(
+            information_request=timedelta(days=self.settings.information_request_days),
+            removal_sla=timedelta(hours=self.settings.removal_sla_hours),
+            hold_warning=timedelta(days=self.settings.hold_warning_days)))
 
     @cached_property
     def ispws(self) -> IspwsService:

@@ -137,6 +137,10 @@ class Settings(BaseSettings):
     job_lease_seconds: float = 300.0
     # Periodic work (hold expiry, overdue removal checks) runs at most this often.
     periodic_seconds: float = 300.0
+    # Legal and service clocks (docs/clocks.md): how long a provider has to answer a request
+    # for missing information, and how long before its end a hold is flagged for renewal.
+    information_request_days: int = Field(default=14, ge=1, le=365)
+    hold_warning_days: int = Field(default=30, ge=1, le=540)
 
     # Routing. The centre's own country (ISO 3166 alpha-2), empty for the EU Centre itself:
     # a URL hosted here gets a notice to its host, elsewhere in a partner's country a referral

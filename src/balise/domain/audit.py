@@ -92,6 +92,9 @@ class AuditEvent(StrEnum):
     AUDIT_VERIFY = "audit:verify"
     AUDIT_READ = "audit:read"
 
+    CLOCK_OVERDUE = "clock:overdue"
+    CLOCK_WARNING = "clock:warning"
+
     @property
     def subject(self) -> str:
         return self.value.split(":", 1)[0]

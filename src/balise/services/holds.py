@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from balise.adapters.db.models import Hold, Report
 from balise.domain.audit import AuditEvent
+from balise.domain.clocks import add_months
 from balise.services.actors import Actor
 from balise.services.audit import AuditTrail
 
@@ -27,14 +28,7 @@ class HoldError(ValueError):
 
 
 def eighteen_months_after(moment: datetime) -> datetime:
-    month = moment.month - 1 + 18
-    year, month = moment.year + month // 12, month % 12 + 1
-    day = moment.day
-    while True:
-        try:
-            return moment.replace(year=year, month=month, day=day)
-        except ValueError:
-            day -= 1  # 31 August + 18 months is the end of February
+    return add_months(moment, 18)  # 31 August + 18 months is the end of February
 
 
 @dataclass(frozen=True)

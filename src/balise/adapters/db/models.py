@@ -711,3 +711,20 @@ class IspwsFile(Base):
     item_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("items.id"))
 
     ispws_report: Mapped[IspwsReport] = relationship(back_populates="files")
+
+
+class ClockAlert(Base):
+    """A clock that ran out (overdue) or is about to end by itself (warning), recorded once per
+    clock and deadline by the periodic check (docs/clocks.md)."""
+
+    __tablename__ = "clock_alerts"
+    __table_args__ = (UniqueConstraint("kind", "subject_id", "deadline", "level"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    subject_id: Mapped[str] = mapped_column(String(64))
+    deadline: Mapped[datetime] = mapped_column(UTCDateTime)
+    level: Mapped[str] = mapped_column(String(16))  # overdue, due_soon
+    # The report the clock belongs to, when there is one (kept as text: alerts outlive nothing).
+    report_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

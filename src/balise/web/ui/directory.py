@@ -146,3 +146,47 @@ def holds_lift(request: Request, hold_id: int, report: str = Form(...),
     except HoldError as exc:
         return _back_to_holds(report, error=str(exc))
     return _back_to_holds(report, message=i18n.gettext("Hold lifted."))
+
+
+CLOCK_ROLES = (Role.SENIOR_ANALYST, Role.ADMIN, Role.AUDITOR, Role.LE_LIAISON)
+
+
+@router.get("/clocks")
+def clocks_page(request: Request, kind: str = "", state: str = "",
+                user: User = Depends(require_role(*CLOCK_ROLES))) -> HTMLResponse:
+    """Supervisors' view of the legal and service clocks: overdue first, then due soon."""
+    from balise.domain.clocks import RULES, ClockKind, ClockState
+
+    balise = request.app.state.balise
+    now = balise.clock()
+    kinds = [ClockKind(kind)] if kind in {k.value for k in ClockKind} else None
+    order = {ClockState.OVERDUE: 0, ClockState.DUE_SOON: 1, ClockState.RUNNING: 2}
+    with balise.db.sessions() as session:
+        clocks = balise.clocks.running(session, kinds)
+        alerts = balise.clocks.alerts(session, limit=50)
+    rows = [{"clock": c, "state": c.state(now).value, "minutes_left": int((c.deadline - now).total_seconds() // 60)}
+            for c in sorted(clocks, key=lambda c: (order[c.state(now)], c.deadline))
+            if not state or c.state(now).value == state][:500]
+    return render(request, "clocks.html", rows=rows, alerts=alerts, rules=_clock_rules(RULES),
+                  filters={"kind": kind, "state": state}, kinds=[k.value for k in ClockKind],
+                  states=[s.value for s in ClockState])
+
+
+def _clock_rules(rules):  # type: ignore[no-untyped-def]
+    """The meaning of each clock in the staff member's language (the CLI prints RULES in English)."""
+    g = i18n.gettext
+    text = {
+        "assessment": (g("Assessment target: 1 h for urgent reports, 24 h otherwise (urgent reports first, CSAR Art. 48)"),
+                       g("The report is overdue in the queue; a supervisor should assign it.")),
+        "information_request": (g("The provider was asked for missing information (CSAR Art. 48(2))"),
+                                g("The report goes back to the assessment queue without the answer; an analyst decides on what it holds.")),
+        "indicator_confirmation": (g("New material is confirmed within 1 month (CSAR Art. 36)"),
+                                   g("The candidate indicator still waits for a second, senior analyst.")),
+        "removal": (g("Removal after notice, within the removal SLA"),
+                    g("Removal verification escalates to the coordinating authority.")),
+        "hold_expiry": (g("A law-enforcement hold lasts at most 18 months (CSAR Art. 48(6))"),
+                        g("The hold ends and routing resumes; the authority renews it before if it still needs it.")),
+        "unfinished_ncmec": (g("An unfinished NCMEC-API report is deleted 24 h after opening or 1 h after its last change, whichever is later"),
+                             g("The report, its XML and its files are deleted.")),
+    }
+    return [{"kind": kind.value, "basis": text[kind.value][0], "on_expiry": text[kind.value][1]} for kind in rules]
