@@ -612,6 +612,9 @@ app.add_typer(hold_app, name="hold")
 app.add_typer(notice_app, name="notice")
 app.add_typer(takedown_app, name="takedown")
 app.add_typer(stats_app, name="stats")
+from balise.cli.retention import retention_app  # noqa: E402
+
+app.add_typer(retention_app, name="retention")
 
 
 def main() -> None:  # pragma: no cover - console entry point
