@@ -72,11 +72,11 @@ from balise.domain.retention import (
 from balise.domain.states import TERMINAL_STATES
 from balise.services.actors import Actor
 from balise.services.audit import AuditTrail
+from balise.services.routing import ROUTE_JOB
 
 log = logging.getLogger("balise.retention")
 
 RETENTION_ACTOR = Actor.system("retention")
-ROUTE_JOB = "report.route"  # services.routing.ROUTE_JOB, named here to keep this module's imports narrow
 INDICATOR_ALGORITHMS = (Algorithm.MD5.value, Algorithm.VIDEO_MD5.value, Algorithm.SHA256.value, Algorithm.PDQ.value)
 TERMINAL = tuple(sorted(s.value for s in TERMINAL_STATES))
 
@@ -318,7 +318,8 @@ class Retention:
             found.append((Exemption.INDICATOR, "indicator(s) " + ", ".join(f"#{i}" for i in indicators)))
         notices = Counter(session.execute(select(Notice.status).where(
             Notice.report_id == report.id, Notice.status.in_(OPEN_NOTICE_STATUSES))).scalars())
-        routing = session.execute(select(Job.id).where(
+        # Routing acts on forwarded reports only (a hold that ends queues it for any report).
+        routing = report.state in RULE_STATES[Rule.FORWARDED] and session.execute(select(Job.id).where(
             Job.kind == ROUTE_JOB, Job.dedupe_key == f"route:{report.id}",
             Job.status.in_(("pending", "running"))).limit(1)).first()
         if notices or routing:
