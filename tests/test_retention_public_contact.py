@@ -57,7 +57,7 @@ def test_the_contact_is_deleted_30_days_after_the_report_is_closed(tmp_path, db_
     result = app.retention.run()
     assert result.contacts[Rule.PUBLIC_CONTACT] == [str(report_id)]
     assert _contact(app, report_id) == (None, None, None, clock.now)
-    [event] = _events(app, "reporter_contact:delete")
+    [event] = _events(app, "reporter:contact_delete")
     assert (event.subject_id, event.details["rule"], event.details["fields"]) == \
         (str(report_id), "public_contact", ["name", "email", "ip"])
     assert NAME not in str(event.details) and EMAIL not in str(event.details)
@@ -97,12 +97,12 @@ def test_analysts_see_the_contact_only_by_an_audited_action_with_a_purpose(tmp_p
         refused = client.post(f"/ui/reports/{report_id}/reporter-contact", data={"csrftoken": token, "purpose": " "},
                               follow_redirects=False)
         assert refused.status_code == 303 and "Say+why" in refused.headers["location"]
-        assert _events(app, "reporter_contact:read") == []
+        assert _events(app, "reporter:contact_read") == []
         shown = client.post(f"/ui/reports/{report_id}/reporter-contact",
                             data={"csrftoken": token, "purpose": "DEMO: call back the reporter for the URL"})
         assert shown.status_code == 200 and shown.headers["cache-control"].startswith("no-store")
         assert NAME in shown.text and EMAIL in shown.text and "testclient" in shown.text
-        [event] = _events(app, "reporter_contact:read")
+        [event] = _events(app, "reporter:contact_read")
         assert (event.subject_id, event.purpose, event.details) == \
             (str(report_id), "DEMO: call back the reporter for the URL", {"fields": ["name", "email", "ip"]})
         assert event.actor_type == "staff"
@@ -117,7 +117,7 @@ def test_analysts_see_the_contact_only_by_an_audited_action_with_a_purpose(tmp_p
         after = client.post(f"/ui/reports/{report_id}/reporter-contact",
                             data={"csrftoken": csrf_token(page), "purpose": "DEMO: look again"})
         assert f"were deleted by retention on {clock.now:%Y-%m-%d}" in after.text and NAME not in after.text
-        assert len(_events(app, "reporter_contact:read")) == 1  # nothing was shown, nothing to record
+        assert len(_events(app, "reporter:contact_read")) == 1  # nothing was shown, nothing to record
     app.close()
 
 
@@ -131,7 +131,7 @@ def test_other_roles_cannot_see_the_contact(tmp_path, db_url, role):
         token = csrf_token(client.get("/ui/settings").text)
         r = client.post(f"/ui/reports/{report_id}/reporter-contact", data={"csrftoken": token, "purpose": "DEMO look"})
         assert r.status_code == 403 and NAME not in r.text
-    assert _events(app, "reporter_contact:read") == []
+    assert _events(app, "reporter:contact_read") == []
     app.close()
 
 

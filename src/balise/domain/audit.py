@@ -90,8 +90,8 @@ class AuditEvent(StrEnum):
     MEDIA_DELETE = "media:delete"
     # Retention (docs/retention.md).
     REPORT_REDACT = "report:redact"
-    REPORTER_CONTACT_READ = "reporter_contact:read"
-    REPORTER_CONTACT_DELETE = "reporter_contact:delete"
+    REPORTER_CONTACT_READ = "reporter:contact_read"
+    REPORTER_CONTACT_DELETE = "reporter:contact_delete"
     PACKAGE_DELETE = "package:delete"
     RETENTION_RUN = "retention:run"
     # The trail itself.

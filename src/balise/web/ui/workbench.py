@@ -134,7 +134,7 @@ def report_view(request: Request, report_id: uuid.UUID, msg: str = "", err: str 
 def reporter_contact(request: Request, report_id: uuid.UUID, purpose: str = Form(default="", max_length=500),
                      user: User = Depends(require_role(*ASSESSORS))) -> Response:
     """The public reporter's optional name, email and IP, for an analyst who says why (audited
-    as reporter_contact:read before anything is shown; never cached)."""
+    as reporter:contact_read before anything is shown; never cached)."""
     balise = request.app.state.balise
     purpose = " ".join(purpose.split())
     if len(purpose) < 5:
