@@ -215,6 +215,12 @@ def test_a_forwarded_report_keeps_its_package_records_and_figures_but_not_the_fi
         assert not [p for p in exports.rglob("*") if p.is_file()]
         deleted = _audit(app, "package:delete")
         assert sorted(e.subject_id for e in deleted) == sorted(str(p.id) for p in packages)
+        with TestClient(create_app(app)) as client:
+            sign_in(client, app, "demo-ana")
+            page = client.get(f"/ui/reports/{report_id}").text
+        # The routing panel keeps the countries and the legs, and marks the URL as redacted.
+        assert url not in page and "abuse@demo-hosting.example" not in page
+        assert f"<td class=\"text\">redacted by retention on {clock.now:%Y-%m-%d}</td>" in page and "NL" in page
         app.close()
 
 
