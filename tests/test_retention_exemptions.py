@@ -213,3 +213,26 @@ def test_demo_reports_follow_the_same_rules(tmp_path, db_url):
     redacted = [r for ids in result.redacted.values() for r in ids]
     assert redacted == [str(open_ids[0])]
     app.close()
+
+
+def test_exempt_reports_never_hold_up_the_ones_behind_them(tmp_path, db_url):
+    """Batches of one: whatever the order of the ids, the due report behind two exempt ones is
+    reached in the same run."""
+    clock = Clock()
+    app = app_on_clock(tmp_path, db_url, clock, retention_batch_size=1)
+    _, key = make_provider(app)
+    ids = [file_media_report(app, key, picture(35 + n)) for n in range(3)]
+    app.run_jobs()
+    for report_id in ids:
+        close_unfounded(app, report_id)
+    app.run_jobs()
+    with app.db.transaction() as s:
+        for report_id in sorted(ids)[:2]:  # the two first in id order, whichever they are
+            app.holds.set(s, POLICE, report_id, do_not_inform=True, do_not_remove=False, authority="DEMO unit",
+                          expires_at=clock.now + timedelta(days=300))
+    clock.advance(days=91)
+    result = app.retention.run()
+    assert result.redacted[Rule.UNFOUNDED] == [str(sorted(ids)[2])]
+    assert sorted(result.exempt[Exemption.HOLD]) == sorted((str(i), result.exempt[Exemption.HOLD][0][1])
+                                                           for i in sorted(ids)[:2])
+    app.close()
