@@ -60,7 +60,10 @@ def test_status_dry_run_and_run(tmp_path, db_url):
     assert "dry run (nothing changed)" in dry.stdout
     assert "unfounded: 1 report(s) would be redacted" in dry.stdout and f"  {due}" in dry.stdout
     assert f"{held}: hold until" in dry.stdout and "law_enforcement_hold: 1" in dry.stdout
-    assert "persons 1" in dry.stdout and "vault_objects 1" in dry.stdout
+    # Counts per rule, right under its report ids, and in all.
+    per_rule = dry.stdout.split(f"  {due}\n  would remove: ", 1)[1].split("\n", 1)[0]
+    assert "persons 1" in per_rule and "vault_objects 1" in per_rule and "victims 1" in per_rule
+    assert "would remove in all: " in dry.stdout
     assert str(still_open) not in dry.stdout
     # Nothing changed, not even the audit trail.
     assert _counts(app) == before and vault_file(app, sha).exists()
@@ -68,13 +71,15 @@ def test_status_dry_run_and_run(tmp_path, db_url):
     done = cli(app, "retention", "run")
     assert done.returncode == 0, done.stderr
     assert "unfounded: 1 report(s) were redacted" in done.stdout and f"  {due}" in done.stdout
-    assert "removed: " in done.stdout and "persons 1" in done.stdout and "vault_objects 1" in done.stdout
+    per_rule = done.stdout.split(f"  {due}\n  removed: ", 1)[1].split("\n", 1)[0]
+    assert "persons 1" in per_rule and "vault_objects 1" in per_rule and "removed in all: " in done.stdout
     assert f"{held}: hold until" in done.stdout
     with app.db.sessions() as s:
         assert s.get(Report, due).redacted_at is not None
         assert s.get(Report, held).redacted_at is None and s.get(Report, still_open).redacted_at is None
         run = s.execute(select(AuditRecord).where(AuditRecord.event_type == "retention:run")).scalar_one()
     assert run.actor_id == "cli" and run.details["reports_exempt"]["law_enforcement_hold"] == 1
+    assert run.details["removed_by_rule"]["unfounded"]["persons"] == 1
     assert not vault_file(app, sha).exists()
 
     after = json.loads(cli(app, "retention", "status", "--json").stdout)

@@ -47,6 +47,9 @@ def retention_run(dry_run: Annotated[bool, typer.Option("--dry-run", help="show 
             typer.echo(f"{rule.value}: {len(ids)} {what}  [{RULE_TEXT[rule]}]")
             for rid in ids:
                 typer.echo(f"  {rid}")
+            if result.removed_by_rule[rule]:
+                typer.echo("  " + ("would remove" if dry_run else "removed") + ": "
+                           + ", ".join(f"{k} {v}" for k, v in sorted(result.removed_by_rule[rule].items())))
         exempt = [(code, rows) for code, rows in result.exempt.items() if rows]
         typer.echo(f"exempt: {sum(len(rows) for _, rows in exempt)} due report(s) kept")
         for code, rows in exempt:
@@ -54,7 +57,7 @@ def retention_run(dry_run: Annotated[bool, typer.Option("--dry-run", help="show 
             for rid, why in rows:
                 typer.echo(f"    {rid}: {why}")
         removed = ", ".join(f"{k} {v}" for k, v in sorted(result.removed.items())) or "nothing"
-        typer.echo(f"removed: {removed}" if not dry_run else f"would remove: {removed}")
+        typer.echo(f"removed in all: {removed}" if not dry_run else f"would remove in all: {removed}")
         rows = ", ".join(f"{r.value} {n}" for r, n in result.housekeeping.items())
         typer.echo(f"rows {verb} deleted: {rows}")
         for rid, err in result.failed:

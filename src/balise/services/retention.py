@@ -128,6 +128,8 @@ class RunResult:
     exempt: dict[Exemption, list[tuple[str, str]]] = field(default_factory=lambda: {e: [] for e in Exemption})
     contacts: dict[Rule, list[str]] = field(default_factory=lambda: {r: [] for r in CONTACT_RULES})
     removed: Counter[str] = field(default_factory=Counter)
+    removed_by_rule: dict[Rule, Counter[str]] = field(
+        default_factory=lambda: {r: Counter() for r in REPORT_RULES + CONTACT_RULES})
     housekeeping: dict[Rule, int] = field(default_factory=lambda: {r: 0 for r in HOUSEKEEPING_RULES})
     failed: list[tuple[str, str]] = field(default_factory=list)
     complete: bool = True
@@ -141,6 +143,7 @@ class RunResult:
             "reports_exempt": {e.value: len(ids) for e, ids in self.exempt.items()},
             "public_contacts_deleted": {r.value: len(ids) for r, ids in self.contacts.items()},
             "removed": dict(sorted(self.removed.items())),
+            "removed_by_rule": {r.value: dict(sorted(c.items())) for r, c in self.removed_by_rule.items() if c},
             "rows_deleted": {r.value: n for r, n in self.housekeeping.items()},
             "failed": [report_id for report_id, _ in self.failed],
         }
@@ -235,6 +238,7 @@ class Retention:
             return
         result.redacted[rule].append(str(report_id))
         result.removed.update(due.removes)
+        result.removed_by_rule[rule].update(due.removes)
 
     def _redact(self, report_id: uuid.UUID, rule: Rule, now: datetime, actor: Actor) -> DueReport | None:
         gone: list[str] = []
@@ -530,6 +534,7 @@ class Retention:
         if due_at is not None:
             result.contacts[rule].append(str(report_id))
             result.removed["public_contact"] += 1
+            result.removed_by_rule[rule]["public_contact"] += 1
 
     def _delete_contact(self, report_id: uuid.UUID, rule: Rule, now: datetime, actor: Actor) -> datetime | None:
         with self._new_session() as session, session.begin():
