@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from balise.services.partners import Partners
     from balise.services.periodic import Periodic
     from balise.services.clocks import Clocks
+    from balise.services.retention import Retention
     from balise.services.routing import Router
     from balise.services.takedowns import Takedowns
     from balise.services.url_inspection import AbuseDirectory, Locator, UrlFetcher, UrlInspector
@@ -314,6 +315,9 @@ class Balise:
             PeriodicTask("holds.expire", timedelta(seconds=self.settings.periodic_seconds),
                          lambda session: self.holds.expire(session, SYSTEM)),
             PeriodicTask("clocks.check", timedelta(seconds=self.settings.periodic_seconds), self.clocks.check),
+            # Half a job lease at most per run, so a backlog never outlives the lease.
+            PeriodicTask("retention", timedelta(seconds=self.settings.retention_interval_seconds),
+                         work=lambda: self.retention.run(budget_seconds=self.settings.job_lease_seconds / 2)),
         ])
 
     @cached_property
@@ -324,6 +328,22 @@ class Balise:
             information_request=timedelta(days=self.settings.information_request_days),
             removal_sla=timedelta(hours=self.settings.removal_sla_hours),
             hold_warning=timedelta(days=self.settings.hold_warning_days)))
+
+    @cached_property
+    def retention(self) -> Retention:
+        from balise.adapters.local_copies import FileCopies
+        from balise.domain.retention import Policy
+        from balise.services.retention import Retention
+
+        s = self.settings
+        policy = Policy.from_days(unfounded=s.retention_unfounded_days, forwarded=s.retention_forwarded_days,
+                                  retracted=s.retention_retracted_days,
+                                  public_contact=s.retention_public_contact_days,
+                                  public_contact_max=s.retention_public_contact_max_days,
+                                  jobs=s.retention_jobs_days, idempotency_keys=s.retention_idempotency_days)
+        copies = FileCopies(s.exports_path / "notices", s.data_dir / "outbox")
+        return Retention(self.db.sessions, self.audit, self.evidence, self.holds, self.clock, policy, copies,
+                         batch_size=s.retention_batch_size)
 
     @cached_property
     def ispws(self) -> IspwsService:

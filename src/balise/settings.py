@@ -66,6 +66,11 @@ def parse_delays(value: str) -> list[timedelta]:
     return delays
 
 
+# Retention settings: the unit each one counts in (by its name's last word) and a ceiling that
+# keeps dates computable (100 years; a day of seconds; a batch of 10 000 records).
+RETENTION_LIMITS = {"days": ("days", 36_500), "seconds": ("seconds", 86_400), "size": ("records", 10_000)}
+
+
 class UnsafeConfiguration(RuntimeError):
     """The configuration must not be used to run the service (outside development)."""
 
@@ -231,6 +236,44 @@ class Settings(BaseSettings):
     # and requests per credential (a report is submit + 2 per file + finish).
     ispws_max_xml_bytes: int = 2 * 1024 * 1024
     ispws_rate_limit: str = "600/minute"
+
+    # Retention (docs/retention.md). Whole days; the defaults are a starting point for the
+    # deploying organisation to decide with its data-protection officer, not legal advice.
+    # A report closed manifestly unfounded / forwarded / retracted is redacted to a statistical
+    # skeleton this many days after that decision.
+    retention_unfounded_days: int = 90
+    retention_forwarded_days: int = 730
+    retention_retracted_days: int = 30
+    # A public reporter's optional name, email and IP: deleted this many days after the report
+    # is closed, and in any case this many days after it was filed.
+    retention_public_contact_days: int = 30
+    retention_public_contact_max_days: int = 365
+    # Finished (done) jobs; failed jobs stay visible until someone retries them.
+    retention_jobs_days: int = 30
+    # How long an Idempotency-Key is remembered (docs/api.md).
+    retention_idempotency_days: int = 30
+    # How often the retention job runs, and how many records one transaction batch selects.
+    retention_interval_seconds: int = 3600
+    retention_batch_size: int = 200
+
+    @field_validator("retention_unfounded_days", "retention_forwarded_days", "retention_retracted_days",
+                     "retention_public_contact_days", "retention_public_contact_max_days", "retention_jobs_days",
+                     "retention_idempotency_days", "retention_interval_seconds", "retention_batch_size",
+                     mode="before")
+    @classmethod
+    def _retention_positive_whole(cls, value: Any, info: Any) -> int:
+        name = f"{ENV_PREFIX}{info.field_name.upper()}"
+        unit, ceiling = RETENTION_LIMITS[info.field_name.rsplit("_", 1)[-1]]
+        text = value.strip() if isinstance(value, str) else value
+        whole = isinstance(text, str) and text.removeprefix("-").isdigit()
+        if isinstance(text, bool) or not (isinstance(text, int) or whole):
+            raise ValueError(f"{name} must be a whole number of {unit} (like 30), not {value!r}")
+        number = int(text)
+        if number <= 0:
+            raise ValueError(f"{name} must be at least 1 {unit.rstrip('s')}, not {number}")
+        if number > ceiling:
+            raise ValueError(f"{name} must be at most {ceiling} {unit}, not {number}")
+        return number
 
     @field_validator("vault_key")
     @classmethod

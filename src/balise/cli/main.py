@@ -615,6 +615,9 @@ app.add_typer(stats_app, name="stats")
 from balise.cli.clocks import clocks_app  # noqa: E402
 
 app.add_typer(clocks_app, name="clocks")
+from balise.cli.retention import retention_app  # noqa: E402
+
+app.add_typer(retention_app, name="retention")
 
 
 def main() -> None:  # pragma: no cover - console entry point

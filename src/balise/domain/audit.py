@@ -88,6 +88,12 @@ class AuditEvent(StrEnum):
     ISPWS_REPORT_RETRACT = "ispws:report_retract"
     ISPWS_REPORT_EXPIRE = "ispws:report_expire"
     MEDIA_DELETE = "media:delete"
+    # Retention (docs/retention.md).
+    REPORT_REDACT = "report:redact"
+    REPORTER_CONTACT_READ = "reporter:contact_read"
+    REPORTER_CONTACT_DELETE = "reporter:contact_delete"
+    PACKAGE_DELETE = "package:delete"
+    RETENTION_RUN = "retention:run"
     # The trail itself.
     AUDIT_VERIFY = "audit:verify"
     AUDIT_READ = "audit:read"

@@ -52,8 +52,12 @@ class Holds:
     def set(self, session: Session, actor: Actor, report_id: uuid.UUID, *, do_not_inform: bool, do_not_remove: bool,
             authority: str, expires_at: datetime, reference: str | None = None, reason: str | None = None) -> Hold:
         now = self._clock()
-        if session.get(Report, report_id) is None:
+        report = session.get(Report, report_id)
+        if report is None:
             raise HoldError(f"no such report: {report_id}")
+        if report.redacted_at is not None:
+            raise HoldError(f"report {report_id} was redacted by retention on {report.redacted_at:%Y-%m-%d}: "
+                            "there is nothing left to hold")
         if not (do_not_inform or do_not_remove):
             raise HoldError("a hold must ask for do-not-inform, do-not-remove or both")
         authority = (authority or "").strip()

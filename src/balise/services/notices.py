@@ -19,7 +19,7 @@ from typing import Any, Protocol
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from balise.adapters.db.models import Notice, Partner
+from balise.adapters.db.models import Notice, Partner, Report
 from balise.domain.audit import AuditEvent
 from balise.services.actors import Actor
 from balise.services.audit import AuditTrail
@@ -212,6 +212,10 @@ class Notices:
             raise LookupError(f"no notice {reference}")
         if notice.status != "failed":
             raise ValueError(f"notice {reference} is {notice.status}, not failed")
+        report = session.get(Report, notice.report_id)
+        if report is not None and report.redacted_at is not None:
+            raise ValueError(f"notice {reference} belongs to a report redacted by retention on "
+                             f"{report.redacted_at:%Y-%m-%d}: its text is gone")
         partner = session.get(Partner, notice.partner_id) if notice.partner_id else None
         if partner is not None:
             # The notice copied the partner's channel when it was created; the fix the

@@ -138,6 +138,9 @@ class EvidencePackages:
             raise PackageError(f"no report {report_id}")
         if report.state in NOT_PACKAGEABLE:
             raise PackageError(f"report {report_id} is {report.state}: it is not forwarded to law enforcement")
+        if report.redacted_at is not None:
+            raise PackageError(f"report {report_id} was redacted by retention on {report.redacted_at:%Y-%m-%d}: "
+                               "its content and personal data are gone")
         directory = Path(output_dir) if output_dir is not None else self.output_dir
         try:
             directory.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -480,6 +483,7 @@ class EvidencePackages:
             "sha256": package.sha256,
             "size": package.size,
             "signing_key_id": package.key_id,
+            "file_deleted_at": iso_utc(package.file_deleted_at) if package.file_deleted_at else None,
             "media": {"included": package.include_media, "files": package.media_count},
             "events": [
                 {"kind": e.kind, "at": iso_utc(e.occurred_at), "by": {"type": e.actor_type, "id": e.actor_id},

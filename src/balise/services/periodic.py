@@ -23,7 +23,10 @@ PREFIX = "periodic."
 class PeriodicTask:
     name: str
     every: timedelta
-    run: Callable[[Session], None]  # runs in the transaction that queues the next run
+    run: Callable[[Session], None] | None = None  # runs in the transaction that queues the next run
+    # Batched work in transactions of its own, run first (retention: one transaction per report).
+    # It must be idempotent: after a crash it runs again before the next run is queued.
+    work: Callable[[], None] | None = None
 
     @property
     def kind(self) -> str:
@@ -54,6 +57,9 @@ class Periodic:
 
     def _run(self, kind: str) -> None:
         task = self._tasks[kind]
+        if task.work is not None:
+            task.work()
         with self._new_session() as session, session.begin():
-            task.run(session)
+            if task.run is not None:
+                task.run(session)
             self._jobs.enqueue(session, kind, {}, run_at=self._clock() + task.every, dedupe_key=kind)

@@ -71,6 +71,11 @@ def public_status(state: str) -> str:
     return _STATUS.get(state, Status.LOOKING)
 
 
+def additions_left(row: PublicReport, report: Report) -> int:
+    """A report redacted by retention takes no more text: it keeps no content."""
+    return 0 if report.redacted_at is not None else MAX_ADDITIONS - row.additions
+
+
 def _random(n: int) -> str:
     return "".join(secrets.choice(ALPHABET) for _ in range(n))
 
@@ -168,7 +173,7 @@ class PublicReports:
             row, report = found
             self._audit.record(session, AuditEvent.REPORT_PUBLIC_STATUS, PUBLIC_ACTOR, "report", str(report.id),
                                "the reporter checked the status")
-            return Found(row.number, public_status(report.state), row.created_at, MAX_ADDITIONS - row.additions)
+            return Found(row.number, public_status(report.state), row.created_at, additions_left(row, report))
 
     def add_information(self, number: str, secret: str, text: str) -> tuple[Found, bool] | None:
         """Check the secret, then add the text (see :meth:`add_information_by_number`)."""
@@ -184,7 +189,7 @@ class PublicReports:
             report = session.get(Report, row.report_id) if row is not None else None
             if row is None or report is None:
                 return None
-            return Found(row.number, public_status(report.state), row.created_at, MAX_ADDITIONS - row.additions)
+            return Found(row.number, public_status(report.state), row.created_at, additions_left(row, report))
 
     def add_information_by_number(self, number: str, text: str) -> tuple[Found, bool] | None:
         """Append the reporter's text to the report's additional information (what analysts
@@ -196,7 +201,7 @@ class PublicReports:
             report = session.get(Report, row.report_id, with_for_update=True) if row is not None else None
             if row is None or report is None:
                 return None
-            if row.additions >= MAX_ADDITIONS:
+            if row.additions >= MAX_ADDITIONS or report.redacted_at is not None:
                 return Found(row.number, public_status(report.state), row.created_at, 0), False
             stamp = now.strftime("%Y-%m-%d %H:%M UTC")
             block = f"--- Added by the reporter on {stamp} ---\n{text}"
@@ -206,4 +211,4 @@ class PublicReports:
             row.additions += 1
             self._audit.record(session, AuditEvent.REPORT_PUBLIC_ADDITION, PUBLIC_ACTOR, "report", str(report.id),
                                "the reporter added information", {"characters": len(text)})
-            return Found(row.number, public_status(report.state), row.created_at, MAX_ADDITIONS - row.additions), True
+            return Found(row.number, public_status(report.state), row.created_at, additions_left(row, report)), True

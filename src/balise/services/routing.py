@@ -170,8 +170,8 @@ class Router:
         report_id = uuid.UUID(payload["report_id"])
         with self._new_session() as session, session.begin():
             report = session.get(Report, report_id, with_for_update=True)
-            if report is None or report.state not in FORWARDED:
-                return
+            if report is None or report.state not in FORWARDED or report.redacted_at is not None:
+                return  # a redacted report has nothing left to send
             jurisdiction = session.get(Jurisdiction, report_id)
             holds = self._holds.active(session, report_id)
             created: list[str] = []

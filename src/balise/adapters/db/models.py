@@ -179,6 +179,9 @@ class Report(Base):
     is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    # Set when retention redacted the report to its statistical skeleton (docs/retention.md):
+    # no personal data and no content remain, only what the transparency figures count.
+    redacted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     items: Mapped[list[Item]] = relationship(
         back_populates="report", order_by="Item.position", cascade="all, delete-orphan"
@@ -298,7 +301,9 @@ class ReportEvent(Base):
 
 class IdempotencyKey(Base):
     __tablename__ = "idempotency_keys"
-    __table_args__ = (UniqueConstraint("organisation_id", "key"),)
+    __table_args__ = (UniqueConstraint("organisation_id", "key"),
+                      # Retention deletes keys older than BALISE_RETENTION_IDEMPOTENCY_DAYS.
+                      Index("ix_idempotency_keys_created_at", "created_at"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     organisation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organisations.id"))
@@ -404,7 +409,9 @@ class Job(Base):
     """Background work, enqueued in the transaction of the data it acts on."""
 
     __tablename__ = "jobs"
-    __table_args__ = (Index("ix_jobs_ready", "status", "run_at"),)
+    __table_args__ = (Index("ix_jobs_ready", "status", "run_at"),
+                      # Retention deletes done jobs finished before BALISE_RETENTION_JOBS_DAYS.
+                      Index("ix_jobs_finished", "status", "finished_at"))
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
     kind: Mapped[str] = mapped_column(String(64))
@@ -438,6 +445,8 @@ class PublicReport(Base):
     reporter_ip: Mapped[str | None] = mapped_column(String(64))
     additions: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # When retention deleted the name, email and IP (docs/retention.md).
+    contact_deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class EvidencePackage(Base):
@@ -458,6 +467,8 @@ class EvidencePackage(Base):
     # The package:build audit event, whose details hold the zip's SHA-256.
     audit_seq: Mapped[int] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # When retention deleted the zip; the row and its custody log stay (docs/retention.md).
+    file_deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     events: Mapped[list[EvidencePackageEvent]] = relationship(
         back_populates="package", order_by="EvidencePackageEvent.id", cascade="all, delete-orphan"

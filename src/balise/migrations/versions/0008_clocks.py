@@ -1,6 +1,6 @@
 """clock alerts: legal and service clocks that ran out, recorded once
 
-Revision ID: 0008_clocks
+Revision ID: 0008
 Revises: 0007
 Create Date: 2026-12-01 21:00:00
 
@@ -11,7 +11,7 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision: str = '0008_clocks'
+revision: str = '0008'
 down_revision: Union[str, Sequence[str], None] = '0007'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None

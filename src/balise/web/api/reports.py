@@ -68,6 +68,9 @@ def _status_out(report: Report, holds: Any = None) -> dict[str, Any]:
         "created_at": report.created_at.isoformat(), "updated_at": report.updated_at.isoformat(),
         "outcome": report.outcome, "reasons": report.outcome_reasons or [], "outcome_text": report.outcome_text,
         "missing_fields": report.missing_fields or [], "information_request": report.information_request,
+        # Set when retention redacted the report (docs/retention.md): state and outcome stay,
+        # texts, URLs and file names are gone.
+        "redacted_at": report.redacted_at.isoformat() if report.redacted_at else None,
         "items": [_item_out(i) for i in report.items],
         "history": [
             {"from": e.from_state, "to": e.to_state, "at": e.occurred_at.isoformat(), "reason": e.reason}

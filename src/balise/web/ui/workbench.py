@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from sqlalchemy import select
 
-from balise.adapters.db.models import Item, Organisation, Report, ReportClaim, User
+from balise.adapters.db.models import Item, Organisation, PublicReport, Report, ReportClaim, User
 from balise.domain.audit import AuditEvent
 from balise.domain.indicators import AGE_BANDS, DIRECTIVE_ELEMENTS, FLAGS, NCMEC_CATEGORIES, UK_CATEGORIES
 from balise.domain.model import Role
@@ -113,16 +113,48 @@ def report_view(request: Request, report_id: uuid.UUID, msg: str = "", err: str 
         persons = [(p, list(p.identifiers)) for p in report.persons]
         items, events = list(report.items), list(report.events)
         routing = _routing_context(session, report)
+        # Only whether a contact exists: the name, email and IP are shown by the audited action below.
+        public = session.get(PublicReport, report.id)
     mine = holder is not None and holder.id == user.id
+    contact = None if public is None else {
+        "given": bool(public.reporter_name or public.reporter_email or public.reporter_ip),
+        "deleted_at": public.contact_deleted_at}
     return render(
         request, "report.html", report=report, items=items, events=events, persons=persons, org=org,
-        holder=holder, mine=mine, duplicates=duplicates, msg=msg, err=err, routing=routing,
+        holder=holder, mine=mine, duplicates=duplicates, msg=msg, err=err, routing=routing, contact=contact,
         can_decide=mine and report.state == ReportState.IN_ASSESSMENT.value,
         schemes={"ncmec": NCMEC_CATEGORIES, "uk": UK_CATEGORIES, "directive": DIRECTIVE_ELEMENTS,
                  "flags": FLAGS, "ages": AGE_BANDS},
         unfounded=UNFOUNDED_REASONS,
         sla=sla_deadline(report.created_at, report.urgent),
     )
+
+
+@router.post("/reports/{report_id}/reporter-contact")
+def reporter_contact(request: Request, report_id: uuid.UUID, purpose: str = Form(default="", max_length=500),
+                     user: User = Depends(require_role(*ASSESSORS))) -> Response:
+    """The public reporter's optional name, email and IP, for an analyst who says why (audited
+    as reporter:contact_read before anything is shown; never cached)."""
+    balise = request.app.state.balise
+    purpose = " ".join(purpose.split())
+    if len(purpose) < 5:
+        return _flash(f"/ui/reports/{report_id}#reporter-contact",
+                      error=i18n.gettext("Say why you need the reporter's contact (at least 5 characters)."))
+    with balise.db.transaction() as session:
+        public = session.get(PublicReport, report_id)
+        if public is None:
+            return render(request, "error.html", status=404, title=i18n.gettext("Not found"),
+                          message=i18n.gettext("There is no such report."))
+        fields = [name for name, value in (("name", public.reporter_name), ("email", public.reporter_email),
+                                           ("ip", public.reporter_ip)) if value]
+        if fields:
+            balise.audit.record(session, AuditEvent.REPORTER_CONTACT_READ, _actor(user), "report", str(report_id),
+                                purpose, {"fields": fields})
+        shown = {"name": public.reporter_name, "email": public.reporter_email, "ip": public.reporter_ip,
+                 "deleted_at": public.contact_deleted_at, "number": public.number}
+    response = render(request, "reporter_contact.html", report_id=report_id, shown=shown, purpose=purpose)
+    response.headers["cache-control"] = "no-store, private"
+    return response
 
 
 def _routing_context(session: Any, report: Report) -> dict[str, Any]:
