@@ -25,7 +25,7 @@ from balise.services.actors import Actor
 from balise.services.media_hashing import MEDIA_HASH_JOB
 from balise.web.app import create_app
 from tests.conftest import make_settings
-from tests.helpers import auth, make_provider, minimal_report
+from tests.helpers import auth, make_provider, make_user, minimal_report, sign_in
 from tests.media_hash_support import known_copy
 
 ACTOR = Actor.system("test")
@@ -286,4 +286,19 @@ def test_an_unreadable_vault_object_fails_the_job_for_a_retry_and_changes_nothin
     with app.db.sessions() as s:
         report = s.get(Report, uuid.UUID(body["id"]))
         assert report.items[0].hash_status == "ok" and report.triaged_at is not None
+    app.close()
+
+
+def test_a_report_whose_media_are_being_hashed_is_not_in_the_analysts_queue(tmp_path, db_url):
+    app, _ = make_app(tmp_path, db_url)
+    _, key = make_provider(app)
+    make_user(app, "ana", "analyst")
+    complete = {"signature": "SIG", "provider": {"contact_point": {"email": "ts@example.test"}},
+                "user_decision": "block", "reported_elsewhere": {"reported": False}}
+    with TestClient(create_app(app)) as c:
+        body = post(c, key, {"pic": demo_image(709, (800, 600))}, **complete)
+        sign_in(c, app, "ana")
+        assert body["id"][:12] not in c.get("/ui/queue").text
+        app.run_jobs()
+        assert body["id"][:12] in c.get("/ui/queue").text  # hashed, triaged, complete: queued
     app.close()

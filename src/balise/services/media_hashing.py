@@ -215,13 +215,14 @@ class MediaHashing:
         """Remove plaintext copies of this item that a killed run left behind. Run after this
         run is over: a copy still in use by a run whose lease expired serves nothing any more
         (its result is discarded, the item being no longer pending)."""
-        if not self._tmp.is_dir():
+        leftovers = list(self._tmp.glob(f"balise-hash-{item_id}-*")) if self._tmp.is_dir() else []
+        if not leftovers:
             return
         with self._new_session() as session:
             item = session.get(Item, item_id)
             if item is not None and item.hash_status == PENDING:
                 return  # not recorded (this run failed): the retry may still be using a copy
-        for leftover in self._tmp.glob(f"balise-hash-{item_id}-*"):
+        for leftover in leftovers:
             with contextlib.suppress(FileNotFoundError):
                 leftover.unlink()
                 log.warning("removed the plaintext copy %s left by an interrupted hashing run", leftover.name)
