@@ -1,4 +1,5 @@
-"""Every item is hashed and matched on arrival; the result is stored on the item."""
+"""Every item is hashed and matched, and the result is stored on the item: exact and given
+hashes at arrival, the perceptual hashes of pictures and videos by the media.hash job."""
 
 from __future__ import annotations
 
@@ -34,7 +35,7 @@ def _file(client, key, images: dict[str, bytes], extra_items=()):
     return r.json()
 
 
-def test_an_image_whose_pdq_is_an_indicator_is_matched_at_arrival(tmp_path, db_url):
+def test_an_image_whose_pdq_is_an_indicator_is_matched_once_hashed(tmp_path, db_url):
     app = _app(tmp_path, db_url)
     known = demo_image(500, (800, 600))
     pdq = hash_image_bytes(known).pdq
@@ -47,6 +48,9 @@ def test_an_image_whose_pdq_is_an_indicator_is_matched_at_arrival(tmp_path, db_u
     _, key = make_provider(app)
     with TestClient(create_app(app)) as c:
         body = _file(c, key, {"copy": out.getvalue(), "other": demo_image(501, (800, 600))})
+        assert [i["hash_status"] for i in body["items"]] == ["pending", "pending"]
+        assert body["items"][0]["matched"] is False  # its bytes are new: only its picture is known
+        app.run_jobs()
         got = c.get(f"/api/v1/reports/{body['id']}", headers=auth(key)).json()
     copy, other = got["items"]
     assert copy["matched"] is True and copy["hash_status"] == "ok"
@@ -70,6 +74,7 @@ def test_a_rotated_copy_matches_through_dihedral_hashes(tmp_path, db_url):
     _, key = make_provider(app)
     with TestClient(create_app(app)) as c:
         body = _file(c, key, {"rotated": out.getvalue()})
+        app.run_jobs()
         item = c.get(f"/api/v1/reports/{body['id']}", headers=auth(key)).json()["items"][0]
     assert item["matched"] and item["matches"][0]["transform"] != "original"
     app.close()
@@ -98,6 +103,7 @@ def test_a_file_that_cannot_be_decoded_is_stored_with_its_error(tmp_path, db_url
     truncated = demo_image(503)[:300]
     with TestClient(create_app(app)) as c:
         body = _file(c, key, {"broken": truncated})
+        app.run_jobs()
         item = c.get(f"/api/v1/reports/{body['id']}", headers=auth(key)).json()["items"][0]
     assert item["hash_status"] == "error" and item["hash_error"]
     assert item["md5"]  # exact hashes are always there

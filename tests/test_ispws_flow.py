@@ -89,12 +89,18 @@ def test_rich_report_with_two_files_is_filed_and_triaged(client, balise):
                                                                     "https://photos.example.test/album/43"]
         files = session.execute(select(IspwsFile).order_by(IspwsFile.position)).scalars().all()
         assert [f.item_id for f in files] == [i.id for i in media]
-        assert session.execute(select(Job).where(Job.kind == "report.triage")).scalar_one().payload == {
-            "report_id": str(report.id)}
+        # The two pictures are hashed by jobs queued with the report; its triage waits for them.
+        assert [i.hash_status for i in media] == ["pending", "pending"]
+        hash_jobs = session.execute(select(Job).where(Job.kind == "media.hash").order_by(Job.id)).scalars().all()
+        assert [j.payload for j in hash_jobs] == [{"report_id": str(report.id), "item_id": str(i.id)} for i in media]
+        assert session.execute(select(Job).where(Job.kind == "report.triage")).first() is None
 
     balise.run_jobs()
     with balise.db.sessions() as session:
         report = session.get(Report, staged.report_id)
+        assert session.execute(select(Job).where(Job.kind == "report.triage")).scalar_one().payload == {
+            "report_id": str(report.id)}
+        assert [i.hash_status for i in report.items if i.kind == "media"] == ["ok", "ok"]
         assert report.triaged_at is not None
         assert report.state == ReportState.INFORMATION_REQUESTED.value
         # The provider's signature, awareness and removal are not in the CyberTipline format.

@@ -12,10 +12,11 @@ import pytest
 from lxml import etree
 from sqlalchemy import select
 
-from balise.adapters.db.models import IspwsFile, IspwsReport, Report
+from balise.adapters.db.models import AuditRecord, IspwsFile, IspwsReport, Report
 from balise.domain.indicators import Algorithm, IndicatorKind
 from balise.services.actors import Actor
 from tests.helpers import auth as bearer
+from tests.media_hash_support import known_copy
 from tests.ispws_support import (
     basic,
     code,
@@ -149,6 +150,20 @@ def test_known_csam_when_every_file_matches_a_known_indicator(client, balise, au
     assert known.report_type == "known_csam"
     _, mixed = filed(client, balise, auth, minimal_report(), [images[0], demo_jpeg(57)], details=False)
     assert mixed.report_type == "new_csam"
+
+
+def test_known_csam_once_a_file_known_only_by_its_picture_is_hashed(client, balise, auth):
+    # A re-encoded copy: its bytes match nothing, its picture matches a known-CSAM indicator.
+    report_id, report = filed(client, balise, auth, minimal_report(), [known_copy(balise, 61)], details=False)
+    assert report.report_type == "new_csam" and report.items[0].hash_status == "pending"
+    balise.run_jobs()
+    with balise.db.sessions() as session:
+        report = session.get(Report, report.id)
+        assert report.items[0].matched and report.report_type == "known_csam"
+        (retyped,) = session.execute(select(AuditRecord).where(AuditRecord.event_type == "ispws:report_retype")
+                                     ).scalars().all()
+    assert retyped.subject_id == str(report_id)
+    assert retyped.details == {"report": str(report.id), "from": "new_csam", "to": "known_csam"}
 
 
 @pytest.mark.parametrize(("incident", "with_file", "expected"), [

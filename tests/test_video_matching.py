@@ -54,7 +54,7 @@ def test_the_same_video_matches_and_a_different_one_does_not(app):
     assert other["matches"] == []  # 10.5 % of its frames match: far below 80 %
 
 
-def test_an_uploaded_sample_video_is_matched_at_intake(app):
+def test_an_uploaded_sample_video_is_matched_by_its_hashing_job(app):
     video = VECTORS / "tmk" / "sample-videos" / "chair-19-sd-bar.mp4"
     assert video.exists()
     _, key = make_provider(app)
@@ -63,6 +63,8 @@ def test_an_uploaded_sample_video_is_matched_at_intake(app):
         r = c.post("/api/v1/reports", data={"report": json.dumps(report)},
                    files=[("v", ("clip.mp4", video.read_bytes(), "video/mp4"))], headers=auth(key))
         assert r.status_code == 201, r.text
+        assert r.json()["items"][0]["hash_status"] == "pending"  # answered before decoding the video
+        app.run_jobs()
         item = c.get(f"/api/v1/reports/{r.json()['id']}", headers=auth(key)).json()["items"][0]
     assert item["media_type"] == "video" and item["matched"] and item["matches"][0]["algorithm"] == "vpdq"
 

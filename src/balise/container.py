@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from balise.services.assessment import Assessment
     from balise.services.ispws import IspwsService
     from balise.services.matching import Matcher, PdqIndexHolder
+    from balise.services.media_hashing import MediaHashing
     from balise.services.triage import Triage
 
 
@@ -95,21 +96,42 @@ class Balise:
             max_file_bytes=self.settings.max_file_bytes,
             max_items=self.settings.max_items_per_report,
             matcher=self.matcher,
-            media_hasher=self.media_hasher,
-            tmp_dir=self.settings.data_dir / "tmp",
-            after_store=self._enqueue_triage,
+            perceptual_hashing=True,
+            after_store=self._after_intake,
         )
 
-    def _enqueue_triage(self, session, report) -> None:  # type: ignore[no-untyped-def]
-        from balise.services.triage import TRIAGE_JOB
+    def _after_intake(self, session, report) -> None:  # type: ignore[no-untyped-def]
+        """The jobs a new report needs, in the transaction that stores it: perceptual hashing of
+        its pictures and videos (which queues the triage once all are hashed), or the triage
+        right away; and a fetch of each reported URL."""
         from balise.services.url_inspection import URL_FETCH_JOB
 
-        self.jobs.enqueue(session, TRIAGE_JOB, {"report_id": str(report.id)}, dedupe_key=f"triage:{report.id}")
+        if not self.media_hashing.enqueue(self.jobs, session, report):
+            self._enqueue_triage(session, report)
         # Each reported URL is fetched, located and matched (INHOPE ICCAM), in the same
         # transaction as the report so that none is forgotten.
         for item in report.items:
             if item.kind == "url" and item.url:
                 self.jobs.enqueue(session, URL_FETCH_JOB, {"item_id": str(item.id)}, dedupe_key=f"fetch:{item.id}")
+
+    def _enqueue_triage(self, session, report) -> None:  # type: ignore[no-untyped-def]
+        from balise.services.triage import TRIAGE_JOB
+
+        self.jobs.enqueue(session, TRIAGE_JOB, {"report_id": str(report.id)}, dedupe_key=f"triage:{report.id}")
+
+    def _after_hashing(self, session, report) -> None:  # type: ignore[no-untyped-def]
+        """In the transaction that records the last perceptual hash of a report: a NCMEC report's
+        type follows its files' matches, and the report goes to triage."""
+        self.ispws.decide_type_when_hashed(session, report)
+        self._enqueue_triage(session, report)
+
+    @cached_property
+    def media_hashing(self) -> MediaHashing:
+        from balise.services.media_hashing import MediaHashing
+
+        return MediaHashing(self.db.sessions, self.audit, self.clock, evidence=self.evidence, matcher=self.matcher,
+                            media_hasher=self.media_hasher, tmp_dir=self.settings.data_dir / "tmp",
+                            when_hashed=self._after_hashing)
 
     @cached_property
     def jobs(self) -> JobQueue:
@@ -355,13 +377,15 @@ class Balise:
 
     def job_handlers(self) -> dict:  # type: ignore[type-arg]
         from balise.services.ispws import EXPIRE_JOB
+        from balise.services.media_hashing import MEDIA_HASH_JOB
         from balise.services.notices import NOTICE_SEND_JOB
         from balise.services.routing import ROUTE_JOB
         from balise.services.takedowns import TAKEDOWN_CHECK_JOB
         from balise.services.triage import TRIAGE_JOB
         from balise.services.url_inspection import URL_FETCH_JOB
 
-        return {TRIAGE_JOB: self.triage.handle, EXPIRE_JOB: self.ispws.expire, URL_FETCH_JOB: self.url_inspector.handle,
+        return {MEDIA_HASH_JOB: self.media_hashing.handle, TRIAGE_JOB: self.triage.handle, EXPIRE_JOB: self.ispws.expire,
+                URL_FETCH_JOB: self.url_inspector.handle,
                 ROUTE_JOB: self.router.handle, NOTICE_SEND_JOB: self.notices.handle_send,
                 TAKEDOWN_CHECK_JOB: self.takedowns.handle_check, **self.periodic.handlers()}
 

@@ -27,6 +27,7 @@ class AuditEvent(StrEnum):
     REPORT_TRANSITION = "report:transition"
     REPORT_IDEMPOTENT_REPLAY = "report:idempotent_replay"
     ITEM_CREATE = "item:create"
+    ITEM_HASH = "item:hash"
     ITEM_READ = "item:read"
     ITEM_ASSESS = "item:assess"
     REPORT_CLAIM = "report:claim"
@@ -87,6 +88,7 @@ class AuditEvent(StrEnum):
     ISPWS_REPORT_FINISH = "ispws:report_finish"
     ISPWS_REPORT_RETRACT = "ispws:report_retract"
     ISPWS_REPORT_EXPIRE = "ispws:report_expire"
+    ISPWS_REPORT_RETYPE = "ispws:report_retype"
     MEDIA_DELETE = "media:delete"
     # Retention (docs/retention.md).
     REPORT_REDACT = "report:redact"

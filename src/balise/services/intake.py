@@ -1,4 +1,5 @@
-"""Filing a report: validate, hash, store evidence, record — all or nothing."""
+"""Filing a report: validate, hash exactly, store evidence, record — all or nothing. Perceptual
+hashing of pictures and videos is a job queued with the report (services/media_hashing.py)."""
 
 from __future__ import annotations
 
@@ -8,10 +9,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-import os
-import tempfile
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
 from sqlalchemy import select
@@ -35,6 +33,7 @@ from balise.services.actors import Actor
 from balise.services.audit import AuditTrail
 from balise.services.evidence import EvidenceVault
 from balise.services.matching_types import HashQuery
+from balise.services.media_hashing import HASHED_MEDIA, PENDING, distinct_matches, exact_queries
 from balise.services.report_schema import (
     HashOnlyItemIn,
     MediaItemIn,
@@ -65,12 +64,11 @@ class UploadedFile:
     hashes: ExactHashes | None = None
     media_type: str = "other"
     sniffed_type: str | None = None
-    perceptual: dict[str, Any] | None = None
 
 
 @dataclass
 class ItemDetection:
-    """What hashing and matching found for one item, before it is stored."""
+    """What intake knows of one item's hashes and matches, before it is stored."""
 
     hash_status: str
     hash_error: str | None = None
@@ -128,8 +126,7 @@ class Intake:
         max_file_bytes: int,
         max_items: int,
         matcher: MatchPort | None = None,
-        media_hasher: Callable[[str], dict[str, Any]] | None = None,
-        tmp_dir: Path | None = None,
+        perceptual_hashing: bool = False,
         after_store: Callable[[Session, Report], None] | None = None,
     ) -> None:
         self._audit = audit
@@ -139,15 +136,18 @@ class Intake:
         self.max_file_bytes = max_file_bytes
         self.max_items = max_items
         self._matcher = matcher
-        self._media_hasher = media_hasher
-        self._tmp_dir = tmp_dir
-        # Called inside the intake transaction (to enqueue triage with the report it acts on).
+        # True when a media.hash job will hash pictures and videos (their items are "pending");
+        # otherwise they are recorded "not_hashed".
+        self._perceptual_hashing = perceptual_hashing
+        # Called inside the intake transaction, to queue the jobs (perceptual hashing, or
+        # triage, URL fetches) with the report they act on.
         self._after_store = after_store
 
     # -- preparation (no database) ---------------------------------------------------------
 
     def prepare_files(self, report: ReportIn, files: dict[str, UploadedFile]) -> None:
-        """Check file parts against the items and hash them. Raises IntakeError."""
+        """Check file parts against the items, compute their exact hashes and sniff their media
+        type; no decoding happens here (that is the media.hash job). Raises IntakeError."""
         if len(report.items) > self.max_items:
             raise IntakeError(
                 413, "too_many_items",
@@ -192,32 +192,13 @@ class Intake:
                         f"items.{index}.hashes.{name} is {declared} but the file's {name} is {getattr(actual, name)}",
                         [{"field": f"items.{index}.hashes.{name}", "message": "does not match the file"}],
                     )
-        if self._media_hasher is not None:
-            for upload in files.values():
-                if upload.media_type in ("image", "video"):
-                    upload.perceptual = self._hash_media(upload)
-
-    def _hash_media(self, upload: UploadedFile) -> dict[str, Any]:
-        """Perceptual hashes of an upload, computed in a bounded child process from a
-        short-lived private temporary file (the only plaintext copy outside memory)."""
-        assert self._media_hasher is not None
-        directory = self._tmp_dir
-        if directory is not None:
-            directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd, path = tempfile.mkstemp(prefix="balise-intake-", dir=directory)
-        try:
-            with os.fdopen(fd, "wb") as out:
-                upload.stream.seek(0)
-                while chunk := upload.stream.read(1024 * 1024):
-                    out.write(chunk)
-            return self._media_hasher(path)
-        finally:
-            os.unlink(path)
-            upload.stream.seek(0)
 
     def detect(self, report: ReportIn, files: dict[str, UploadedFile]) -> list[ItemDetection]:
-        """Hash status and indicator matches for every item, computed before the report is
-        stored so that the item is recorded with its match result."""
+        """What is known at intake, computed before the report is stored so that each item is
+        recorded with it: every item is matched on the hashes known now (the exact hashes of a
+        file, the hashes a hash-only item gives). A picture or video is ``pending``: its
+        perceptual hashes are computed and matched by the ``media.hash`` job, which then
+        records the item's matches on all its hashes (services/media_hashing.py)."""
         detections: list[ItemDetection] = []
         queries: list[HashQuery] = []
         owners: list[int] = []
@@ -226,26 +207,11 @@ class Intake:
             if isinstance(spec, MediaItemIn):
                 upload = files[spec.file]
                 assert upload.hashes is not None
-                for algorithm in ("md5", "sha1", "sha256"):
-                    queries.append(HashQuery(algorithm, getattr(upload.hashes, algorithm)))
-                    owners.append(position)
-                result = upload.perceptual
-                if result is None:
-                    detection.hash_status = "not_applicable" if upload.media_type == "other" else "not_hashed"
-                elif result.get("status") == "error":
-                    detection.hash_status, detection.hash_error = "error", result.get("error")
-                else:
-                    detection.hash_status = result.get("status", "ok")
-                    if result.get("pdq"):
-                        detection.extra_hashes["pdq"] = result["pdq"]
-                        detection.extra_hashes["pdq_quality"] = result.get("pdq_quality")
-                        queries.append(HashQuery("pdq", result["pdq"], quality=result.get("pdq_quality"),
-                                                 dihedral=[d["pdq"] for d in (result.get("dihedral") or [])[1:]] or None))
-                        owners.append(position)
-                    if result.get("vpdq"):
-                        detection.extra_hashes["vpdq_frames"] = len(result["vpdq"])
-                        queries.append(HashQuery("vpdq", frames=result["vpdq"]))
-                        owners.append(position)
+                exact = exact_queries(upload.hashes.md5, upload.hashes.sha1, upload.hashes.sha256)
+                queries += exact
+                owners += [position] * len(exact)
+                if upload.media_type in HASHED_MEDIA:
+                    detection.hash_status = PENDING if self._perceptual_hashing else "not_hashed"
             elif isinstance(spec, HashOnlyItemIn):
                 present = spec.hashes.present()
                 detection.hash_status = "provided"
@@ -259,14 +225,14 @@ class Intake:
                     owners.append(position)
             detections.append(detection)
         if self._matcher is not None and queries:
+            outcomes: dict[int, list[Any]] = {}
             for position, outcome in zip(owners, self._matcher.match(queries)):
-                if outcome.status == "low_quality" and detections[position].hash_status in ("ok", "provided"):
+                outcomes.setdefault(position, []).append(outcome)
+            for position, found in outcomes.items():
+                matches, low_quality = distinct_matches(found)
+                detections[position].matches = matches
+                if low_quality and detections[position].hash_status == "provided":
                     detections[position].hash_status = "low_quality"
-                seen = {(m["indicator_id"]) for m in detections[position].matches}
-                for m in outcome.matches:
-                    if m["indicator_id"] not in seen:
-                        detections[position].matches.append(m)
-                        seen.add(m["indicator_id"])
         return detections
 
     # -- filing ----------------------------------------------------------------------------

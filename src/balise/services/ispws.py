@@ -32,12 +32,13 @@ from balise.adapters.hashing import exact_hashes
 from balise.adapters.ncmec import parse_document, parse_stored
 from balise.domain.audit import AuditEvent
 from balise.domain.ispws import Code, IspwsError, IspwsState, deletion_deadline
-from balise.domain.model import OrgKind, ReportSource
+from balise.domain.model import OrgKind, ReportSource, ReportType
 from balise.ports import StoredBlob
 from balise.services.actors import Actor
 from balise.services.audit import AuditTrail
 from balise.services.evidence import EvidenceVault
 from balise.services.intake import FiledReport, IntakeError, UploadedFile
+from balise.services.media_hashing import SYSTEM as HASHER
 from balise.services.ncmec_mapping import MappingError, Mapped, StagedFile, decide_type, map_report
 from balise.services.organisations import OrganisationError
 from balise.services.report_schema import ReportIn
@@ -46,6 +47,9 @@ log = logging.getLogger("balise.ispws")
 
 EXPIRE_JOB = "ispws.expire"
 EXPIRY_ACTOR = Actor.system("ispws-expiry")
+# The types ncmec_mapping leaves to matching (Mapped.type_by_matching): it gives every other
+# report "solicitation", so a NCMEC report of one of these types was typed by its files' matches.
+BY_MATCHING = (ReportType.KNOWN_CSAM.value, ReportType.NEW_CSAM.value)
 
 
 class Filing(Protocol):
@@ -365,6 +369,8 @@ class IspwsService:
             staged.item_id = item.id
             item.media_metadata = {**(item.media_metadata or {}), **extras}
         if mapped.type_by_matching:
+            # On the exact hashes known now; decided again on all hashes once the pictures and
+            # videos are perceptually hashed (decide_type_when_hashed).
             stored.report_type = decide_type([item.matches or [] for item in media]).value
         # NCMEC's format has no awareness source and no removal flag: recorded as unknown, so
         # that triage lists them among the missing Annex III fields.
@@ -374,6 +380,24 @@ class IspwsService:
         self._audit.record(session, AuditEvent.ISPWS_REPORT_FINISH, principal.actor, "ispws_report", str(report_id),
                            "NCMEC-compatible report finished and filed for triage",
                            {"report": str(stored.id), "files": len(media), "type": stored.report_type})
+
+    def decide_type_when_hashed(self, session: Session, report: Report) -> None:
+        """Called (by the media.hash job) in the transaction that records the last perceptual
+        hash of a report: the type of a NCMEC report decided by matching (known or new CSAM;
+        ncmec_mapping gives solicitation otherwise) follows the matches of all its files now."""
+        if report.source != ReportSource.NCMEC_XML.value or report.report_type not in BY_MATCHING:
+            return
+        row = session.execute(select(IspwsReport).where(IspwsReport.report_id == report.id)).scalar_one_or_none()
+        if row is None:
+            return
+        media = [item for item in report.items if item.kind == "media"]
+        decided = decide_type([item.matches or [] for item in media]).value
+        if decided == report.report_type:
+            return
+        self._audit.record(session, AuditEvent.ISPWS_REPORT_RETYPE, HASHER, "ispws_report",
+                           str(row.id), "report type decided from the matches of its hashed files",
+                           {"report": str(report.id), "from": report.report_type, "to": decided})
+        report.report_type = decided
 
     def retract(self, principal: IspwsPrincipal, report_id: int) -> int:
         """``/retract``: cancel an unfinished report; its XML and files leave the vault."""

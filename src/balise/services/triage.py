@@ -3,6 +3,7 @@ assessments, priority. It suggests; it never forwards or dismisses."""
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Callable
 from datetime import datetime
@@ -20,6 +21,9 @@ from balise.domain.states import ReportState, check_transition
 from balise.domain.triage import missing_fields, priority
 from balise.services.actors import Actor
 from balise.services.audit import AuditTrail
+from balise.services.media_hashing import has_pending
+
+log = logging.getLogger("balise.triage")
 
 TRIAGE_JOB = "report.triage"
 SYSTEM = Actor.system("triage")
@@ -74,6 +78,11 @@ class Triage:
                 ReportState.RECEIVED.value, ReportState.INCOMPLETE.value, ReportState.INFORMATION_REQUESTED.value
             ):
                 return report  # already triaged, decided or retracted
+            if has_pending(report):
+                # Not on missing data: the media.hash job that records the last perceptual hash
+                # of this report queues its triage again, in the same transaction.
+                log.info("triage of report %s deferred: media still being hashed", report_id)
+                return report
             for item in report.items:
                 self._link_duplicate(session, item)
                 self.reuse_assessment(session, item, now)

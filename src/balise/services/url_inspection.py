@@ -11,8 +11,6 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
-import os
-import tempfile
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -27,6 +25,7 @@ from balise.domain.audit import AuditEvent
 from balise.services.actors import Actor
 from balise.services.audit import AuditTrail
 from balise.services.matching_types import HashQuery
+from balise.services.media_hashing import distinct_matches, exact_queries, hash_private_copy, read_perceptual
 
 log = logging.getLogger("balise.urls")
 
@@ -235,40 +234,18 @@ class UrlInspector:
         content_type = (fetched.content_type or "").split(";")[0].strip().lower()
         media_type = "image" if content_type.startswith("image/") else "video" if content_type.startswith("video/") else None
         body = fetched.body
-        queries = [HashQuery("md5", hashlib.md5(body).hexdigest()), HashQuery("sha1", hashlib.sha1(body).hexdigest()),
-                   HashQuery("sha256", hashlib.sha256(body).hexdigest())]
+        md5, sha1 = hashlib.md5(body).hexdigest(), hashlib.sha1(body).hexdigest()
+        queries = exact_queries(md5, sha1, hashlib.sha256(body).hexdigest())
         result: dict[str, Any] = {"status": "not_applicable", "hashes": {}, "matches": [],
-                                  "md5": queries[0].value, "sha1": queries[1].value, "media_type": media_type or "other"}
+                                  "md5": md5, "sha1": sha1, "media_type": media_type or "other"}
         if media_type is not None:
-            perceptual = self._hash(body)
-            if perceptual.get("status") == "error":
-                result["status"], result["error"] = "error", perceptual.get("error")
-            else:
-                result["status"] = perceptual.get("status", "ok")
-                if perceptual.get("pdq"):
-                    result["hashes"] = {"pdq": perceptual["pdq"], "pdq_quality": perceptual.get("pdq_quality")}
-                    queries.append(HashQuery("pdq", perceptual["pdq"], quality=perceptual.get("pdq_quality"),
-                                             dihedral=[d["pdq"] for d in (perceptual.get("dihedral") or [])[1:]] or None))
-                if perceptual.get("vpdq"):
-                    result["hashes"]["vpdq_frames"] = len(perceptual["vpdq"])
-                    queries.append(HashQuery("vpdq", frames=perceptual["vpdq"]))
-        seen: set[int] = set()
-        for outcome in self._matcher.match(queries):
-            for m in outcome.matches:
-                if m["indicator_id"] not in seen:
-                    seen.add(m["indicator_id"])
-                    result["matches"].append(m)
+            found = read_perceptual(hash_private_copy(self._hasher, self._tmp, "balise-fetch-", [body]))
+            result["status"], result["hashes"] = found.status, found.hashes
+            if found.error is not None:
+                result["error"] = found.error
+            queries += found.queries
+        result["matches"], _ = distinct_matches(self._matcher.match(queries))
         return result
-
-    def _hash(self, body: bytes) -> dict[str, Any]:
-        self._tmp.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd, path = tempfile.mkstemp(prefix="balise-fetch-", dir=self._tmp)
-        try:
-            with os.fdopen(fd, "wb") as out:
-                out.write(body)
-            return self._hasher(path)
-        finally:
-            os.unlink(path)
 
 
 MEDIA_SUFFIXES = (".jpg", ".jpeg", ".png", ".gif", ".webp", ".bmp", ".tif", ".tiff", ".heic", ".avif",

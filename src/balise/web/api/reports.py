@@ -168,7 +168,9 @@ async def file_report(request: Request, principal: Principal = principal_with(Sc
             message += "; missing required fields: " + ", ".join(missing)
         raise ApiError(422, "invalid_report", message, fields, extra={"missing": missing}) from exc
     try:
-        balise.intake.prepare_files(report, files)
+        # Exact hashes of every file part: streamed, off the event loop. Perceptual hashing is
+        # not done here but by a media.hash job queued with the report.
+        await _run_sync(balise.intake.prepare_files, report=report, files=files)
         fingerprint = request_fingerprint(payload, files)
         filed = await _run_sync(
             balise.intake.file, actor=principal.actor, organisation_id=principal.organisation_id,
