@@ -97,8 +97,9 @@ def test_rich_report_with_two_files_is_filed_and_triaged(client, balise):
         report = session.get(Report, staged.report_id)
         assert report.triaged_at is not None
         assert report.state == ReportState.INFORMATION_REQUESTED.value
-        # The provider's signature, awareness and removal are not in the CyberTipline format.
-        assert report.missing_fields == ["signature", "awareness", "content_removed"]
+        # The provider's signature, awareness and removal are not in the CyberTipline format,
+        # nor whether this incident was also reported to NCMEC.
+        assert report.missing_fields == ["signature", "reported_elsewhere", "awareness", "content_removed"]
         assert report.urgent and report.priority >= 100_000
 
 

@@ -366,6 +366,9 @@ class IspwsService:
             item.media_metadata = {**(item.media_metadata or {}), **extras}
         if mapped.type_by_matching:
             stored.report_type = decide_type([item.matches or [] for item in media]).value
+        elif mapped.type_missing:
+            # The incident type says no Annex III type (docs/ncmec-api.md): triage asks for it.
+            stored.report_type = None
         # NCMEC's format has no awareness source and no removal flag: recorded as unknown, so
         # that triage lists them among the missing Annex III fields.
         stored.awareness_source = None
