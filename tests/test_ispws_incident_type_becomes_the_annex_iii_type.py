@@ -18,6 +18,7 @@ import hashlib
 from datetime import datetime, timezone
 
 import pytest
+from lxml import etree
 from sqlalchemy import select
 
 from balise.adapters.db.models import IspwsReport, Report
@@ -32,7 +33,6 @@ from tests.ispws_support import (
     demo_jpeg,
     every_element,
     finish,
-    generated,
     open_report,
     upload_ok,
 )
@@ -76,8 +76,6 @@ def document(incident: str, material: str, signal: str | None = None) -> bytes:
         for tag in [c.tag for c in annotations]:
             if tag != signal:
                 annotations.remove(annotations.find(tag))
-    from lxml import etree
-
     return etree.tostring(doc, xml_declaration=True, encoding="UTF-8")
 
 

@@ -5,7 +5,9 @@ The input has passed NCMEC's schema, but the schema is looser than Annex III (an
 string, dates may lack a time zone, a URL may have no scheme). Nothing that passed the schema may
 make the mapping fail: a value Balise cannot type is kept as an ``other`` identifier or in the
 text, and the original XML stays in the vault. What NCMEC's format does not carry at all
-(signature, awareness, removal) is left missing so that triage asks the provider for it.
+(signature, awareness, removal, whether this incident was also reported to NCMEC) is left
+missing so that triage asks the provider for it; so is the type when the incident type and the
+material do not tell it (see :func:`initial_type`).
 """
 
 from __future__ import annotations
