@@ -5,6 +5,7 @@ documentation ranges), and checks that every answer has the schema's response sh
 from __future__ import annotations
 
 import base64
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -308,54 +309,136 @@ def file_details(report_id: int, file_id: str, *, classification: str | None = "
 </fileDetails>"""
 
 
-# -- a document with every element of the schema ---------------------------------------------
+# -- documents written from the schema ------------------------------------------------------
+
+
+def _xsd() -> etree._Element:
+    return etree.parse(str(XSD_PATH)).getroot()
+
+
+def enumeration(type_name: str) -> list[str]:
+    """The non-empty enumeration values of a named simple type of report.xsd, in its order."""
+    simple = next(e for e in _xsd().findall(f"{XS}simpleType") if e.get("name") == type_name)
+    return [e.get("value") for e in simple.iter(f"{XS}enumeration") if e.get("value")]
+
+
+INCIDENT_TYPES = enumeration("incidentType")
+CLASSIFICATIONS = enumeration("fileClassification")
+
+
+def choice_alternatives() -> dict[str, list[str]]:
+    """For each element declaration holding an xs:choice: the names of its alternatives."""
+    found: dict[str, list[str]] = {}
+    for decl in _xsd().iter(f"{XS}element"):
+        if not decl.get("name"):
+            continue
+        for choice in decl.iter(f"{XS}choice"):
+            found[decl.get("name")] = [m.get("ref") or m.get("name") for m in choice if m.tag == f"{XS}element"]
+    return found
 
 
 class _Generator:
     """Writes an instance of an element declaration of report.xsd with *every* optional element
-    and attribute present (the first alternative of a choice, the first non-empty value of an
-    enumeration), so the mapping meets the whole schema."""
+    and attribute present, so the mapping meets the whole schema.
 
-    def __init__(self) -> None:
-        tree = etree.parse(str(XSD_PATH))
-        self.elements = {e.get("name"): e for e in tree.getroot().findall(f"{XS}element")}
-        self.complex = {e.get("name"): e for e in tree.getroot().findall(f"{XS}complexType")}
-        self.simple = {e.get("name"): e for e in tree.getroot().findall(f"{XS}simpleType")}
+    ``choose`` picks the alternative of an element's xs:choice by the element's name (default:
+    one ``internetDetails`` per alternative; the last alternative of ``fileDetails``, the first
+    elsewhere); ``values`` sets the text of elements by name (e.g. ``incidentType``); ``omit``
+    leaves optional elements out by name. Every free value (strings, numbers, dates, e-mail
+    addresses, URLs, IP addresses, phone numbers) is distinct, so that a test can trace where
+    each one ends up; :attr:`leaves` lists what was written."""
 
-    def value(self, type_name: str | None, restriction: etree._Element | None = None) -> str:
+    def __init__(self, choose: dict[str, str] | None = None, values: dict[str, str] | None = None,
+                 omit: frozenset[str] | set[str] = frozenset()) -> None:
+        tree = _xsd()
+        self.elements = {e.get("name"): e for e in tree.findall(f"{XS}element")}
+        self.complex = {e.get("name"): e for e in tree.findall(f"{XS}complexType")}
+        self.simple = {e.get("name"): e for e in tree.findall(f"{XS}simpleType")}
+        self.choose = choose or {}
+        self.values = values or {}
+        self.omit = set(omit)
+        self.counter = 0
+        # (element path, element or @attribute name, value, whether the value is distinct)
+        self.leaves: list[tuple[str, str, str, bool]] = []
+
+    def _next(self) -> int:
+        self.counter += 1
+        return self.counter
+
+    def value(self, name: str, type_name: str | None, restriction: etree._Element | None = None) -> tuple[str, bool]:
+        """(value, distinct) for an element or attribute called ``name`` of that type."""
+        if name in self.values:
+            return self.values[name], False
         if restriction is None and type_name in self.simple:
             restriction = self.simple[type_name].find(f"{XS}restriction")
         if restriction is not None:
             enums = [e.get("value") for e in restriction.findall(f"{XS}enumeration") if e.get("value")]
             if enums:
-                return enums[0]
+                return ("FR" if "FR" in enums else enums[0]), False
             pattern = restriction.find(f"{XS}pattern")
             if pattern is not None:
-                return {r"\+[0-9]{1,3}": "+33", "[0-9]+": "12"}[pattern.get("value")]
-            return self.value(restriction.get("base"))
-        return {"xs:dateTime": "2026-11-20T07:00:00Z", "xs:date": "2015-06-01", "xs:boolean": "true",
-                "xs:int": "7", "xs:long": "123456789", "xs:double": "45.5", "xs:token": "demo-token"}.get(
-            type_name or "", "DEMO value")
+                return {r"\+[0-9]{1,3}": "+33", "[0-9]+": "12"}[pattern.get("value")], False
+            return self.value(name, restriction.get("base"))
+        n = self._next()
+        if name in ("url", "profileUrl", "legalURL", "locationOfFile"):
+            return f"https://demo{n}.example.test/page-{n}", True
+        if name in ("email", "emailAddress"):
+            return f"demo{n}@example.test", True
+        if name == "ipAddress":
+            return f"{('192.0.2', '198.51.100', '203.0.113')[n // 250 % 3]}.{n % 250 + 1}", True
+        if name in ("phone", "phoneNumber"):
+            return f"01 23 45 {n:04d}", True
+        if name == "latitude":
+            return f"45.{n:04d}", True
+        if name == "longitude":
+            return f"4.{n:04d}", True
+        if type_name == "xs:boolean":
+            return "true", False
+        if type_name == "xs:dateTime":
+            stamp = datetime(2026, 11, 1, tzinfo=timezone.utc) + timedelta(minutes=n)
+            return stamp.strftime("%Y-%m-%dT%H:%M:%SZ"), True
+        if type_name == "xs:date":
+            return (date(2014, 1, 1) + timedelta(days=n)).isoformat(), True
+        if type_name == "xs:int":
+            return str(7000 + n), True
+        if type_name == "xs:long":
+            return str(900_000_000 + n), True
+        if type_name == "xs:double":
+            return f"12.{n:04d}", True
+        if type_name == "xs:token":
+            return f"demo-token-{n}", True
+        return f"DEMO-{name}-{n}", True
+
+    def _leaf(self, el: etree._Element, name: str, value: str, distinct: bool) -> None:
+        path = "/".join([a.tag for a in reversed(list(el.iterancestors())) if a.tag != "holder"] + [el.tag])
+        self.leaves.append((path, name, value, distinct))
 
     def fill(self, parent: etree._Element, decl: etree._Element) -> None:
         if decl.get("ref"):
             decl = self.elements[decl.get("ref")]
-        if decl.get("name") == "internetDetails":
-            # One internetDetails per kind of incident the choice offers.
-            for alternative in decl.find(f"{XS}complexType/{XS}choice"):
-                if alternative.tag == f"{XS}element":
-                    self.fill(etree.SubElement(parent, "internetDetails"), alternative)
+        name = decl.get("name")
+        if name in self.omit:
             return
-        el = etree.SubElement(parent, decl.get("name"))
+        if name == "internetDetails":
+            alternatives = [a for a in decl.find(f"{XS}complexType/{XS}choice") if a.tag == f"{XS}element"]
+            if "internetDetails" in self.choose:
+                alternatives = [a for a in alternatives if (a.get("ref") or a.get("name")) == self.choose[name]]
+            # One internetDetails per kind of incident the choice offers (or the one chosen).
+            for alternative in alternatives:
+                self.fill(etree.SubElement(parent, "internetDetails"), alternative)
+            return
+        el = etree.SubElement(parent, name)
         if decl.get("fixed"):
             el.text = decl.get("fixed")
+            self._leaf(el, name, el.text, False)
             return
         type_name = decl.get("type")
         complex_type = decl.find(f"{XS}complexType")
         if complex_type is None and type_name in self.complex:
             complex_type = self.complex[type_name]
         if complex_type is None:
-            el.text = self.value(type_name, decl.find(f"{XS}simpleType/{XS}restriction"))
+            el.text, distinct = self.value(name, type_name, decl.find(f"{XS}simpleType/{XS}restriction"))
+            self._leaf(el, name, el.text, distinct)
             return
         self.content(el, complex_type)
 
@@ -364,10 +447,13 @@ class _Generator:
             f"{XS}simpleContent/{XS}extension/{XS}attribute")
         for attribute in attributes:
             inline = attribute.find(f"{XS}simpleType/{XS}restriction")
-            el.set(attribute.get("name"), self.value(attribute.get("type"), inline))
+            value, distinct = self.value("@" + attribute.get("name"), attribute.get("type"), inline)
+            el.set(attribute.get("name"), value)
+            self._leaf(el, "@" + attribute.get("name"), value, distinct)
         simple = complex_type.find(f"{XS}simpleContent/{XS}extension")
         if simple is not None:
-            el.text = self.value(simple.get("base"))
+            el.text, distinct = self.value(el.tag, simple.get("base"))
+            self._leaf(el, el.tag, el.text, distinct)
             return
         for group in complex_type:
             if group.tag in (f"{XS}sequence", f"{XS}all", f"{XS}choice"):
@@ -376,7 +462,12 @@ class _Generator:
     def group(self, el: etree._Element, group: etree._Element) -> None:
         members = [m for m in group if m.tag in (f"{XS}element", f"{XS}choice", f"{XS}sequence")]
         if group.tag == f"{XS}choice":
-            members = members[-1:] if el.tag == "fileDetails" else members[:1]
+            wanted = self.choose.get(el.tag)
+            if wanted is not None:
+                members = [m for m in members if (m.get("ref") or m.get("name")) == wanted]
+                assert members, f"<{el.tag}> has no alternative {wanted}"
+            else:
+                members = members[-1:] if el.tag == "fileDetails" else members[:1]
         for member in members:
             if member.tag == f"{XS}element":
                 self.fill(el, member)
@@ -389,5 +480,16 @@ class _Generator:
         return holder[0]
 
 
-def every_element(root: str = "report") -> etree._Element:
-    return _Generator().document(root)
+def every_element(root: str = "report", **options: Any) -> etree._Element:
+    return _Generator(**options).document(root)
+
+
+def generated(root: str = "report", **options: Any) -> bytes:
+    """A generated document as the bytes a client sends."""
+    return etree.tostring(every_element(root, **options), xml_declaration=True, encoding="UTF-8")
+
+
+def generated_details(report_id: int, file_id: str, **options: Any) -> bytes:
+    details = every_element("fileDetails", **options)
+    details.find("reportId").text, details.find("fileId").text = str(report_id), file_id
+    return etree.tostring(details, xml_declaration=True, encoding="UTF-8")

@@ -159,29 +159,6 @@ def test_document_over_the_byte_limit_is_refused_before_parsing(client, balise, 
     nothing_stored(balise)
 
 
-@pytest.mark.parametrize(("body", "headers", "fragment"), [
-    ('<?xml version="1.0" encoding="ISO-8859-1"?><report>\xe9</report>'.encode("latin-1"), {},
-     'declares encoding="ISO-8859-1"; only UTF-8 is accepted'),
-    ('<report>caf\xe9</report>'.encode("latin-1"), {},
-     "declares no encoding, so it must be UTF-8, and it is not valid UTF-8 (byte 0xe9 at offset 11)"),
-    (b'<?xml version="1.0" encoding="UTF-8"?><report>\xff</report>', {},
-     "declares UTF-8 but is not valid UTF-8 (byte 0xff at offset 46)"),
-    (minimal_report().replace('encoding="UTF-8"', 'encoding="UTF-16"').encode("utf-16"), {},
-     "the document is UTF-16 or UTF-32"),
-    (b'<?xml version="1.0" encoding="klingon"?><report/>', {}, 'declares encoding="klingon"'),
-    (minimal_report().encode(), {"Content-Type": "text/xml; charset=iso-8859-1"}, "Content-Type says charset=iso-8859-1"),
-], ids=["declared-latin1", "undeclared-latin1", "declared-utf8-invalid", "utf16", "unknown", "http-charset"])
-def test_encodings_other_than_utf8_are_refused_precisely(client, balise, auth, body, headers, fragment):
-    refused(client, auth, body, 4110, fragment, headers)
-    nothing_stored(balise)
-
-
-def test_utf8_with_byte_order_mark_and_without_declaration_is_accepted(client, balise, auth):
-    body = b"\xef\xbb\xbf" + minimal_report().split("?>", 1)[1].encode()
-    r = submit(client, auth, body)
-    assert r.status_code == 200 and code(r) == 0, r.text
-
-
 def test_json_is_refused_with_415(client, balise, auth):
     r = client.post("/ispws/submit", content=b"{}", headers={**auth, "Content-Type": "application/json"})
     assert r.status_code == 415 and code(r) == 4000 and "text/xml or application/xml" in description(r)

@@ -1,11 +1,13 @@
 """The CyberTipline flow through /ispws — submit, upload, fileinfo, finish — with a rich and a
-minimal report: every answer has the schema's shape and a Request-ID, the files go to the
-encrypted vault, and the finished report joins Balise's normal intake and triage."""
+minimal report, and with documents written from the schema for each kind of incident: every
+answer has the schema's shape and a Request-ID, the files go to the encrypted vault, and the
+finished report joins Balise's normal intake and triage."""
 
 from __future__ import annotations
 
 import hashlib
 
+import pytest
 from sqlalchemy import select
 
 from balise.adapters.db.models import IspwsFile, IspwsReport, Job, Report
@@ -14,12 +16,15 @@ from balise.services.actors import Actor
 from tests.ispws_support import (
     answer,
     basic,
+    choice_alternatives,
     code,
     demo_jpeg,
     description,
     file_details,
     fileinfo,
     finish,
+    generated,
+    generated_details,
     make_ispws_provider,
     minimal_report,
     open_report,
@@ -103,8 +108,9 @@ def test_rich_report_with_two_files_is_filed_and_triaged(client, balise):
         assert [i.hash_status for i in report.items if i.kind == "media"] == ["ok", "ok"]
         assert report.triaged_at is not None
         assert report.state == ReportState.INFORMATION_REQUESTED.value
-        # The provider's signature, awareness and removal are not in the CyberTipline format.
-        assert report.missing_fields == ["signature", "awareness", "content_removed"]
+        # The provider's signature, awareness and removal are not in the CyberTipline format,
+        # nor whether this incident was also reported to NCMEC.
+        assert report.missing_fields == ["signature", "reported_elsewhere", "awareness", "content_removed"]
         assert report.urgent and report.priority >= 100_000
 
 
@@ -172,3 +178,35 @@ def test_the_analyst_opens_the_filed_report_in_the_workbench(client, balise):
     page = client.get(f"/ui/reports/{report_uuid}")
     assert page.status_code == 200
     assert "uploader@example.test" in page.text and "192.0.2.10" in page.text
+    # Earlier CyberTipline reports about the user and the associated account, on their persons.
+    assert "Earlier CyberTipline reports: 123456789, 123456790" in page.text
+    assert "Earlier CyberTipline reports: 123456791" in page.text
+
+
+@pytest.mark.parametrize("incident", choice_alternatives()["internetDetails"])
+def test_a_generated_report_of_each_incident_kind_is_filed_and_triaged(client, balise, incident):
+    """The whole flow with documents written from the schema: one kind of internetDetails,
+    every other element present, and both fileDetails alternatives on two files."""
+    _, user, password = make_ispws_provider(balise)
+    auth = basic(user, password)
+    r = submit(client, auth, generated(choose={"internetDetails": incident}))
+    assert r.status_code == 200 and code(r) == 0, r.text
+    report_id = int(answer(r).findtext("reportId"))
+    file_ids = []
+    for n, alternative in enumerate(choice_alternatives()["fileDetails"]):
+        file_id = upload_ok(client, auth, report_id, demo_jpeg(20 + n), f"file{n}.jpg")
+        r = fileinfo(client, auth, generated_details(report_id, file_id, choose={"fileDetails": alternative}))
+        assert r.status_code == 200 and code(r) == 0, r.text
+        file_ids.append(file_id)
+    r = finish(client, auth, report_id)
+    assert r.status_code == 200 and [f.text for f in answer(r).find("files")] == file_ids
+    balise.run_jobs()
+    with balise.db.sessions() as session:
+        report = session.get(Report, session.get(IspwsReport, report_id).report_id)
+        assert report.source == "ncmec_xml" and report.triaged_at is not None
+        assert report.state == ReportState.INFORMATION_REQUESTED.value
+        assert report.missing_fields == ["signature", "reported_elsewhere", "awareness", "content_removed"]
+        assert report.report_type == "new_csam" and report.user_decision == "terminate"
+        media = [i for i in report.items if i.kind == "media"]
+        assert [i.media_metadata["ncmec"]["file_id"] for i in media] == file_ids
+        assert all(i.media_metadata["classification_suggestion"]["ncmec_category"] == "A1" for i in media)

@@ -40,18 +40,32 @@ def test_filed_as_public_form_and_triaged_into_the_queue(client, balise):
     assert report.triaged_at is not None and report.missing_fields is None
 
 
-def test_queue_shows_the_public_report(client, balise):
-    from tests.helpers import make_user, sign_in
+def test_queue_shows_and_filters_the_public_report_as_public_form(client, balise):
+    from tests.helpers import auth, make_provider, make_user, minimal_report, sign_in
 
     r = submit(client, "fr", url="https://benign.example.test/queue", description="DEMO")
     number, _ = receipt(r.text)
+    _, key = make_provider(balise, "DEMO Platform")
+    provider_report = client.post("/api/v1/reports", json=minimal_report(
+        signature="DEMO", user_decision="none", reported_elsewhere={"reported": False},
+        provider={"contact_point": {"email": "trust@platform.example.test"}}),
+                                  headers=auth(key)).json()["id"]
     balise.run_jobs()
     make_user(balise, "ana", "analyst")
     sign_in(client, balise, "ana")
-    queue = client.get("/ui/queue")
-    assert queue.status_code == 200
     _, report = stored(balise, number)
-    assert str(report.id) in queue.text
+
+    queue = client.get("/ui/queue")
+    assert queue.status_code == 200 and str(report.id) in queue.text and provider_report in queue.text
+    row = re.search(rf'href="/ui/reports/{report.id}">.*?</tr>', queue.text, re.S).group(0)
+    assert '<small class="source" data-source="public_form">public form</small>' in row
+    assert '<option value="public_form">public form</option>' in queue.text
+
+    only_public = client.get("/ui/queue", params={"source": "public_form"})
+    assert str(report.id) in only_public.text and provider_report not in only_public.text
+    assert '<option value="public_form" selected>public form</option>' in only_public.text
+    only_providers = client.get("/ui/queue", params={"source": "provider_api"})
+    assert str(report.id) not in only_providers.text and provider_report in only_providers.text
 
 
 def test_description_alone_is_a_report_without_items(client, balise):

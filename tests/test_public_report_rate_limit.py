@@ -62,3 +62,15 @@ def test_buckets_are_memory_only_and_not_keyed_by_the_address(low_limits, client
     assert "memory://" in made
     assert "testclient" not in made  # the test client's peer address is never a bucket name
     assert all("testclient" not in str(m) for m in made)
+
+
+def test_the_429_page_in_english_says_how_long_to_wait_and_leads_back(low_limits, client):
+    for n in range(2):
+        assert submit(client, "en", url=f"https://benign.example.test/en/{n}").status_code == 200
+    r = submit(client, "en", url="https://benign.example.test/en/3")
+    assert r.status_code == 429 and r.headers["content-language"] == "en"
+    assert '<html lang="en">' in r.text and "<h1>Please wait a little</h1>" in r.text
+    minutes = max(1, (int(r.headers["retry-after"]) + 59) // 60)
+    assert f"Please try again in {minutes} min." in r.text
+    assert "Nothing is wrong with you or your report." in r.text
+    assert '<a href="/report/en">Go back</a>' in r.text and "116 111" in r.text

@@ -11,7 +11,8 @@ NOW = datetime(2026, 11, 23, 12, tzinfo=timezone.utc)
 
 def complete() -> dict:
     return {"source": "provider_api", "signature": "sig", "provider": {"contact_point": {"email": "a@b.c"}},
-            "user_decision": "block", "reported_elsewhere": False, "awareness": "own_motion", "content_removed": False}
+            "user_decision": "block", "reported_elsewhere": False, "awareness": "own_motion", "content_removed": False,
+            "type": "known_csam"}
 
 
 def test_a_complete_provider_report_misses_nothing():
@@ -21,6 +22,10 @@ def test_a_complete_provider_report_misses_nothing():
 def test_each_absent_field_is_named():
     facts = complete() | {"signature": None, "provider": {"contact_point": None}, "reported_elsewhere": None}
     assert missing_fields(facts) == ["signature", "provider.contact_point", "reported_elsewhere"]
+
+
+def test_a_report_without_a_type_is_asked_for_it():
+    assert missing_fields(complete() | {"type": None}) == ["type"]
 
 
 def test_false_is_an_answer_not_a_gap():

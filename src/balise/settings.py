@@ -236,6 +236,9 @@ class Settings(BaseSettings):
     # and requests per credential (a report is submit + 2 per file + finish).
     ispws_max_xml_bytes: int = 2 * 1024 * 1024
     ispws_rate_limit: str = "600/minute"
+    # Failed Basic authentications per client address on /ispws (in memory, per process);
+    # past it every request from that address is refused until the window frees a slot.
+    ispws_auth_failure_limit: str = "10/minute"
 
     # Retention (docs/retention.md). Whole days; the defaults are a starting point for the
     # deploying organisation to decide with its data-protection officer, not legal advice.
@@ -293,7 +296,8 @@ class Settings(BaseSettings):
         return value
 
     @field_validator("api_rate_limit", "login_rate_limit", "public_report_rate_limit",
-                     "public_status_rate_limit", "public_number_rate_limit", "ispws_rate_limit")
+                     "public_status_rate_limit", "public_number_rate_limit", "ispws_rate_limit",
+                     "ispws_auth_failure_limit")
     @classmethod
     def _rate_limit_parses(cls, value: str) -> str:
         from limits import parse_many

@@ -1,6 +1,7 @@
 """The evidence package format (docs/evidence-packages.md): names, encoding, key ids.
 
 A package is one zip: ``report.json``, ``custody.json``, optionally ``media/<sha256>.<ext>``,
+for a report filed through /ispws the original CyberTipline documents under ``ncmec/``,
 ``manifest.json`` listing every other file with its size and SHA-256, and ``manifest.sig``,
 the base64 Ed25519 signature over the exact bytes of ``manifest.json``.
 """
@@ -22,10 +23,13 @@ CUSTODY_FILE = "custody.json"
 MANIFEST_FILE = "manifest.json"
 SIGNATURE_FILE = "manifest.sig"
 MEDIA_DIR = "media"
+NCMEC_DIR = "ncmec"
 
 # Member names the format can produce: plain ASCII path segments, nothing else.
 MEMBER_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)*")
 MEDIA_NAME_RE = re.compile(r"media/([0-9a-f]{64})\.([a-z0-9]{1,8})")
+# The original CyberTipline <report> and each <fileDetails> (named by its fileId), as received.
+NCMEC_NAME_RE = re.compile(r"ncmec/(report|file-details-[0-9a-f]{32})\.xml")
 
 # File extension of a media file in the package, from the type sniffed from its content.
 MEDIA_EXTENSIONS = {
@@ -48,6 +52,11 @@ def media_extension(content_type: str | None) -> str:
 
 def media_member(sha256: str, content_type: str | None) -> str:
     return f"{MEDIA_DIR}/{sha256}.{media_extension(content_type)}"
+
+
+def ncmec_member(key: str) -> str:
+    """The member of an original CyberTipline document: ``report``, or a fileId."""
+    return f"{NCMEC_DIR}/report.xml" if key == "report" else f"{NCMEC_DIR}/file-details-{key}.xml"
 
 
 def key_id_of(raw_public_key: bytes) -> str:

@@ -20,6 +20,8 @@ COMPLETENESS: tuple[tuple[str, str], ...] = (
     # Required by the JSON API; missing only from formats that lack them (NCMEC's).
     ("awareness", "Annex III 9: how the provider became aware"),
     ("content_removed", "Annex III 11: whether the provider removed or disabled the material"),
+    # Required by the JSON API; missing when a CyberTipline incident type names none.
+    ("type", "Annex III 7: type of report (known CSAM, new CSAM or solicitation of children)"),
 )
 PROVIDER_SOURCES = frozenset({"provider_api", "ncmec_xml"})
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable, Iterator
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -45,17 +45,19 @@ class EvidenceVault:
                 self._blobs.delete(blob.sha256)
 
     def read(
-        self, session: Session, sha256: str, actor: Actor, purpose: str
+        self, session: Session, sha256: str, actor: Actor, purpose: str, details: dict[str, Any] | None = None
     ) -> Iterator[bytes]:
         """Decrypt an object for someone who stated why. The audit event is written (in the
-        caller's transaction) before any byte is returned."""
+        caller's transaction) before any byte is returned; ``details`` name what the object is
+        (records, never personal data)."""
         if session.get(VaultObject, sha256) is None:
             raise FileNotFoundError(f"no vault object {sha256}")
-        self._audit.record(session, AuditEvent.MEDIA_READ, actor, "media", sha256, purpose)
+        self._audit.record(session, AuditEvent.MEDIA_READ, actor, "media", sha256, purpose, details)
         return self._blobs.read_chunks(sha256)
 
-    def read_all(self, session: Session, sha256: str, actor: Actor, purpose: str) -> bytes:
-        return b"".join(self.read(session, sha256, actor, purpose))
+    def read_all(self, session: Session, sha256: str, actor: Actor, purpose: str,
+                 details: dict[str, Any] | None = None) -> bytes:
+        return b"".join(self.read(session, sha256, actor, purpose, details))
 
     def open_stream(self, session: Session, sha256: str, actor: Actor, purpose: str) -> BinaryIO:
         """A file-like reader that decrypts lazily (constant memory, nothing written to disk);

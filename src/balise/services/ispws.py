@@ -86,6 +86,35 @@ class IspwsPrincipal:
         return Actor.organisation(str(self.organisation_id), self.organisation_name)
 
 
+@dataclass(frozen=True)
+class OriginalDocument:
+    """One CyberTipline document of a report filed through /ispws, as the provider sent it."""
+
+    key: str  # "report", or the fileId of a <fileDetails>
+    filename: str
+    sha256: str
+    size: int
+    item_id: Any = None
+
+
+def originals(session: Session, report_id: Any) -> tuple[int, list[OriginalDocument]] | None:
+    """The CyberTipline report id and original documents behind a Balise report filed through
+    /ispws (the <report>, then each <fileDetails> in upload order), or None for a report from
+    another channel. Reads no content."""
+    row = session.execute(select(IspwsReport).where(IspwsReport.report_id == report_id)).scalar_one_or_none()
+    if row is None:
+        return None
+    found: list[OriginalDocument] = []
+    if row.document_object is not None:
+        found.append(OriginalDocument("report", f"cybertipline-report-{row.id}.xml", row.document_object,
+                                      row.document_size or 0))
+    for f in row.files:
+        if f.details_object is not None:
+            found.append(OriginalDocument(f.id, f"cybertipline-report-{row.id}-file-details-{f.id}.xml",
+                                          f.details_object, f.details_size or 0, f.item_id))
+    return row.id, found
+
+
 class _Closed(Exception):
     """The staged report was closed by another request while this one was filing it."""
 
@@ -372,6 +401,9 @@ class IspwsService:
             # On the exact hashes known now; decided again on all hashes once the pictures and
             # videos are perceptually hashed (decide_type_when_hashed).
             stored.report_type = decide_type([item.matches or [] for item in media]).value
+        elif mapped.type_missing:
+            # The incident type says no Annex III type (docs/ncmec-api.md): triage asks for it.
+            stored.report_type = None
         # NCMEC's format has no awareness source and no removal flag: recorded as unknown, so
         # that triage lists them among the missing Annex III fields.
         stored.awareness_source = None

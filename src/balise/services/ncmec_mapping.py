@@ -5,7 +5,9 @@ The input has passed NCMEC's schema, but the schema is looser than Annex III (an
 string, dates may lack a time zone, a URL may have no scheme). Nothing that passed the schema may
 make the mapping fail: a value Balise cannot type is kept as an ``other`` identifier or in the
 text, and the original XML stays in the vault. What NCMEC's format does not carry at all
-(signature, awareness, removal) is left missing so that triage asks the provider for it.
+(signature, awareness, removal, whether this incident was also reported to NCMEC) is left
+missing so that triage asks the provider for it; so is the type when the incident type and the
+material do not tell it (see :func:`initial_type`).
 """
 
 from __future__ import annotations
@@ -29,7 +31,27 @@ from balise.services.report_schema import (
 )
 
 CHILD_PORNOGRAPHY = "Child Pornography (possession, manufacture, and distribution)"
+CHILD_SEX_TRAFFICKING = "Child Sex Trafficking"
+CHILD_SEX_TOURISM = "Child Sex Tourism"
+CHILD_SEXUAL_MOLESTATION = "Child Sexual Molestation"
+MISLEADING_DOMAIN_NAME = "Misleading Domain Name"
+MISLEADING_WORDS_OR_IMAGES = "Misleading Words or Digital Images on the Internet"
 ONLINE_ENTICEMENT = "Online Enticement of Children for Sexual Acts"
+UNSOLICITED_OBSCENE_MATERIAL = "Unsolicited Obscene Material Sent to a Child"
+
+# How each incidentType of the schema becomes an Annex III type (docs/ncmec-api.md, "Type").
+# The report is about material: the files decide (known or new CSAM, see decide_type); URLs
+# alone are material not matched yet (new CSAM).
+MATERIAL_INCIDENTS = frozenset({CHILD_PORNOGRAPHY, MISLEADING_DOMAIN_NAME, MISLEADING_WORDS_OR_IMAGES})
+# The report is about an adult's sexual approach to a child online: solicitation (grooming),
+# whatever files come with it (they are hashed and matched all the same).
+SOLICITATION_INCIDENTS = frozenset({ONLINE_ENTICEMENT, UNSOLICITED_OBSCENE_MATERIAL})
+# The report is about abuse offline or its organisation: only the files it brings (images of
+# the abuse) or a solicitation annotation give an Annex III type; otherwise it stays missing
+# and triage asks the provider.
+CONDUCT_INCIDENTS = frozenset({CHILD_SEX_TRAFFICKING, CHILD_SEX_TOURISM, CHILD_SEXUAL_MOLESTATION})
+# reportAnnotations that say the incident is solicitation of a child.
+SOLICITATION_ANNOTATIONS = ("sextortion", "csamSolicitation")
 
 SERVICE_BY_INCIDENT = {
     "webPageIncident": ServiceType.HOSTING,
@@ -79,6 +101,9 @@ class Mapped:
     # Child pornography and other incidents with files: known or new CSAM is decided by
     # whether every file matched a known-CSAM indicator (see decide_type).
     type_by_matching: bool = False
+    # No Annex III type can be told from the document: recorded as missing at filing, so that
+    # triage asks the provider for it (the ReportIn carries a placeholder).
+    type_missing: bool = False
     incident_type: str = ""
     url_items: int = 0
 
@@ -217,15 +242,30 @@ def _full_name(el: etree._Element | None) -> str | None:
     return name or None
 
 
+def prior_ct_reports(el: etree._Element) -> list[str]:
+    """The earlier CyberTipline reports the provider names about this person or account
+    (``priorCTReports``; ``priorCTReport`` on an associated account). They are NCMEC's ids of
+    *other* reports about the same user, not a reference of this incident."""
+    ids: list[str] = []
+    for value in _texts(el, "priorCTReports") + _texts(el, "priorCTReport"):
+        if value not in ids:
+            ids.append(value)
+    return ids
+
+
 def _person(role: PersonRole, ncmec_role: str, el: etree._Element, identity: etree._Element | None,
             extra: list[dict[str, Any] | None] | None = None, label: str | None = None) -> dict[str, Any]:
     identifiers = [i for i in _contact_identifiers(identity) + _account_identifiers(el) + (extra or []) if i]
     display = (_texts(el, "displayName") or [None])[0] or _text(el, "screenName") or _full_name(identity) or label
+    details: dict[str, Any] = {"ncmec_role": ncmec_role, "ncmec": element_data(el)}
+    prior = prior_ct_reports(el)
+    if prior:
+        details["prior_ct_reports"] = prior
     return {
         "role": role.value,
         "display_name": _cut(display, 200) if display else None,
         "identifiers": identifiers[:MAX_IDENTIFIERS],
-        "details": {"ncmec_role": ncmec_role, "ncmec": element_data(el)},
+        "details": details,
     }
 
 
@@ -257,7 +297,8 @@ def _persons(doc: etree._Element) -> list[dict[str, Any]]:
                 "role": PersonRole.OTHER.value,
                 "display_name": f"{incident.tag} (internetDetails {n + 1})",
                 "identifiers": identifiers[:MAX_IDENTIFIERS],
-                "details": {"ncmec_role": "internetDetails", "incident": incident.tag},
+                "details": {"ncmec_role": "internetDetails", "incident": incident.tag,
+                            "ncmec": element_data(incident)},
             })
     return persons[:MAX_PERSONS]
 
@@ -322,30 +363,6 @@ def _user_decision(doc: etree._Element) -> UserDecision | None:
     if any(v is False for v in permanent + temporary):
         return UserDecision.NONE
     return None
-
-
-def prior_cybertipline_reports(doc: etree._Element) -> list[str]:
-    """CyberTipline report ids the provider names (priorCTReports / priorCTReport): the only
-    NCMEC references the schema has."""
-    ids: list[str] = []
-    for path in (".//priorCTReports", ".//priorCTReport"):
-        for value in _texts(doc, path):
-            if value not in ids:
-                ids.append(value)
-    return ids
-
-
-def _reported_elsewhere(doc: etree._Element) -> dict[str, Any] | None:
-    ids = prior_cybertipline_reports(doc)
-    if not ids:
-        return None
-    reference = ""
-    for value in ids:
-        candidate = f"{reference}, {value}" if reference else value
-        if len(candidate) > 200:
-            break
-        reference = candidate
-    return {"reported": True, "body": "NCMEC CyberTipline", "reference": reference}
 
 
 def _contact_point(doc: etree._Element) -> dict[str, Any] | None:
@@ -419,8 +436,10 @@ def _urls(doc: etree._Element) -> tuple[list[str], list[str]]:
 
 def _describe_incident(incident: etree._Element) -> str:
     parts = []
-    if incident.get("thirdPartyHostedContent") in ("true", "1"):
-        parts.append("hosted by a third party")
+    hosted = incident.get("thirdPartyHostedContent")
+    if hosted is not None:
+        parts.append(f"thirdPartyHostedContent: {hosted}"
+                     + (" (hosted by a third party)" if hosted in ("true", "1") else ""))
     for child in incident:
         if not isinstance(child.tag, str) or child.tag in ("url", "emailAddress", "phoneNumber", "ipCaptureEvent"):
             continue
@@ -463,6 +482,12 @@ def _additional_info(doc: etree._Element, bad_urls: list[str]) -> str:
         value = _text(reporter, path)
         if value:
             lines.append(f"{label}: {value}")
+    # The contact point keeps a name, an e-mail and a phone: the provider's people as sent.
+    for label, path in (("Reporting person", "reportingPerson"), ("Contact person", "contactPerson")):
+        person = reporter.find(path) if reporter is not None else None
+        data = element_data(person) if person is not None else None
+        if data not in (None, "", {}):
+            lines.append(f"{label}: {data}")
     info = _text(doc, "additionalInfo")
     if info:
         lines.append(f"Additional information: {info}")
@@ -548,24 +573,22 @@ def map_report(doc: etree._Element, files: list[StagedFile], received_at: dateti
     escalation = _text(summary, "escalateToHighPriority")
     good_urls, bad_urls = _urls(doc)
     media = [_media_item(f) for f in files]
-    if incident_type == ONLINE_ENTICEMENT:
-        by_matching, report_type = False, ReportType.SOLICITATION
-    elif incident_type == CHILD_PORNOGRAPHY or files:
-        by_matching, report_type = True, ReportType.NEW_CSAM
-    else:
-        by_matching, report_type = False, ReportType.SOLICITATION
+    annotations = summary.find("reportAnnotations") if summary is not None else None
+    signals = [a for a in SOLICITATION_ANNOTATIONS if annotations is not None and _bool(annotations, a)]
+    report_type, by_matching = initial_type(incident_type, files=bool(files), urls=bool(good_urls),
+                                            solicitation_signals=bool(signals))
     incident_at = aware_datetime(_text(summary, "incidentDateTime")) or received_at
     contact = _contact_point(doc)
     document: dict[str, Any] = {
         "reported_at": received_at,
-        "type": report_type.value,
+        # A placeholder when the type is missing: the filing records it as unknown.
+        "type": (report_type or ReportType.SOLICITATION).value,
         "service": {"type": _service_type(doc).value},
         # Not in NCMEC's format: placeholders that the filing records as unknown (see
         # IspwsService.finish), so that triage asks the provider.
         "awareness": {"source": "other", "detail": "not stated in the NCMEC CyberTipline format"},
         "content_removed": False,
         "user_decision": (_user_decision(doc) or None),
-        "reported_elsewhere": _reported_elsewhere(doc),
         "urgent": bool(escalation),
         "imminent_threat": bool(escalation),
         "provider": {"contact_point": contact} if contact else None,
@@ -588,7 +611,22 @@ def map_report(doc: etree._Element, files: list[StagedFile], received_at: dateti
     if empty:
         report = report.model_copy(update={"items": []})
     return Mapped(report=report, media_extras=[extras for _, extras in media], type_by_matching=by_matching,
-                  incident_type=incident_type, url_items=len(good_urls))
+                  type_missing=report_type is None, incident_type=incident_type, url_items=len(good_urls))
+
+
+def initial_type(incident_type: str, *, files: bool, urls: bool,
+                 solicitation_signals: bool) -> tuple[ReportType | None, bool]:
+    """(Annex III type, whether the files decide it at filing), or (None, False) when the
+    document does not say: triage then asks the provider. See MATERIAL_INCIDENTS & al."""
+    if incident_type in SOLICITATION_INCIDENTS:
+        return ReportType.SOLICITATION, False
+    if files and (incident_type in MATERIAL_INCIDENTS or incident_type in CONDUCT_INCIDENTS):
+        return ReportType.NEW_CSAM, True  # known CSAM if every file matches (decide_type)
+    if urls and incident_type in MATERIAL_INCIDENTS:
+        return ReportType.NEW_CSAM, False
+    if solicitation_signals:
+        return ReportType.SOLICITATION, False
+    return None, False
 
 
 def decide_type(media_matches: list[list[dict[str, Any]]]) -> ReportType:

@@ -31,6 +31,7 @@ from balise.domain.packages import (
     MANIFEST_FILE,
     MEDIA_NAME_RE,
     MEMBER_NAME_RE,
+    NCMEC_NAME_RE,
     REPORT_FILE,
     SIGNATURE_ALGORITHM,
     SIGNATURE_FILE,
@@ -229,7 +230,8 @@ def _parse_manifest(data: bytes) -> dict[str, Any]:
             raise _fail(Problem.MANIFEST, f"manifest.json lists {path}, which it cannot cover")
         if path in seen:
             raise _fail(Problem.MANIFEST, f"manifest.json lists {path} twice")
-        if path not in (REPORT_FILE, CUSTODY_FILE) and not MEDIA_NAME_RE.fullmatch(path):
+        if path not in (REPORT_FILE, CUSTODY_FILE) and not MEDIA_NAME_RE.fullmatch(path) \
+                and not NCMEC_NAME_RE.fullmatch(path):
             raise _fail(Problem.MANIFEST, f"manifest.json lists {path!r}, which is not a file of the package format")
         seen.add(path)
     for required in (REPORT_FILE, CUSTODY_FILE):

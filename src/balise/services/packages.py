@@ -50,9 +50,11 @@ from balise.domain.packages import (
     canonical_json,
     iso_utc,
     media_member,
+    ncmec_member,
 )
 from balise.domain.states import ReportState
 from balise.services.actors import Actor
+from balise.services.ispws import OriginalDocument, originals
 
 # A report closed as manifestly unfounded, or retracted, is not evidence to hand to police.
 NOT_PACKAGEABLE = frozenset({ReportState.MANIFESTLY_UNFOUNDED.value, ReportState.RETRACTED.value})
@@ -154,7 +156,18 @@ class EvidencePackages:
         rid = str(report.id)
         purpose = f"evidence package {package_id} for law enforcement"
         media = self._media_items(report) if include_media else {}
+        # A report filed through /ispws: the CyberTipline documents as the provider sent them
+        # (not media: they hold what report.json already holds, in NCMEC's own words).
+        found = originals(session, report.id)
+        ncmec = {ncmec_member(d.key): d for d in found[1]} if found else {}
         document = self._report_document(session, report, package_id, media)
+        document["report"]["ncmec"] = None if found is None else {
+            "cybertipline_report_id": found[0],
+            "documents": [{"path": member, "document": "cybertipline_report" if d.key == "report" else "file_details",
+                           "file_id": None if d.key == "report" else d.key,
+                           "item_id": str(d.item_id) if d.item_id else None, "size": d.size, "sha256": d.sha256}
+                          for member, d in ncmec.items()],
+        }
         for person in report.persons:
             # The package copies every identifier of the person: that is a read of personal data.
             self._audit.record(session, AuditEvent.PERSON_READ, actor, "person", str(person.id), purpose,
@@ -169,6 +182,8 @@ class EvidencePackages:
                     files = []
                     for member, item in sorted(media.items()):
                         files.append(self._write_media(session, zf, member, item, now, actor, purpose))
+                    for member, original in ncmec.items():
+                        files.append(self._write_original(session, zf, member, original, now, actor, purpose))
                     # From here on nothing else may enter the audit chain before package:build,
                     # so custody.json can name that event's number and the MAC it follows.
                     head = session.execute(select(AuditHead).where(AuditHead.id == 1).with_for_update()).scalar_one()
@@ -260,6 +275,17 @@ class EvidencePackages:
         if digest.hexdigest() != item.vault_object:
             raise PackageError(f"the vault returned other content for {item.vault_object}: nothing was kept")
         return {"path": member, "size": size, "sha256": digest.hexdigest()}
+
+    def _write_original(self, session: Session, zf: zipfile.ZipFile, member: str, original: OriginalDocument,
+                        now: datetime, actor: Actor, purpose: str) -> dict[str, Any]:
+        try:
+            data = b"".join(self._evidence.read(session, original.sha256, actor, purpose))
+        except FileNotFoundError as exc:
+            raise PackageError(f"the vault has no original CyberTipline document {original.sha256}; "
+                               "nothing was kept") from exc
+        if hashlib.sha256(data).hexdigest() != original.sha256:
+            raise PackageError(f"the vault returned other content for {original.sha256}: nothing was kept")
+        return _write_bytes(zf, member, data, now)
 
     # -- documents ---------------------------------------------------------------------------
 

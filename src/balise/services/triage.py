@@ -55,6 +55,7 @@ def report_facts(report: Report) -> dict[str, Any]:
         "reported_elsewhere": report.reported_elsewhere,
         "awareness": report.awareness_source,
         "content_removed": report.content_removed,
+        "type": report.report_type,
     }
 
 
@@ -187,6 +188,8 @@ def supply_information(session: Session, audit: AuditTrail, report: Report, data
         report.awareness_detail = data["awareness"].get("detail")
     if "content_removed" in data:
         report.content_removed = data["content_removed"]
+    if "type" in data:
+        report.report_type = data["type"]
     if "additional_info" in data:
         report.additional_info = ((report.additional_info or "") + "\n" + data["additional_info"]).strip()
     if report.state == ReportState.INFORMATION_REQUESTED.value:

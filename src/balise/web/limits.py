@@ -88,5 +88,14 @@ class RateLimiter:
         """(allowed, seconds until a slot frees up)."""
         if self._limiter.hit(self._item, *identifiers):
             return True, 0
+        return False, self._retry_after(*identifiers)
+
+    def test(self, *identifiers: str) -> tuple[bool, int]:
+        """Whether a hit would be allowed now, without counting one."""
+        if self._limiter.test(self._item, *identifiers):
+            return True, 0
+        return False, self._retry_after(*identifiers)
+
+    def _retry_after(self, *identifiers: str) -> int:
         stats = self._limiter.get_window_stats(self._item, *identifiers)
-        return False, max(1, int(stats.reset_time - time.time()) + 1)
+        return max(1, int(stats.reset_time - time.time()) + 1)

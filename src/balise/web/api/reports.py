@@ -19,7 +19,7 @@ from balise.adapters.db.models import Item, Report
 from balise.domain.model import Scope
 from balise.services.intake import IntakeError, UploadedFile, request_fingerprint
 from balise.services.organisations import Principal
-from balise.domain.model import UserDecision
+from balise.domain.model import ReportType, UserDecision
 from balise.services.report_schema import AwarenessIn, ProviderIn, ReportedElsewhereIn, ReportIn, VictimIn, describe_errors
 from balise.web.api.deps import ApiError, principal_with
 
@@ -214,6 +214,7 @@ class ReportPatch(BaseModel):
     additional_info: Annotated[str, Field(max_length=20_000)] | None = None
     awareness: AwarenessIn | None = None
     content_removed: bool | None = None
+    type: ReportType | None = None
 
 
 @router.patch("/reports/{report_id}", summary="Complete a report Balise asked information for")

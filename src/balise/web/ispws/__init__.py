@@ -229,10 +229,31 @@ def _basic(request: Request) -> tuple[str, str]:
     return username, password
 
 
+def _address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
 async def _principal(request: Request) -> IspwsPrincipal:
-    username, password = _basic(request)
+    # Failed authentications are counted per client address, before any credential is looked
+    # at: once the address is over its budget every request is refused the same way, so the
+    # answer says nothing about whether a user name exists or a password was right.
+    failures = request.app.state.auth_failures
+    address = _address(request)
+    allowed, retry_after = failures.test("ispws-auth-failure", address)
+    if not allowed:
+        raise IspwsError(Code.AUTHENTICATION_REQUIRED,
+                         f"too many failed authentication attempts from this address; retry in {retry_after} s",
+                         429, headers={"Retry-After": str(retry_after)})
     balise = request.app.state.balise
-    principal = await run_in_threadpool(balise.ispws.authenticate, username, password)
+    try:
+        username, password = _basic(request)
+        principal = await run_in_threadpool(balise.ispws.authenticate, username, password)
+    except IspwsError as exc:
+        # A request without any Authorization header is how a client learns the scheme (the
+        # challenge); only credentials that were sent and failed count.
+        if exc.code == Code.AUTHENTICATION_REQUIRED and request.headers.get("authorization"):
+            failures.hit("ispws-auth-failure", address)
+        raise
     allowed, retry_after = request.app.state.limiter.hit("ispws", principal.username)
     if not allowed:
         raise IspwsError(Code.INVALID_REQUEST, f"too many requests for this credential; retry in {retry_after} s", 429,
@@ -245,7 +266,7 @@ async def _principal(request: Request) -> IspwsPrincipal:
 
 async def status(request: Request) -> Response:
     principal = await _principal(request)
-    address = request.client.host if request.client else "unknown"
+    address = _address(request)
     return _xml(report_response(Code.SUCCESS, f"Remote User : {principal.username}, Remote Ip : {address}"))
 
 
@@ -339,6 +360,8 @@ def create_ispws_app(balise: Any) -> Any:
                                                               Exception: _server_error})
     app.state.balise = balise
     app.state.limiter = RateLimiter(balise.settings.ispws_rate_limit, balise.settings.rate_limit_storage)
+    # Always in this process's memory: client addresses are not written to a shared store.
+    app.state.auth_failures = RateLimiter(balise.settings.ispws_auth_failure_limit, "memory://")
     return _RequestId(app)
 
 

@@ -11,7 +11,6 @@ import hashlib
 import hmac
 import re
 import secrets
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +25,7 @@ from balise.services.public_reports import (
     MAX_DESCRIPTION,
     PublicReports,
     Status,
+    normalise_number,
 )
 from balise.services.report_schema import MAX_URL, ReportIn, check_url
 from balise.web.public import i18n
@@ -218,7 +218,7 @@ async def submit(request: Request, lang: str) -> Response:
         return _limited(request, locale, retry, f"/report/{locale}")
 
     what = values["what"]
-    now = datetime.now(timezone.utc)
+    now = request.app.state.balise.clock()
     document = {
         "reported_at": now.isoformat(),
         "type": "solicitation" if what == "contact" else "new_csam",
@@ -281,8 +281,12 @@ async def status_lookup(request: Request, lang: str) -> Response:
                       suffix="/status")
     back = f"/report/{locale}/status"
     allowed, retry = _limiter(request, "status", _settings(request).public_status_rate_limit).hit("public-status", _bucket(request))
-    if allowed:
-        allowed, retry = _limiter(request, "number", _settings(request).public_number_rate_limit).hit("public-number", number.upper()[:40])
+    # One bucket per report, however the number is typed ("bal abcd efgh", "ABCD-EFGH"...):
+    # the key is the number as the lookup reads it. Text that is no report number at all
+    # cannot reach a report's secret, so it only counts against the address.
+    canonical = normalise_number(number)
+    if allowed and canonical:
+        allowed, retry = _limiter(request, "number", _settings(request).public_number_rate_limit).hit("public-number", canonical)
     if not allowed:
         return _limited(request, locale, retry, back)
     found = _service(request).lookup(number, secret)

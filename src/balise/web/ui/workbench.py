@@ -19,11 +19,14 @@ from balise.domain.states import ReportState
 from balise.domain.triage import sla_deadline
 from balise.services.actors import Actor
 from balise.services.assessment import UNFOUNDED_REASONS, AssessmentError, Decision
+from balise.services.ispws import originals
 from balise.web.ui import i18n
 from balise.web.ui.routes import DEFAULT_PREFERENCES, current_user, render, require_role
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
 ASSESSORS = (Role.ANALYST, Role.SENIOR_ANALYST)
+# Who may download the original CyberTipline XML (evidence, as the media are).
+ORIGINAL_READERS = (Role.ANALYST, Role.SENIOR_ANALYST, Role.LE_LIAISON)
 QUEUE_STATES = ("in_assessment", "information_requested", "incomplete", "received")
 
 
@@ -115,13 +118,14 @@ def report_view(request: Request, report_id: uuid.UUID, msg: str = "", err: str 
         routing = _routing_context(session, report)
         # Only whether a contact exists: the name, email and IP are shown by the audited action below.
         public = session.get(PublicReport, report.id)
+        ncmec = originals(session, report.id)
     mine = holder is not None and holder.id == user.id
     contact = None if public is None else {
         "given": bool(public.reporter_name or public.reporter_email or public.reporter_ip),
         "deleted_at": public.contact_deleted_at}
     return render(
         request, "report.html", report=report, items=items, events=events, persons=persons, org=org,
-        holder=holder, mine=mine, duplicates=duplicates, msg=msg, err=err, routing=routing, contact=contact,
+        holder=holder, mine=mine, duplicates=duplicates, msg=msg, err=err, routing=routing, contact=contact, ncmec=ncmec,
         can_decide=mine and report.state == ReportState.IN_ASSESSMENT.value,
         schemes={"ncmec": NCMEC_CATEGORIES, "uk": UK_CATEGORIES, "directive": DIRECTIVE_ELEMENTS,
                  "flags": FLAGS, "ages": AGE_BANDS},
@@ -178,6 +182,35 @@ def _routing_context(session: Any, report: Report) -> dict[str, Any]:
         "takedowns": session.execute(select(Takedown).where(Takedown.report_id == report.id)).scalars().all(),
         "holds": session.execute(select(Hold).where(Hold.report_id == report.id).order_by(Hold.id)).scalars().all(),
     }
+
+
+@router.post("/reports/{report_id}/ncmec-xml")
+def download_ncmec_xml(request: Request, report_id: uuid.UUID, document: str = Form(default="report", max_length=40),
+                       purpose: str = Form(default="", max_length=500),
+                       user: User = Depends(require_role(*ORIGINAL_READERS))) -> Response:
+    """The CyberTipline <report> (or one <fileDetails>) exactly as the provider sent it to
+    /ispws, decrypted from the vault for someone who says why. Audited as ``media:read`` with
+    that purpose; an attachment that is never cached or rendered by the browser."""
+    balise = request.app.state.balise
+    back = f"/ui/reports/{report_id}"
+    if not purpose.strip():
+        return _flash(back, error=i18n.gettext("Say why you need the original XML: the download is logged with it."))
+    with balise.db.transaction() as session:
+        found = originals(session, report_id)
+        wanted = next((d for d in found[1] if d.key == document), None) if found else None
+        if found is None or wanted is None:
+            return render(request, "error.html", status=404, title=i18n.gettext("Not found"),
+                          message=i18n.gettext("This report has no such original CyberTipline document."))
+        content = balise.evidence.read_all(
+            session, wanted.sha256, _actor(user), purpose.strip(),
+            {"report": str(report_id), "ispws_report": found[0],
+             "document": "cybertipline_report" if wanted.key == "report" else "file_details",
+             **({} if wanted.key == "report" else {"file_id": wanted.key})})
+    headers = {"cache-control": "no-store, private", "x-content-type-options": "nosniff",
+               "content-disposition": f'attachment; filename="{wanted.filename}"',
+               "cross-origin-resource-policy": "same-origin"}
+    # Bytes as received, in whatever encoding they declare: no charset is added.
+    return Response(content, media_type="application/xml", headers=headers)
 
 
 @router.post("/items/{item_id}/capture")
