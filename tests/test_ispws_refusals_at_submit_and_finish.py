@@ -6,7 +6,6 @@ the report stays open, and finishing again once the cause is gone files it."""
 
 from __future__ import annotations
 
-import shutil
 from datetime import datetime, timezone
 
 import pytest
@@ -114,19 +113,21 @@ def test_a_mapping_failure_at_submit_would_be_4100_and_open_nothing(client, bali
 def test_a_real_failure_while_filing_is_1300_and_the_report_stays_open(client, balise, auth):
     report_id = open_report(client, auth)
     upload_ok(client, auth, report_id, demo_jpeg(110))
-    # Perceptual hashing at finish writes a short-lived file under data_dir/tmp: a plain file
-    # standing there makes that fail for real.
-    blocker = balise.settings.data_dir / "tmp"
-    if blocker.is_dir():
-        shutil.rmtree(blocker)
-    blocker.write_bytes(b"DEMO: not a directory")
+    # Finishing reads the staged file back from the vault: its encrypted object moved away makes
+    # that fail for real (a disk or storage fault), after the report was read and mapped.
+    with balise.db.sessions() as session:
+        (staged,) = session.get(IspwsReport, report_id).files
+        sha = staged.vault_object
+    stored = balise.settings.vault_path / sha[:2] / sha[2:4] / f"{sha}.blv"
+    aside = stored.with_suffix(".aside")
+    stored.rename(aside)
     r = finish(client, auth, report_id)
     assert r.status_code == 500 and code(r) == 1300
     assert description(r) == "Update failed: the report could not be filed; it stays open, finish it again"
     with balise.db.sessions() as session:
         assert session.get(IspwsReport, report_id).state == "open"
         assert session.execute(select(func.count()).select_from(Report)).scalar_one() == 0
-    blocker.unlink()
+    aside.rename(stored)
     r = finish(client, auth, report_id)
     assert r.status_code == 200 and code(r) == 0, r.text
     with balise.db.sessions() as session:

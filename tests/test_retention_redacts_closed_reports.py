@@ -247,7 +247,8 @@ def test_a_report_filed_through_the_ncmec_api_loses_its_original_xml_and_staged_
         key = app.organisations.issue_key(s, Actor.system("test"), org, (Scope.REPORTS_WRITE,)).plaintext
     with TestClient(create_app(app)) as client:
         r = client.patch(f"/api/v1/reports/{report_id}", headers=auth(key), json={
-            "signature": "DEMO-SIGNATURE", "awareness": {"source": "own_motion"}, "content_removed": True})
+            "signature": "DEMO-SIGNATURE", "awareness": {"source": "own_motion"}, "content_removed": True,
+            "reported_elsewhere": {"reported": False}})
         assert r.status_code == 200, r.text
     app.run_jobs()
     close_unfounded(app, report_id)
