@@ -51,24 +51,27 @@ class SafeUrlFetcher:
     def fetch(self, url: str) -> Fetched:
         from balise.adapters.fetcher import FetchError, FetchRefused, check_url, classify
 
-        host = None
+        host = host_unicode = None
+        flags: list[str] = []
         try:
-            host = check_url(url).host
+            target = check_url(url)
+            host, host_unicode, flags = target.host, target.host_unicode, list(target.host_flags)
         except FetchError:
             pass
+        where = {"host": host, "host_unicode": host_unicode, "host_flags": flags}
         try:
             result = self._fetcher.fetch(url)
         except FetchRefused as exc:
-            return Fetched(outcome="refused", detail=f"{exc.code}: {exc}", host=host)
+            return Fetched(outcome="refused", detail=f"{exc.code}: {exc}", **where)
         except FetchError as exc:
             verdict = classify(exc)
-            return Fetched(outcome=verdict.state, detail=f"{exc.code}: {exc}", host=host)
+            return Fetched(outcome=verdict.state, detail=f"{exc.code}: {exc}", **where)
         verdict = classify(result)
         served = verdict.state == "served"
         return Fetched(outcome=verdict.state, detail=None if served else verdict.reason, http_status=result.status,
-                       final_url=result.final_url, host=host, address=result.address,
+                       final_url=result.final_url, address=result.address,
                        addresses=list(dict.fromkeys(h.address for h in result.hops)),
-                       content_type=result.content_type, body=result.body if served else None)
+                       content_type=result.content_type, body=result.body if served else None, **where)
 
 
 def geo_location(locator: Any) -> Callable[[str], Location]:
