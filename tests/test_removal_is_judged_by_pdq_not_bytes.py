@@ -1,6 +1,7 @@
 """Removal verification does not take other bytes for a removal: a host that re-encodes or
 resizes the same picture still serves it (PDQ within the match threshold); another picture in
-its place is a removal. The same holds for the pictures found on a reported page."""
+its place is a removal. The same holds for the pictures found on a reported page, and for a
+video (re-encoded, it still matches the vPDQ indicator it matched)."""
 
 from __future__ import annotations
 
@@ -96,3 +97,62 @@ def test_a_page_whose_picture_is_re_encoded_is_not_removed(tmp_path, db_url) -> 
         clock.advance(hours=5)
         app.run_jobs()
         assert (_takedown(app, report_id).status, _takedown(app, report_id).last_outcome) == ("removed", "media_gone")
+
+
+def demo_video(seed: int, size: tuple[int, int] = (192, 144), bitrate: int | None = None) -> bytes:
+    """A 4-second DEMO video of sliding coloured blocks (generated, benign)."""
+    import av
+    import numpy as np
+
+    blocks = np.random.default_rng(seed).integers(0, 255, (18, 24, 3), dtype=np.uint8)
+    out = io.BytesIO()
+    with av.open(out, "w", format="mp4") as container:
+        stream = container.add_stream("mpeg4", rate=10)
+        stream.width, stream.height, stream.pix_fmt = size[0], size[1], "yuv420p"
+        if bitrate:
+            stream.bit_rate = bitrate
+        for i in range(40):
+            frame = Image.fromarray(np.kron(np.roll(blocks, i // 4, axis=1), np.ones((8, 8, 1), dtype=np.uint8)))
+            for packet in stream.encode(av.VideoFrame.from_image(frame.resize(size))):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return out.getvalue()
+
+
+def test_a_re_encoded_video_is_still_served_and_another_video_is_a_removal(tmp_path, db_url) -> None:
+    from balise.domain.indicators import IndicatorKind
+    from balise.services.actors import Actor
+
+    clock = Clock()
+    with demo_site() as site, mailbox() as box:
+        app = routing_app(tmp_path, db_url, clock, box.port)
+        original = demo_video(1)
+        (tmp_path / "v.mp4").write_bytes(original)
+        frames = app.media_hasher(str(tmp_path / "v.mp4"))["vpdq"]
+        with app.db.transaction() as s:
+            app.indicators.add_vpdq(s, Actor.system("test"), kind=IndicatorKind.KNOWN_CSAM, provenance={"source": "DEMO"},
+                                    frames=[(f["frame_number"], f["quality"], f["pdq"], f["timestamp"]) for f in frames])
+        url = site.serve("/v/1.mp4", original, "video/mp4")
+        report_id = file_url_report(app, url)
+        app.run_jobs()
+        with app.db.sessions() as s:
+            item = s.execute(select(Item).where(Item.report_id == report_id)).scalar_one()
+        assert item.media_type == "video" and item.matched and item.outcome == "illegal"
+        forward(app, report_id)
+        app.run_jobs()
+
+        # Smaller and at a lower bit rate: other bytes, the same video.
+        site.serve("/v/1.mp4", demo_video(1, size=(128, 96), bitrate=60_000), "video/mp4")
+        clock.advance(hours=1, minutes=1)
+        app.run_jobs()
+        takedown = _takedown(app, report_id)
+        with app.db.sessions() as s:
+            first = app.takedowns.checks(s, item.id)[0]
+        assert (takedown.status, takedown.last_outcome) == ("watching", "served")
+        assert first.sha256 != takedown.original_sha256 and "same video" in first.detail
+
+        site.serve("/v/1.mp4", demo_video(2), "video/mp4")
+        clock.advance(hours=5)
+        app.run_jobs()
+        assert (_takedown(app, report_id).status, _takedown(app, report_id).last_outcome) == ("removed", "changed")
