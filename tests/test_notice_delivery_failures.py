@@ -44,7 +44,7 @@ def test_an_unreachable_smtp_server_is_retried_then_the_notice_fails_visibly_and
             job = s.execute(select(Job).where(Job.kind == "notice.send")).scalar_one()
             events = s.execute(select(AuditRecord.event_type)).scalars().all()
         # The job says so too: `balise jobs list --status failed` shows the failure.
-        assert job.status == "failed" and "the notice is failed" in job.last_error
+        assert job.status == "failed" and "the notice is failed" in job.last_error and "connect" in job.last_error
         assert events.count("notice:fail") == 1
 
         # The operator fixes the mail server and sends it again: it goes out once.

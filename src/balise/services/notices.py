@@ -213,7 +213,7 @@ class Notices:
         if failed:
             # Committed above: the notice is failed; now its job is marked failed too.
             why = "refused permanently" if permanent else f"failed {MAX_ATTEMPTS} times"
-            raise NoticeFailed(f"notice {notice_id}: delivery {why}; the notice is failed: {error}")
+            raise NoticeFailed(f"{error} (notice {notice_id}: delivery {why}, the notice is failed)")
         raise RetryLater(f"notice {notice_id}: {error}")
 
     def _enqueue_send(self, session: Session, notice: Notice, run_at: datetime | None = None) -> None:
