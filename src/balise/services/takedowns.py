@@ -87,6 +87,10 @@ def _hamming(a: str, b: str) -> int:
 
 
 class Takedowns:
+    """Removal verification of reported URLs. Removed means one of ``REMOVED_OUTCOMES``:
+    ``gone``, ``changed`` (another picture, video or page) or ``media_gone``; ``served``,
+    ``unreachable``, ``refused`` and ``error`` are not removals."""
+
     def __init__(self, new_session: Callable[[], Session], audit: AuditTrail, clock: Callable[[], datetime], *,
                  jobs: JobQueue, fetcher: UrlFetcher, holds: Holds, notices: Notices, partners: Partners,
                  schedule: list[timedelta], sla: timedelta, centre_country: str | None, centre_name: str,
