@@ -174,6 +174,13 @@ def main() -> int:
             message = message_from_bytes(content, policy=policy.default)
             print(f"   SMTP server received for {', '.join(rcpt)}: {message['Subject']}")
 
+        step("4b. Europol collects its package from the export directory and confirms (balise notice ack)")
+        with app.db.transaction() as s:
+            europol = s.execute(select(Notice).where(Notice.kind == "police_forward")
+                                .order_by(Notice.id)).scalars().first()
+            app.notices.acknowledge(s, europol.reference, DEMO, {"note": "DEMO: collected"})
+            print(f"   {europol.reference} acknowledged: police count as notified from now on")
+
         step("5. 1 hour later: removal check, the URL is still served")
         clock.now += timedelta(hours=1, minutes=1)
         app.run_jobs()

@@ -198,3 +198,37 @@ def forward(app: Balise, report_id: uuid.UUID, text: str = "") -> Report:
         app.assessment.decide(s, user, report_id, revision=revision, decision=Decision("forward", text=text))
     with app.db.sessions() as s:
         return s.get(Report, report_id)
+
+
+class GatedFetcher:
+    """The app's safe fetcher, except that after ``hold_next()`` the next fetch waits until
+    ``release()``: a slow fetch the test controls (``entered`` is set when it is waiting)."""
+
+    def __init__(self, inner) -> None:  # type: ignore[no-untyped-def]
+        self._inner = inner
+        self._armed = False
+        self._lock = threading.Lock()
+        self.entered = threading.Event()
+        self._released = threading.Event()
+
+    def hold_next(self) -> None:
+        with self._lock:
+            self._armed = True
+
+    def release(self) -> None:
+        self._released.set()
+
+    def fetch(self, url: str):  # type: ignore[no-untyped-def]
+        with self._lock:
+            hold, self._armed = self._armed, False
+        if hold:
+            self.entered.set()
+            assert self._released.wait(120), "the test never released the held fetch"
+        return self._inner.fetch(url)
+
+
+def gate_fetcher(app: Balise) -> GatedFetcher:
+    """Put a GatedFetcher in front of the app's fetcher (before the services using it exist)."""
+    gated = GatedFetcher(app.fetcher)
+    app.__dict__["fetcher"] = gated
+    return gated

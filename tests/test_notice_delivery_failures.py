@@ -43,7 +43,9 @@ def test_an_unreachable_smtp_server_is_retried_then_the_notice_fails_visibly_and
         with app.db.sessions() as s:
             job = s.execute(select(Job).where(Job.kind == "notice.send")).scalar_one()
             events = s.execute(select(AuditRecord.event_type)).scalars().all()
-        assert job.status == "done" and events.count("notice:fail") == 1
+        # The job says so too: `balise jobs list --status failed` shows the failure.
+        assert job.status == "failed" and "the notice is failed" in job.last_error and "connect" in job.last_error
+        assert events.count("notice:fail") == 1
 
         # The operator fixes the mail server and sends it again: it goes out once.
         with mailbox() as box:
@@ -56,6 +58,9 @@ def test_an_unreachable_smtp_server_is_retried_then_the_notice_fails_visibly_and
             app.run_jobs()
             assert len(box.messages) == 1 and box.messages[0]["X-Balise-Reference"] == notice.reference
         assert _host_notice(app).status == "sent"
+        with app.db.sessions() as s:
+            # The same job went back in the queue and ran: no second job, nothing left failed.
+            assert [j.status for j in s.execute(select(Job).where(Job.kind == "notice.send")).scalars()] == ["done"]
 
 
 def test_a_permanent_refusal_fails_at_once(tmp_path, db_url) -> None:

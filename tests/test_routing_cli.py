@@ -320,7 +320,8 @@ def test_takedown_list_and_stats_ntd_show_the_removal(cli, app, routed) -> None:
     assert cli.ok("takedown", "list", "--status", "watching") == ""
 
     text = cli.ok("stats", "ntd").splitlines()
-    assert text[0] == "reported URLs: 1  host notified: 1  removed: 1  not removed: 0  on hold: 0"
+    assert text[0] == ("reported URLs: 1  host notified: 1  removed: 1  not removed: 0  on hold: 0  "
+                       "already gone when inspected: 0")
     assert text[1].startswith("median time to removal: ") and text[1].endswith("1.0 h from the host notice")
     assert text[2] == "removed within 2.5 days: 100.0 %   3 days: 100.0 %   7 days: 100.0 %"
     figures = json.loads(cli.ok("stats", "ntd", "--json"))

@@ -90,7 +90,7 @@ def test_a_url_on_a_private_address_is_refused_and_nothing_is_connected(world) -
     assert hosting["content_sha256"] is None and hosting["hosted_country"] is None
     assert got["item"]["sha256"] is None and not got["item"]["matched"]
     assert got["fetch_events"] == [{"outcome": "refused", "http_status": None, "hosted_country": None,
-                                    "matched": False, "page_media": 0}]
+                                    "matched": False, "page_media": 0, "host_flags": []}]
     rerun_changes_nothing(app, None, item_id)
 
 

@@ -63,7 +63,14 @@ def test_a_reported_url_is_fetched_routed_notified_removed_verified_and_counted(
             host = notices["host_notice:abuse@demo-hosting.example"]
             assert host.status == "sent"
             takedown = s.get(Takedown, item.id)
-            assert takedown.status == "watching" and takedown.host_notified_at and takedown.police_notified_at
+            # The packages were only written to the export directory: police have not got them yet.
+            assert takedown.status == "watching" and takedown.host_notified_at and takedown.police_notified_at is None
+        # Europol confirms it collected its package: that is when police were notified.
+        clock.advance(minutes=30)
+        with app.db.transaction() as s:
+            app.notices.acknowledge(s, police[0].reference, Actor.system("test"), {"note": "DEMO: collected"})
+        with app.db.sessions() as s:
+            assert s.get(Takedown, item.id).police_notified_at == clock.now
         # The notice reached the SMTP server once, quoting its reference and the URL.
         assert len(box.messages) == 1 and box.recipients[0] == ["abuse@demo-hosting.example"]
         message = box.messages[0]
@@ -73,7 +80,7 @@ def test_a_reported_url_is_fetched_routed_notified_removed_verified_and_counted(
         for notice in police:
             verify_package(Path(notice.package_path), [app.signer.public_key])
 
-        clock.advance(hours=1, minutes=1)
+        clock.advance(minutes=31)
         app.run_jobs()
         with app.db.sessions() as s:
             takedown = s.get(Takedown, item.id)

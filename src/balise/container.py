@@ -40,6 +40,11 @@ if TYPE_CHECKING:
     from balise.services.triage import Triage
 
 
+# A package zip without a record is removed only when older than this: a build still in its
+# (long) routing transaction is younger.
+PACKAGE_ORPHAN_AGE = timedelta(hours=1)
+
+
 def utc_now() -> datetime:
     return datetime.now(timezone.utc)
 
@@ -291,6 +296,7 @@ class Balise:
                           lambda: new_notice_reference(self.clock()), self.partners.webhook_secret, slug)
         notices.on_sent(lambda session, notice: self.takedowns.notice_sent(session, notice))
         notices.on_sent(lambda session, notice: self._package_custody(session, notice, "delivered"))
+        notices.on_acknowledged(lambda session, notice: self.takedowns.notice_acknowledged(session, notice))
         notices.on_acknowledged(lambda session, notice: self._package_custody(session, notice, "received"))
         return notices
 
@@ -326,17 +332,23 @@ class Balise:
                          holds=self.holds, notices=self.notices, partners=self.partners,
                          schedule=self.settings.removal_checks,
                          sla=timedelta(hours=self.settings.removal_sla_hours),
-                         centre_country=self.settings.centre_country, centre_name=self.settings.centre_name)
+                         centre_country=self.settings.centre_country, centre_name=self.settings.centre_name,
+                         media_hasher=self.media_hasher, tmp_dir=self.settings.data_dir / "tmp",
+                         matcher=self.matcher)
 
     @cached_property
     def periodic(self) -> Periodic:
+        from balise.services.packages import sweep_orphans
         from balise.services.periodic import Periodic, PeriodicTask
         from balise.services.routing import SYSTEM
 
+        every = timedelta(seconds=self.settings.periodic_seconds)
         return Periodic(self.db.sessions, self.jobs, self.clock, [
-            PeriodicTask("holds.expire", timedelta(seconds=self.settings.periodic_seconds),
-                         lambda session: self.holds.expire(session, SYSTEM)),
-            PeriodicTask("clocks.check", timedelta(seconds=self.settings.periodic_seconds), self.clocks.check),
+            PeriodicTask("holds.expire", every, lambda session: self.holds.expire(session, SYSTEM)),
+            PeriodicTask("clocks.check", every, self.clocks.check),
+            # Zips left by a worker killed between writing a package and committing its record.
+            PeriodicTask("packages.sweep", every, lambda session: sweep_orphans(
+                session, self.audit, SYSTEM, self.settings.package_path, self.clock(), PACKAGE_ORPHAN_AGE)),
             # Half a job lease at most per run, so a backlog never outlives the lease.
             PeriodicTask("retention", timedelta(seconds=self.settings.retention_interval_seconds),
                          work=lambda: self.retention.run(budget_seconds=self.settings.job_lease_seconds / 2)),
@@ -388,6 +400,14 @@ class Balise:
                 URL_FETCH_JOB: self.url_inspector.handle,
                 ROUTE_JOB: self.router.handle, NOTICE_SEND_JOB: self.notices.handle_send,
                 TAKEDOWN_CHECK_JOB: self.takedowns.handle_check, **self.periodic.handlers()}
+
+    def retry_job(self, job_id: int, actor) -> bool:  # type: ignore[no-untyped-def]
+        """`balise jobs retry`: the job goes back in the queue, and what it acts on with it (a
+        failed notice becomes pending again, so it is sent once more)."""
+        from balise.services.notices import NOTICE_SEND_JOB
+
+        return self.jobs.retry(job_id, hooks={
+            NOTICE_SEND_JOB: lambda session, payload: self.notices.job_retried(session, payload, actor)})
 
     def run_jobs(self) -> int:
         """Run every ready job now (tests, `balise jobs run`)."""

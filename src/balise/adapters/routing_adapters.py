@@ -4,6 +4,7 @@ mail, webhooks) and the narrow ports of the routing services."""
 from __future__ import annotations
 
 import base64
+import hashlib
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from email.utils import parseaddr
@@ -51,24 +52,27 @@ class SafeUrlFetcher:
     def fetch(self, url: str) -> Fetched:
         from balise.adapters.fetcher import FetchError, FetchRefused, check_url, classify
 
-        host = None
+        host = host_unicode = None
+        flags: list[str] = []
         try:
-            host = check_url(url).host
+            target = check_url(url)
+            host, host_unicode, flags = target.host, target.host_unicode, list(target.host_flags)
         except FetchError:
             pass
+        where = {"host": host, "host_unicode": host_unicode, "host_flags": flags}
         try:
             result = self._fetcher.fetch(url)
         except FetchRefused as exc:
-            return Fetched(outcome="refused", detail=f"{exc.code}: {exc}", host=host)
+            return Fetched(outcome="refused", detail=f"{exc.code}: {exc}", **where)
         except FetchError as exc:
             verdict = classify(exc)
-            return Fetched(outcome=verdict.state, detail=f"{exc.code}: {exc}", host=host)
+            return Fetched(outcome=verdict.state, detail=f"{exc.code}: {exc}", **where)
         verdict = classify(result)
         served = verdict.state == "served"
         return Fetched(outcome=verdict.state, detail=None if served else verdict.reason, http_status=result.status,
-                       final_url=result.final_url, host=host, address=result.address,
+                       final_url=result.final_url, address=result.address,
                        addresses=list(dict.fromkeys(h.address for h in result.hops)),
-                       content_type=result.content_type, body=result.body if served else None)
+                       content_type=result.content_type, body=result.body if served else None, **where)
 
 
 def geo_location(locator: Any) -> Callable[[str], Location]:
@@ -98,23 +102,30 @@ class RdapAbuseDirectory:
 
 
 class DbRdapCache:
-    """RDAP answers cached in the database, shared by every worker."""
+    """RDAP answers cached in the database, shared by every worker. An entry past its expiry
+    is a miss. Keys longer than the column (a long bootstrap URL in a back-off key) are stored
+    under their SHA-256, so two long keys never share an entry."""
 
     def __init__(self, new_session: Callable[[], Session], clock: Callable[[], datetime]) -> None:
         self._new_session = new_session
         self._clock = clock
 
+    @staticmethod
+    def _key(key: str) -> str:
+        return key if len(key) <= 100 else "sha256:" + hashlib.sha256(key.encode("utf-8")).hexdigest()
+
     def get(self, key: str) -> dict[str, Any] | None:
         with self._new_session() as session:
-            entry = session.get(RdapCacheEntry, key[:100])
+            entry = session.get(RdapCacheEntry, self._key(key))
             if entry is None or entry.expires_at <= self._clock():
                 return None
             return dict(entry.value)
 
     def put(self, key: str, value: dict[str, Any], ttl_seconds: float) -> None:
+        stored = self._key(key)
         with self._new_session() as session, session.begin():
-            session.execute(delete(RdapCacheEntry).where(RdapCacheEntry.key == key[:100]))
-            session.add(RdapCacheEntry(key=key[:100], value=value,
+            session.execute(delete(RdapCacheEntry).where(RdapCacheEntry.key == stored))
+            session.add(RdapCacheEntry(key=stored, value=value,
                                        expires_at=self._clock() + timedelta(seconds=ttl_seconds)))
 
 

@@ -136,10 +136,15 @@ jobs_app = typer.Typer(help="Background jobs.", no_args_is_help=True)
 app.add_typer(jobs_app, name="jobs")
 
 
+JOB_STATES = ("pending", "running", "done", "failed")
+
+
 @jobs_app.command("list")
 def jobs_list(status: Annotated[str | None, typer.Option(help="pending, running, done or failed")] = None,
-              limit: int = 50) -> None:
+              limit: Annotated[int, typer.Option(min=1, max=10_000)] = 50) -> None:
     """The newest jobs with their state, attempts and last error."""
+    if status is not None and status not in JOB_STATES:
+        _fail(f"--status must be one of {', '.join(JOB_STATES)}, not {status!r}", 2)
     balise = _balise()
     for job in balise.jobs.list(status, limit):
         error = (job.last_error or "").strip().splitlines()[-1:] or [""]
@@ -149,10 +154,10 @@ def jobs_list(status: Annotated[str | None, typer.Option(help="pending, running,
 
 @jobs_app.command("retry")
 def jobs_retry(job_id: int) -> None:
-    """Put a failed job back in the queue."""
+    """Put a failed job back in the queue (a failed notice's job: the notice is sent again)."""
     balise = _balise()
-    if not balise.jobs.retry(job_id):
-        _fail(f"job {job_id} does not exist or is not failed/pending")
+    if not balise.retry_job(job_id, CLI_ACTOR):
+        _fail(f"job {job_id} does not exist, is not failed or pending, or another job with its key is pending")
     typer.echo(f"job {job_id} queued again")
 
 

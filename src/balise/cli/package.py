@@ -204,8 +204,14 @@ def record(
     _signer(balise)
     try:
         with balise.db.transaction() as session:
-            event = balise.packages.record_custody(session, _operator(), pid, kind, recipient,
-                                                   {"note": note} if note else None)
+            recorded = balise.packages.record_custody(session, _operator(), pid, kind, recipient,
+                                                      {"note": note} if note else None)
     except PackageError as exc:
         _fail(str(exc))
+    event = recorded.event
+    if not recorded.new:
+        who = f" from {event.recipient}" if event.recipient else ""
+        typer.echo(f"package {pid}: {event.kind}{who} was already recorded at {event.occurred_at:%Y-%m-%d %H:%M:%S}Z "
+                   f"(audit event {event.audit_seq}); nothing changed")
+        return
     typer.echo(f"recorded {event.kind} for package {pid} (audit event {event.audit_seq})")

@@ -290,7 +290,8 @@ def stats_ntd(since: Annotated[str | None, typer.Option(help="reports received f
 
     m = data["median_hours"]
     typer.echo(f"reported URLs: {data['urls']}  host notified: {data['notified']}  removed: {data['removed']}  "
-               f"not removed: {data['not_removed']}  on hold: {data['on_hold']}")
+               f"not removed: {data['not_removed']}  on hold: {data['on_hold']}  "
+               f"already gone when inspected: {data['gone_before_notice']}")
     typer.echo(f"median time to removal: {h(m['received_to_removed'])} from receipt, "
                f"{h(m['notice_to_removed'])} from the host notice")
     w = data["removed_within_percent"]

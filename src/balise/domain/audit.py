@@ -53,6 +53,7 @@ class AuditEvent(StrEnum):
     # Evidence packages for law enforcement.
     PACKAGE_BUILD = "package:build"
     PACKAGE_CUSTODY = "package:custody"
+    PACKAGE_SWEEP = "package:sweep"
     # Organisations and their credentials.
     ORG_CREATE = "org:create"
     APIKEY_CREATE = "apikey:create"

@@ -5,9 +5,16 @@ production on PostgreSQL; a job must be enqueued in the same transaction as the 
 on. The maintained libraries either need Redis/RabbitMQ (Celery, RQ, Dramatiq) or PostgreSQL
 only (procrastinate, pgqueuer). This queue is one table: enqueue is an INSERT in the caller's
 transaction; a worker claims a job atomically (SELECT … FOR UPDATE SKIP LOCKED on PostgreSQL,
-the SQLite write lock otherwise) with a lease; a worker killed mid-job leaves the lease to
-expire and the job runs again, so handlers are written to be idempotent; failures are retried
-with exponential backoff until ``max_attempts``, then marked failed and kept visible.
+the SQLite write lock otherwise) with a lease; while the handler runs, a heartbeat renews the
+lease, so a long job is never claimed by a second worker while its first worker is alive; a
+worker killed mid-job stops renewing, its lease expires and the job runs again, so handlers are
+written to be idempotent; failures are retried with exponential backoff until
+``max_attempts``, then marked failed and kept visible. A handler that knows retrying is
+pointless raises :class:`PermanentJobFailure`: the job is marked failed at once.
+
+A ``dedupe_key`` keeps at most one *pending* job per key: a partial unique index (PostgreSQL
+and SQLite) makes that hold even when two transactions enqueue at the same moment. A running
+job may queue its own successor under its key (the next removal check, the next periodic run).
 """
 
 from __future__ import annotations
@@ -22,7 +29,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from balise.adapters.db.models import Job
@@ -30,6 +38,14 @@ from balise.adapters.db.models import Job
 log = logging.getLogger("balise.jobs")
 
 Handler = Callable[[dict[str, Any]], None]
+# Called in the transaction that puts a failed job back in the queue (e.g. the notice it
+# delivers becomes pending again).
+RetryHook = Callable[[Session, dict[str, Any]], None]
+
+
+class PermanentJobFailure(Exception):
+    """Raised by a handler when another attempt cannot succeed (the handler has recorded why):
+    the job is marked failed at once, whatever its attempts."""
 
 
 @dataclass(frozen=True)
@@ -49,8 +65,10 @@ class JobQueue:
 
     def enqueue(self, session: Session, kind: str, payload: dict[str, Any], *,
                 run_at: datetime | None = None, dedupe_key: str | None = None, max_attempts: int = 8) -> Job | None:
-        """Add a job in the caller's transaction. With ``dedupe_key``, nothing is added while
-        a job with that key is still pending."""
+        """Add a job in the caller's transaction. With ``dedupe_key``, nothing is added (None)
+        while a job with that key is pending; a running one does not count, so a job can queue
+        its successor. Two transactions enqueuing the same key at once: the unique index lets
+        one in, the other gets None."""
         if dedupe_key is not None:
             pending = session.execute(
                 select(Job.id).where(Job.dedupe_key == dedupe_key, Job.status == "pending")
@@ -59,8 +77,17 @@ class JobQueue:
                 return None
         job = Job(kind=kind, payload=payload, dedupe_key=dedupe_key, status="pending", attempts=0,
                   max_attempts=max_attempts, run_at=run_at or self._clock(), created_at=self._clock())
-        session.add(job)
-        session.flush()
+        if dedupe_key is None:
+            session.add(job)
+            session.flush()
+            return job
+        try:
+            # A savepoint: losing the race to another transaction's insert undoes only this job.
+            with session.begin_nested():
+                session.add(job)
+                session.flush()
+        except IntegrityError:
+            return None
         return job
 
     def claim(self, worker: str, kinds: set[str] | None = None) -> ClaimedJob | None:
@@ -90,27 +117,74 @@ class JobQueue:
                 job.finished_at = self._clock()
                 job.locked_until = None
 
-    def fail(self, job_id: int, worker: str, error: str) -> None:
+    def renew(self, job_id: int, worker: str) -> bool:
+        """Extend the lease of a job this worker holds; False when it is no longer its job."""
+        with self._new_session() as session, session.begin():
+            result = session.execute(
+                update(Job).where(Job.id == job_id, Job.locked_by == worker, Job.status == "running")
+                .values(locked_until=self._clock() + self.lease))
+            return bool(result.rowcount)
+
+    def fail(self, job_id: int, worker: str, error: str, *, permanent: bool = False) -> None:
         with self._new_session() as session, session.begin():
             job = session.get(Job, job_id, with_for_update=True)
-            if job is None or job.locked_by != worker:
+            if job is None or job.locked_by != worker or job.status != "running":
                 return
             job.last_error = error[-4000:]
             job.locked_until = None
-            if job.attempts >= job.max_attempts:
+            if permanent or job.attempts >= job.max_attempts:
                 job.status = "failed"
                 job.finished_at = self._clock()
-            else:
-                job.status = "pending"
-                job.run_at = self._clock() + timedelta(seconds=min(3600, 2 ** job.attempts))
+                return
+            job.run_at = self._clock() + timedelta(seconds=min(3600, 2 ** job.attempts))
+            if not self._to_pending(session, job):
+                # While it ran, the job queued its successor under its key: that one will do
+                # the work, so this one ends here instead of running twice.
+                job.status, job.finished_at = "done", self._clock()
+                job.last_error = (job.last_error + "\n(superseded by a pending job with the same key)")[-4000:]
 
-    def retry(self, job_id: int) -> bool:
+    def _to_pending(self, session: Session, job: Job) -> bool:
+        """Make a job pending again unless another job with its key is pending already."""
+        if job.dedupe_key is None:
+            job.status = "pending"
+            return True
+        other = session.execute(select(Job.id).where(Job.dedupe_key == job.dedupe_key, Job.status == "pending",
+                                                     Job.id != job.id)).first()
+        if other:
+            return False
+        try:
+            with session.begin_nested():
+                job.status = "pending"
+                session.flush()
+        except IntegrityError:  # another transaction just queued one (PostgreSQL)
+            return False
+        return True
+
+    def retry(self, job_id: int, hooks: dict[str, RetryHook] | None = None) -> bool:
+        """Put a failed (or pending) job back in the queue to run now, with its attempts reset;
+        the hook for its kind runs in the same transaction. False when there is no such job,
+        it is running or done, or another job with its key is pending."""
         with self._new_session() as session, session.begin():
             job = session.get(Job, job_id, with_for_update=True)
             if job is None or job.status not in ("failed", "pending"):
                 return False
-            job.status, job.run_at, job.attempts = "pending", self._clock(), 0
+            if job.status == "failed" and not self._to_pending(session, job):
+                return False
+            job.run_at, job.attempts, job.finished_at = self._clock(), 0, None
+            hook = (hooks or {}).get(job.kind)
+            if hook is not None:
+                hook(session, dict(job.payload))
             return True
+
+    def reset_failed(self, session: Session, dedupe_key: str) -> bool:
+        """In the caller's transaction: put the failed job with this key back in the queue
+        (its history stays on it). False when there is none or one with the key is pending."""
+        job = session.execute(select(Job).where(Job.dedupe_key == dedupe_key, Job.status == "failed")
+                              .order_by(Job.id.desc()).limit(1).with_for_update()).scalar_one_or_none()
+        if job is None or not self._to_pending(session, job):
+            return False
+        job.run_at, job.attempts, job.finished_at = self._clock(), 0, None
+        return True
 
     def list(self, status: str | None = None, limit: int = 50) -> list[Job]:
         with self._new_session() as session:
@@ -120,17 +194,29 @@ class JobQueue:
             return list(session.execute(query).scalars())
 
     def run_one(self, handlers: dict[str, Handler], worker: str) -> bool:
-        """Claim and run one job; False when none was ready."""
+        """Claim and run one job; False when none was ready. While the handler runs, a
+        heartbeat thread renews the lease (every third of it), so no other worker claims the
+        job as long as this one lives."""
         job = self.claim(worker, set(handlers))
         if job is None:
             return False
+        heartbeat = _Heartbeat(self, job.id, worker)
+        heartbeat.start()
+        error, permanent = None, False
         try:
             handlers[job.kind](job.payload)
+        except PermanentJobFailure as exc:
+            log.warning("job %s (%s) failed for good: %s", job.id, job.kind, exc)
+            error, permanent = f"{type(exc).__name__}: {exc}", True
         except Exception as exc:  # noqa: BLE001 - recorded on the job and retried
             log.warning("job %s (%s) failed: %s", job.id, job.kind, exc)
-            self.fail(job.id, worker, "".join(traceback.format_exception(exc)))
-        else:
+            error = "".join(traceback.format_exception(exc))
+        finally:
+            heartbeat.stop()
+        if error is None:
             self.complete(job.id, worker)
+        else:
+            self.fail(job.id, worker, error, permanent=permanent)
         return True
 
     def run_until_idle(self, handlers: dict[str, Handler], worker: str | None = None, limit: int = 10_000) -> int:
@@ -139,6 +225,34 @@ class JobQueue:
         while done < limit and self.run_one(handlers, worker):
             done += 1
         return done
+
+
+class _Heartbeat(threading.Thread):
+    """Renews a running job's lease until stopped. A renewal that finds the job taken by
+    another worker (this one was presumed dead) stops; a database error is logged and retried
+    at the next beat."""
+
+    def __init__(self, queue: JobQueue, job_id: int, worker: str) -> None:
+        super().__init__(name=f"balise-job-heartbeat-{job_id}", daemon=True)
+        self._queue = queue
+        self._job_id = job_id
+        self._worker = worker
+        self._stopped = threading.Event()
+        self.interval = max(0.05, queue.lease.total_seconds() / 3)
+
+    def run(self) -> None:
+        while not self._stopped.wait(self.interval):
+            try:
+                if not self._queue.renew(self._job_id, self._worker):
+                    log.warning("job %s: lease lost to another worker", self._job_id)
+                    return
+            except Exception:  # noqa: BLE001 - the database may be briefly unavailable
+                log.exception("job %s: lease renewal failed", self._job_id)
+
+    def stop(self) -> None:
+        self._stopped.set()
+        if self.is_alive() and threading.current_thread() is not self:
+            self.join()
 
 
 def worker_name() -> str:

@@ -1,5 +1,8 @@
 """Notices: recorded and queued in the transaction that decides them, delivered by a durable
-job, retried with backoff, finally marked failed and kept visible.
+job, retried with backoff, finally marked failed and kept visible: the notice is ``failed``
+(``balise notice list --status failed``) and so is its ``notice.send`` job (``balise jobs list
+--status failed``). Either retry sends it again, once: ``balise notice retry REFERENCE`` puts
+the failed job back in the queue, ``balise jobs retry ID`` makes the failed notice pending again.
 
 Delivery is at least once: a worker killed between the recipient's acceptance and the commit
 that records it sends again on the next attempt. Every delivery carries the notice reference
@@ -23,7 +26,7 @@ from balise.adapters.db.models import Notice, Partner, Report
 from balise.domain.audit import AuditEvent
 from balise.services.actors import Actor
 from balise.services.audit import AuditTrail
-from balise.services.jobs import JobQueue
+from balise.services.jobs import JobQueue, PermanentJobFailure
 
 log = logging.getLogger("balise.notices")
 
@@ -31,6 +34,9 @@ NOTICE_SEND_JOB = "notice.send"
 SYSTEM = Actor.system("notices")
 # Attempts before a notice is marked failed (the job's backoff doubles each time: about 2 h).
 MAX_ATTEMPTS = 12
+# The notice decides when delivery has failed; its job only stops on its own after this many
+# claims (a worker killed mid-send uses up a claim without a delivery attempt).
+JOB_MAX_ATTEMPTS = 2 * MAX_ATTEMPTS
 KINDS = ("host_notice", "hotline_referral", "police_forward", "escalation", "provider_feedback")
 
 
@@ -44,6 +50,10 @@ class DeliveryProblem(Exception):
 
 class RetryLater(RuntimeError):
     """Raised by the job handler so that the queue retries it with backoff."""
+
+
+class NoticeFailed(PermanentJobFailure):
+    """Raised by the job handler once the notice is marked failed, so that its job is too."""
 
 
 @dataclass(frozen=True)
@@ -131,8 +141,7 @@ class Notices:
                         status="pending", attempts=0, created_at=self._clock())
         session.add(notice)
         session.flush()
-        self._jobs.enqueue(session, NOTICE_SEND_JOB, {"notice_id": notice.id}, dedupe_key=f"notice:{notice.id}",
-                           max_attempts=MAX_ATTEMPTS)
+        self._enqueue_send(session, notice)
         self._audit.record(session, AuditEvent.NOTICE_CREATE, actor, "notice", reference, f"queue a {kind}",
                            {"report_id": str(report_id), "kind": kind, "channel": notice.channel,
                             "partner_id": notice.partner_id})
@@ -192,21 +201,28 @@ class Notices:
                 return
             notice.attempts += 1
             notice.last_error = error[-2000:]
-            if permanent or notice.attempts >= MAX_ATTEMPTS:
+            failed = permanent or notice.attempts >= MAX_ATTEMPTS
+            if failed:
                 notice.status, notice.failed_at = "failed", self._clock()
                 self._audit.record(session, AuditEvent.NOTICE_FAIL, SYSTEM, "notice", notice.reference,
                                    "delivery failed", {"attempts": notice.attempts, "permanent": permanent})
-                return
-            if retry_after is not None and retry_after > 0:
+            elif retry_after is not None and retry_after > 0:
                 # The recipient said when to come back: a new attempt then, instead of backoff.
-                self._jobs.enqueue(session, NOTICE_SEND_JOB, {"notice_id": notice.id},
-                                   run_at=self._clock() + timedelta(seconds=min(retry_after, 86400)),
-                                   dedupe_key=f"notice:{notice.id}", max_attempts=MAX_ATTEMPTS)
+                self._enqueue_send(session, notice, run_at=self._clock() + timedelta(seconds=min(retry_after, 86400)))
                 return
+        if failed:
+            # Committed above: the notice is failed; now its job is marked failed too.
+            why = "refused permanently" if permanent else f"failed {MAX_ATTEMPTS} times"
+            raise NoticeFailed(f"{error} (notice {notice_id}: delivery {why}, the notice is failed)")
         raise RetryLater(f"notice {notice_id}: {error}")
 
+    def _enqueue_send(self, session: Session, notice: Notice, run_at: datetime | None = None) -> None:
+        self._jobs.enqueue(session, NOTICE_SEND_JOB, {"notice_id": notice.id}, run_at=run_at,
+                           dedupe_key=f"notice:{notice.id}", max_attempts=JOB_MAX_ATTEMPTS)
+
     def retry(self, session: Session, reference: str, actor: Actor = SYSTEM) -> Notice:
-        """Send a failed notice again (after fixing the partner's endpoint)."""
+        """Send a failed notice again (after fixing the partner's endpoint). Its failed job
+        goes back in the queue, so `balise jobs list` shows the same job pending again."""
         notice = session.execute(select(Notice).where(Notice.reference == reference).with_for_update()).scalar_one_or_none()
         if notice is None:
             raise LookupError(f"no notice {reference}")
@@ -216,6 +232,24 @@ class Notices:
         if report is not None and report.redacted_at is not None:
             raise ValueError(f"notice {reference} belongs to a report redacted by retention on "
                              f"{report.redacted_at:%Y-%m-%d}: its text is gone")
+        self._reopen(session, notice, actor)
+        if not self._jobs.reset_failed(session, f"notice:{notice.id}"):
+            self._enqueue_send(session, notice)
+        return notice
+
+    def job_retried(self, session: Session, payload: dict[str, Any], actor: Actor = SYSTEM) -> None:
+        """`balise jobs retry` of a notice.send job (a JobQueue retry hook, in its transaction):
+        a failed notice becomes pending again, as with `balise notice retry`; a notice in any
+        other state is left alone, and the job then finds nothing to send."""
+        notice = session.get(Notice, int(payload["notice_id"]), with_for_update=True)
+        if notice is None or notice.status != "failed":
+            return
+        report = session.get(Report, notice.report_id)
+        if report is not None and report.redacted_at is not None:
+            return  # its text is gone: the notice stays failed and the job finds nothing to send
+        self._reopen(session, notice, actor)
+
+    def _reopen(self, session: Session, notice: Notice, actor: Actor) -> None:
         partner = session.get(Partner, notice.partner_id) if notice.partner_id else None
         if partner is not None:
             # The notice copied the partner's channel when it was created; the fix the
@@ -224,9 +258,6 @@ class Notices:
         notice.status, notice.attempts, notice.failed_at = "pending", 0, None
         self._audit.record(session, AuditEvent.NOTICE_RETRY, actor, "notice", notice.reference,
                            "send a failed notice again", {"channel": notice.channel, "partner_id": notice.partner_id})
-        self._jobs.enqueue(session, NOTICE_SEND_JOB, {"notice_id": notice.id}, dedupe_key=f"notice:{notice.id}",
-                           max_attempts=MAX_ATTEMPTS)
-        return notice
 
     def acknowledge(self, session: Session, reference: str, actor: Actor,
                     receipt: dict[str, Any] | None = None) -> tuple[Notice, bool]:

@@ -20,7 +20,7 @@ import uuid
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -58,7 +58,10 @@ from balise.services.ispws import OriginalDocument, originals
 
 # A report closed as manifestly unfounded, or retracted, is not evidence to hand to police.
 NOT_PACKAGEABLE = frozenset({ReportState.MANIFESTLY_UNFOUNDED.value, ReportState.RETRACTED.value})
-# What the centre may record in a package's custody log after building it.
+# What the centre may record in a package's custody log after building it. A receipt is
+# recorded once per recipient: the first wins, a repeat (a webhook re-sent after a crash, a
+# confirmation typed twice) returns the first and adds nothing.
+ONCE_PER_RECIPIENT = frozenset({"received"})
 CUSTODY_KINDS = {
     "delivered": "the package was handed to its recipient (webhook, export directory, by hand)",
     "delivery_failed": "an attempt to deliver the package failed",
@@ -86,6 +89,12 @@ class Signer(Protocol):
     key_id: str
 
     def sign(self, data: bytes) -> bytes: ...
+
+
+@dataclass(frozen=True)
+class CustodyRecorded:
+    event: EvidencePackageEvent
+    new: bool  # False: the same receipt was already recorded; nothing was added
 
 
 @dataclass(frozen=True)
@@ -476,26 +485,33 @@ class EvidencePackages:
     # -- custody log -------------------------------------------------------------------------
 
     def record_custody(self, session: Session, actor: Actor, package_id: uuid.UUID, kind: str,
-                       recipient: str | None = None, details: dict[str, Any] | None = None) -> EvidencePackageEvent:
-        """Add a delivery or receipt event to a package's custody log (and the audit trail)."""
+                       recipient: str | None = None, details: dict[str, Any] | None = None) -> CustodyRecorded:
+        """Add a delivery or receipt event to a package's custody log (and the audit trail).
+        A receipt already recorded for the same recipient is returned as it is (``new`` false)."""
         if kind not in CUSTODY_KINDS:
             raise PackageError(f"unknown custody event {kind!r}; one of: {', '.join(CUSTODY_KINDS)}")
         if recipient is not None and not (0 < len(recipient.strip()) <= 200):
             raise PackageError("the recipient must be 1 to 200 characters")
+        recipient = recipient.strip() if recipient else None
+        # The package row is locked: two receipts recorded at the same moment are serialised.
         package = session.get(EvidencePackage, package_id, with_for_update=True)
         if package is None:
             raise PackageError(f"no evidence package {package_id}")
+        if kind in ONCE_PER_RECIPIENT:
+            wanted = _recipient_key(recipient)
+            for earlier in package.events:
+                if earlier.kind == kind and _recipient_key(earlier.recipient) == wanted:
+                    return CustodyRecorded(earlier, False)
         now = self._clock()
         record = self._audit.record(
             session, AuditEvent.PACKAGE_CUSTODY, actor, "package", str(package_id), f"evidence package {kind}",
             {"kind": kind, "recipient": recipient, "report": str(package.report_id), "details": details or {}},
         )
         event = EvidencePackageEvent(kind=kind, occurred_at=now, actor_type=actor.type.value, actor_id=actor.id,
-                                     recipient=recipient.strip() if recipient else None, details=details or None,
-                                     audit_seq=record.seq)
+                                     recipient=recipient, details=details or None, audit_seq=record.seq)
         package.events.append(event)
         session.flush()
-        return event
+        return CustodyRecorded(event, True)
 
     def custody_log(self, session: Session, package_id: uuid.UUID) -> dict[str, Any]:
         """The package's record and every custody event, in the shape of custody.json."""
@@ -522,6 +538,57 @@ class EvidencePackages:
         return list(session.execute(
             select(EvidencePackage).where(EvidencePackage.report_id == report_id).order_by(EvidencePackage.created_at)
         ).scalars())
+
+    def sweep_orphans(self, session: Session, actor: Actor, older_than: timedelta) -> list[str]:
+        """See :func:`sweep_orphans` (this centre's output directory)."""
+        return sweep_orphans(session, self._audit, actor, self.output_dir, self._clock(), older_than)
+
+
+def sweep_orphans(session: Session, audit: AuditRecorder, actor: Actor, directory: Path, now: datetime,
+                  older_than: timedelta) -> list[str]:
+    """Remove, from a package output directory, zips that no committed package record names and
+    temporary files of builds, last modified more than ``older_than`` before ``now`` (a build
+    still in its transaction is younger); audited as ``package:sweep``. Returns the names removed.
+    Needs no signing key: it only compares files with records."""
+    if not directory.is_dir():
+        return []
+    cutoff = (now - older_than).timestamp()
+    candidates: dict[str, Path] = {}
+    for path in directory.iterdir():
+        name = path.name
+        if path.is_symlink() or not path.is_file():
+            continue
+        if name.startswith(".") and name.endswith(".tmp"):
+            candidates[name] = path
+        elif name.endswith(".zip"):
+            try:
+                uuid.UUID(name[:-4])
+            except ValueError:
+                continue  # not a file of ours
+            candidates[name] = path
+    if not candidates:
+        return []
+    known = set(session.execute(select(EvidencePackage.file_name).where(
+        EvidencePackage.file_name.in_(sorted(n for n in candidates if n.endswith(".zip")) or [""]))).scalars())
+    removed = []
+    for name, path in sorted(candidates.items()):
+        if name in known:
+            continue
+        try:
+            if path.stat().st_mtime > cutoff:
+                continue
+            path.unlink()
+        except FileNotFoundError:
+            continue
+        removed.append(name)
+    if removed:
+        audit.record(session, AuditEvent.PACKAGE_SWEEP, actor, "packages", "packages",
+                     "remove package files no committed record names", {"files": removed})
+    return removed
+
+
+def _recipient_key(recipient: str | None) -> str | None:
+    return " ".join(recipient.split()).casefold() if recipient else None
 
 
 def _zip_info(name: str, when: datetime, compression: int) -> zipfile.ZipInfo:

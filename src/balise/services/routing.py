@@ -8,8 +8,9 @@ The job (idempotent: it only adds what is missing) then:
 * builds a signed evidence package for Europol and, when the State is determined, for that
   State's police contact point, and queues a police notice carrying it;
 * for each reported URL not assessed legal: unless police placed a do-not-remove hold, refers
-  it to the hotline of the hosting country when that is a partner's country other than the
-  centre's own, otherwise sends a notice to the hosting network's abuse contact (RDAP).
+  it to the hotline of the hosting country when a partner hotline of that country (in the EU
+  or not) is in the directory and it is not the centre's own country, otherwise sends a
+  notice to the hosting network's abuse contact (RDAP).
 
 Removal verification starts when a host notice or referral is delivered (services/takedowns).
 """
@@ -61,6 +62,10 @@ FORWARDED = (ReportState.FORWARDED_EUROPOL_AND_STATE.value, ReportState.FORWARDE
 
 class PackageBuilder(Protocol):
     def build(self, session: Session, actor: Actor, report_id: uuid.UUID, include_media: bool = False) -> Any: ...
+
+    def discard(self, built: Any) -> None:
+        """Remove a built zip whose transaction did not commit."""
+        ...
 
 
 def _is_upload(event: str | None) -> bool:
@@ -168,6 +173,17 @@ class Router:
 
     def handle(self, payload: dict[str, Any]) -> None:
         report_id = uuid.UUID(payload["report_id"])
+        built: list[Any] = []
+        try:
+            self._route(report_id, built)
+        except BaseException:
+            # The packages were written but their records rolled back: no zip is left behind
+            # without a record (a process killed here leaves it to the periodic sweep).
+            for package in built:
+                self._packages.discard(package)
+            raise
+
+    def _route(self, report_id: uuid.UUID, built: list[Any]) -> None:
         with self._new_session() as session, session.begin():
             report = session.get(Report, report_id, with_for_update=True)
             if report is None or report.state not in FORWARDED or report.redacted_at is not None:
@@ -192,6 +208,7 @@ class Router:
                 if session.execute(select(Notice.id).where(Notice.dedupe == dedupe)).first():
                     continue
                 package = self._packages.build(session, SYSTEM, report.id, include_media=self._include_media)
+                built.append(package)
                 notice = self._notices.create(
                     session, report_id=report.id, kind="police_forward", dedupe=dedupe, partner=partner,
                     language=partner.languages[0] if partner.languages else "en",
@@ -255,7 +272,9 @@ class Router:
                  and i.outcome == "illegal" and i.url]
         urls = [item.url] + [i.url for i in found]
         hashes += [i.sha256 for i in found if i.sha256 and i.sha256 not in hashes]
-        if country and country != self._centre_country and country in BY_CODE:
+        # A URL hosted in a partner hotline's country goes to that hotline, EU or not (INHOPE
+        # has members outside the EU); the Member-State rules are for police and jurisdiction.
+        if country and country != self._centre_country:
             hotlines = self._partners.find(session, PartnerKind.HOTLINE, country)
             if hotlines:
                 partner = hotlines[0]

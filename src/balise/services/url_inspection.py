@@ -42,6 +42,10 @@ class Fetched:
     http_status: int | None = None
     final_url: str | None = None
     host: str | None = None
+    # The host as read by a person (U-labels) and what the URL check noticed about it
+    # (idn, mixed_script, latin_lookalike, mapped, percent_encoded, numeric_disguise).
+    host_unicode: str | None = None
+    host_flags: list[str] = field(default_factory=list)
     address: str | None = None
     addresses: list[str] = field(default_factory=list)
     content_type: str | None = None
@@ -136,7 +140,9 @@ class UrlInspector:
                 return
             sha256 = hashlib.sha256(fetched.body).hexdigest() if fetched.body is not None else None
             hosting = UrlHosting(
-                item_id=item.id, report_id=item.report_id, host=fetched.host, address=fetched.address,
+                item_id=item.id, report_id=item.report_id, host=fetched.host,
+                host_unicode=fetched.host_unicode, host_flags=list(fetched.host_flags) or None,
+                address=fetched.address,
                 addresses=fetched.addresses or None, hosted_country=location.country if location else None,
                 network=location.network if location else None,
                 organisation=location.organisation if location else None, cdn=location.cdn if location else None,
@@ -163,10 +169,14 @@ class UrlInspector:
                 self._reuse(session, item, self._clock())
             found = self._page_media(fetched) if found_on is None else []
             added = self._add_found(session, report, item, found) if found else 0
+            details: dict[str, Any] = {"outcome": fetched.outcome, "http_status": fetched.http_status,
+                                       "hosted_country": hosting.hosted_country, "matched": item.matched,
+                                       "page_media": added, "host_flags": list(fetched.host_flags)}
+            if fetched.host_unicode and fetched.host_unicode != fetched.host:
+                # A look-alike name is only recognisable in the form a person reads.
+                details["host_unicode"] = fetched.host_unicode
             self._audit.record(session, AuditEvent.URL_FETCH, SYSTEM, "item", str(item.id), "inspect a reported URL",
-                               {"outcome": fetched.outcome, "http_status": fetched.http_status,
-                                "hosted_country": hosting.hosted_country, "matched": item.matched,
-                                "page_media": added})
+                               details)
 
     def _page_media(self, fetched: Fetched) -> list[str]:
         """The pictures and videos an HTML page shows or links to, as absolute http(s) URLs,

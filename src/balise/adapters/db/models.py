@@ -21,6 +21,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     Uuid,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -409,14 +410,20 @@ class Job(Base):
     """Background work, enqueued in the transaction of the data it acts on."""
 
     __tablename__ = "jobs"
-    __table_args__ = (Index("ix_jobs_ready", "status", "run_at"),
-                      # Retention deletes done jobs finished before BALISE_RETENTION_JOBS_DAYS.
-                      Index("ix_jobs_finished", "status", "finished_at"))
+    __table_args__ = (
+        Index("ix_jobs_ready", "status", "run_at"),
+        # Retention deletes done jobs finished before BALISE_RETENTION_JOBS_DAYS.
+        Index("ix_jobs_finished", "status", "finished_at"),
+        # At most one pending job per dedupe key, even when two transactions enqueue at once.
+        Index("uq_jobs_pending_dedupe_key", "dedupe_key", unique=True,
+              postgresql_where=text("status = 'pending'"), sqlite_where=text("status = 'pending'")),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
     kind: Mapped[str] = mapped_column(String(64))
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
-    # A second job with the same key is not enqueued while the first is pending or running.
+    # A second job with the same key is not enqueued while the first is pending (a running
+    # job may queue its successor under its own key); see uq_jobs_pending_dedupe_key.
     dedupe_key: Mapped[str | None] = mapped_column(String(200), index=True)
     status: Mapped[str] = mapped_column(String(16))  # pending, running, done, failed
     attempts: Mapped[int] = mapped_column(Integer, default=0)
@@ -529,6 +536,10 @@ class UrlHosting(Base):
     item_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), primary_key=True)
     report_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"), index=True)
     host: Mapped[str | None] = mapped_column(String(255))
+    # The host as a person reads it (U-labels) and what the URL check noticed about it:
+    # idn, mixed_script, latin_lookalike, mapped, percent_encoded, numeric_disguise.
+    host_unicode: Mapped[str | None] = mapped_column(String(255))
+    host_flags: Mapped[list[str] | None] = mapped_column(JSON)
     address: Mapped[str | None] = mapped_column(String(64))
     addresses: Mapped[list[str] | None] = mapped_column(JSON)
     hosted_country: Mapped[str | None] = mapped_column(String(2))
@@ -628,6 +639,9 @@ class TakedownCheck(Base):
     outcome: Mapped[str] = mapped_column(String(16))  # served, changed, media_gone, gone, unreachable, refused, error
     http_status: Mapped[int | None] = mapped_column(Integer)
     sha256: Mapped[str | None] = mapped_column(String(64))
+    # Other bytes than at inspection: the PDQ distance of what is served now to the original
+    # picture (None when not compared). Within the match threshold it is still the same picture.
+    pdq_distance: Mapped[int | None] = mapped_column(Integer)
     detail: Mapped[str | None] = mapped_column(Text)
 
 

@@ -169,7 +169,8 @@ def _routing_context(session: Any, report: Report) -> dict[str, Any]:
         item = session.get(Item, row.item_id)
         hosting.append({**{c: getattr(row, c) for c in ("fetch_status", "http_status", "fetch_error", "address",
                                                         "hosted_country", "organisation", "cdn", "abuse_email",
-                                                        "rdap_error")}, "url": item.url if item else ""})
+                                                        "rdap_error", "host", "host_unicode")},
+                        "host_flags": list(row.host_flags or []), "url": item.url if item else ""})
     notices = session.execute(select(Notice).where(Notice.report_id == report.id).order_by(Notice.id)).scalars().all()
     partner_ids = {n.partner_id for n in notices if n.partner_id}
     names = {p.id: p.name for p in session.execute(select(Partner).where(Partner.id.in_(partner_ids))).scalars()} \
