@@ -232,3 +232,28 @@ def gate_fetcher(app: Balise) -> GatedFetcher:
     gated = GatedFetcher(app.fetcher)
     app.__dict__["fetcher"] = gated
     return gated
+
+
+def routing_worker_env(tmp_path: Path, db_url: str, smtp_port: int, lease_seconds: float, **extra: str) -> dict[str, str]:
+    """The environment of a real `balise worker` process on the same database and settings as
+    :func:`routing_app` (the kill -9 tests start and kill such processes)."""
+    from tests.servers import clean_env
+
+    return clean_env(tmp_path / "data", BALISE_DATABASE_URL=db_url, BALISE_SMTP_URL=f"smtp://127.0.0.1:{smtp_port}",
+                     BALISE_MAIL_FROM="DEMO Centre <centre@balise.example>", BALISE_JOB_LEASE_SECONDS=str(lease_seconds),
+                     BALISE_CENTRE_COUNTRY="NL", BALISE_CENTRE_NAME="DEMO Centre",
+                     BALISE_FETCH_ALLOW_NETWORKS="127.0.0.1/32",
+                     BALISE_GEO_OVERRIDES_FILE=str(routing_overrides(tmp_path)), **extra)
+
+
+def start_worker(env: dict[str, str], workers: list) -> object:  # type: ignore[type-arg]
+    """A `balise worker` in its own process group (so that the test can kill it with -9),
+    remembered in ``workers`` for the test's cleanup."""
+    import subprocess
+
+    from tests.servers import BALISE
+
+    proc = subprocess.Popen([BALISE, "worker", "--poll", "0.2"], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    workers.append(proc)
+    return proc

@@ -13,8 +13,9 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
 from balise.adapters.db.models import Job, Notice
-from tests.servers import BALISE, clean_env, free_port, wait_for
-from tests.takedown_support import demo_site, routing_overrides
+from tests.servers import free_port, wait_for
+from tests.takedown_support import routing_worker_env, start_worker
+from tests.takedown_support import demo_site
 from tests.takedown_support import file_url_report, forward, known_picture, reencoded, routing_app
 
 
@@ -53,19 +54,10 @@ def test_a_worker_killed_while_sending_leaves_the_notice_to_the_next_worker_and_
             report_id = file_url_report(app, url)
             app.run_jobs()
             forward(app, report_id)  # queues the routing job; the workers do the rest
-            env = clean_env(tmp_path / "data", BALISE_DATABASE_URL=db_url, BALISE_SMTP_URL=f"smtp://127.0.0.1:{port}",
-                            BALISE_MAIL_FROM="DEMO Centre <centre@balise.example>", BALISE_JOB_LEASE_SECONDS="3",
-                            BALISE_CENTRE_COUNTRY="NL", BALISE_CENTRE_NAME="DEMO Centre",
-                            BALISE_FETCH_ALLOW_NETWORKS="127.0.0.1/32",
-                            BALISE_GEO_OVERRIDES_FILE=str(routing_overrides(tmp_path)))
+            env = routing_worker_env(tmp_path, db_url, port, lease_seconds=3)
 
-            def start_worker() -> subprocess.Popen:
-                proc = subprocess.Popen([BALISE, "worker", "--poll", "0.2"], env=env, stdout=subprocess.DEVNULL,
-                                        stderr=subprocess.DEVNULL, start_new_session=True)
-                workers.append(proc)
-                return proc
 
-            first = start_worker()
+            first = start_worker(env, workers)
             assert smtp.rcpt_seen.wait(60), "the first worker never reached the SMTP server"
             os.killpg(first.pid, signal.SIGKILL)
             first.wait(10)
@@ -75,7 +67,7 @@ def test_a_worker_killed_while_sending_leaves_the_notice_to_the_next_worker_and_
                     return s.execute(select(Notice).where(Notice.kind == "host_notice")).scalar_one()
 
             assert notice().status == "pending" and smtp.messages == []
-            start_worker()
+            start_worker(env, workers)
             wait_for(lambda: notice().status == "sent", seconds=60)
             with app.db.sessions() as s:
                 job = s.execute(select(Job).where(Job.kind == "notice.send")).scalar_one()

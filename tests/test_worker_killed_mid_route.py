@@ -21,10 +21,11 @@ from balise.services.actors import Actor
 from balise.services.intake import UploadedFile
 from balise.services.report_schema import ReportIn
 from tests.helpers import minimal_report
-from tests.servers import BALISE, clean_env, wait_for
+from tests.servers import wait_for
+from tests.takedown_support import routing_worker_env, start_worker
 from tests.takedown_support import COMPLETE, GERMAN_UPLOAD_IP, Clock, demo_site, forward, known_picture, mailbox
 from tests.takedown_support import reencoded
-from tests.takedown_support import routing_app, routing_overrides
+from tests.takedown_support import routing_app
 
 
 def _file_report_with_media(app, picture: bytes, url: str):  # type: ignore[no-untyped-def]
@@ -77,19 +78,10 @@ def test_a_worker_killed_while_building_packages_leaves_no_duplicate_and_no_unre
             blob.unlink()
             os.mkfifo(blob)
             packages = app.settings.package_path
-            env = clean_env(tmp_path / "data", BALISE_DATABASE_URL=db_url, BALISE_SMTP_URL=f"smtp://127.0.0.1:{box.port}",
-                            BALISE_MAIL_FROM="DEMO Centre <centre@balise.example>", BALISE_JOB_LEASE_SECONDS="3",
-                            BALISE_CENTRE_COUNTRY="NL", BALISE_CENTRE_NAME="DEMO Centre",
-                            BALISE_FETCH_ALLOW_NETWORKS="127.0.0.1/32", BALISE_PACKAGE_INCLUDE_MEDIA="true",
-                            BALISE_GEO_OVERRIDES_FILE=str(routing_overrides(tmp_path)))
+            env = routing_worker_env(tmp_path, db_url, box.port, lease_seconds=3, BALISE_PACKAGE_INCLUDE_MEDIA="true")
 
-            def start_worker() -> subprocess.Popen:
-                proc = subprocess.Popen([BALISE, "worker", "--poll", "0.2"], env=env, stdout=subprocess.DEVNULL,
-                                        stderr=subprocess.DEVNULL, start_new_session=True)
-                workers.append(proc)
-                return proc
 
-            first = start_worker()
+            first = start_worker(env, workers)
             fd = _writer_when_read(blob)  # Europol's package reads the media...
             with os.fdopen(fd, "wb") as out:
                 out.write(sealed)
@@ -108,7 +100,7 @@ def test_a_worker_killed_while_building_packages_leaves_no_duplicate_and_no_unre
 
             blob.unlink()
             blob.write_bytes(sealed)
-            start_worker()
+            start_worker(env, workers)
 
             def notices() -> list[Notice]:
                 with app.db.sessions() as s:

@@ -14,9 +14,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from sqlalchemy import select
 
 from balise.adapters.db.models import Item, Job, Takedown
-from tests.servers import BALISE, clean_env, wait_for
+from tests.servers import wait_for
+from tests.takedown_support import routing_worker_env, start_worker
 from tests.takedown_support import Clock, file_url_report, forward, known_picture, mailbox, reencoded
-from tests.takedown_support import routing_app, routing_overrides
+from tests.takedown_support import routing_app
 
 LEASE_SECONDS = 2.0
 
@@ -77,27 +78,18 @@ def test_a_slow_check_keeps_its_lease_while_its_worker_lives_and_runs_once_more_
             with app.db.sessions() as s:
                 item = s.execute(select(Item).where(Item.report_id == report_id)).scalar_one()
                 notified = s.get(Takedown, item.id).host_notified_at
-            env = clean_env(tmp_path / "data", BALISE_DATABASE_URL=db_url, BALISE_SMTP_URL=f"smtp://127.0.0.1:{box.port}",
-                            BALISE_MAIL_FROM="DEMO Centre <centre@balise.example>",
-                            BALISE_JOB_LEASE_SECONDS=str(LEASE_SECONDS), BALISE_CENTRE_COUNTRY="NL",
-                            BALISE_CENTRE_NAME="DEMO Centre", BALISE_FETCH_ALLOW_NETWORKS="127.0.0.1/32",
-                            BALISE_FETCH_READ_TIMEOUT_SECONDS="120", BALISE_FETCH_TOTAL_TIMEOUT_SECONDS="120",
-                            BALISE_GEO_OVERRIDES_FILE=str(routing_overrides(tmp_path)))
+            env = routing_worker_env(tmp_path, db_url, box.port, lease_seconds=LEASE_SECONDS,
+                                     BALISE_FETCH_READ_TIMEOUT_SECONDS="120", BALISE_FETCH_TOTAL_TIMEOUT_SECONDS="120")
 
-            def start_worker() -> subprocess.Popen:
-                proc = subprocess.Popen([BALISE, "worker", "--poll", "0.2"], env=env, stdout=subprocess.DEVNULL,
-                                        stderr=subprocess.DEVNULL, start_new_session=True)
-                workers.append(proc)
-                return proc
 
             def check_job() -> Job:
                 with app.db.sessions() as s:
                     return s.execute(select(Job).where(Job.kind == "takedown.check").order_by(Job.id)).scalars().first()
 
             site.armed = True
-            first = start_worker()
+            first = start_worker(env, workers)
             assert site.stalled.wait(60), "the first worker never fetched the URL"
-            start_worker()  # a second worker, polling for anything ready
+            start_worker(env, workers)  # a second worker, polling for anything ready
             leased_until = check_job().locked_until
             # Well past the lease it took: still renewed, still its job, fetched once.
             assert wait_for(lambda: check_job().locked_until > leased_until + timedelta(seconds=2 * LEASE_SECONDS),

@@ -279,19 +279,9 @@ class Retention:
         exempt reports never hold up the ones behind them."""
         cutoff = self.policy.cutoff(rule, now)
         closed = self._closed_at_expr()
-        after: uuid.UUID | None = None
-        while True:
-            query = (select(Report.id).where(Report.state.in_(RULE_STATES[rule]), Report.redacted_at.is_(None),
-                                             closed <= cutoff)
-                     .order_by(Report.id).limit(self._batch))
-            if after is not None:
-                query = query.where(Report.id > after)
-            with self._new_session() as session:
-                page = list(session.execute(query).scalars())
-            yield from page
-            if len(page) < self._batch:
-                return
-            after = page[-1]
+        yield from self._keyset_pages(
+            select(Report.id).where(Report.state.in_(RULE_STATES[rule]), Report.redacted_at.is_(None), closed <= cutoff),
+            Report.id)
 
     def _closed_at(self, session: Session, report: Report) -> datetime:
         entered = session.execute(select(func.max(ReportEvent.occurred_at)).where(
@@ -494,13 +484,19 @@ class Retention:
         return query.where(PublicReport.created_at <= cutoff)
 
     def _due_contact_ids(self, rule: Rule, now: datetime) -> Iterator[uuid.UUID]:
+        yield from self._keyset_pages(self._due_contact_query(rule, now), PublicReport.report_id)
+
+    def _keyset_pages(self, query: Any, key: Any) -> Iterator[uuid.UUID]:
+        """The ids ``query`` selects, a batch per short read-only session, in ``key`` order: each
+        page starts after the last id seen, so a record processed (and changed) meanwhile is not
+        read again and the walk ends however many records the run changes."""
         after: uuid.UUID | None = None
         while True:
-            query = self._due_contact_query(rule, now).order_by(PublicReport.report_id).limit(self._batch)
+            page_query = query.order_by(key).limit(self._batch)
             if after is not None:
-                query = query.where(PublicReport.report_id > after)
+                page_query = page_query.where(key > after)
             with self._new_session() as session:
-                page = list(session.execute(query).scalars())
+                page = list(session.execute(page_query).scalars())
             yield from page
             if len(page) < self._batch:
                 return
