@@ -257,3 +257,14 @@ def start_worker(env: dict[str, str], workers: list) -> object:  # type: ignore[
                             stderr=subprocess.DEVNULL, start_new_session=True)
     workers.append(proc)
     return proc
+
+
+def answer_receipt(handler: BaseHTTPRequestHandler, reference: str) -> None:
+    """What a police or Europol endpoint answers to a delivered package: 200 and a JSON receipt
+    with its own reference (Balise records it as the acknowledgement)."""
+    answer = json.dumps({"received": True, "reference": reference}).encode()
+    handler.send_response(200)
+    handler.send_header("Content-Type", "application/json")
+    handler.send_header("Content-Length", str(len(answer)))
+    handler.end_headers()
+    handler.wfile.write(answer)

@@ -5,7 +5,6 @@ receipt stands and the repeat says so."""
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import threading
@@ -20,6 +19,7 @@ from balise.domain.partners import PartnerKind
 from balise.services.actors import Actor
 from balise.services.partners import PartnerChanges
 from tests.servers import BALISE, clean_env
+from tests.takedown_support import answer_receipt
 from tests.takedown_support import Clock, demo_site, file_url_report, forward, known_picture, mailbox, reencoded
 from tests.takedown_support import routing_app
 
@@ -61,12 +61,7 @@ class OnceReceiver:
                     self.send_header("Content-Length", "0")
                     self.end_headers()
                     return
-                answer = json.dumps({"received": True, "reference": "DEMO-POLICE-7"}).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(answer)))
-                self.end_headers()
-                self.wfile.write(answer)
+                answer_receipt(self, "DEMO-POLICE-7")
 
             def log_message(self, *args: object) -> None:
                 pass

@@ -16,6 +16,7 @@ from balise.domain.partners import PartnerKind
 from balise.services.actors import Actor
 from balise.services.package_verify import verify_package
 from balise.services.partners import PartnerChanges
+from tests.takedown_support import answer_receipt
 from tests.takedown_support import Clock, demo_site, mailbox
 from tests.takedown_support import file_url_report, forward, known_picture, reencoded, routing_app
 
@@ -31,12 +32,7 @@ def test_the_police_webhook_gets_a_signed_verifiable_package_and_its_receipt_is_
             body = self.rfile.read(int(self.headers["Content-Length"]))
             verify_webhook_signature(SECRET, self.headers.get("Balise-Signature"), body)
             received.append((dict(self.headers), json.loads(body)["data"]))
-            answer = json.dumps({"received": True, "reference": "DEMO-POLICE-42"}).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(answer)))
-            self.end_headers()
-            self.wfile.write(answer)
+            answer_receipt(self, "DEMO-POLICE-42")
 
         def log_message(self, *args: object) -> None:
             pass

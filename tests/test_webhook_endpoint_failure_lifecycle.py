@@ -18,6 +18,7 @@ from balise.services.actors import Actor
 from balise.services.notices import MAX_ATTEMPTS
 from balise.services.partners import PartnerChanges
 from tests.servers import BALISE, clean_env, free_port
+from tests.takedown_support import answer_receipt
 from tests.takedown_support import Clock, demo_site, file_url_report, forward, known_picture, mailbox, reencoded
 from tests.takedown_support import routing_app, routing_overrides
 
@@ -65,12 +66,7 @@ def test_a_refusing_webhook_is_retried_fails_visibly_and_is_delivered_once_after
         def do_POST(self) -> None:  # noqa: N802
             body = self.rfile.read(int(self.headers["Content-Length"]))
             received.append((dict(self.headers), body))
-            answer = json.dumps({"received": True, "reference": "DEMO-EUROPOL-1"}).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(answer)))
-            self.end_headers()
-            self.wfile.write(answer)
+            answer_receipt(self, "DEMO-EUROPOL-1")
 
         def log_message(self, *args: object) -> None:
             pass
