@@ -8,7 +8,7 @@ Run from the repository root, with the bench extras installed (``make install-be
     .venv/bin/python benchmarks/bench_hash.py --count 40
 
 The corpus is generated in a temporary directory (never committed) from the benign sample photos
-in the shared vectors (``BALISE_VECTORS`` or ``../shared/vectors``): random crops, resizes,
+in the conformance vectors (``BALISE_VECTORS`` or ``tests/data/vectors``): random crops, resizes,
 colour/contrast changes, shapes, texture and sensor-like noise, saved as JPEG quality 85-92 at
 ~12 MP (4000x3000) and ~0.8 MP (1032x774). Both pipelines hash the same files in the same run,
 single-threaded (BLAS/OpenMP threads are pinned to 1 before numpy is imported), and the report
@@ -45,8 +45,8 @@ SIZES = {"12MP": (4000, 3000), "0.8MP": (1032, 774)}
 
 def vectors_dir() -> Path:
     env = os.environ.get("BALISE_VECTORS")
-    path = Path(env) if env else ROOT.parent / "shared" / "vectors"
-    if not (path / "README.md").is_file():
+    path = Path(env) if env else ROOT / "tests" / "data" / "vectors"
+    if not (path / "LICENSE").is_file():
         sys.exit(f"conformance vectors not found at {path} (set BALISE_VECTORS)")
     return path
 

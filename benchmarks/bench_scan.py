@@ -6,7 +6,7 @@ speed-up with local workers and with a local Dask cluster, and the cost of a res
 Everything is generated in a temporary directory (never committed): benign pictures (random
 colour blocks, JPEG, mixed sizes 320x240 .. 3000x2000), ~20 % exact copies, ~20 % near
 duplicates (resized to 90 %, 5 % brighter, re-encoded at quality 70), ~4 % non-media files and a few videos
-copied at run time from /work/shared/vectors/tmk/sample-videos (if present), in directories of
+copied at run time from tests/data/vectors/tmk/sample-videos, in directories of
 1,000 files. Indicators: 1,000,000 random PDQ hashes plus 200,000 random MD5 and the MD5 of
 1 % of the corpus (so some files are known). The scan runs as the CLI in a subprocess, as a
 user would run it; peak RSS is sampled (psutil) over the whole process tree. Loopback only.
@@ -33,7 +33,7 @@ import numpy as np
 from PIL import Image
 
 SIZES = [((320, 240), 0.30), ((640, 480), 0.40), ((1024, 768), 0.20), ((1600, 1200), 0.08), ((3000, 2000), 0.02)]
-VIDEOS = Path("/work/shared/vectors/tmk/sample-videos")
+VIDEOS = Path(__file__).resolve().parents[1] / "tests" / "data" / "vectors" / "tmk" / "sample-videos"
 PY = sys.executable
 
 

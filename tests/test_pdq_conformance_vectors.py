@@ -1,4 +1,4 @@
-"""PDQ conformance against the published vectors (shared/vectors/README.md, assertions 1-5),
+"""PDQ conformance against the published vectors (tests/data/vectors/README.md, assertions 1-5),
 for both Balise pipelines: the fast one (DCT-domain reduced JPEG decoding) and the
 full-resolution one (``fast=False``).
 

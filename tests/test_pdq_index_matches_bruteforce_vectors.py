@@ -4,19 +4,14 @@ threshold 31, returns exactly the published brute-force (needle, haystack, dista
 from __future__ import annotations
 
 import csv
-import os
 from pathlib import Path
 
 import numpy as np
 
+from tests.vectors import vectors_dir
 from balise.adapters.pdq_index import PdqIndex, hamming, hex_to_words
 
 
-def vectors_dir() -> Path:
-    env = os.environ.get("BALISE_VECTORS")
-    path = Path(env) if env else Path(__file__).resolve().parents[1].parent / "shared" / "vectors"
-    assert path.is_dir(), f"reference vectors missing: {path} (set BALISE_VECTORS)"
-    return path
 
 
 def read_hashes(path: Path) -> list[str]:

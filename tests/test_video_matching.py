@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -17,8 +16,9 @@ from balise.services.actors import Actor
 from balise.web.app import create_app
 from tests.conftest import make_settings
 from tests.helpers import auth, make_provider, minimal_report
+from tests.vectors import vectors_dir
 
-VECTORS = Path(os.environ.get("BALISE_VECTORS") or Path(__file__).resolve().parents[1].parent / "shared" / "vectors")
+VECTORS = vectors_dir()
 ACTOR = Actor.system("test")
 
 

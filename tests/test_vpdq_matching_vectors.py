@@ -5,12 +5,12 @@ quality >= 50 frame counts and both match percentages (within 0.01) at distance 
 from __future__ import annotations
 
 import csv
-import os
 from functools import lru_cache
 from pathlib import Path
 
 import pytest
 
+from tests.vectors import vectors_dir
 from balise.adapters.vpdq_match import (
     VpdqFrame,
     is_match,
@@ -21,11 +21,6 @@ from balise.adapters.vpdq_match import (
 )
 
 
-def vectors_dir() -> Path:
-    env = os.environ.get("BALISE_VECTORS")
-    path = Path(env) if env else Path(__file__).resolve().parents[1].parent / "shared" / "vectors"
-    assert path.is_dir(), f"reference vectors missing: {path} (set BALISE_VECTORS)"
-    return path
 
 
 @lru_cache(maxsize=None)
