@@ -37,8 +37,8 @@ from PIL import Image, ImageDraw, ImageEnhance, ImageFilter  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from balise.adapters.media_hash import hash_image  # noqa: E402
-from balise.adapters.pdq import hamming  # noqa: E402
+from balise.detection.adapters.media_hash import hash_image  # noqa: E402
+from balise.detection.adapters.pdq import hamming  # noqa: E402
 
 SIZES = {"12MP": (4000, 3000), "0.8MP": (1032, 774)}
 
@@ -150,9 +150,10 @@ def machine() -> str:
                 break
     except OSError:
         pass
-    import PIL
-    import pdqhash  # noqa: F401
     from importlib.metadata import version
+
+    import pdqhash  # noqa: F401
+    import PIL
 
     versions = ", ".join(
         f"{name} {version(name)}" for name in ("numpy", "pillow", "pdqhash", "threatexchange", "pillow-heif", "av")

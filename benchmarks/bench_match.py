@@ -37,7 +37,7 @@ import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from balise.adapters.pdq_index import PdqIndex, words_to_hex  # noqa: E402
+from balise.detection.adapters.pdq_index import PdqIndex, words_to_hex  # noqa: E402
 
 THRESHOLD = 31
 NEAR_SHARE = 0.30

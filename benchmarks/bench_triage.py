@@ -33,17 +33,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 from PIL import Image  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
 
+from balise.accounts.actors import Actor  # noqa: E402
 from balise.adapters.db.migrate import upgrade  # noqa: E402
 from balise.adapters.db.models import Item, Report  # noqa: E402
-from balise.adapters.media_hash import hash_image_bytes  # noqa: E402
 from balise.container import Balise  # noqa: E402
 from balise.demo import demo_image  # noqa: E402
+from balise.detection.adapters.media_hash import hash_image_bytes  # noqa: E402
+from balise.detection.media_hashing import MEDIA_HASH_JOB  # noqa: E402
 from balise.domain.indicators import Algorithm, IndicatorKind  # noqa: E402
 from balise.domain.model import OrgKind, Scope  # noqa: E402
-from balise.services.actors import Actor  # noqa: E402
-from balise.services.intake import UploadedFile, request_fingerprint  # noqa: E402
-from balise.services.media_hashing import MEDIA_HASH_JOB  # noqa: E402
-from balise.services.report_schema import ReportIn  # noqa: E402
+from balise.intake.filing import UploadedFile, request_fingerprint  # noqa: E402
+from balise.intake.report_schema import ReportIn  # noqa: E402
 from balise.settings import Settings  # noqa: E402
 
 

@@ -21,8 +21,8 @@ import sys
 import tempfile
 import threading
 import uuid
-from datetime import datetime, timedelta, timezone
 import warnings
+from datetime import datetime, timedelta, timezone
 from email import message_from_bytes, policy
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -30,17 +30,17 @@ from pathlib import Path
 from PIL import Image
 from sqlalchemy import select
 
+from balise.accounts.actors import Actor
 from balise.adapters.db.migrate import upgrade
 from balise.adapters.db.models import Item, Jurisdiction, Notice, Takedown, UrlHosting
-from balise.adapters.media_hash import hash_image_bytes
+from balise.casework.assessment import Decision
 from balise.container import Balise
 from balise.demo import demo_image
+from balise.detection.adapters.media_hash import hash_image_bytes
 from balise.domain.indicators import Algorithm, IndicatorKind
 from balise.domain.model import OrgKind, Role, Scope
-from balise.services.actors import Actor
-from balise.services.assessment import Decision
-from balise.services.takedowns import ntd_stats
 from balise.settings import Settings
+from balise.takedown.takedowns import ntd_stats
 
 DEMO = Actor.system("demo-takedown")
 BIN = Path(sys.executable).parent

@@ -20,8 +20,8 @@ from urllib.parse import parse_qs, urlsplit
 
 from PIL import Image, ImageDraw
 
-from balise.adapters.addresses import parse_networks
-from balise.adapters.fetcher import Fetcher, FetchPolicy
+from balise.domain.addresses import parse_networks
+from balise.takedown.adapters.fetcher import Fetcher, FetchPolicy
 
 
 def demo_png() -> bytes:

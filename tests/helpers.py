@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import uuid
 
+from balise.accounts.actors import Actor
 from balise.container import Balise
 from balise.domain.model import OrgKind, Scope
-from balise.services.actors import Actor
 
 
 def make_provider(balise: Balise, name: str = "Test Provider", scopes: tuple[Scope, ...] = (Scope.REPORTS_WRITE, Scope.REPORTS_READ)) -> tuple[uuid.UUID, str]:

@@ -11,11 +11,11 @@ from typing import Any
 
 from lxml import etree
 
+from balise.accounts.actors import Actor
 from balise.container import Balise
 from balise.domain.model import OrgKind
-from balise.services.actors import Actor
 
-XSD_PATH = Path(__file__).resolve().parents[1] / "src" / "balise" / "adapters" / "ncmec" / "report.xsd"
+XSD_PATH = Path(__file__).resolve().parents[1] / "src" / "balise" / "intake" / "ncmec" / "report.xsd"
 XS = "{http://www.w3.org/2001/XMLSchema}"
 _SCHEMA: etree.XMLSchema | None = None
 

@@ -6,11 +6,11 @@ import io
 
 from PIL import Image
 
-from balise.adapters.media_hash import hash_image_bytes
+from balise.accounts.actors import Actor
 from balise.container import Balise
 from balise.demo import demo_image
+from balise.detection.adapters.media_hash import hash_image_bytes
 from balise.domain.indicators import Algorithm, IndicatorKind
-from balise.services.actors import Actor
 
 
 def known_copy(app: Balise, seed: int) -> bytes:

@@ -14,9 +14,9 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from balise.adapters.db.models import Report
+from balise.casework.assessment import Decision
 from balise.container import Balise
 from balise.demo import demo_image
-from balise.services.assessment import Decision
 from balise.web.app import create_app
 from tests.conftest import make_settings
 from tests.helpers import auth, make_user, minimal_report

@@ -65,6 +65,6 @@ def near_duplicate(data: bytes, variant: int) -> bytes:
 
 
 def pdq_of(data: bytes) -> str:
-    from balise.adapters.media_hash import hash_image
+    from balise.detection.adapters.media_hash import hash_image
 
     return hash_image(io.BytesIO(data)).pdq

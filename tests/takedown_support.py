@@ -21,13 +21,13 @@ from aiosmtpd.controller import Controller
 from fastapi.testclient import TestClient
 from PIL import Image
 
+from balise.accounts.actors import Actor
 from balise.adapters.db.models import Report
-from balise.adapters.media_hash import hash_image_bytes
+from balise.casework.assessment import Decision
 from balise.container import Balise
 from balise.demo import demo_image
+from balise.detection.adapters.media_hash import hash_image_bytes
 from balise.domain.indicators import Algorithm, IndicatorKind
-from balise.services.actors import Actor
-from balise.services.assessment import Decision
 from balise.web.app import create_app
 from tests.conftest import make_settings
 from tests.helpers import auth, make_provider, make_user

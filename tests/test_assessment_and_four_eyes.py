@@ -9,9 +9,9 @@ from datetime import timedelta
 import pytest
 
 from balise.adapters.db.models import Report, User
+from balise.casework.assessment import AssessmentError, Conflict, Decision
 from balise.demo import demo_image
 from balise.domain.model import Scope
-from balise.services.assessment import AssessmentError, Conflict, Decision
 from tests.helpers import auth, make_provider, make_user, minimal_report
 
 COMPLETE = {"signature": "SIG", "provider": {"contact_point": {"email": "ts@example.test"}},

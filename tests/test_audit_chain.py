@@ -9,8 +9,8 @@ import threading
 import pytest
 from sqlalchemy import text
 
+from balise.accounts.actors import Actor
 from balise.domain.audit import AuditEvent
-from balise.services.actors import Actor
 
 ACTOR = Actor.staff("00000000-0000-0000-0000-000000000001", "auditor")
 

@@ -31,13 +31,13 @@ def keys(balise):
     _, read_only = make_provider(balise, "ReadOnly", scopes=(Scope.REPORTS_READ,))
     _, revoked = make_provider(balise, "Revoked")
     with balise.db.transaction() as s:
-        from balise.services.actors import Actor
+        from balise.accounts.actors import Actor
 
         balise.organisations.revoke_key(s, Actor.system("test"), revoked.split("_")[1])
     # A write-only key of the owner organisation.
     with balise.db.transaction() as s:
+        from balise.accounts.actors import Actor
         from balise.adapters.db.models import Organisation
-        from balise.services.actors import Actor
 
         org = s.get(Organisation, org_id)
         write_only = balise.organisations.issue_key(s, Actor.system("test"), org, [Scope.REPORTS_WRITE]).plaintext
@@ -125,8 +125,8 @@ def test_an_api_key_does_not_open_the_staff_ui(client, provider):
 )
 def test_detection_and_patch_endpoints_by_scope(balise, scopes, expected):
     """/match and /hash need `match`; PATCH needs `reports:write` (409 here: nothing was requested)."""
+    from balise.accounts.actors import Actor
     from balise.domain.model import OrgKind
-    from balise.services.actors import Actor
 
     with balise.db.transaction() as s:
         org = balise.organisations.create(s, Actor.system("t"), name="Scoped", kind=OrgKind.PROVIDER)

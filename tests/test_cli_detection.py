@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from balise.adapters.media_hash import hash_image_bytes
 from balise.demo import demo_image
+from balise.detection.adapters.media_hash import hash_image_bytes
 
 BALISE = str(Path(sys.executable).parent / "balise")
 

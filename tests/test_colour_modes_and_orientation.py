@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFilter, ImageOps
 
-from balise.adapters.media_hash import hash_image
-from balise.adapters.pdq import hamming, luma_from_rgb, pdq_from_luma
+from balise.detection.adapters.media_hash import hash_image
+from balise.detection.adapters.pdq import hamming, luma_from_rgb, pdq_from_luma
 
 FEW_BITS = 10  # "within a few bits": measured 0-6 for these cases
 PIPELINES = {"fast": True, "full_resolution": False}

@@ -5,10 +5,18 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from balise.accounts.actors import Actor
 from balise.adapters.db.models import EvidencePackage, Job, Notice
-from balise.services.actors import Actor
-from tests.takedown_support import Clock, demo_site, file_url_report, forward, known_picture, mailbox, reencoded
-from tests.takedown_support import routing_app
+from tests.takedown_support import (
+    Clock,
+    demo_site,
+    file_url_report,
+    forward,
+    known_picture,
+    mailbox,
+    reencoded,
+    routing_app,
+)
 
 
 def test_a_route_failing_after_the_packages_were_built_removes_them_and_the_retry_builds_them_once(

@@ -9,8 +9,15 @@ from datetime import UTC, datetime
 import pytest
 
 from balise import __version__
-from balise.adapters.fetcher import FetchFailed, FetchPolicy, FetchRefused, StaticResolver, classify, user_agent
-from tests.fetch_server import GarbageServer, PNG, closed_port, loopback_fetcher, serving, tls_contexts
+from balise.takedown.adapters.fetcher import (
+    FetchFailed,
+    FetchPolicy,
+    FetchRefused,
+    StaticResolver,
+    classify,
+    user_agent,
+)
+from tests.fetch_server import PNG, GarbageServer, closed_port, loopback_fetcher, serving, tls_contexts
 
 
 def test_image_is_fetched_hashed_and_recorded():

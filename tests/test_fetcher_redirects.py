@@ -7,8 +7,8 @@ from urllib.parse import quote
 
 import pytest
 
-from balise.adapters.fetcher import FetchRefused, StaticResolver, classify
-from tests.fetch_server import ConnectionCounter, PNG, loopback_fetcher, serving
+from balise.takedown.adapters.fetcher import FetchRefused, StaticResolver, classify
+from tests.fetch_server import PNG, ConnectionCounter, loopback_fetcher, serving
 
 
 def _to(server, location: str, status: int = 302) -> str:

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from balise.adapters.fetcher import FetchRefused, StaticResolver, SystemResolver, check_url, classify
-from tests.fetch_server import ConnectionCounter, PNG, loopback_fetcher, serving
+from balise.takedown.adapters.fetcher import FetchRefused, StaticResolver, SystemResolver, check_url, classify
+from tests.fetch_server import PNG, ConnectionCounter, loopback_fetcher, serving
 
 
 @pytest.mark.parametrize(("url", "code", "said"), [

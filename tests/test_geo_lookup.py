@@ -8,7 +8,7 @@ import threading
 
 import pytest
 
-from balise.adapters.geo import GeoLocator, GeoLookupError, cdn_for, lookup
+from balise.takedown.adapters.geo import GeoLocator, GeoLookupError, cdn_for, lookup
 
 
 @pytest.fixture(scope="module")

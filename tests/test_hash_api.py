@@ -7,12 +7,12 @@ import hashlib
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from balise.accounts.actors import Actor
 from balise.adapters.db.models import AuditRecord
 from balise.container import Balise
 from balise.demo import demo_image
 from balise.domain.indicators import Algorithm, IndicatorKind
 from balise.domain.model import Scope
-from balise.services.actors import Actor
 from balise.web.app import create_app
 from tests.conftest import make_settings
 from tests.helpers import auth, make_provider

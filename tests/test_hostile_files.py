@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from balise.adapters.media_hash import (
+from balise.detection.adapters.media_hash import (
     MediaError,
     hash_file,
     hash_file_isolated,

@@ -6,10 +6,19 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from balise.accounts.actors import Actor
 from balise.adapters.db.models import Jurisdiction, Notice
-from balise.services.actors import Actor
-from tests.takedown_support import Clock, demo_site, file_url_report, forward, known_picture, mailbox, reencoded
-from tests.takedown_support import routing_app, routing_overrides
+from tests.takedown_support import (
+    Clock,
+    demo_site,
+    file_url_report,
+    forward,
+    known_picture,
+    mailbox,
+    reencoded,
+    routing_app,
+    routing_overrides,
+)
 
 ADMIN = Actor.system("test")
 

@@ -6,12 +6,21 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from balise.accounts.actors import Actor
 from balise.adapters.db.models import Jurisdiction, Notice, Report
 from balise.domain.partners import PartnerKind
-from balise.services.actors import Actor
-from balise.services.partners import PartnerChanges
-from tests.takedown_support import Clock, demo_site, mailbox, routing_overrides
-from tests.takedown_support import file_url_report, forward, known_picture, reencoded, routing_app
+from balise.takedown.partners import PartnerChanges
+from tests.takedown_support import (
+    Clock,
+    demo_site,
+    file_url_report,
+    forward,
+    known_picture,
+    mailbox,
+    reencoded,
+    routing_app,
+    routing_overrides,
+)
 
 ADMIN = Actor.system("test")
 

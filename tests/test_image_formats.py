@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from balise.adapters.media_hash import hash_file, hash_image
-from balise.adapters.pdq import hamming
+from balise.detection.adapters.media_hash import hash_file, hash_image
+from balise.detection.adapters.pdq import hamming
 
 LOSSY_BITS = 12
 

@@ -8,10 +8,10 @@ import io
 import pytest
 from sqlalchemy import func, select
 
+from balise.accounts.actors import Actor
 from balise.adapters.db.models import Indicator
+from balise.detection.indicators import ImportAborted
 from balise.domain.indicators import Algorithm, IndicatorKind, IndicatorStatus
-from balise.services.actors import Actor
-from balise.services.indicators import ImportAborted
 
 ACTOR = Actor.system("test")
 PDQ_A = "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22"

@@ -10,12 +10,12 @@ from fastapi.testclient import TestClient
 from PIL import Image
 from sqlalchemy import select
 
+from balise.accounts.actors import Actor
 from balise.adapters.db.models import Item
-from balise.adapters.media_hash import hash_image_bytes
 from balise.container import Balise
 from balise.demo import demo_image
+from balise.detection.adapters.media_hash import hash_image_bytes
 from balise.domain.indicators import Algorithm, IndicatorKind
-from balise.services.actors import Actor
 from balise.web.app import create_app
 from tests.conftest import make_settings
 from tests.helpers import auth, make_provider, minimal_report

@@ -10,9 +10,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from balise.accounts.actors import Actor
 from balise.adapters.db.models import IspwsFile, IspwsReport
 from balise.container import Balise
-from balise.services.actors import Actor
 from balise.web.app import create_app
 from tests.conftest import make_settings
 from tests.helpers import auth as bearer

@@ -12,8 +12,8 @@ import codecs
 import pytest
 from sqlalchemy import func, select
 
+from balise.accounts.actors import Actor
 from balise.adapters.db.models import IspwsReport, Report, VaultObject
-from balise.services.actors import Actor
 from tests.ispws_support import (
     basic,
     code,

@@ -74,7 +74,7 @@ def test_requests_without_credentials_and_successes_do_not_count(app):
 
 
 def test_a_revoked_credential_with_its_right_password_is_not_a_failed_guess(app):
-    from balise.services.actors import Actor
+    from balise.accounts.actors import Actor
 
     _, user, password = make_ispws_provider(app)
     with app.db.transaction() as session:

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from balise.adapters.db.models import IspwsReport, Report
 from balise.domain.ispws import IspwsError
-from balise.services.ispws import IspwsService
+from balise.intake.ispws import IspwsService
 from tests.ispws_support import basic, demo_jpeg, make_ispws_provider, open_report, upload_ok
 
 

@@ -10,9 +10,9 @@ import hashlib
 import pytest
 from sqlalchemy import select
 
+from balise.accounts.actors import Actor
 from balise.adapters.db.models import IspwsFile, IspwsReport, Job, Report
 from balise.domain.states import ReportState
-from balise.services.actors import Actor
 from tests.ispws_support import (
     answer,
     basic,
@@ -43,7 +43,7 @@ def test_status_echoes_the_remote_user_and_address(client, balise):
 
 
 def test_xsd_is_the_published_schema(client, balise):
-    from balise.adapters.ncmec import SCHEMA_PATH
+    from balise.intake.ncmec import SCHEMA_PATH
 
     _, user, password = make_ispws_provider(balise)
     r = client.get("/ispws/xsd", headers=basic(user, password))

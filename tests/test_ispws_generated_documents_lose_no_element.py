@@ -15,8 +15,8 @@ import pytest
 from lxml import etree
 
 from balise.adapters.db.models import IspwsReport, Report
-from balise.adapters.ncmec import parse_document
-from balise.services.ncmec_mapping import StagedFile, map_report
+from balise.intake.ncmec import parse_document
+from balise.intake.ncmec_mapping import StagedFile, map_report
 from tests.ispws_support import (
     CLASSIFICATIONS,
     _Generator,

@@ -21,10 +21,10 @@ import pytest
 from lxml import etree
 from sqlalchemy import select
 
+from balise.accounts.actors import Actor
 from balise.adapters.db.models import IspwsReport, Report
 from balise.domain.indicators import Algorithm, IndicatorKind
-from balise.services.actors import Actor
-from balise.services.ncmec_mapping import StagedFile, map_report
+from balise.intake.ncmec_mapping import StagedFile, map_report
 from tests.helpers import auth as bearer
 from tests.ispws_support import (
     INCIDENT_TYPES,
@@ -83,7 +83,7 @@ def document(incident: str, material: str, signal: str | None = None) -> bytes:
 @pytest.mark.parametrize("material", MATERIAL)
 @pytest.mark.parametrize("incident", INCIDENT_TYPES)
 def test_incident_type_with_and_without_urls_and_files(incident, material, signal):
-    from balise.adapters.ncmec import parse_document
+    from balise.intake.ncmec import parse_document
 
     doc = parse_document(document(incident, material, signal), "report")
     files = [StagedFile(part="file0", file_id="f" * 32, filename="demo.jpg")] if "files" in material else []

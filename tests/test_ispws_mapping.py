@@ -12,11 +12,10 @@ import pytest
 from lxml import etree
 from sqlalchemy import select
 
+from balise.accounts.actors import Actor
 from balise.adapters.db.models import AuditRecord, IspwsFile, IspwsReport, Report
 from balise.domain.indicators import Algorithm, IndicatorKind
-from balise.services.actors import Actor
 from tests.helpers import auth as bearer
-from tests.media_hash_support import known_copy
 from tests.ispws_support import (
     basic,
     code,
@@ -32,6 +31,7 @@ from tests.ispws_support import (
     submit,
     upload_ok,
 )
+from tests.media_hash_support import known_copy
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from lxml import etree
 from sqlalchemy import func, select
 
 from balise.adapters.db.models import IspwsReport, Report, VaultObject
-from balise.services.ncmec_mapping import MappingError, StagedFile, map_report
+from balise.intake.ncmec_mapping import MappingError, StagedFile, map_report
 from tests.conftest import make_settings
 from tests.ispws_support import (
     _Generator,
@@ -97,7 +97,7 @@ def test_no_schema_valid_document_fails_the_mapping():
 def test_a_mapping_failure_at_submit_would_be_4100_and_open_nothing(client, balise, auth, monkeypatch):
     # The test above shows no schema-valid document reaches this branch, so the failure is
     # injected: what is checked is only how /ispws answers it.
-    import balise.services.ispws as service
+    import balise.intake.ispws as service
 
     def refuse(*args, **kwargs):
         raise MappingError("items.0.url: DEMO refusal")

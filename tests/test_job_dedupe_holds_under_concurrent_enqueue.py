@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 from sqlalchemy import select, text
 
 from balise.adapters.db.models import Job
-from balise.services.jobs import JobQueue
+from balise.jobs.queue import JobQueue
 from tests.servers import wait_for
 
 

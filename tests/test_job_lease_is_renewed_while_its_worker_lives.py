@@ -7,7 +7,7 @@ import threading
 from datetime import datetime, timedelta, timezone
 
 from balise.adapters.db.models import Job
-from balise.services.jobs import JobQueue
+from balise.jobs.queue import JobQueue
 from tests.servers import wait_for
 
 

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy import select
 
 from balise.adapters.db.models import Job
-from balise.services.jobs import JobQueue
+from balise.jobs.queue import JobQueue
 
 
 class Clock:

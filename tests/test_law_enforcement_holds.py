@@ -12,13 +12,21 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from balise.accounts.actors import Actor
 from balise.adapters.db.models import AuditRecord, Hold, Item, Notice, Takedown
-from balise.services.actors import Actor
-from balise.services.holds import HoldError, eighteen_months_after
+from balise.takedown.holds import HoldError, eighteen_months_after
 from balise.web.app import create_app
 from tests.helpers import auth, make_provider
-from tests.takedown_support import Clock, demo_site, mailbox
-from tests.takedown_support import file_url_report, forward, known_picture, reencoded, routing_app
+from tests.takedown_support import (
+    Clock,
+    demo_site,
+    file_url_report,
+    forward,
+    known_picture,
+    mailbox,
+    reencoded,
+    routing_app,
+)
 
 POLICE = Actor.system("test-police-liaison")
 

@@ -11,11 +11,11 @@ from datetime import timedelta
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from balise.accounts.actors import Actor
 from balise.adapters.db.models import AuditRecord, ClockAlert, Report
 from balise.container import Balise
 from balise.domain.clocks import ClockKind, ClockState
 from balise.domain.indicators import Algorithm, IndicatorKind
-from balise.services.actors import Actor
 from balise.web.app import create_app
 from tests.conftest import make_settings
 from tests.helpers import auth, make_provider, minimal_report

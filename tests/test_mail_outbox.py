@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from balise.adapters.mail import parse_sender
-from balise.adapters.mail_outbox import TEMP_PREFIX, OutboxMailer
+from balise.domain.mail import parse_sender
 from balise.ports import DeliveryError, OutgoingEmail
+from balise.takedown.adapters.mail_outbox import TEMP_PREFIX, OutboxMailer
 
 SENDER = parse_sender("Balise DEMO Centre <notices@centre.example>")
 REFERENCE = "BAL-N-20261123-ABCDEFGH"
@@ -100,7 +100,7 @@ def test_a_failed_write_leaves_no_partial_file_and_is_retryable(tmp_path):
 
 
 def test_a_rendered_notice_is_kept_exactly_as_it_would_be_sent(tmp_path):
-    from balise.notices import render_notice
+    from balise.takedown.notice_templates import render_notice
 
     rendered = render_notice("host_notice", "fr", {
         "reference": REFERENCE, "sender_name": "Centre DEMO", "reply_to": "notices@centre.example",

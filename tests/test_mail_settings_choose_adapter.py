@@ -6,12 +6,11 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from balise.adapters.mail import mailer_from_settings
-from balise.adapters.mail_outbox import OutboxMailer
-from balise.adapters.mail_smtp import SmtpMailer
-from balise.adapters.webhook import HttpWebhookSender
-from balise.container import Balise
+from balise.container import Balise, mailer_from_settings
 from balise.settings import Settings
+from balise.takedown.adapters.mail_outbox import OutboxMailer
+from balise.takedown.adapters.mail_smtp import SmtpMailer
+from balise.takedown.adapters.webhook import HttpWebhookSender
 
 
 def test_by_default_mail_goes_to_the_outbox_in_the_data_dir(tmp_path):

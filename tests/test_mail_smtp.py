@@ -15,9 +15,9 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from balise.adapters.mail import parse_sender
-from balise.adapters.mail_smtp import SmtpEndpoint, SmtpMailer
+from balise.domain.mail import SmtpEndpoint, parse_sender
 from balise.ports import DeliveryError, OutgoingEmail
+from balise.takedown.adapters.mail_smtp import SmtpMailer
 from tests.servers import free_port
 from tests.tls_support import make_pki
 

@@ -8,11 +8,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from balise.accounts.actors import Actor
 from balise.adapters.db.models import AuditRecord, Indicator
 from balise.container import Balise
 from balise.domain.indicators import IndicatorStatus
 from balise.domain.model import Scope
-from balise.services.actors import Actor
 from balise.web.app import create_app
 from tests.conftest import make_settings
 from tests.helpers import auth, make_provider

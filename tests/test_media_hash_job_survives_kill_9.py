@@ -18,12 +18,12 @@ from sqlalchemy import select
 
 from balise.adapters.db.models import AuditRecord, Item, Job, Report
 from balise.container import Balise
-from balise.services.media_hashing import MEDIA_HASH_JOB
+from balise.detection.media_hashing import MEDIA_HASH_JOB
 from balise.web.app import create_app
 from tests.conftest import make_settings
 from tests.helpers import auth, make_provider, minimal_report
-from tests.servers import BALISE, clean_env, wait_for
 from tests.media_hash_support import known_copy
+from tests.servers import BALISE, clean_env, wait_for
 
 GATED_WORKER = Path(__file__).with_name("gated_hash_worker.py")
 

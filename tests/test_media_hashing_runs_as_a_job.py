@@ -17,12 +17,12 @@ from fastapi.testclient import TestClient
 from PIL import Image
 from sqlalchemy import event, inspect, select
 
+from balise.accounts.actors import Actor
 from balise.adapters.db.models import AuditRecord, Item, Job, Report
 from balise.container import Balise
 from balise.demo import demo_image
+from balise.detection.media_hashing import MEDIA_HASH_JOB
 from balise.domain.indicators import Algorithm, IndicatorKind
-from balise.services.actors import Actor
-from balise.services.media_hashing import MEDIA_HASH_JOB
 from balise.web.app import create_app
 from tests.conftest import make_settings
 from tests.helpers import auth, make_provider, make_user, minimal_report, sign_in

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from balise.adapters.addresses import parse_networks
+from balise.domain.addresses import parse_networks
 from balise.settings import Settings
 
 

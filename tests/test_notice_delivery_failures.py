@@ -6,14 +6,22 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from balise.accounts.actors import Actor
 from balise.adapters.db.models import AuditRecord, Job, Notice
 from balise.domain.partners import PartnerKind
-from balise.services.actors import Actor
-from balise.services.notices import MAX_ATTEMPTS
-from balise.services.partners import PartnerChanges
+from balise.takedown.notices import MAX_ATTEMPTS
+from balise.takedown.partners import PartnerChanges
 from tests.servers import free_port
-from tests.takedown_support import Clock, demo_site, mailbox
-from tests.takedown_support import file_url_report, forward, known_picture, reencoded, routing_app
+from tests.takedown_support import (
+    Clock,
+    demo_site,
+    file_url_report,
+    forward,
+    known_picture,
+    mailbox,
+    reencoded,
+    routing_app,
+)
 
 ADMIN = Actor.system("test")
 

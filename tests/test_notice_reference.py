@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from balise.notices import NOTICE_REFERENCE_RE, is_notice_reference, new_notice_reference
+from balise.takedown.notice_templates import NOTICE_REFERENCE_RE, is_notice_reference, new_notice_reference
 
 
 def test_a_new_reference_has_the_utc_date_and_eight_base32_characters():

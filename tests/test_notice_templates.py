@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from balise.notices import (
+from balise.takedown.notice_templates import (
     FEEDBACK_REASONS,
     KINDS,
     LEGAL_BASES,
@@ -22,8 +22,8 @@ from balise.notices import (
     UnknownNoticeKind,
     render_notice,
 )
-from balise.notices.context import SPECS
-from balise.notices.render import TEMPLATE_DIR
+from balise.takedown.notice_templates.context import SPECS
+from balise.takedown.notice_templates.render import TEMPLATE_DIR
 
 REF = "BAL-N-20261123-ABCDEFGH"
 T = datetime(2026, 11, 23, 10, 0, tzinfo=timezone.utc)
@@ -264,7 +264,7 @@ def test_every_code_has_its_own_wording_in_each_language(lang):
 
 
 def test_feedback_reasons_are_the_codes_analysts_choose():
-    from balise.services.assessment import UNFOUNDED_REASONS
+    from balise.casework.assessment import UNFOUNDED_REASONS
 
     assert set(FEEDBACK_REASONS) == set(UNFOUNDED_REASONS)
 

@@ -7,11 +7,19 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from balise.accounts.actors import Actor
 from balise.adapters.db.models import Item, Notice, Takedown
-from balise.services.actors import Actor
-from balise.services.takedowns import ntd_stats
-from tests.takedown_support import Clock, demo_site, file_url_report, forward, known_picture, mailbox, reencoded
-from tests.takedown_support import routing_app
+from balise.takedown.takedowns import ntd_stats
+from tests.takedown_support import (
+    Clock,
+    demo_site,
+    file_url_report,
+    forward,
+    known_picture,
+    mailbox,
+    reencoded,
+    routing_app,
+)
 
 ADMIN = Actor.system("test")
 

@@ -13,14 +13,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from balise.accounts.actors import Actor
 from balise.adapters.db.models import AuditRecord, EvidencePackage, Report, User
+from balise.casework.assessment import Decision
 from balise.domain.indicators import Algorithm, IndicatorKind
 from balise.domain.model import ActorType
 from balise.domain.packages import canonical_json
-from balise.services.actors import Actor
-from balise.services.assessment import Decision
-from balise.services.package_verify import verify_package
-from balise.services.packages import PackageError
+from balise.evidence.package_verify import verify_package
+from balise.evidence.packages import PackageError
 from tests.helpers import auth, make_user
 from tests.vectors import vectors_dir
 

@@ -17,11 +17,11 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
-from balise.adapters.signing import raw_public_bytes, write_new_key
+from balise.accounts.actors import Actor
 from balise.container import Balise
-from balise.services.actors import Actor
-from balise.services.intake import UploadedFile
-from balise.services.report_schema import ReportIn
+from balise.evidence.adapters.signing import raw_public_bytes, write_new_key
+from balise.intake.filing import UploadedFile
+from balise.intake.report_schema import ReportIn
 from tests.conftest import make_settings
 from tests.helpers import minimal_report
 from tests.servers import BALISE

@@ -14,10 +14,10 @@ import zipfile
 import pytest
 from sqlalchemy import select
 
+from balise.accounts.actors import Actor
 from balise.adapters.db.models import AuditRecord, IspwsFile, IspwsReport
 from balise.domain.model import ActorType
-from balise.services.actors import Actor
-from balise.services.package_verify import PackageInvalid, Problem, verify_package
+from balise.evidence.package_verify import PackageInvalid, Problem, verify_package
 from tests.helpers import auth as bearer
 from tests.helpers import make_provider, minimal_report
 from tests.ispws_support import (

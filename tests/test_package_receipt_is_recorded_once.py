@@ -13,15 +13,23 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from sqlalchemy import select
 
+from balise.accounts.actors import Actor
 from balise.adapters.db.models import AuditRecord, EvidencePackage, Notice
-from balise.adapters.webhook import verify_webhook_signature
 from balise.domain.partners import PartnerKind
-from balise.services.actors import Actor
-from balise.services.partners import PartnerChanges
+from balise.takedown.adapters.webhook import verify_webhook_signature
+from balise.takedown.partners import PartnerChanges
 from tests.servers import BALISE, clean_env
-from tests.takedown_support import answer_receipt
-from tests.takedown_support import Clock, demo_site, file_url_report, forward, known_picture, mailbox, reencoded
-from tests.takedown_support import routing_app
+from tests.takedown_support import (
+    Clock,
+    answer_receipt,
+    demo_site,
+    file_url_report,
+    forward,
+    known_picture,
+    mailbox,
+    reencoded,
+    routing_app,
+)
 
 ADMIN = Actor.system("test")
 SECRET = "DEMO-secret-of-the-police-webhook"

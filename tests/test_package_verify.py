@@ -17,12 +17,12 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from balise.accounts.actors import Actor
 from balise.container import Balise
 from balise.domain.packages import canonical_json
-from balise.services.actors import Actor
-from balise.services.intake import UploadedFile
-from balise.services.package_verify import Limits, PackageInvalid, Problem, verify_package
-from balise.services.report_schema import ReportIn
+from balise.evidence.package_verify import Limits, PackageInvalid, Problem, verify_package
+from balise.intake.filing import UploadedFile
+from balise.intake.report_schema import ReportIn
 from tests.conftest import make_settings
 from tests.helpers import minimal_report
 from tests.vectors import vectors_dir
@@ -147,7 +147,7 @@ def test_a_manifest_signed_by_another_key_is_refused(built, tmp_path):
     assert problem.problem is Problem.SIGNATURE and "not a valid signature" in problem.message
 
     # Honestly naming its own key: that key is not trusted.
-    from balise.adapters.signing import public_key_id
+    from balise.evidence.adapters.signing import public_key_id
 
     def own(m):
         manifest = json.loads(m["manifest.json"])

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
+from balise.accounts.actors import Actor
 from balise.container import Balise
-from balise.services.actors import Actor
-from balise.services.intake import UploadedFile
-from balise.services.report_schema import ReportIn
+from balise.intake.filing import UploadedFile
+from balise.intake.report_schema import ReportIn
 from tests.conftest import make_settings
 from tests.helpers import minimal_report
 from tests.vectors import vectors_dir
@@ -99,7 +99,7 @@ def test_the_documented_procedure_stops_on_an_unlisted_file(package, tmp_path):
 
 
 def test_the_documented_procedure_stops_on_another_key(package, tmp_path):
-    from balise.adapters.signing import write_new_key
+    from balise.evidence.adapters.signing import write_new_key
 
     path, _ = package
     other = tmp_path / "other.pub"

@@ -16,12 +16,12 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from balise.accounts.actors import Actor
 from balise.adapters.db.models import AuditRecord, Hold, Partner
 from balise.container import Balise
 from balise.domain.partners import EUROPOL_NAME
-from balise.services.actors import Actor
-from balise.services.holds import eighteen_months_after
-from balise.services.report_schema import ReportIn
+from balise.intake.report_schema import ReportIn
+from balise.takedown.holds import eighteen_months_after
 from balise.web.app import create_app
 from tests.helpers import csrf_token, make_user, minimal_report, sign_in
 from tests.takedown_support import (

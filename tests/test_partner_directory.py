@@ -3,10 +3,10 @@
 import pytest
 from sqlalchemy import select
 
+from balise.accounts.actors import Actor
 from balise.adapters.db.models import AuditRecord, Partner
 from balise.domain.partners import EU_CODES, PartnerKind
-from balise.services.actors import Actor
-from balise.services.partners import PartnerChanges, PartnerError
+from balise.takedown.partners import PartnerChanges, PartnerError
 
 ADMIN = Actor.system("test-admin")
 

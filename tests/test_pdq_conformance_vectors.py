@@ -22,8 +22,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from balise.adapters.media_hash import hash_file, hash_image
-from balise.adapters.pdq import hamming, pdq_from_luma
+from balise.detection.adapters.media_hash import hash_file, hash_image
+from balise.detection.adapters.pdq import hamming, pdq_from_luma
 from tests.vectors import vectors_dir
 
 README_MAX_HAMMING = 16

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from balise.adapters.pdq_index import PdqIndex
+from balise.detection.adapters.pdq_index import PdqIndex
 
 THRESHOLDS = (0, 1, 8, 16, 31)
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from balise.adapters.pdq_index import PdqIndex, SnapshotError, hex_to_words, words_to_hex
+from balise.detection.adapters.pdq_index import PdqIndex, SnapshotError, hex_to_words, words_to_hex
 
 
 def near(words: np.ndarray, bits: int, rng: np.random.Generator) -> np.ndarray:

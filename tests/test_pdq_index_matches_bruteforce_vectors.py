@@ -8,10 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
+from balise.detection.adapters.pdq_index import PdqIndex, hamming, hex_to_words
 from tests.vectors import vectors_dir
-from balise.adapters.pdq_index import PdqIndex, hamming, hex_to_words
-
-
 
 
 def read_hashes(path: Path) -> list[str]:

@@ -10,15 +10,23 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from sqlalchemy import select
 
+from balise.accounts.actors import Actor
 from balise.adapters.db.models import AuditRecord, Notice
-from balise.adapters.webhook import verify_webhook_signature
 from balise.domain.partners import PartnerKind
-from balise.services.actors import Actor
-from balise.services.package_verify import verify_package
-from balise.services.partners import PartnerChanges
-from tests.takedown_support import answer_receipt
-from tests.takedown_support import Clock, demo_site, mailbox
-from tests.takedown_support import file_url_report, forward, known_picture, reencoded, routing_app
+from balise.evidence.package_verify import verify_package
+from balise.takedown.adapters.webhook import verify_webhook_signature
+from balise.takedown.partners import PartnerChanges
+from tests.takedown_support import (
+    Clock,
+    answer_receipt,
+    demo_site,
+    file_url_report,
+    forward,
+    known_picture,
+    mailbox,
+    reencoded,
+    routing_app,
+)
 
 ADMIN = Actor.system("test")
 SECRET = "DEMO-shared-secret-for-the-police-webhook"

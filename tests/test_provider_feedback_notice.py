@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from balise.adapters.db.models import Notice, Report
-from balise.services.assessment import Decision
+from balise.casework.assessment import Decision
 from balise.web.app import create_app
 from tests.helpers import auth, make_provider, make_user, minimal_report
 from tests.takedown_support import Clock, mailbox, routing_app

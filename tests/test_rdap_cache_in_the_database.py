@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from balise.adapters.routing_adapters import DbRdapCache
+from balise.takedown.adapters.routing_adapters import DbRdapCache
 
 
 class Clock:
@@ -45,7 +45,7 @@ def test_two_long_keys_with_the_same_beginning_are_kept_apart(balise) -> None:
 
 
 def test_a_lookup_is_answered_from_the_database_cache_without_a_request(balise) -> None:
-    from balise.adapters.rdap import RdapClient
+    from balise.takedown.adapters.rdap import RdapClient
 
     clock = Clock()
     cache = DbRdapCache(balise.db.sessions, clock)

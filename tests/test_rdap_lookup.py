@@ -9,7 +9,7 @@ from datetime import datetime
 
 import pytest
 
-from balise.adapters.rdap import Bootstrap, MemoryRdapCache, RdapClient, RdapError, RdapNetwork
+from balise.takedown.adapters.rdap import Bootstrap, MemoryRdapCache, RdapClient, RdapError, RdapNetwork
 from tests.fetch_server import loopback_fetcher
 from tests.rdap_server import rdap_server
 

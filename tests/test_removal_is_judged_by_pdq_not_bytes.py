@@ -12,8 +12,16 @@ from sqlalchemy import select
 
 from balise.adapters.db.models import AuditRecord, Item, Takedown
 from balise.demo import demo_image
-from tests.takedown_support import Clock, demo_site, file_url_report, forward, known_picture, mailbox, reencoded
-from tests.takedown_support import routing_app
+from tests.takedown_support import (
+    Clock,
+    demo_site,
+    file_url_report,
+    forward,
+    known_picture,
+    mailbox,
+    reencoded,
+    routing_app,
+)
 
 
 def resized(data: bytes, size: tuple[int, int], quality: int) -> bytes:
@@ -121,8 +129,8 @@ def demo_video(seed: int, size: tuple[int, int] = (192, 144), bitrate: int | Non
 
 
 def test_a_re_encoded_video_is_still_served_and_another_video_is_a_removal(tmp_path, db_url) -> None:
+    from balise.accounts.actors import Actor
     from balise.domain.indicators import IndicatorKind
-    from balise.services.actors import Actor
 
     clock = Clock()
     with demo_site() as site, mailbox() as box:

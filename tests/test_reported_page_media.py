@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from balise.adapters.db.models import AuditRecord, Item, Notice, Takedown, UrlHosting
 from balise.demo import demo_image
-from balise.services.url_inspection import page_media_urls
+from balise.takedown.url_inspection import page_media_urls
 from tests.takedown_support import (
     Clock,
     demo_site,

@@ -9,8 +9,8 @@ from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import func, select
 
+from balise.accounts.actors import Actor
 from balise.adapters.db.models import AuditRecord, Person, Report
-from balise.services.actors import Actor
 from tests.helpers import make_provider
 from tests.retention_support import app_on_clock, cli, close_unfounded, file_media_report, picture, vault_file
 from tests.takedown_support import Clock

@@ -9,14 +9,23 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from balise.accounts.actors import Actor
 from balise.adapters.db.models import Indicator, Item, Report, Takedown
+from balise.casework.assessment import Decision
 from balise.domain.indicators import IndicatorStatus
 from balise.domain.retention import Exemption, Rule
-from balise.services.actors import Actor
-from balise.services.assessment import Decision
 from tests.helpers import make_provider, make_user
 from tests.retention_support import app_on_clock, classify, close_unfounded, decide, file_media_report, picture
-from tests.takedown_support import Clock, demo_site, file_url_report, forward, known_picture, mailbox, reencoded, routing_app
+from tests.takedown_support import (
+    Clock,
+    demo_site,
+    file_url_report,
+    forward,
+    known_picture,
+    mailbox,
+    reencoded,
+    routing_app,
+)
 
 POLICE = Actor.system("test-police-liaison")
 

@@ -11,12 +11,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from balise.adapters.db.models import AuditRecord, IdempotencyKey, Job, RdapCacheEntry
-from balise.adapters.routing_adapters import DbRdapCache
 from balise.domain.retention import Rule
+from balise.takedown.adapters.routing_adapters import DbRdapCache
+from balise.web.app import create_app
 from tests.helpers import auth, make_provider, minimal_report
 from tests.retention_support import app_on_clock
 from tests.takedown_support import Clock
-from balise.web.app import create_app
 
 
 def _jobs(app) -> dict[str, int]:

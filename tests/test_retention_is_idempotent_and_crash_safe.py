@@ -9,8 +9,8 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from balise.accounts.actors import Actor
 from balise.adapters.db.models import AuditRecord, Item, Notice, Person, Report, VaultObject
-from balise.services.actors import Actor
 from tests.helpers import make_provider
 from tests.retention_support import app_on_clock, close_unfounded, file_media_report, picture, vault_file
 from tests.takedown_support import Clock

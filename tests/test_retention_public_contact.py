@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from balise.adapters.db.models import AuditRecord, PublicReport, Report
 from balise.domain.retention import Rule
-from balise.services.public_reports import PublicReports
+from balise.intake.public_reports import PublicReports
 from balise.web.app import create_app
 from tests.helpers import csrf_token, make_user, sign_in
 from tests.public_support import lookup, receipt, status_text, stored, submit

@@ -9,12 +9,12 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from balise.accounts.actors import Actor
 from balise.adapters.db.models import AuditRecord, EvidencePackage, Hold, Item, Notice, Report
-from balise.services.actors import Actor
-from balise.services.assessment import Decision
-from balise.services.holds import HoldError
-from balise.services.notices import MAX_ATTEMPTS
-from balise.services.packages import PackageError
+from balise.casework.assessment import Decision
+from balise.evidence.packages import PackageError
+from balise.takedown.holds import HoldError
+from balise.takedown.notices import MAX_ATTEMPTS
 from tests.helpers import make_provider
 from tests.retention_support import app_on_clock, classify, close_unfounded, decide, file_media_report, picture
 from tests.servers import free_port

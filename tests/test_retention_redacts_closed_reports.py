@@ -12,11 +12,12 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from balise.accounts.actors import Actor
 from balise.adapters.db.models import (
     AuditRecord,
     EvidencePackage,
-    Item,
     IspwsReport,
+    Item,
     Jurisdiction,
     Notice,
     Organisation,
@@ -29,8 +30,7 @@ from balise.adapters.db.models import (
     VaultObject,
 )
 from balise.domain.model import Scope
-from balise.services.actors import Actor
-from balise.services.takedowns import ntd_stats
+from balise.takedown.takedowns import ntd_stats
 from balise.web.app import create_app
 from tests.helpers import auth, make_provider, sign_in
 from tests.ispws_support import basic, demo_jpeg, finish, make_ispws_provider, open_report, rich_report, upload_ok
@@ -44,7 +44,16 @@ from tests.retention_support import (
     picture,
     vault_file,
 )
-from tests.takedown_support import Clock, demo_site, file_url_report, forward, known_picture, mailbox, reencoded, routing_app
+from tests.takedown_support import (
+    Clock,
+    demo_site,
+    file_url_report,
+    forward,
+    known_picture,
+    mailbox,
+    reencoded,
+    routing_app,
+)
 
 
 def _redacted(result, rule: str) -> list[str]:

@@ -15,12 +15,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from balise.accounts.actors import Actor
 from balise.adapters.db.models import AuditRecord, Hold, Item, Job, Notice, Partner
 from balise.container import Balise
-from balise.services.actors import Actor
-from balise.services.holds import eighteen_months_after
-from balise.services.report_schema import ReportIn
-from balise.services.takedowns import ntd_stats
+from balise.intake.report_schema import ReportIn
+from balise.takedown.holds import eighteen_months_after
+from balise.takedown.takedowns import ntd_stats
 from tests.helpers import minimal_report
 from tests.servers import BALISE
 from tests.takedown_support import (

@@ -7,8 +7,8 @@ import os
 
 import pytest
 
-from balise.adapters.signing import write_new_key
 from balise.container import Balise
+from balise.evidence.adapters.signing import write_new_key
 from balise.settings import Settings, UnsafeConfiguration
 from balise.web.app import create_app
 

@@ -12,8 +12,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import BestAvailableEncryption, Encoding, NoEncryption, PrivateFormat
 
-from balise.adapters.signing import write_new_key
 from balise.container import Balise
+from balise.evidence.adapters.signing import write_new_key
 from balise.settings import Settings, UnsafeConfiguration
 from balise.web.app import create_app
 from tests.servers import BALISE, clean_env, free_port

@@ -108,7 +108,7 @@ def test_cookies_are_secure_outside_development(tmp_path, db_url):
     import base64
     import os
 
-    from balise.adapters.signing import write_new_key
+    from balise.evidence.adapters.signing import write_new_key
 
     write_new_key(tmp_path / "signing.pem")
     settings = make_settings(tmp_path, db_url, env="production", secret_key="s" * 40,
@@ -139,7 +139,7 @@ def test_sign_in_attempts_are_rate_limited(tmp_path, db_url):
 
 @pytest.mark.parametrize("password", ["short", ""])
 def test_weak_passwords_are_refused_at_creation(balise, password):
-    from balise.services.users import UserError
+    from balise.accounts.users import UserError
 
     with pytest.raises(UserError):
         make_user(balise, "ana", "analyst", password=password)

@@ -15,8 +15,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from balise.adapters.media_hash import hash_image_bytes
 from balise.demo import demo_image
+from balise.detection.adapters.media_hash import hash_image_bytes
 from tests.servers import BALISE, CHROMIUM, CHROMIUM_ARGS, clean_env, running_server, wait_for
 from tests.takedown_support import COMPLETE, GERMAN_UPLOAD_IP, demo_site, mailbox, reencoded, routing_overrides
 from tests.test_workbench_in_chromium import PASSWORD, shot, sign_in

@@ -9,11 +9,11 @@ import uuid
 from PIL import Image
 from sqlalchemy import func, select
 
+from balise.accounts.actors import Actor
 from balise.adapters.db.models import Item, Job, Report
-from balise.adapters.media_hash import hash_image_bytes
 from balise.demo import demo_image
+from balise.detection.adapters.media_hash import hash_image_bytes
 from balise.domain.indicators import Algorithm, IndicatorKind
-from balise.services.actors import Actor
 from tests.helpers import auth, minimal_report
 
 COMPLETE = {"signature": "SIG", "provider": {"contact_point": {"email": "ts@example.test"}},

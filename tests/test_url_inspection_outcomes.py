@@ -13,11 +13,11 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from balise.accounts.actors import Actor
 from balise.adapters.db.models import AuditRecord, Item, Notice, Takedown, UrlHosting, VaultObject
 from balise.container import Balise
 from balise.demo import demo_image
-from balise.services.actors import Actor
-from balise.services.url_inspection import URL_FETCH_JOB
+from balise.takedown.url_inspection import URL_FETCH_JOB
 from tests.servers import free_port
 from tests.takedown_support import (
     Clock,

@@ -8,10 +8,10 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from balise.accounts.actors import Actor
 from balise.adapters.db.models import AuditRecord, Item, Jurisdiction, Notice, Report, Takedown, UrlHosting
-from balise.services.actors import Actor
-from balise.services.package_verify import verify_package
-from balise.services.takedowns import ntd_stats
+from balise.evidence.package_verify import verify_package
+from balise.takedown.takedowns import ntd_stats
 from tests.takedown_support import (
     Clock,
     demo_site,
@@ -22,6 +22,7 @@ from tests.takedown_support import (
     reencoded,
     routing_app,
 )
+
 
 def test_a_reported_url_is_fetched_routed_notified_removed_verified_and_counted(tmp_path, db_url) -> None:
     clock = Clock()

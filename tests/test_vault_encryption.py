@@ -10,9 +10,9 @@ import os
 import pytest
 from sqlalchemy import select
 
+from balise.accounts.actors import Actor
 from balise.adapters.db.models import AuditRecord
-from balise.adapters.vault_local import CHUNK, ContentMismatch, LocalVault, VaultIntegrityError
-from balise.services.actors import Actor
+from balise.evidence.adapters.vault_local import CHUNK, ContentMismatch, LocalVault, VaultIntegrityError
 
 KEY = os.urandom(32)
 

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
-from balise.adapters.vpdq_match import parse_vpdq_lines
+from balise.accounts.actors import Actor
 from balise.container import Balise
+from balise.detection.adapters.vpdq_match import parse_vpdq_lines
 from balise.domain.indicators import IndicatorKind, InvalidIndicator
 from balise.domain.model import Scope
-from balise.services.actors import Actor
 from balise.web.app import create_app
 from tests.conftest import make_settings
 from tests.helpers import auth, make_provider, minimal_report

@@ -6,12 +6,10 @@ from __future__ import annotations
 
 import csv
 from functools import lru_cache
-from pathlib import Path
 
 import pytest
 
-from tests.vectors import vectors_dir
-from balise.adapters.vpdq_match import (
+from balise.detection.adapters.vpdq_match import (
     VpdqFrame,
     is_match,
     match,
@@ -19,8 +17,7 @@ from balise.adapters.vpdq_match import (
     parse_vpdq_lines,
     unique_good_frames,
 )
-
-
+from tests.vectors import vectors_dir
 
 
 @lru_cache(maxsize=None)

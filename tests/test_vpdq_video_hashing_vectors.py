@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import pytest
 
-from balise.adapters.media_hash import hash_file, hash_video
-from balise.adapters.pdq import hamming
+from balise.detection.adapters.media_hash import hash_file, hash_video
+from balise.detection.adapters.pdq import hamming
 from tests.vectors import vectors_dir
 
 MATCH_BITS = 31

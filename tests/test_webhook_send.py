@@ -12,8 +12,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from balise.adapters.webhook import HttpWebhookSender, verify_webhook_signature
 from balise.ports import DeliveryError
+from balise.takedown.adapters.webhook import HttpWebhookSender, verify_webhook_signature
 from tests.servers import free_port
 from tests.tls_support import make_pki
 

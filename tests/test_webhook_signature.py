@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from balise.adapters.webhook import InvalidWebhookSignature, signature_header, verify_webhook_signature
+from balise.takedown.adapters.webhook import InvalidWebhookSignature, signature_header, verify_webhook_signature
 
 SECRET = "demo-endpoint-secret-not-secret"
 BODY = b'{"event":"notice.host_notice","delivery":"d-1","data":{"demo":true}}'

@@ -16,16 +16,25 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from balise.accounts.actors import Actor
 from balise.adapters.db.models import AuditRecord, EvidencePackage, Item, Job, Notice
-from balise.services.actors import Actor
-from balise.services.intake import UploadedFile
-from balise.services.report_schema import ReportIn
+from balise.intake.filing import UploadedFile
+from balise.intake.report_schema import ReportIn
 from tests.helpers import minimal_report
 from tests.servers import wait_for
-from tests.takedown_support import routing_worker_env, start_worker
-from tests.takedown_support import COMPLETE, GERMAN_UPLOAD_IP, Clock, demo_site, forward, known_picture, mailbox
-from tests.takedown_support import reencoded
-from tests.takedown_support import routing_app
+from tests.takedown_support import (
+    COMPLETE,
+    GERMAN_UPLOAD_IP,
+    Clock,
+    demo_site,
+    forward,
+    known_picture,
+    mailbox,
+    reencoded,
+    routing_app,
+    routing_worker_env,
+    start_worker,
+)
 
 
 def _file_report_with_media(app, picture: bytes, url: str):  # type: ignore[no-untyped-def]

@@ -2,42 +2,44 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from functools import cached_property
 from typing import TYPE_CHECKING
 
+from balise.accounts.organisations import Organisations
+from balise.accounts.users import Users
 from balise.adapters.db.engine import Database
 from balise.adapters.secretbox import SecretBox
-from balise.adapters.vault_local import LocalVault
+from balise.detection.indicators import Indicators
 from balise.domain.audit import derive_audit_key
-from balise.services.audit import AuditTrail
-from balise.services.evidence import EvidenceVault
-from balise.services.indicators import Indicators
-from balise.services.intake import Intake
-from balise.services.jobs import JobQueue
-from balise.services.organisations import Organisations
-from balise.services.users import Users
+from balise.evidence.adapters.vault_local import LocalVault
+from balise.evidence.vault import EvidenceVault
+from balise.governance.audit import AuditTrail
+from balise.intake.filing import Intake
+from balise.jobs.queue import JobQueue
 from balise.settings import Settings
 
 if TYPE_CHECKING:
-    from balise.adapters.webhook import HttpWebhookSender
+    from balise.casework.assessment import Assessment
+    from balise.casework.clocks import Clocks
+    from balise.casework.triage import Triage
+    from balise.detection.matching import Matcher, PdqIndexHolder
+    from balise.detection.media_hashing import MediaHashing
+    from balise.evidence.adapters.signing import Ed25519Signer
+    from balise.evidence.packages import EvidencePackages
+    from balise.governance.retention import Retention
+    from balise.intake.ispws import IspwsService
+    from balise.jobs.periodic import Periodic
     from balise.ports import Mailer
-    from balise.adapters.signing import Ed25519Signer
-    from balise.services.packages import EvidencePackages
-    from balise.services.holds import Holds
-    from balise.services.notices import Notices
-    from balise.services.partners import Partners
-    from balise.services.periodic import Periodic
-    from balise.services.clocks import Clocks
-    from balise.services.retention import Retention
-    from balise.services.routing import Router
-    from balise.services.takedowns import Takedowns
-    from balise.services.url_inspection import AbuseDirectory, Locator, UrlFetcher, UrlInspector
-    from balise.services.assessment import Assessment
-    from balise.services.ispws import IspwsService
-    from balise.services.matching import Matcher, PdqIndexHolder
-    from balise.services.media_hashing import MediaHashing
-    from balise.services.triage import Triage
+    from balise.takedown.adapters.webhook import HttpWebhookSender
+    from balise.takedown.holds import Holds
+    from balise.takedown.notices import Notices
+    from balise.takedown.partners import Partners
+    from balise.takedown.ports import AbuseDirectory, Locator, UrlFetcher
+    from balise.takedown.routing import Router
+    from balise.takedown.takedowns import Takedowns
+    from balise.takedown.url_inspection import UrlInspector
 
 
 # A package zip without a record is removed only when older than this: a build still in its
@@ -83,14 +85,14 @@ class Balise:
     @cached_property
     def pdq_index(self) -> PdqIndexHolder:
         # Imported here: numpy and the index load only in processes that match.
-        from balise.services.matching import PdqIndexHolder
+        from balise.detection.matching import PdqIndexHolder
 
         return PdqIndexHolder(self.db.sessions, self.indicators, self.settings.data_dir / "index" / "pdq",
                               refresh_interval=self.settings.index_refresh_seconds)
 
     @cached_property
     def matcher(self) -> Matcher:
-        from balise.services.matching import Matcher
+        from balise.detection.matching import Matcher
 
         return Matcher(self.db.sessions, self.pdq_index)
 
@@ -109,7 +111,7 @@ class Balise:
         """The jobs a new report needs, in the transaction that stores it: perceptual hashing of
         its pictures and videos (which queues the triage once all are hashed), or the triage
         right away; and a fetch of each reported URL."""
-        from balise.services.url_inspection import URL_FETCH_JOB
+        from balise.takedown.url_inspection import URL_FETCH_JOB
 
         if not self.media_hashing.enqueue(self.jobs, session, report):
             self._enqueue_triage(session, report)
@@ -120,7 +122,7 @@ class Balise:
                 self.jobs.enqueue(session, URL_FETCH_JOB, {"item_id": str(item.id)}, dedupe_key=f"fetch:{item.id}")
 
     def _enqueue_triage(self, session, report) -> None:  # type: ignore[no-untyped-def]
-        from balise.services.triage import TRIAGE_JOB
+        from balise.casework.triage import TRIAGE_JOB
 
         self.jobs.enqueue(session, TRIAGE_JOB, {"report_id": str(report.id)}, dedupe_key=f"triage:{report.id}")
 
@@ -132,7 +134,7 @@ class Balise:
 
     @cached_property
     def media_hashing(self) -> MediaHashing:
-        from balise.services.media_hashing import MediaHashing
+        from balise.detection.media_hashing import MediaHashing
 
         return MediaHashing(self.db.sessions, self.audit, self.clock, evidence=self.evidence, matcher=self.matcher,
                             media_hasher=self.media_hasher, tmp_dir=self.settings.data_dir / "tmp",
@@ -146,38 +148,36 @@ class Balise:
 
     @cached_property
     def partners(self) -> Partners:
-        from balise.services.partners import Partners
+        from balise.takedown.partners import Partners
 
         box = SecretBox(self.settings.secret_key.get_secret_value(), b"balise partner webhook secret v1")
         return Partners(self.audit, box, self.clock)
 
     @cached_property
     def holds(self) -> Holds:
-        from balise.services.holds import Holds
+        from balise.takedown.holds import Holds
 
         return Holds(self.audit, self.clock, on_change=lambda session, report_id: self.router.resume(session, report_id))
 
     @cached_property
     def triage(self) -> Triage:
-        from balise.services.triage import Triage
+        from balise.casework.triage import Triage
 
         return Triage(self.db.sessions, self.audit, self.clock)
 
     @cached_property
     def assessment(self) -> Assessment:
-        from balise.services.assessment import Assessment
+        from balise.casework.assessment import Assessment
 
         return Assessment(self.audit, self.indicators, self.clock, forwarder=self.router)
 
     @cached_property
     def mailer(self) -> Mailer:
-        from balise.adapters.mail import mailer_from_settings
-
         return mailer_from_settings(self.settings, self.clock)
 
     @cached_property
     def webhooks(self) -> HttpWebhookSender:
-        from balise.adapters.webhook import HttpWebhookSender
+        from balise.takedown.adapters.webhook import HttpWebhookSender
 
         return HttpWebhookSender(timeout_s=self.settings.webhook_timeout_seconds,
                                  overall_timeout_s=self.settings.webhook_overall_timeout_seconds,
@@ -187,7 +187,7 @@ class Balise:
     def signer(self) -> Ed25519Signer:
         """The centre's Ed25519 key for evidence packages (BALISE_SIGNING_KEY_FILE; generated
         under the data directory in development)."""
-        from balise.adapters.signing import SigningKeyError, load_or_create_dev_signer, load_signer
+        from balise.evidence.adapters.signing import SigningKeyError, load_or_create_dev_signer, load_signer
         from balise.settings import UnsafeConfiguration
 
         problem = self.settings.signing_key_problem()
@@ -204,7 +204,7 @@ class Balise:
 
     @cached_property
     def packages(self) -> EvidencePackages:
-        from balise.services.packages import EvidencePackages
+        from balise.evidence.packages import EvidencePackages
 
         return EvidencePackages(self.db.sessions, self.audit, self.evidence, self.signer, self.clock,
                                 self.settings.package_path, self.settings.centre_name)
@@ -213,8 +213,8 @@ class Balise:
 
     @cached_property
     def fetcher(self) -> UrlFetcher:
-        from balise.adapters.fetcher import Fetcher
-        from balise.adapters.routing_adapters import SafeUrlFetcher
+        from balise.takedown.adapters.fetcher import Fetcher
+        from balise.takedown.adapters.routing_adapters import SafeUrlFetcher
 
         return SafeUrlFetcher(Fetcher.from_settings(self.settings, resolver=self.resolver))
 
@@ -224,40 +224,40 @@ class Balise:
         leaves the machine (BALISE_FETCH_RESOLVER=static)."""
         if self.settings.fetch_resolver == "system":
             return None
-        from balise.adapters.routing_adapters import OfflineResolver
         from balise.settings import static_hosts
+        from balise.takedown.adapters.routing_adapters import OfflineResolver
 
         return OfflineResolver(static_hosts(self.settings.fetch_static_hosts))
 
     @cached_property
     def locator(self) -> Locator:
-        from balise.adapters.geo import GeoLocator
-        from balise.adapters.geo_overrides import OverridingLocator
-        from balise.adapters.routing_adapters import geo_location
+        from balise.takedown.adapters.geo import GeoLocator
+        from balise.takedown.adapters.geo_overrides import OverridingLocator
+        from balise.takedown.adapters.routing_adapters import geo_location
 
         return OverridingLocator(geo_location(GeoLocator()), self.geo_overrides)
 
     @cached_property
     def geo_overrides(self) -> list:  # type: ignore[type-arg]
-        from balise.adapters.geo_overrides import load_overrides
+        from balise.takedown.adapters.geo_overrides import load_overrides
 
         return load_overrides(self.settings.geo_overrides_file) if self.settings.geo_overrides_file else []
 
     @cached_property
     def abuse_directory(self) -> AbuseDirectory:
-        from balise.adapters.fetcher import Fetcher
-        from balise.adapters.rdap import RdapClient
-        from balise.adapters.routing_adapters import DbRdapCache, RdapAbuseDirectory
+        from balise.takedown.adapters.fetcher import Fetcher
+        from balise.takedown.adapters.rdap import RdapClient
+        from balise.takedown.adapters.routing_adapters import DbRdapCache, RdapAbuseDirectory
 
         fetcher = Fetcher.from_settings(self.settings, resolver=self.resolver)
         client = RdapClient.from_settings(self.settings, fetcher, DbRdapCache(self.db.sessions, self.clock))
-        from balise.adapters.geo_overrides import OverridingAbuseDirectory
+        from balise.takedown.adapters.geo_overrides import OverridingAbuseDirectory
 
         return OverridingAbuseDirectory(RdapAbuseDirectory(client), self.geo_overrides)
 
     @cached_property
     def url_inspector(self) -> UrlInspector:
-        from balise.services.url_inspection import UrlInspector
+        from balise.takedown.url_inspection import UrlInspector
 
         return UrlInspector(self.db.sessions, self.audit, self.clock, fetcher=self.fetcher, locator=self.locator,
                             abuse=self.abuse_directory, matcher=self.matcher, media_hasher=self.media_hasher,
@@ -266,17 +266,18 @@ class Balise:
                             max_page_media=self.settings.page_media_limit)
 
     def _enqueue_fetch(self, session, item) -> None:  # type: ignore[no-untyped-def]
-        from balise.services.url_inspection import URL_FETCH_JOB
+        from balise.takedown.url_inspection import URL_FETCH_JOB
 
         self.jobs.enqueue(session, URL_FETCH_JOB, {"item_id": str(item.id)}, dedupe_key=f"fetch:{item.id}")
 
     @cached_property
     def notices(self) -> Notices:
-        from balise.adapters.delivery import ChannelDeliverer, ExportDeliverer
-        from balise.adapters.routing_adapters import email_sender, reply_address, webhook_sender
-        from balise.notices import new_notice_reference, render_notice
-        from balise.services.notices import Notices, Rendered
-        from balise.services.partners import slug
+        from balise.takedown.adapters.delivery import ChannelDeliverer, ExportDeliverer
+        from balise.takedown.adapters.routing_adapters import email_sender, reply_address, webhook_sender
+        from balise.takedown.notice_templates import new_notice_reference, render_notice
+        from balise.takedown.notices import Notices
+        from balise.takedown.partners import slug
+        from balise.takedown.ports import Rendered
 
         reply_to = reply_address(self.settings.mail_from)
         centre = self.settings.centre_name
@@ -304,8 +305,8 @@ class Balise:
         """The package's chain of custody follows its delivery and its receipt."""
         import uuid
 
+        from balise.accounts.actors import Actor
         from balise.adapters.db.models import Partner
-        from balise.services.actors import Actor
 
         if not notice.package_id:
             return
@@ -316,7 +317,7 @@ class Balise:
 
     @cached_property
     def router(self) -> Router:
-        from balise.services.routing import Router
+        from balise.takedown.routing import Router
 
         return Router(self.db.sessions, self.audit, self.clock, jobs=self.jobs, partners=self.partners,
                       holds=self.holds, notices=self.notices, locator=self.locator, packages=self.packages,
@@ -326,7 +327,7 @@ class Balise:
 
     @cached_property
     def takedowns(self) -> Takedowns:
-        from balise.services.takedowns import Takedowns
+        from balise.takedown.takedowns import Takedowns
 
         return Takedowns(self.db.sessions, self.audit, self.clock, jobs=self.jobs, fetcher=self.fetcher,
                          holds=self.holds, notices=self.notices, partners=self.partners,
@@ -338,9 +339,9 @@ class Balise:
 
     @cached_property
     def periodic(self) -> Periodic:
-        from balise.services.packages import sweep_orphans
-        from balise.services.periodic import Periodic, PeriodicTask
-        from balise.services.routing import SYSTEM
+        from balise.evidence.packages import sweep_orphans
+        from balise.jobs.periodic import Periodic, PeriodicTask
+        from balise.takedown.routing import SYSTEM
 
         every = timedelta(seconds=self.settings.periodic_seconds)
         return Periodic(self.db.sessions, self.jobs, self.clock, [
@@ -356,7 +357,7 @@ class Balise:
 
     @cached_property
     def clocks(self) -> Clocks:
-        from balise.services.clocks import Clocks, ClockSettings
+        from balise.casework.clocks import Clocks, ClockSettings
 
         return Clocks(self.audit, self.clock, ClockSettings(
             information_request=timedelta(days=self.settings.information_request_days),
@@ -365,9 +366,9 @@ class Balise:
 
     @cached_property
     def retention(self) -> Retention:
-        from balise.adapters.local_copies import FileCopies
         from balise.domain.retention import Policy
-        from balise.services.retention import Retention
+        from balise.governance.adapters.local_copies import FileCopies
+        from balise.governance.retention import Retention
 
         s = self.settings
         policy = Policy.from_days(unfounded=s.retention_unfounded_days, forwarded=s.retention_forwarded_days,
@@ -381,20 +382,20 @@ class Balise:
 
     @cached_property
     def ispws(self) -> IspwsService:
-        from balise.services.ispws import IspwsService
+        from balise.intake.ispws import IspwsService
 
         return IspwsService(audit=self.audit, evidence=self.evidence, intake=self.intake, jobs=self.jobs,
                             new_session=self.db.sessions, clock=self.clock,
                             max_items=self.settings.max_items_per_report, max_file_bytes=self.settings.max_file_bytes)
 
     def job_handlers(self) -> dict:  # type: ignore[type-arg]
-        from balise.services.ispws import EXPIRE_JOB
-        from balise.services.media_hashing import MEDIA_HASH_JOB
-        from balise.services.notices import NOTICE_SEND_JOB
-        from balise.services.routing import ROUTE_JOB
-        from balise.services.takedowns import TAKEDOWN_CHECK_JOB
-        from balise.services.triage import TRIAGE_JOB
-        from balise.services.url_inspection import URL_FETCH_JOB
+        from balise.casework.triage import TRIAGE_JOB
+        from balise.detection.media_hashing import MEDIA_HASH_JOB
+        from balise.intake.ispws import EXPIRE_JOB
+        from balise.takedown.notices import NOTICE_SEND_JOB
+        from balise.takedown.routing import ROUTE_JOB
+        from balise.takedown.takedowns import TAKEDOWN_CHECK_JOB
+        from balise.takedown.url_inspection import URL_FETCH_JOB
 
         return {MEDIA_HASH_JOB: self.media_hashing.handle, TRIAGE_JOB: self.triage.handle, EXPIRE_JOB: self.ispws.expire,
                 URL_FETCH_JOB: self.url_inspector.handle,
@@ -404,7 +405,7 @@ class Balise:
     def retry_job(self, job_id: int, actor) -> bool:  # type: ignore[no-untyped-def]
         """`balise jobs retry`: the job goes back in the queue, and what it acts on with it (a
         failed notice becomes pending again, so it is sent once more)."""
-        from balise.services.notices import NOTICE_SEND_JOB
+        from balise.takedown.notices import NOTICE_SEND_JOB
 
         return self.jobs.retry(job_id, hooks={
             NOTICE_SEND_JOB: lambda session, payload: self.notices.job_retried(session, payload, actor)})
@@ -414,7 +415,7 @@ class Balise:
         return self.jobs.run_until_idle(self.job_handlers())
 
     def media_hasher(self, path: str) -> dict:  # type: ignore[type-arg]
-        from balise.adapters.media_hash import hash_file_isolated
+        from balise.detection.adapters.media_hash import hash_file_isolated
 
         # Dihedral hashes too, so that rotated or mirrored copies of known material match.
         return hash_file_isolated(path, timeout_s=self.settings.hash_timeout_seconds,
@@ -425,3 +426,23 @@ class Balise:
             self.db.dispose()
         if "webhooks" in self.__dict__:
             self.webhooks.close()
+
+
+def mailer_from_settings(settings: Settings, clock: Callable[[], datetime] | None = None) -> Mailer:
+    """SMTP when BALISE_SMTP_URL is set; otherwise the outbox under the data directory, so
+    that nothing leaves the machine unless an operator says where mail goes."""
+    from balise.domain.mail import SmtpEndpoint, parse_sender
+    from balise.takedown.adapters.mail import utc_now
+
+    sender = parse_sender(settings.mail_from)
+    clock = clock or utc_now
+    if not settings.smtp_url:
+        from balise.takedown.adapters.mail_outbox import OutboxMailer
+
+        return OutboxMailer(settings.data_dir / "outbox", sender, clock)
+    from balise.takedown.adapters.mail_smtp import SmtpMailer
+
+    password = settings.smtp_password.get_secret_value() if settings.smtp_password else None
+    return SmtpMailer(SmtpEndpoint.parse(settings.smtp_url), sender, clock, password=password,
+                      ca_file=settings.smtp_ca_file, timeout_s=settings.smtp_timeout_seconds,
+                      overall_timeout_s=settings.smtp_overall_timeout_seconds)

@@ -10,11 +10,11 @@ from datetime import datetime, timedelta, timezone
 
 from PIL import Image, ImageDraw
 
+from balise.accounts.actors import Actor
 from balise.container import Balise
 from balise.domain.model import OrgKind, Role, Scope
-from balise.services.actors import Actor
-from balise.services.intake import UploadedFile, request_fingerprint
-from balise.services.report_schema import ReportIn
+from balise.intake.filing import UploadedFile, request_fingerprint
+from balise.intake.report_schema import ReportIn
 
 DEMO_PASSWORD = "demo-password-not-secret"
 DEMO_USERS = (

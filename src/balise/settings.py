@@ -215,7 +215,7 @@ class Settings(BaseSettings):
     @field_validator("fetch_allow_networks")
     @classmethod
     def _allow_networks_parse(cls, value: str) -> str:
-        from balise.adapters.addresses import parse_networks
+        from balise.domain.addresses import parse_networks
 
         parse_networks(value)
         return value
@@ -308,7 +308,7 @@ class Settings(BaseSettings):
     @field_validator("smtp_url")
     @classmethod
     def _smtp_url_parses(cls, value: str) -> str:
-        from balise.adapters.mail_smtp import SmtpEndpoint
+        from balise.domain.mail import SmtpEndpoint
 
         if value:
             try:
@@ -327,7 +327,7 @@ class Settings(BaseSettings):
     @field_validator("mail_from")
     @classmethod
     def _mail_from_parses(cls, value: str) -> str:
-        from balise.adapters.mail import parse_sender
+        from balise.domain.mail import parse_sender
 
         try:
             parse_sender(value)
@@ -339,7 +339,7 @@ class Settings(BaseSettings):
     def _smtp_settings_agree(self) -> Settings:
         if not self.smtp_url:
             return self
-        from balise.adapters.mail_smtp import SmtpEndpoint
+        from balise.domain.mail import SmtpEndpoint
 
         if self.mail_from == DEFAULT_MAIL_FROM:
             raise ValueError("BALISE_MAIL_FROM must be set when BALISE_SMTP_URL is (the default is a placeholder)")

@@ -35,12 +35,12 @@ def clocks_list(kind: Annotated[list[str] | None, typer.Option(help="only this k
                 state: Annotated[str | None, typer.Option(help="running, due_soon or overdue")] = None,
                 as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Every running clock, soonest deadline first, with the time left (negative: overdue)."""
-    from balise.cli.main import _balise, _fail
+    from balise.cli.common import fail, load_balise
 
-    kinds = _kinds(kind, _fail)
+    kinds = _kinds(kind, fail)
     if state is not None and state not in {s.value for s in ClockState}:
-        _fail(f"unknown state {state!r}; known: {', '.join(s.value for s in ClockState)}", 2)
-    balise = _balise()
+        fail(f"unknown state {state!r}; known: {', '.join(s.value for s in ClockState)}", 2)
+    balise = load_balise()
     now = balise.clock()
     with balise.db.sessions() as session:
         clocks = [c for c in balise.clocks.running(session, kinds) if state is None or c.state(now).value == state]
@@ -62,9 +62,9 @@ def clocks_list(kind: Annotated[list[str] | None, typer.Option(help="only this k
 def clocks_check() -> None:
     """Record now, once each, the clocks that ran out or are about to end by themselves (the
     periodic job does this every BALISE_PERIODIC_SECONDS)."""
-    from balise.cli.main import _balise
+    from balise.cli.common import load_balise
 
-    balise = _balise()
+    balise = load_balise()
     with balise.db.transaction() as session:
         recorded = balise.clocks.check(session)
     typer.echo(f"recorded {recorded} new alert(s)")

@@ -9,11 +9,11 @@ from typing import Annotated
 
 import typer
 
+from balise.cli.common import CLI_ACTOR, check_routing_configuration, fail, load_balise
 from balise.container import Balise
 from balise.domain.audit import AuditEvent
 from balise.domain.model import OrgKind, Role, Scope
-from balise.services.actors import Actor
-from balise.settings import Settings, UnsafeConfiguration
+from balise.settings import UnsafeConfiguration
 
 app = typer.Typer(help="Balise: reports, detection, triage and takedown for CSAM hotlines and centres.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
@@ -28,34 +28,6 @@ app.add_typer(audit_app, name="audit")
 indicators_app = typer.Typer(help="The indicator database (CSAR Art. 44).", no_args_is_help=True)
 app.add_typer(indicators_app, name="indicators")
 
-CLI_ACTOR = Actor.system("cli")
-
-
-def _balise() -> Balise:
-    try:
-        settings = Settings()
-    except Exception as exc:  # pydantic ValidationError or an unreadable secret file
-        typer.echo(f"error: invalid configuration: {exc}", err=True)
-        raise typer.Exit(2) from exc
-    return Balise(settings)
-
-
-def _check_routing_configuration(balise: Balise) -> None:
-    """Files named by settings are read at start, so a mistake stops the process with its name
-    instead of failing the first job that needs them."""
-    from balise.adapters.geo_overrides import GeoOverridesError
-
-    try:
-        balise.geo_overrides  # noqa: B018 - loads and checks BALISE_GEO_OVERRIDES_FILE
-    except GeoOverridesError as exc:
-        _fail(str(exc), 2)
-
-
-def _fail(message: str, code: int = 1) -> None:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(code)
-
-
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="address to listen on")] = None,
@@ -67,14 +39,14 @@ def serve(
     from balise.adapters.db.migrate import is_current
     from balise.web.app import create_app
 
-    balise = _balise()
+    balise = load_balise()
     try:
         asgi = create_app(balise)
     except UnsafeConfiguration as exc:
-        _fail(str(exc), 2)
+        fail(str(exc), 2)
     if not is_current(balise.db.engine):
-        _fail("the database schema is not current: run `balise db upgrade` first", 2)
-    _check_routing_configuration(balise)
+        fail("the database schema is not current: run `balise db upgrade` first", 2)
+    check_routing_configuration(balise)
     # Load (mmap) or build the PDQ index now rather than on the first match query, and leave
     # a snapshot that the next process on this host can open without a rebuild.
     if balise.pdq_index.snapshot_missing():
@@ -85,7 +57,7 @@ def serve(
     port = port or balise.settings.port
     worker = None
     if balise.settings.run_jobs_in_server:
-        from balise.services.jobs import BackgroundWorker
+        from balise.jobs.queue import BackgroundWorker
 
         balise.periodic.ensure()
         worker = BackgroundWorker(balise.jobs, balise.job_handlers())
@@ -108,14 +80,14 @@ def worker(poll: Annotated[float, typer.Option(help="seconds between polls when 
     beside the API processes (and sets BALISE_RUN_JOBS_IN_SERVER=false)."""
     import signal
 
-    from balise.services.jobs import BackgroundWorker
+    from balise.jobs.queue import BackgroundWorker
 
-    balise = _balise()
+    balise = load_balise()
     try:
         balise.settings.check_safe()
     except UnsafeConfiguration as exc:
-        _fail(str(exc), 2)
-    _check_routing_configuration(balise)
+        fail(str(exc), 2)
+    check_routing_configuration(balise)
     balise.periodic.ensure()
     runner = BackgroundWorker(balise.jobs, balise.job_handlers(), poll_seconds=poll)
     stop = {"now": False}
@@ -144,8 +116,8 @@ def jobs_list(status: Annotated[str | None, typer.Option(help="pending, running,
               limit: Annotated[int, typer.Option(min=1, max=10_000)] = 50) -> None:
     """The newest jobs with their state, attempts and last error."""
     if status is not None and status not in JOB_STATES:
-        _fail(f"--status must be one of {', '.join(JOB_STATES)}, not {status!r}", 2)
-    balise = _balise()
+        fail(f"--status must be one of {', '.join(JOB_STATES)}, not {status!r}", 2)
+    balise = load_balise()
     for job in balise.jobs.list(status, limit):
         error = (job.last_error or "").strip().splitlines()[-1:] or [""]
         typer.echo(f"{job.id:>8} {job.kind:<20} {job.status:<8} attempts={job.attempts}/{job.max_attempts} "
@@ -155,16 +127,16 @@ def jobs_list(status: Annotated[str | None, typer.Option(help="pending, running,
 @jobs_app.command("retry")
 def jobs_retry(job_id: int) -> None:
     """Put a failed job back in the queue (a failed notice's job: the notice is sent again)."""
-    balise = _balise()
+    balise = load_balise()
     if not balise.retry_job(job_id, CLI_ACTOR):
-        _fail(f"job {job_id} does not exist, is not failed or pending, or another job with its key is pending")
+        fail(f"job {job_id} does not exist, is not failed or pending, or another job with its key is pending")
     typer.echo(f"job {job_id} queued again")
 
 
 @jobs_app.command("run")
 def jobs_run() -> None:
     """Run every ready job now, then exit."""
-    balise = _balise()
+    balise = load_balise()
     typer.echo(f"ran {balise.run_jobs()} job(s)")
 
 
@@ -173,7 +145,7 @@ def db_upgrade(revision: str = "head") -> None:
     """Apply migrations (SQLite or PostgreSQL, the same ones)."""
     from balise.adapters.db.migrate import upgrade
 
-    balise = _balise()
+    balise = load_balise()
     upgrade(balise.settings.sqlalchemy_url, revision)
     typer.echo(f"database at {revision}")
 
@@ -183,7 +155,7 @@ def db_current() -> None:
     """Print the schema revision of the database and whether it is the newest."""
     from balise.adapters.db.migrate import current_revision, head_revision
 
-    balise = _balise()
+    balise = load_balise()
     current = current_revision(balise.db.engine)
     head = head_revision(balise.settings.sqlalchemy_url)
     typer.echo(f"current={current} head={head}")
@@ -200,19 +172,19 @@ def user_create(
     password_stdin: Annotated[bool, typer.Option(help="read the password from standard input")] = False,
 ) -> None:
     """Create a staff account; prints its TOTP secret once, for an authenticator app."""
-    from balise.services.users import UserError
+    from balise.accounts.users import UserError
 
     if password_stdin:
         password = sys.stdin.readline().rstrip("\n")
     else:
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
-    balise = _balise()
+    balise = load_balise()
     try:
         with balise.db.transaction() as session:
             new = balise.users.create(session, CLI_ACTOR, username=username, password=password, role=role,
                                       display_name=display_name, email=email)
     except UserError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     typer.echo(f"created {username} ({role.value})")
     typer.echo(f"TOTP secret (shown once): {new.totp_secret}")
     typer.echo(f"TOTP URI: {new.provisioning_uri}")
@@ -221,13 +193,13 @@ def user_create(
 @user_app.command("totp-code")
 def user_totp_code(username: str) -> None:
     """Print a user's current TOTP code. Development only (for demos and tests)."""
-    balise = _balise()
+    balise = load_balise()
     if not balise.settings.is_development:
-        _fail("totp-code is available only with BALISE_ENV=development", 2)
+        fail("totp-code is available only with BALISE_ENV=development", 2)
     with balise.db.sessions() as session:
         user = balise.users.get(session, username)
         if user is None:
-            _fail(f"no user {username!r}")
+            fail(f"no user {username!r}")
         typer.echo(balise.users.current_totp(user))
 
 
@@ -242,9 +214,9 @@ def org_create(
     ispws: Annotated[bool, typer.Option("--ispws", help="also issue credentials for the NCMEC-compatible API (/ispws)")] = False,
 ) -> None:
     """Register an organisation and print its API key (shown once)."""
-    from balise.services.organisations import OrganisationError
+    from balise.accounts.organisations import OrganisationError
 
-    balise = _balise()
+    balise = load_balise()
     credential = None
     try:
         with balise.db.transaction() as session:
@@ -255,7 +227,7 @@ def org_create(
             if ispws:
                 credential = balise.ispws.issue_credential(session, CLI_ACTOR, org)
     except OrganisationError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     typer.echo(f"organisation {org.id} ({kind.value})")
     if key:
         typer.echo(f"API key (shown once, scopes {' '.join(key.scopes)}): {key.plaintext}")
@@ -271,9 +243,9 @@ def _print_ispws(credential) -> None:  # type: ignore[no-untyped-def]
 @org_app.command("issue-ispws")
 def org_issue_ispws(name: str) -> None:
     """Issue HTTP Basic credentials for the NCMEC-compatible API to a provider (password shown once)."""
-    from balise.services.organisations import OrganisationError
+    from balise.accounts.organisations import OrganisationError
 
-    balise = _balise()
+    balise = load_balise()
     try:
         with balise.db.transaction() as session:
             org = balise.organisations.get_by_name(session, name)
@@ -281,21 +253,21 @@ def org_issue_ispws(name: str) -> None:
                 raise OrganisationError(f"no organisation named {name!r}")
             credential = balise.ispws.issue_credential(session, CLI_ACTOR, org)
     except OrganisationError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     _print_ispws(credential)
 
 
 @org_app.command("revoke-ispws")
 def org_revoke_ispws(username: Annotated[str, typer.Argument(help="the user name, ispws-…")]) -> None:
     """Revoke NCMEC-compatible API credentials; they stop working at once."""
-    from balise.services.organisations import OrganisationError
+    from balise.accounts.organisations import OrganisationError
 
-    balise = _balise()
+    balise = load_balise()
     try:
         with balise.db.transaction() as session:
             balise.ispws.revoke_credential(session, CLI_ACTOR, username)
     except OrganisationError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     typer.echo(f"revoked {username}")
 
 
@@ -306,11 +278,11 @@ def org_issue_key(
     label: Annotated[str | None, typer.Option()] = None,
 ) -> None:
     """Issue another API key for an organisation."""
-    balise = _balise()
+    balise = load_balise()
     with balise.db.transaction() as session:
         org = balise.organisations.get_by_name(session, name)
         if org is None:
-            _fail(f"no organisation named {name!r}")
+            fail(f"no organisation named {name!r}")
         key = balise.organisations.issue_key(session, CLI_ACTOR, org, scope, label)
     typer.echo(f"API key (shown once, scopes {' '.join(key.scopes)}): {key.plaintext}")
 
@@ -318,14 +290,14 @@ def org_issue_key(
 @org_app.command("revoke-key")
 def org_revoke_key(prefix: Annotated[str, typer.Argument(help="the 12 hex characters after bal_")]) -> None:
     """Revoke an API key; it stops working at once."""
-    from balise.services.organisations import OrganisationError
+    from balise.accounts.organisations import OrganisationError
 
-    balise = _balise()
+    balise = load_balise()
     try:
         with balise.db.transaction() as session:
             balise.organisations.revoke_key(session, CLI_ACTOR, prefix)
     except OrganisationError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     typer.echo(f"revoked {prefix}")
 
 
@@ -337,15 +309,15 @@ def demo(
     """Seed DEMO organisations, staff and reports with generated benign images."""
     from balise import demo as demo_mod
 
-    balise = _balise()
+    balise = load_balise()
     if not balise.settings.is_development:
-        _fail("demo data is for BALISE_ENV=development only (it has known passwords)", 2)
+        fail("demo data is for BALISE_ENV=development only (it has known passwords)", 2)
     if demo_mod.has_data(balise):
         if if_new:
             typer.echo("database already has data; no demo seeded. Demo sign-in, if seeded earlier:")
             _print_login(balise)
             return
-        _fail("the database already has data; demo seeds only an empty database")
+        fail("the database already has data; demo seeds only an empty database")
     result = demo_mod.seed(balise, reports)
     creds = balise.settings.data_dir / "demo-credentials.txt"
     creds.parent.mkdir(parents=True, exist_ok=True)
@@ -374,7 +346,7 @@ def _print_login(balise: Balise) -> None:
 @audit_app.command("verify")
 def audit_verify() -> None:
     """Check the whole chain; exit 1 naming the first broken event."""
-    balise = _balise()
+    balise = load_balise()
     with balise.db.transaction() as session:
         result = balise.audit.verify(session)
     if not result.ok:
@@ -404,7 +376,7 @@ def hash_cmd(
 ) -> None:
     """Print one JSON object per file: size, MD5, SHA-1, SHA-256, and PDQ (images) or vPDQ
     frames (videos), or an error with its reason. Exit 1 if any file failed."""
-    from balise.adapters.media_hash import hash_file_isolated, iter_paths
+    from balise.detection.adapters.media_hash import hash_file_isolated, iter_paths
 
     failed = False
     for path in iter_paths(paths):
@@ -425,20 +397,20 @@ def indicators_import(
 ) -> None:
     """Import a hash list line by line. Bad lines are reported with their line number and the
     rest is imported; a problem with the file as a whole imports nothing."""
+    from balise.detection.indicators import ImportAborted
     from balise.domain.indicators import IndicatorKind
-    from balise.services.indicators import ImportAborted
 
-    balise = _balise()
+    balise = load_balise()
     try:
         default_kind = IndicatorKind(kind)
     except ValueError:
-        _fail(f"unknown kind {kind!r}", 2)
+        fail(f"unknown kind {kind!r}", 2)
     name = source or (file.name if str(file) != "-" else "stdin")
     report = None
     try:
         stream = sys.stdin if str(file) == "-" else open(file, encoding="utf-8", newline="")  # noqa: SIM115
     except OSError as exc:
-        _fail(f"cannot read {file}: {exc.strerror}")
+        fail(f"cannot read {file}: {exc.strerror}")
     try:
         with balise.db.transaction() as session:
             report = balise.indicators.import_lines(session, CLI_ACTOR, stream, fmt=fmt, source=name,
@@ -448,9 +420,9 @@ def indicators_import(
     except ImportAborted as exc:
         for line, message in (report.errors if report else []):
             typer.echo(f"line {line}: {message}", err=True)
-        _fail(f"nothing imported: {exc}")
+        fail(f"nothing imported: {exc}")
     except UnicodeDecodeError as exc:
-        _fail(f"nothing imported: {file} is not UTF-8 text ({exc.reason} at byte {exc.start})")
+        fail(f"nothing imported: {file} is not UTF-8 text ({exc.reason} at byte {exc.start})")
     finally:
         if stream is not sys.stdin:
             stream.close()
@@ -469,9 +441,9 @@ def indicators_export(
     output: Annotated[Path | None, typer.Option("-o", "--output", help="file to write (default stdout)")] = None,
 ) -> None:
     """Export indicators in version order, streamed."""
-    from balise.services.indicators import ImportAborted
+    from balise.detection.indicators import ImportAborted
 
-    balise = _balise()
+    balise = load_balise()
     out = open(output, "w", encoding="utf-8", newline="") if output else sys.stdout  # noqa: SIM115
     try:
         with balise.db.transaction() as session:
@@ -479,7 +451,7 @@ def indicators_export(
                                                  include_inactive=include_inactive):
                 out.write(line)
     except ImportAborted as exc:
-        _fail(str(exc), 2)
+        fail(str(exc), 2)
     finally:
         if output:
             out.close()
@@ -488,7 +460,7 @@ def indicators_export(
 @indicators_app.command("stats")
 def indicators_stats(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Counts by kind, algorithm and status, and the current version."""
-    balise = _balise()
+    balise = load_balise()
     with balise.db.sessions() as session:
         stats = balise.indicators.stats(session)
     if as_json:
@@ -510,7 +482,7 @@ def indicators_add(
     """Add one indicator (or re-confirm an existing one)."""
     from balise.domain.indicators import Algorithm, IndicatorKind, InvalidIndicator
 
-    balise = _balise()
+    balise = load_balise()
     try:
         algorithm = Algorithm(signal_type)
         data = json.loads(classification) if classification else None
@@ -518,7 +490,7 @@ def indicators_add(
             ind = balise.indicators.add(session, CLI_ACTOR, algorithm=algorithm, value=value, kind=IndicatorKind(kind),
                                         classification=data, provenance={"source": "cli", "reason": reason})
     except (ValueError, InvalidIndicator) as exc:
-        _fail(str(exc))
+        fail(str(exc))
     typer.echo(f"indicator {ind.id} version {ind.version}")
 
 
@@ -530,29 +502,29 @@ def indicators_add_video(
     reason: Annotated[str, typer.Option(help="provenance: the decision or submission behind it")] = "added by CLI",
 ) -> None:
     """Add a video indicator from its vPDQ hash."""
-    from balise.adapters.media_hash import hash_file_isolated
-    from balise.adapters.vpdq_match import parse_vpdq_lines
+    from balise.detection.adapters.media_hash import hash_file_isolated
+    from balise.detection.adapters.vpdq_match import parse_vpdq_lines
     from balise.domain.indicators import IndicatorKind, InvalidIndicator
 
-    balise = _balise()
+    balise = load_balise()
     try:
         head = source.read_bytes()[:64]
     except OSError as exc:
-        _fail(f"cannot read {source}: {exc.strerror}")
+        fail(f"cannot read {source}: {exc.strerror}")
     try:
         if head[:1].isdigit():
             frames = [(f.frame_number, f.quality, f.pdq_hex, f.timestamp) for f in parse_vpdq_lines(source.read_text())]
         else:
             result = hash_file_isolated(source, timeout_s=600)
             if result.get("status") == "error" or not result.get("vpdq"):
-                _fail(f"{source} gave no vPDQ hash: {result.get('error') or 'not a video'}")
+                fail(f"{source} gave no vPDQ hash: {result.get('error') or 'not a video'}")
             frames = [(f["frame_number"], f["quality"], f["pdq"], f["timestamp"]) for f in result["vpdq"]]
         with balise.db.transaction() as session:
             ind = balise.indicators.add_vpdq(session, CLI_ACTOR, frames=frames, kind=IndicatorKind(kind),
                                              classification=json.loads(classification) if classification else None,
                                              provenance={"source": "cli", "file": source.name, "reason": reason})
     except (ValueError, InvalidIndicator) as exc:
-        _fail(str(exc))
+        fail(str(exc))
     typer.echo(f"video indicator {ind.id} ({len(frames)} frames) version {ind.version}")
 
 
@@ -565,19 +537,19 @@ def indicators_set_status(
     """Suspend, delete or reactivate an indicator; matching sees the change within a second."""
     from balise.domain.indicators import IndicatorStatus, InvalidIndicator
 
-    balise = _balise()
+    balise = load_balise()
     try:
         with balise.db.transaction() as session:
             ind = balise.indicators.set_status(session, CLI_ACTOR, indicator_id, IndicatorStatus(status), reason)
     except (ValueError, InvalidIndicator) as exc:
-        _fail(str(exc))
+        fail(str(exc))
     typer.echo(f"indicator {ind.id} is {ind.status} (version {ind.version})")
 
 
 @indicators_app.command("snapshot")
 def indicators_snapshot() -> None:
     """Write the PDQ index snapshot that API processes open (mmap) at start."""
-    balise = _balise()
+    balise = load_balise()
     path = balise.pdq_index.save_snapshot()
     typer.echo(f"PDQ index snapshot at version {balise.pdq_index.version}: {path} ({len(balise.pdq_index)} hashes)")
 
@@ -589,9 +561,9 @@ def match_cmd(
     threshold: Annotated[int, typer.Option(min=0, max=31)] = 31,
 ) -> None:
     """Match hashes against the local indicator database; prints JSON lines. Exit 1 if none matched."""
-    from balise.services.matching import HashQuery
+    from balise.detection.matching import HashQuery
 
-    balise = _balise()
+    balise = load_balise()
     outcomes = balise.matcher.match([HashQuery(signal_type, v) for v in values], threshold=threshold)
     with balise.db.transaction() as session:
         balise.audit.record(session, AuditEvent.INDICATOR_MATCH, CLI_ACTOR, "organisation", "cli", "match from CLI",

@@ -18,8 +18,9 @@ from typing import Annotated
 
 import typer
 
+from balise.accounts.actors import Actor
+from balise.cli.common import fail, load_balise
 from balise.domain.model import ActorType
-from balise.services.actors import Actor
 
 package_app = typer.Typer(help="Signed evidence packages for law enforcement.", no_args_is_help=True)
 
@@ -34,24 +35,13 @@ def _operator() -> Actor:
     return Actor(ActorType.SYSTEM, "cli", f"balise CLI, {user}@{socket.gethostname()}")
 
 
-def _fail(message: str, code: int = 1) -> None:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(code)
-
-
-def _balise():  # type: ignore[no-untyped-def]
-    from balise.cli.main import _balise as load
-
-    return load()
-
-
 def _signer(balise):  # type: ignore[no-untyped-def]
     from balise.settings import UnsafeConfiguration
 
     try:
         return balise.signer
     except UnsafeConfiguration as exc:
-        _fail(str(exc), 2)
+        fail(str(exc), 2)
 
 
 @package_app.command("build")
@@ -61,13 +51,13 @@ def build(
     out: Annotated[Path | None, typer.Option("--out", help="directory to write <package_id>.zip to (default BALISE_PACKAGE_DIR)")] = None,
 ) -> None:
     """Build a signed evidence package of a report; prints its path, SHA-256 and size."""
-    from balise.services.packages import PackageError
+    from balise.evidence.packages import PackageError
 
     try:
         rid = uuid.UUID(report_id)
     except ValueError:
-        _fail(f"{report_id!r} is not a report id (a UUID)", 2)
-    balise = _balise()
+        fail(f"{report_id!r} is not a report id (a UUID)", 2)
+    balise = load_balise()
     _signer(balise)
     built = None
     try:
@@ -77,7 +67,7 @@ def build(
         if built is not None:
             balise.packages.discard(built)
         if isinstance(exc, PackageError):
-            _fail(str(exc))
+            fail(str(exc))
         raise
     finally:
         balise.close()
@@ -96,33 +86,33 @@ def verify(
     max_ratio: Annotated[float, typer.Option(min=1.0, help="largest compression ratio of one member")] = 100.0,
 ) -> None:
     """Check a package's structure, signature and files: exit 0 if valid, else 2-7 (see docs)."""
-    from balise.adapters.signing import SigningKeyError, load_public_keys, load_signer
-    from balise.services.package_verify import Limits, PackageInvalid, verify_package
+    from balise.evidence.adapters.signing import SigningKeyError, load_public_keys, load_signer
+    from balise.evidence.package_verify import Limits, PackageInvalid, verify_package
 
     if not file.is_file():
-        _fail(f"{file} is not a file", 2)
+        fail(f"{file} is not a file", 2)
     keys = []
     if public_key:
         for path in public_key:
             try:
                 keys += load_public_keys(path.read_bytes(), str(path))
             except OSError as exc:
-                _fail(f"cannot read {path}: {exc.strerror}", 2)
+                fail(f"cannot read {path}: {exc.strerror}", 2)
             except SigningKeyError as exc:
-                _fail(str(exc), 2)
+                fail(str(exc), 2)
     else:
-        balise = _balise()
+        balise = load_balise()
         settings = balise.settings
         problem = settings.signing_key_problem()
         path = settings.signing_key_path
         if problem or path is None:
-            _fail(f"no --public-key given and this centre's key is not usable: {problem}", 2)
+            fail(f"no --public-key given and this centre's key is not usable: {problem}", 2)
         if not path.exists():
-            _fail(f"no --public-key given and this centre has no signing key yet ({path})", 2)
+            fail(f"no --public-key given and this centre has no signing key yet ({path})", 2)
         try:
             keys.append(load_signer(path).public_key)
         except SigningKeyError as exc:
-            _fail(f"no --public-key given and this centre's key is not usable: {exc}", 2)
+            fail(f"no --public-key given and this centre's key is not usable: {exc}", 2)
     limits = Limits(max_members=max_members, max_total_bytes=max_total_bytes, max_ratio=max_ratio)
     try:
         summary = verify_package(file, keys, limits)
@@ -141,10 +131,10 @@ def verify(
 @package_app.command("public-key")
 def public_key_cmd() -> None:
     """Print this centre's public key (PEM), key id and fingerprint, for recipients to pin."""
-    from balise.adapters.signing import raw_public_bytes
     from balise.domain.packages import fingerprint_of
+    from balise.evidence.adapters.signing import raw_public_bytes
 
-    signer = _signer(_balise())
+    signer = _signer(load_balise())
     typer.echo(signer.public_pem, nl=False)
     typer.echo(f"key id: {signer.key_id}")
     typer.echo(f"sha256 fingerprint: {fingerprint_of(raw_public_bytes(signer.public_key))}")
@@ -153,14 +143,14 @@ def public_key_cmd() -> None:
 @package_app.command("keygen")
 def keygen(path: Annotated[Path, typer.Argument(help="the private key file to create (never overwritten)")]) -> None:
     """Write a new Ed25519 private key (PEM, mode 0600) for BALISE_SIGNING_KEY_FILE."""
-    from balise.adapters.signing import write_new_key
+    from balise.evidence.adapters.signing import write_new_key
 
     try:
         signer = write_new_key(path)
     except FileExistsError:
-        _fail(f"{path} already exists; a key file is never overwritten")
+        fail(f"{path} already exists; a key file is never overwritten")
     except OSError as exc:
-        _fail(f"cannot write {path}: {exc.strerror}")
+        fail(f"cannot write {path}: {exc.strerror}")
     typer.echo(f"wrote a new Ed25519 private key to {path} (mode 0600)")
     typer.echo(f"key id: {signer.key_id}")
     typer.echo(f"use it with BALISE_SIGNING_KEY_FILE={path.resolve()}; give recipients its public key:")
@@ -170,19 +160,19 @@ def keygen(path: Annotated[Path, typer.Argument(help="the private key file to cr
 @package_app.command("custody")
 def custody(package_id: Annotated[str, typer.Argument(help="the package id")]) -> None:
     """Print the centre's custody log of a package (JSON): built, delivered, received…"""
-    from balise.services.packages import PackageError
+    from balise.evidence.packages import PackageError
 
     try:
         pid = uuid.UUID(package_id)
     except ValueError:
-        _fail(f"{package_id!r} is not a package id (a UUID)", 2)
-    balise = _balise()
+        fail(f"{package_id!r} is not a package id (a UUID)", 2)
+    balise = load_balise()
     _signer(balise)
     try:
         with balise.db.sessions() as session:
             log = balise.packages.custody_log(session, pid)
     except PackageError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     typer.echo(json.dumps(log, indent=2, sort_keys=True, ensure_ascii=False))
 
 
@@ -194,20 +184,20 @@ def record(
     note: Annotated[str | None, typer.Option(help="reference, channel, acknowledgement…")] = None,
 ) -> None:
     """Add a delivery or receipt event to a package's custody log (audited)."""
-    from balise.services.packages import PackageError
+    from balise.evidence.packages import PackageError
 
     try:
         pid = uuid.UUID(package_id)
     except ValueError:
-        _fail(f"{package_id!r} is not a package id (a UUID)", 2)
-    balise = _balise()
+        fail(f"{package_id!r} is not a package id (a UUID)", 2)
+    balise = load_balise()
     _signer(balise)
     try:
         with balise.db.transaction() as session:
             recorded = balise.packages.record_custody(session, _operator(), pid, kind, recipient,
                                                       {"note": note} if note else None)
     except PackageError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     event = recorded.event
     if not recorded.new:
         who = f" from {event.recipient}" if event.recipient else ""

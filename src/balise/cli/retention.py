@@ -14,9 +14,9 @@ retention_app = typer.Typer(help="Retention: redact closed reports, delete what 
 
 
 def _ctx():  # type: ignore[no-untyped-def]
-    from balise.cli.main import CLI_ACTOR, _balise
+    from balise.cli.common import CLI_ACTOR, load_balise
 
-    return _balise(), CLI_ACTOR
+    return load_balise(), CLI_ACTOR
 
 
 def _day(value: Any) -> str:

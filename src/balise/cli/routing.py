@@ -21,9 +21,9 @@ stats_app = typer.Typer(help="Published figures (no personal data).", no_args_is
 
 
 def _ctx():  # type: ignore[no-untyped-def]
-    from balise.cli.main import CLI_ACTOR, _balise, _fail
+    from balise.cli.common import CLI_ACTOR, fail, load_balise
 
-    return _balise(), CLI_ACTOR, _fail
+    return load_balise(), CLI_ACTOR, fail
 
 
 def _uuid(value: str, fail) -> uuid.UUID:  # type: ignore[no-untyped-def]
@@ -89,7 +89,7 @@ def partner_add(
     verified: Annotated[bool, typer.Option(help="the endpoint was confirmed with the partner")] = False,
 ) -> None:
     """Add a partner."""
-    from balise.services.partners import PartnerError
+    from balise.takedown.partners import PartnerError
 
     balise, actor, fail = _ctx()
     secret = _read_secret(webhook_secret_file, fail)
@@ -115,7 +115,7 @@ def partner_set(
     active: Annotated[bool | None, typer.Option("--active/--inactive")] = None,
 ) -> None:
     """Change a partner's channel, endpoint, languages, verification or activity."""
-    from balise.services.partners import PartnerChanges, PartnerError
+    from balise.takedown.partners import PartnerChanges, PartnerError
 
     balise, actor, fail = _ctx()
     secret = _read_secret(webhook_secret_file, fail)
@@ -151,7 +151,7 @@ def hold_set(
     reason: Annotated[str | None, typer.Option()] = None,
 ) -> None:
     """Record a law-enforcement hold on a report."""
-    from balise.services.holds import HoldError
+    from balise.takedown.holds import HoldError
 
     balise, actor, fail = _ctx()
     rid = _uuid(report_id, fail)
@@ -169,7 +169,7 @@ def hold_set(
 @hold_app.command("lift")
 def hold_lift(hold_id: int, reason: Annotated[str, typer.Option()] = "") -> None:
     """Lift a hold before its expiry; routing resumes."""
-    from balise.services.holds import HoldError
+    from balise.takedown.holds import HoldError
 
     balise, actor, fail = _ctx()
     try:
@@ -271,7 +271,7 @@ def stats_ntd(since: Annotated[str | None, typer.Option(help="reports received f
               until: Annotated[str | None, typer.Option(help="reports received before this date")] = None,
               as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Notice-and-takedown: median time to removal and the share removed within 2.5, 3 and 7 days."""
-    from balise.services.takedowns import ntd_stats
+    from balise.takedown.takedowns import ntd_stats
 
     balise, _, fail = _ctx()
     with balise.db.sessions() as session:

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from balise.adapters.pdq_index import PdqIndex, hex_to_words
+from balise.detection.adapters.pdq_index import PdqIndex, hex_to_words
 
 
 class _UF:

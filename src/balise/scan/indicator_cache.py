@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from balise.adapters.pdq_index import PdqIndex, SnapshotError
+from balise.detection.adapters.pdq_index import PdqIndex, SnapshotError
 from balise.scan.indicator_files import Indicator, IndicatorSet, LoadReport
 
 CACHE_VERSION = 1

@@ -2,7 +2,7 @@
 
 * CSV with a header naming ``signal_type,signal_value`` (the ``balise indicators export``
   columns), and ThreatExchange lines ``<signal_type> <value>`` (``pdq <hex64>``): parsed by
-  :meth:`balise.services.indicators.Indicators.parse_lines`, without a database.
+  :meth:`balise.detection.indicators.Indicators.parse_lines`, without a database.
 * Project VIC VICS JSON (OData): ``{"value": [...]}`` whose items are Media (``MD5`` required,
   ``SHA1``, ``Category``, ``Series``, ``AlternativeHashes: [{"HashName": "PDQ", "HashValue": ..}]``)
   or Cases holding ``Media: [...]``.
@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from balise.adapters.pdq_index import hex_to_words
+from balise.detection.adapters.pdq_index import hex_to_words
 from balise.domain.indicators import Algorithm, IndicatorKind, InvalidIndicator, normalise_value
 
 EXACT = ("md5", "sha1", "sha256")
@@ -185,7 +185,7 @@ _TE_LEN = {"pdq": 64, "md5": 32, "video_md5": 32, "sha1": 40, "sha256": 64}
 def _load_te(path: Path, source: str, iset: IndicatorSet, report: LoadReport) -> None:
     """ThreatExchange lines: well-formed lines take a fast path; every other line is judged by
     the shared parser (Indicators.parse_lines), which names what is wrong."""
-    from balise.services.indicators import ImportReport, Indicators
+    from balise.detection.indicators import ImportReport, Indicators
 
     parser = Indicators(None, None)  # type: ignore[arg-type] - parse_lines needs neither
     mid = iset.meta(source, "known_csam", None, None)
@@ -212,7 +212,7 @@ def _load_te(path: Path, source: str, iset: IndicatorSet, report: LoadReport) ->
 
 
 def _load_lines(path: Path, fmt: str, source: str, report: LoadReport) -> list[Indicator]:
-    from balise.services.indicators import ImportAborted, ImportReport, Indicators
+    from balise.detection.indicators import ImportAborted, ImportReport, Indicators
 
     parser = Indicators(None, None)  # type: ignore[arg-type] - parse_lines needs neither
     rep = ImportReport()
@@ -235,7 +235,7 @@ def _load_lines(path: Path, fmt: str, source: str, report: LoadReport) -> list[I
 
 def _load_vpdq(path: Path, source: str, report: LoadReport) -> list[Indicator]:
     """A vPDQ frame file (``frame_number,quality,pdq,timestamp`` lines): one video indicator."""
-    from balise.adapters.vpdq_match import parse_vpdq_lines
+    from balise.detection.adapters.vpdq_match import parse_vpdq_lines
 
     try:
         frames = parse_vpdq_lines(path.read_text(encoding="utf-8", errors="replace"))

@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from balise.adapters.media_hash import QUALITY_THRESHOLD
-from balise.adapters.pdq_index import PdqIndex, hex_to_words, words_to_hex
+from balise.detection.adapters.media_hash import QUALITY_THRESHOLD
+from balise.detection.adapters.pdq_index import PdqIndex, hex_to_words, words_to_hex
 from balise.scan.indicator_files import IndicatorSet
 
 MAX_PER_CALL = 10_000
@@ -61,7 +61,7 @@ class LocalMatcher:
                     value = words_to_hex(self.words[iid:iid + 1])[0]
                     out.setdefault(rows[qi]["sha256"], []).append(self._hit(int(self.pdq_meta[iid]), "pdq", int(d), value))
         if self.iset.videos:
-            from balise.adapters.vpdq_match import VpdqFrame, match
+            from balise.detection.adapters.vpdq_match import VpdqFrame, match
 
             refs = [(ind, [VpdqFrame(int(f[0]), int(f[1]), f[2], float(f[3])) for f in ind.frames or []])
                     for ind in self.iset.videos]

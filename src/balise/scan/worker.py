@@ -30,8 +30,8 @@ import tempfile
 import zipfile
 from typing import Any, BinaryIO
 
-from balise.adapters.hashing import sniff_media_type
-from balise.adapters.media_hash import QUALITY_THRESHOLD, MediaError, hash_image, hash_video
+from balise.detection.adapters.hashing import sniff_media_type
+from balise.detection.adapters.media_hash import QUALITY_THRESHOLD, MediaError, hash_image, hash_video
 from balise.scan.labels import member_label
 
 CHUNK = 1024 * 1024

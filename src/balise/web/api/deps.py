@@ -7,8 +7,8 @@ from typing import Any
 
 from fastapi import Depends, Request
 
+from balise.accounts.organisations import Principal
 from balise.domain.model import Scope
-from balise.services.organisations import Principal
 
 
 class ApiError(Exception):

@@ -10,11 +10,11 @@ from fastapi import APIRouter, Request, UploadFile
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
 
+from balise.accounts.organisations import Principal
+from balise.detection.matching import HashQuery
 from balise.domain.audit import AuditEvent
 from balise.domain.model import Scope
-from balise.services.matching import HashQuery
-from balise.services.organisations import Principal
-from balise.services.report_schema import describe_errors
+from balise.intake.report_schema import describe_errors
 from balise.web.api.deps import ApiError, principal_with
 
 router = APIRouter(prefix="/api/v1", tags=["detection"])

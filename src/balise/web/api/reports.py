@@ -5,22 +5,26 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from typing import Annotated
-
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException
 
+from balise.accounts.organisations import Principal
 from balise.adapters.db.models import Item, Report
-from balise.domain.model import Scope
-from balise.services.intake import IntakeError, UploadedFile, request_fingerprint
-from balise.services.organisations import Principal
-from balise.domain.model import ReportType, UserDecision
-from balise.services.report_schema import AwarenessIn, ProviderIn, ReportedElsewhereIn, ReportIn, VictimIn, describe_errors
+from balise.domain.model import ReportType, Scope, UserDecision
+from balise.intake.filing import IntakeError, UploadedFile, request_fingerprint
+from balise.intake.report_schema import (
+    AwarenessIn,
+    ProviderIn,
+    ReportedElsewhereIn,
+    ReportIn,
+    VictimIn,
+    describe_errors,
+)
 from balise.web.api.deps import ApiError, principal_with
 
 router = APIRouter(prefix="/api/v1", tags=["reports"])
@@ -232,7 +236,7 @@ async def patch_report(report_id: uuid.UUID, request: Request,
     data = patch.model_dump(exclude_none=True, mode="json")
     if not data:
         raise ApiError(422, "empty_patch", "nothing to change: send at least one field")
-    from balise.services.triage import supply_information
+    from balise.casework.triage import supply_information
 
     with balise.db.transaction() as session:
         report = balise.intake.get_for_organisation(session, principal.actor, principal.organisation_id, report_id)

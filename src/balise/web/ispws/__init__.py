@@ -26,9 +26,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from balise.adapters.ncmec import done_response, report_response, schema_bytes
 from balise.domain.ispws import Code, IspwsError
-from balise.services.ispws import IspwsPrincipal
+from balise.intake.ispws import IspwsPrincipal
+from balise.intake.ncmec import done_response, report_response, schema_bytes
 from balise.web.limits import RateLimiter
 
 log = logging.getLogger("balise.ispws")

@@ -20,16 +20,15 @@ from fastapi.templating import Jinja2Templates
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from pydantic import ValidationError
 
-from balise.services.public_reports import (
+from balise.intake.public_reports import (
     MAX_ADDITION,
     MAX_DESCRIPTION,
     PublicReports,
     Status,
     normalise_number,
 )
-from balise.services.report_schema import MAX_URL, ReportIn, check_url
+from balise.intake.report_schema import MAX_URL, ReportIn, check_url
 from balise.web.public import i18n
-
 
 
 def P_(message: str) -> str:

@@ -9,12 +9,12 @@ from datetime import datetime, timezone
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from balise.accounts.actors import Actor
 from balise.adapters.db.models import Report, User
-from balise.domain.partners import Channel, PartnerKind
 from balise.domain.model import Role
-from balise.services.actors import Actor
-from balise.services.holds import HoldError
-from balise.services.partners import PartnerChanges, PartnerError
+from balise.domain.partners import Channel, PartnerKind
+from balise.takedown.holds import HoldError
+from balise.takedown.partners import PartnerChanges, PartnerError
 from balise.web.ui import i18n
 from balise.web.ui.routes import render, require_role
 from balise.web.ui.workbench import _flash

@@ -13,11 +13,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import func, select
 
+from balise.accounts.actors import Actor
 from balise.adapters.db.models import AuditRecord, Organisation, Report, User
 from balise.domain.audit import AuditEvent
 from balise.domain.model import Role
-from balise.services.actors import Actor
 from balise.web.ui import i18n
+
 
 def N_(message: str) -> str:
     """Marks a message for extraction; it is translated where it is shown."""

@@ -11,15 +11,15 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from sqlalchemy import select
 
+from balise.accounts.actors import Actor
 from balise.adapters.db.models import Item, Organisation, PublicReport, Report, ReportClaim, User
+from balise.casework.assessment import UNFOUNDED_REASONS, AssessmentError, Decision
 from balise.domain.audit import AuditEvent
 from balise.domain.indicators import AGE_BANDS, DIRECTIVE_ELEMENTS, FLAGS, NCMEC_CATEGORIES, UK_CATEGORIES
 from balise.domain.model import Role
 from balise.domain.states import ReportState
 from balise.domain.triage import sla_deadline
-from balise.services.actors import Actor
-from balise.services.assessment import UNFOUNDED_REASONS, AssessmentError, Decision
-from balise.services.ispws import originals
+from balise.intake.ispws import originals
 from balise.web.ui import i18n
 from balise.web.ui.routes import DEFAULT_PREFERENCES, current_user, render, require_role
 

@@ -1,0 +1,1 @@
+"""Accounts and access: organisations and their API keys, staff users, the actor behind every action."""

@@ -1,0 +1,1 @@
+"""Known material by hash: the indicator database, hashing of media, exact/PDQ/vPDQ matching."""

@@ -1,0 +1,1 @@
+"""Hashing (exact, PDQ, vPDQ with PyAV, in a bounded child), the PDQ index, vPDQ matching."""

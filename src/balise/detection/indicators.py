@@ -1,0 +1,431 @@
+"""The indicator database: add, change status, import, export, stats, sync by version."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, insert, select, tuple_, update
+from sqlalchemy.orm import Session
+
+from balise.accounts.actors import Actor
+from balise.adapters.db.models import Indicator, IndicatorVersion
+from balise.domain.audit import AuditEvent
+from balise.domain.indicators import (
+    MEDIA_TYPE,
+    Algorithm,
+    IndicatorKind,
+    IndicatorStatus,
+    InvalidIndicator,
+    normalise_value,
+    validate_classification,
+)
+from balise.governance.audit import AuditTrail
+
+BATCH = 2000
+MAX_ERRORS_KEPT = 1000
+CSV_COLUMNS = ("signal_type", "signal_value", "kind", "media_type", "status", "quality", "language",
+               "ncmec_category", "classification", "version")
+
+
+class ImportAborted(RuntimeError):
+    """A fatal problem with the whole file: nothing was imported."""
+
+
+@dataclass
+class ImportReport:
+    read: int = 0
+    imported: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    errors: list[tuple[int, str]] = field(default_factory=list)
+    first_version: int | None = None
+    last_version: int | None = None
+
+    def reject(self, line: int, message: str) -> None:
+        self.rejected += 1
+        if len(self.errors) < MAX_ERRORS_KEPT:
+            self.errors.append((line, message))
+
+
+@dataclass(frozen=True)
+class Candidate:
+    line: int
+    algorithm: Algorithm
+    value: str
+    kind: IndicatorKind
+    media_type: str
+    status: IndicatorStatus
+    quality: int | None
+    language: str | None
+    classification: dict[str, Any]
+
+
+def _parse_algorithm(name: str) -> Algorithm:
+    try:
+        return Algorithm(name.strip().lower())
+    except ValueError as exc:
+        raise InvalidIndicator(f"unknown signal type {name.strip()!r}") from exc
+
+
+class Indicators:
+    def __init__(self, audit: AuditTrail, clock: Callable[[], datetime]) -> None:
+        self._audit = audit
+        self._clock = clock
+
+    # -- versions --------------------------------------------------------------------------
+
+    def reserve_versions(self, session: Session, count: int) -> int:
+        """Reserve ``count`` consecutive versions; returns the first. The counter row is
+        locked until the transaction ends, so versions are handed out in commit order."""
+        row = session.execute(
+            select(IndicatorVersion).where(IndicatorVersion.id == 1).with_for_update()
+        ).scalar_one()
+        first = row.version + 1
+        row.version += count
+        session.flush()
+        return first
+
+    def current_version(self, session: Session) -> int:
+        return session.execute(select(IndicatorVersion.version).where(IndicatorVersion.id == 1)).scalar_one()
+
+    # -- single changes --------------------------------------------------------------------
+
+    def add(
+        self,
+        session: Session,
+        actor: Actor,
+        *,
+        algorithm: Algorithm,
+        value: str,
+        kind: IndicatorKind,
+        provenance: dict[str, Any],
+        classification: dict[str, Any] | None = None,
+        media_type: str | None = None,
+        quality: int | None = None,
+        language: str | None = None,
+    ) -> Indicator:
+        value = normalise_value(algorithm, value)
+        classification = validate_classification(classification)
+        existing = session.execute(
+            select(Indicator).where(Indicator.algorithm == algorithm.value, Indicator.value == value)
+        ).scalar_one_or_none()
+        version = self.reserve_versions(session, 1)
+        now = self._clock()
+        if existing is not None:
+            existing.kind = kind.value
+            existing.classification = classification or existing.classification
+            existing.status = IndicatorStatus.ACTIVE.value
+            existing.provenance = {**(existing.provenance or {}), "reconfirmed": provenance}
+            existing.version = version
+            existing.updated_at = now
+            indicator = existing
+        else:
+            indicator = Indicator(
+                kind=kind.value, media_type=media_type or MEDIA_TYPE[algorithm], algorithm=algorithm.value,
+                value=value, quality=quality, language=language, classification=classification or None,
+                provenance=provenance, status=IndicatorStatus.ACTIVE.value, version=version,
+                created_at=now, updated_at=now,
+            )
+            session.add(indicator)
+        session.flush()
+        self._audit.record(
+            session, AuditEvent.INDICATOR_CREATE, actor, "indicator", str(indicator.id),
+            "add indicator", {"algorithm": algorithm.value, "kind": kind.value, "version": version},
+        )
+        return indicator
+
+    def add_vpdq(
+        self,
+        session: Session,
+        actor: Actor,
+        *,
+        frames: list[tuple[int, int, str, float]],
+        kind: IndicatorKind,
+        provenance: dict[str, Any],
+        classification: dict[str, Any] | None = None,
+    ) -> Indicator:
+        """A video indicator: its vPDQ frames (frame_number, quality, pdq, timestamp)."""
+        if not frames:
+            raise InvalidIndicator("a vPDQ indicator needs at least one frame")
+        clean = []
+        for n, (number, quality, pdq, timestamp) in enumerate(frames):
+            if not 0 <= int(quality) <= 100 or int(number) < 0:
+                raise InvalidIndicator(f"frame {n}: frame number or quality out of range")
+            clean.append([int(number), int(quality), normalise_value(Algorithm.PDQ, pdq), round(float(timestamp), 3)])
+        text = "\n".join(f"{f[0]},{f[1]},{f[2]},{f[3]:.3f}" for f in clean)
+        fingerprint = hashlib.sha256(text.encode()).hexdigest()
+        classification = validate_classification(classification)
+        existing = session.execute(
+            select(Indicator).where(Indicator.algorithm == Algorithm.VPDQ.value, Indicator.value == fingerprint)
+        ).scalar_one_or_none()
+        version = self.reserve_versions(session, 1)
+        now = self._clock()
+        if existing is not None:
+            existing.status, existing.version, existing.updated_at = IndicatorStatus.ACTIVE.value, version, now
+            existing.kind = kind.value
+            indicator = existing
+        else:
+            indicator = Indicator(
+                kind=kind.value, media_type="video", algorithm=Algorithm.VPDQ.value, value=fingerprint,
+                classification=classification or None, provenance=provenance, frames=clean,
+                status=IndicatorStatus.ACTIVE.value, version=version, created_at=now, updated_at=now,
+            )
+            session.add(indicator)
+        session.flush()
+        self._audit.record(
+            session, AuditEvent.INDICATOR_CREATE, actor, "indicator", str(indicator.id),
+            "add video indicator", {"algorithm": "vpdq", "frames": len(clean), "version": version},
+        )
+        return indicator
+
+    def set_status(
+        self, session: Session, actor: Actor, indicator_id: int, status: IndicatorStatus, reason: str
+    ) -> Indicator:
+        indicator = session.get(Indicator, indicator_id)
+        if indicator is None:
+            raise InvalidIndicator(f"no indicator {indicator_id}")
+        indicator.status = status.value
+        indicator.version = self.reserve_versions(session, 1)
+        indicator.updated_at = self._clock()
+        self._audit.record(
+            session, AuditEvent.INDICATOR_STATUS, actor, "indicator", str(indicator.id), reason,
+            {"status": status.value, "version": indicator.version},
+        )
+        return indicator
+
+    # -- import ----------------------------------------------------------------------------
+
+    def parse_lines(
+        self, lines: Iterable[str], fmt: str, default_kind: IndicatorKind, report: ImportReport
+    ) -> Iterator[Candidate]:
+        """Yield valid candidates; invalid lines go into ``report``. Raises ImportAborted for a
+        problem with the file as a whole."""
+        if fmt == "te":
+            yield from self._parse_te(lines, default_kind, report)
+        elif fmt == "csv":
+            yield from self._parse_csv(lines, default_kind, report)
+        else:
+            raise ImportAborted(f"unknown format {fmt!r} (csv or te)")
+
+    def _parse_te(self, lines: Iterable[str], default_kind: IndicatorKind, report: ImportReport) -> Iterator[Candidate]:
+        for number, raw in enumerate(lines, start=1):
+            line = raw.strip()
+            if not line or line.startswith("#"):
+                continue
+            report.read += 1
+            parts = line.split(None, 1)
+            if len(parts) != 2:
+                report.reject(number, "expected '<signal_type> <value>'")
+                continue
+            try:
+                algorithm = _parse_algorithm(parts[0])
+                yield self._candidate(number, algorithm, parts[1], default_kind, {})
+            except InvalidIndicator as exc:
+                report.reject(number, str(exc))
+
+    def _parse_csv(self, lines: Iterable[str], default_kind: IndicatorKind, report: ImportReport) -> Iterator[Candidate]:
+        reader = csv.DictReader(lines)
+        header = reader.fieldnames
+        if not header or "signal_type" not in header or "signal_value" not in header:
+            raise ImportAborted("the CSV header must name at least signal_type and signal_value")
+        unknown = [h for h in header if h not in CSV_COLUMNS]
+        if unknown:
+            raise ImportAborted(f"unknown CSV columns: {', '.join(unknown)}")
+        for row in reader:
+            number = reader.line_num
+            report.read += 1
+            if None in row:
+                report.reject(number, "more fields than the header names")
+                continue
+            try:
+                algorithm = _parse_algorithm(row["signal_type"] or "")
+                yield self._candidate(number, algorithm, row["signal_value"] or "", default_kind, row)
+            except InvalidIndicator as exc:
+                report.reject(number, str(exc))
+
+    def _candidate(
+        self, number: int, algorithm: Algorithm, value: str, default_kind: IndicatorKind, row: dict[str, Any]
+    ) -> Candidate:
+        value = normalise_value(algorithm, value)
+        try:
+            kind = IndicatorKind(row.get("kind") or default_kind)
+        except ValueError as exc:
+            raise InvalidIndicator(f"unknown kind {row.get('kind')!r}") from exc
+        if algorithm is Algorithm.URL and kind is not IndicatorKind.URL:
+            kind = IndicatorKind.URL
+        try:
+            status = IndicatorStatus(row.get("status") or IndicatorStatus.ACTIVE)
+        except ValueError as exc:
+            raise InvalidIndicator(f"unknown status {row.get('status')!r}") from exc
+        quality = None
+        if row.get("quality"):
+            try:
+                quality = int(row["quality"])
+            except ValueError as exc:
+                raise InvalidIndicator("quality must be an integer 0-100") from exc
+            if not 0 <= quality <= 100:
+                raise InvalidIndicator("quality must be an integer 0-100")
+        classification: dict[str, Any] = {}
+        if row.get("classification"):
+            try:
+                classification = json.loads(row["classification"])
+            except json.JSONDecodeError as exc:
+                raise InvalidIndicator(f"classification is not JSON: {exc.msg}") from exc
+        if row.get("ncmec_category"):
+            classification = {**classification, "ncmec_category": row["ncmec_category"].strip().upper()}
+        classification = validate_classification(classification)
+        media_type = row.get("media_type") or MEDIA_TYPE[algorithm]
+        if media_type not in ("image", "video", "other", "text", "url"):
+            raise InvalidIndicator(f"unknown media_type {media_type!r}")
+        return Candidate(number, algorithm, value, kind, media_type, status, quality,
+                         row.get("language") or None, classification)
+
+    def import_lines(
+        self,
+        session: Session,
+        actor: Actor,
+        lines: Iterable[str],
+        *,
+        fmt: str,
+        source: str,
+        default_kind: IndicatorKind = IndicatorKind.KNOWN_CSAM,
+    ) -> ImportReport:
+        """Stream-import in the caller's transaction: commit it to keep the result, roll it back
+        (or let ImportAborted propagate) to keep nothing."""
+        report = ImportReport()
+        batch: list[Candidate] = []
+        for candidate in self.parse_lines(lines, fmt, default_kind, report):
+            batch.append(candidate)
+            if len(batch) >= BATCH:
+                self._flush(session, batch, source, report)
+                batch = []
+        if batch:
+            self._flush(session, batch, source, report)
+        self._audit.record(
+            session, AuditEvent.INDICATOR_IMPORT, actor, "indicators", source, "import indicator list",
+            {"format": fmt, "read": report.read, "imported": report.imported, "updated": report.updated,
+             "unchanged": report.unchanged, "rejected": report.rejected,
+             "versions": [report.first_version, report.last_version]},
+        )
+        return report
+
+    def _flush(self, session: Session, batch: list[Candidate], source: str, report: ImportReport) -> None:
+        # The same value twice in one file: the later line wins.
+        latest: dict[tuple[str, str], Candidate] = {}
+        for c in batch:
+            if (c.algorithm.value, c.value) in latest:
+                report.unchanged += 1
+            latest[(c.algorithm.value, c.value)] = c
+        keys = list(latest)
+        existing = {
+            (row.algorithm, row.value): row
+            for row in session.execute(
+                select(Indicator.id, Indicator.algorithm, Indicator.value, Indicator.kind, Indicator.status,
+                       Indicator.classification)
+                .where(tuple_(Indicator.algorithm, Indicator.value).in_(keys))
+            )
+        }
+        new = [c for k, c in latest.items() if k not in existing]
+        changed = [
+            (existing[k].id, c) for k, c in latest.items()
+            if k in existing and (existing[k].kind != c.kind.value or existing[k].status != c.status.value
+                                  or (c.classification and existing[k].classification != c.classification))
+        ]
+        report.unchanged += len(latest) - len(new) - len(changed)
+        needed = len(new) + len(changed)
+        if not needed:
+            return
+        first = self.reserve_versions(session, needed)
+        report.first_version = report.first_version or first
+        report.last_version = first + needed - 1
+        now = self._clock()
+        if new:
+            session.execute(insert(Indicator), [
+                {"kind": c.kind.value, "media_type": c.media_type, "algorithm": c.algorithm.value, "value": c.value,
+                 "quality": c.quality, "language": c.language, "classification": c.classification or None,
+                 "provenance": {"source": source, "line": c.line}, "status": c.status.value,
+                 "version": first + i, "created_at": now, "updated_at": now}
+                for i, c in enumerate(new)
+            ])
+            report.imported += len(new)
+        for j, (indicator_id, c) in enumerate(changed, start=len(new)):
+            values: dict[str, Any] = {"kind": c.kind.value, "status": c.status.value, "version": first + j,
+                                      "updated_at": now}
+            if c.classification:
+                values["classification"] = c.classification
+            session.execute(update(Indicator).where(Indicator.id == indicator_id).values(**values))
+        report.updated += len(changed)
+
+    # -- export and sync -------------------------------------------------------------------
+
+    def export(
+        self, session: Session, actor: Actor, *, fmt: str, since_version: int = 0, include_inactive: bool = False,
+        purpose: str = "export indicator list",
+    ) -> Iterator[str]:
+        """Lines of CSV or ThreatExchange text, in version order, streamed in batches."""
+        if fmt not in ("csv", "te"):
+            raise ImportAborted(f"unknown format {fmt!r} (csv or te)")
+        self._audit.record(
+            session, AuditEvent.INDICATOR_EXPORT, actor, "indicators", "all", purpose,
+            {"format": fmt, "since_version": since_version, "include_inactive": include_inactive},
+        )
+        if fmt == "csv":
+            yield _csv_line(["signal_type", "signal_value", "kind", "media_type", "status", "quality", "language",
+                             "classification", "version"])
+        last = since_version
+        while True:
+            query = select(Indicator).where(Indicator.version > last).order_by(Indicator.version).limit(5000)
+            if not include_inactive:
+                query = query.where(Indicator.status == IndicatorStatus.ACTIVE.value)
+            rows = session.execute(query).scalars().all()
+            if not rows:
+                return
+            for ind in rows:
+                if fmt == "te":
+                    yield f"{ind.algorithm} {ind.value}\n"
+                else:
+                    yield _csv_line([ind.algorithm, ind.value, ind.kind, ind.media_type, ind.status,
+                                     "" if ind.quality is None else str(ind.quality), ind.language or "",
+                                     json.dumps(ind.classification, sort_keys=True) if ind.classification else "",
+                                     str(ind.version)])
+                last = ind.version
+            session.expunge_all()
+
+    def changes_since(self, session: Session, version: int, algorithm: Algorithm, limit: int = 100_000,
+                      up_to: int | None = None) -> list[tuple[int, str, str, int]]:
+        """(id, value, status, version) of indicators of one algorithm changed after ``version``
+        (and, if given, at or before ``up_to``), oldest first."""
+        query = (select(Indicator.id, Indicator.value, Indicator.status, Indicator.version)
+                 .where(Indicator.algorithm == algorithm.value, Indicator.version > version)
+                 .order_by(Indicator.version).limit(limit))
+        if up_to is not None:
+            query = query.where(Indicator.version <= up_to)
+        rows = session.execute(query).all()
+        return [tuple(r) for r in rows]  # type: ignore[misc]
+
+    def stats(self, session: Session) -> dict[str, Any]:
+        rows = session.execute(
+            select(Indicator.kind, Indicator.algorithm, Indicator.status, func.count())
+            .group_by(Indicator.kind, Indicator.algorithm, Indicator.status)
+            .order_by(Indicator.kind, Indicator.algorithm, Indicator.status)
+        ).all()
+        return {
+            "version": self.current_version(session),
+            "total": sum(r[3] for r in rows),
+            "active": sum(r[3] for r in rows if r[2] == IndicatorStatus.ACTIVE.value),
+            "by": [{"kind": k, "algorithm": a, "status": s, "count": n} for k, a, s, n in rows],
+        }
+
+
+def _csv_line(values: list[str]) -> str:
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerow(values)
+    return out.getvalue()

@@ -1,0 +1,314 @@
+"""Matching hashes against the indicator database: exact lookups in the database, PDQ range
+search in an in-memory index kept current with it, vPDQ with the reference algorithm."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import shutil
+import threading
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from balise.adapters.db.models import Indicator
+from balise.detection.adapters.pdq import DIHEDRAL_NAMES
+from balise.detection.adapters.pdq_index import PdqIndex, hex_to_words
+from balise.detection.adapters.vpdq_match import VpdqFrame as MatchFrame
+from balise.detection.adapters.vpdq_match import match_pct
+from balise.detection.indicators import Indicators
+from balise.detection.matching_types import HashQuery, MatchOutcome
+from balise.domain.indicators import (
+    EXACT_ALGORITHMS,
+    PDQ_MATCH_THRESHOLD,
+    PDQ_MIN_QUALITY,
+    Algorithm,
+    IndicatorStatus,
+    InvalidIndicator,
+    normalise_value,
+)
+
+log = logging.getLogger("balise.matching")
+
+
+
+def vpdq_fingerprint(frames: Sequence[Sequence[Any]]) -> str:
+    text = "\n".join(f"{int(f[0])},{int(f[1])},{str(f[2]).lower()},{float(f[3]):.3f}" for f in frames)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+class PdqIndexHolder:
+    """One PdqIndex per process, built from the database, saved as a snapshot that other
+    processes on the host open with mmap, and brought up to date with every indicator change
+    (added, suspended, deleted) before it answers — a change is visible to the next query
+    after at most ``refresh_interval`` seconds, without a rebuild."""
+
+    def __init__(
+        self,
+        new_session: Callable[[], Session],
+        indicators: Indicators,
+        snapshot_dir: Path,
+        refresh_interval: float = 0.2,
+    ) -> None:
+        self._new_session = new_session
+        self._indicators = indicators
+        self.snapshot_dir = snapshot_dir
+        self.refresh_interval = refresh_interval
+        self._lock = threading.Lock()
+        self._index: PdqIndex | None = None
+        self.version = 0
+        self._last_refresh = 0.0
+
+    # Snapshot files: <dir>/v<version>/..., and <dir>/CURRENT naming the newest.
+    def _current_snapshot(self) -> tuple[Path, int] | None:
+        pointer = self.snapshot_dir / "CURRENT"
+        if not pointer.exists():
+            return None
+        name = pointer.read_text().strip()
+        path = self.snapshot_dir / name
+        if not name.startswith("v") or not path.is_dir():
+            return None
+        return path, int(name[1:])
+
+    def snapshot_missing(self) -> bool:
+        return self._current_snapshot() is None
+
+    def _load_or_build(self) -> None:
+        current = self._current_snapshot()
+        if current is not None:
+            try:
+                self._index = PdqIndex.load(current[0], mmap=True)
+                self.version = current[1]
+                return
+            except Exception as exc:  # noqa: BLE001 - a bad snapshot is rebuilt, and said so
+                log.warning("PDQ snapshot %s unusable (%s); rebuilding from the database", current[0], exc)
+        self._build_from_database()
+
+    def _build_from_database(self) -> None:
+        with self._new_session() as session:
+            version = self._indicators.current_version(session)
+            rows = session.execute(
+                select(Indicator.id, Indicator.value).where(
+                    Indicator.algorithm == Algorithm.PDQ.value,
+                    Indicator.status == IndicatorStatus.ACTIVE.value,
+                    Indicator.version <= version,
+                )
+            ).all()
+        ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+        words = hex_to_words([r[1] for r in rows]) if rows else np.zeros((0, 4), dtype=np.uint64)
+        self._index = PdqIndex.build(words, ids)
+        self.version = version
+
+    def save_snapshot(self) -> Path:
+        """Write the current index as a snapshot (compacting deltas) and point CURRENT at it."""
+        with self._lock:
+            self._ensure()
+            assert self._index is not None
+            self._index.compact()
+            name = f"v{self.version}"
+            final = self.snapshot_dir / name
+            tmp = self.snapshot_dir / f".{name}.tmp"
+            shutil.rmtree(tmp, ignore_errors=True)
+            self.snapshot_dir.mkdir(parents=True, exist_ok=True)
+            self._index.save(tmp)
+            if final.exists():
+                shutil.rmtree(final)
+            tmp.rename(final)
+            pointer_tmp = self.snapshot_dir / ".CURRENT.tmp"
+            pointer_tmp.write_text(name)
+            pointer_tmp.replace(self.snapshot_dir / "CURRENT")
+            for old in self.snapshot_dir.glob("v*"):
+                if old.name != name and old.is_dir():
+                    shutil.rmtree(old, ignore_errors=True)
+            return final
+
+    def _ensure(self) -> None:
+        if self._index is None:
+            self._load_or_build()
+            self._apply_changes()
+
+    def _apply_changes(self) -> None:
+        assert self._index is not None
+        with self._new_session() as session:
+            # One-row read first: nothing changed (the usual case) costs nothing more. Versions
+            # are handed out under a lock held until commit, so every change up to the counter's
+            # committed value is visible now.
+            latest = self._indicators.current_version(session)
+            while self.version < latest:
+                changes = self._indicators.changes_since(session, self.version, Algorithm.PDQ, up_to=latest)
+                if not changes:
+                    self.version = latest
+                    break
+                active_ids, active_values, gone = [], [], []
+                for indicator_id, value, status, version in changes:
+                    # Remove first: an indicator whose value changed must not keep its old hash.
+                    gone.append(indicator_id)
+                    if status == IndicatorStatus.ACTIVE.value:
+                        active_ids.append(indicator_id)
+                        active_values.append(value)
+                    self.version = max(self.version, version)
+                self._index.remove(np.asarray(gone, dtype=np.int64))
+                if active_ids:
+                    self._index.add(hex_to_words(active_values), np.asarray(active_ids, dtype=np.int64))
+        self._last_refresh = time.monotonic()
+
+    def refresh(self, force: bool = False) -> None:
+        with self._lock:
+            if self._index is None:
+                self._ensure()
+            elif force or time.monotonic() - self._last_refresh >= self.refresh_interval:
+                self._apply_changes()
+
+    def query(self, words: np.ndarray, threshold: int) -> Any:
+        self.refresh()
+        assert self._index is not None
+        return self._index.query(words, threshold=threshold)
+
+    def __len__(self) -> int:
+        self.refresh()
+        return len(self._index) if self._index is not None else 0
+
+
+class Matcher:
+    def __init__(self, new_session: Callable[[], Session], pdq: PdqIndexHolder) -> None:
+        self._new_session = new_session
+        self.pdq = pdq
+        self._vpdq_cache: tuple[int, list[tuple[int, list[MatchFrame]]]] | None = None
+
+    def match(
+        self,
+        queries: Sequence[HashQuery],
+        *,
+        threshold: int = PDQ_MATCH_THRESHOLD,
+        min_quality: int = PDQ_MIN_QUALITY,
+        vpdq_threshold_pct: float = 80.0,
+    ) -> list[MatchOutcome]:
+        outcomes: list[MatchOutcome | None] = [None] * len(queries)
+        exact: dict[str, list[tuple[int, str]]] = {}
+        pdq_rows: list[tuple[int, int, str]] = []  # (query index, variant, hex)
+        for i, q in enumerate(queries):
+            try:
+                algorithm = Algorithm(q.type)
+            except ValueError:
+                outcomes[i] = MatchOutcome("invalid", error=f"unknown hash type {q.type!r}")
+                continue
+            try:
+                if algorithm in EXACT_ALGORITHMS:
+                    exact.setdefault(algorithm.value, []).append((i, normalise_value(algorithm, q.value or "")))
+                elif algorithm is Algorithm.PDQ:
+                    value = normalise_value(algorithm, q.value or "")
+                    if q.quality is not None and q.quality < min_quality:
+                        outcomes[i] = MatchOutcome("low_quality", error=f"PDQ quality {q.quality} is below {min_quality}")
+                        continue
+                    pdq_rows.append((i, 0, value))
+                    for variant, other in enumerate(q.dihedral or [], start=1):
+                        pdq_rows.append((i, variant, normalise_value(algorithm, other)))
+                elif algorithm is Algorithm.VPDQ:
+                    outcomes[i] = self._match_vpdq(q, threshold, min_quality, vpdq_threshold_pct)
+                else:
+                    outcomes[i] = MatchOutcome("invalid", error=f"{algorithm.value} cannot be matched here")
+            except InvalidIndicator as exc:
+                outcomes[i] = MatchOutcome("invalid", error=str(exc))
+        hits: dict[int, list[dict[str, Any]]] = {}
+        for algorithm, pairs in exact.items():
+            for i, indicator_id, distance in self._exact(algorithm, pairs):
+                hits.setdefault(i, []).append({"indicator_id": indicator_id, "algorithm": algorithm, "distance": distance})
+        if pdq_rows:
+            result = self.pdq.query(hex_to_words([r[2] for r in pdq_rows]), threshold)
+            best: dict[tuple[int, int], tuple[int, int]] = {}
+            for qi, indicator_id, distance in zip(result.query_index.tolist(), result.ids.tolist(), result.distances.tolist()):
+                query_index, variant = pdq_rows[qi][0], pdq_rows[qi][1]
+                key = (query_index, indicator_id)
+                if key not in best or distance < best[key][0]:
+                    best[key] = (distance, variant)
+            for (query_index, indicator_id), (distance, variant) in best.items():
+                hit = {"indicator_id": indicator_id, "algorithm": "pdq", "distance": distance}
+                if variant:
+                    hit["transform"] = DIHEDRAL_NAMES[variant] if variant < len(DIHEDRAL_NAMES) else f"variant_{variant}"
+                hits.setdefault(query_index, []).append(hit)
+        self._describe(hits)
+        final: list[MatchOutcome] = []
+        for i, outcome in enumerate(outcomes):
+            if outcome is None:
+                outcome = MatchOutcome("ok", sorted(hits.get(i, []), key=lambda h: (h["distance"], h["indicator_id"])))
+            final.append(outcome)
+        return final
+
+    def _exact(self, algorithm: str, pairs: list[tuple[int, str]]) -> list[tuple[int, int, int]]:
+        by_value: dict[str, list[int]] = {}
+        for i, value in pairs:
+            by_value.setdefault(value, []).append(i)
+        found: list[tuple[int, int, int]] = []
+        values = list(by_value)
+        with self._new_session() as session:
+            for start in range(0, len(values), 900):
+                chunk = values[start:start + 900]
+                for indicator_id, value in session.execute(
+                    select(Indicator.id, Indicator.value).where(
+                        Indicator.algorithm == algorithm, Indicator.value.in_(chunk),
+                        Indicator.status == IndicatorStatus.ACTIVE.value,
+                    )
+                ):
+                    found.extend((i, indicator_id, 0) for i in by_value[value])
+        return found
+
+    def _describe(self, hits: dict[int, list[dict[str, Any]]]) -> None:
+        ids = {h["indicator_id"] for hs in hits.values() for h in hs}
+        if not ids:
+            return
+        details: dict[int, dict[str, Any]] = {}
+        id_list = sorted(ids)
+        with self._new_session() as session:
+            for start in range(0, len(id_list), 900):
+                for ind in session.execute(select(Indicator).where(Indicator.id.in_(id_list[start:start + 900]))).scalars():
+                    details[ind.id] = {"kind": ind.kind, "media_type": ind.media_type,
+                                       "classification": ind.classification or {}, "version": ind.version}
+        for hs in hits.values():
+            for h in hs:
+                h.update(details.get(h["indicator_id"], {}))
+
+    def _vpdq_indicators(self) -> list[tuple[int, list[MatchFrame]]]:
+        with self._new_session() as session:
+            version = session.execute(
+                select(Indicator.version).where(Indicator.algorithm == Algorithm.VPDQ.value)
+                .order_by(Indicator.version.desc()).limit(1)
+            ).scalar_one_or_none() or 0
+            if self._vpdq_cache is not None and self._vpdq_cache[0] == version:
+                return self._vpdq_cache[1]
+            rows = session.execute(
+                select(Indicator.id, Indicator.frames).where(
+                    Indicator.algorithm == Algorithm.VPDQ.value, Indicator.status == IndicatorStatus.ACTIVE.value
+                )
+            ).all()
+        videos = [(rid, [MatchFrame(int(f[0]), int(f[1]), str(f[2]), float(f[3])) for f in frames or []]) for rid, frames in rows]
+        self._vpdq_cache = (version, videos)
+        return videos
+
+    def _match_vpdq(self, q: HashQuery, threshold: int, min_quality: int, pct: float) -> MatchOutcome:
+        frames = q.frames or []
+        if not frames:
+            return MatchOutcome("invalid", error="a vpdq query needs frames")
+        query = []
+        for n, f in enumerate(frames):
+            try:
+                query.append(MatchFrame(int(f["frame_number"]), int(f["quality"]),
+                                        normalise_value(Algorithm.PDQ, str(f["pdq"])), float(f.get("timestamp", 0.0))))
+            except (KeyError, TypeError, ValueError) as exc:
+                return MatchOutcome("invalid", error=f"frame {n}: {exc}")
+        hits = []
+        for indicator_id, compared in self._vpdq_indicators():
+            query_pct, compared_pct = match_pct(query, compared, distance=threshold, quality=min_quality)
+            if query_pct >= pct:
+                hits.append({"indicator_id": indicator_id, "algorithm": "vpdq", "distance": 0,
+                             "query_match_pct": round(query_pct, 2), "compared_match_pct": round(compared_pct, 2)})
+        return MatchOutcome("ok", hits)
+
+
+def frames_json(frames: Sequence[Any]) -> str:
+    return json.dumps([[f.frame_number, f.quality, f.pdq, f.timestamp] for f in frames])

@@ -1,0 +1,146 @@
+"""The only way into and out of the evidence vault: each store and each read is audited."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Iterator
+from typing import Any, BinaryIO
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from balise.accounts.actors import Actor
+from balise.adapters.db.models import VaultObject
+from balise.domain.audit import AuditEvent
+from balise.governance.audit import AuditTrail
+from balise.ports import BlobVault, StoredBlob
+
+
+class EvidenceVault:
+    def __init__(self, blobs: BlobVault, audit: AuditTrail) -> None:
+        self._blobs = blobs
+        self._audit = audit
+
+    def store(
+        self, session: Session, sha256: str, stream: BinaryIO, actor: Actor, purpose: str
+    ) -> StoredBlob:
+        """Encrypt and store; records the object in the caller's transaction. If that
+        transaction fails, call :meth:`discard` with the returned blob."""
+        blob = self._blobs.put(sha256, stream)
+        if session.get(VaultObject, sha256) is None:
+            session.add(VaultObject(sha256=sha256, size=blob.size, key_id=blob.key_id))
+        self._audit.record(
+            session, AuditEvent.MEDIA_STORE, actor, "media", sha256, purpose,
+            {"size": blob.size, "new": blob.created},
+        )
+        return blob
+
+    def discard(self, new_session: Callable[[], Session], blob: StoredBlob) -> None:
+        """Undo a store whose transaction rolled back: the object goes unless another,
+        committed record refers to it."""
+        if not blob.created:
+            return
+        with new_session() as session:
+            if session.get(VaultObject, blob.sha256) is None:
+                self._blobs.delete(blob.sha256)
+
+    def read(
+        self, session: Session, sha256: str, actor: Actor, purpose: str, details: dict[str, Any] | None = None
+    ) -> Iterator[bytes]:
+        """Decrypt an object for someone who stated why. The audit event is written (in the
+        caller's transaction) before any byte is returned; ``details`` name what the object is
+        (records, never personal data)."""
+        if session.get(VaultObject, sha256) is None:
+            raise FileNotFoundError(f"no vault object {sha256}")
+        self._audit.record(session, AuditEvent.MEDIA_READ, actor, "media", sha256, purpose, details)
+        return self._blobs.read_chunks(sha256)
+
+    def read_all(self, session: Session, sha256: str, actor: Actor, purpose: str,
+                 details: dict[str, Any] | None = None) -> bytes:
+        return b"".join(self.read(session, sha256, actor, purpose, details))
+
+    def open_stream(self, session: Session, sha256: str, actor: Actor, purpose: str) -> BinaryIO:
+        """A file-like reader that decrypts lazily (constant memory, nothing written to disk);
+        ``seek(0)`` starts again. Audited once, like :meth:`read`."""
+        if session.get(VaultObject, sha256) is None:
+            raise FileNotFoundError(f"no vault object {sha256}")
+        self._audit.record(session, AuditEvent.MEDIA_READ, actor, "media", sha256, purpose)
+        return _VaultReader(lambda: self._blobs.read_chunks(sha256))
+
+    def forget(self, session: Session, sha256: str, actor: Actor, purpose: str) -> bool:
+        """Delete the object's record in the caller's transaction unless another record still
+        refers to it (the foreign keys decide, so referrers added later are respected too).
+        True when it was deleted: call :meth:`purge` after the commit to remove the bytes."""
+        row = session.get(VaultObject, sha256)
+        if row is None:
+            return False
+        try:
+            with session.begin_nested():
+                session.delete(row)
+                session.flush()
+        except IntegrityError:
+            session.expire(row)
+            return False
+        self._audit.record(session, AuditEvent.MEDIA_DELETE, actor, "media", sha256, purpose, {"size": row.size})
+        return True
+
+    def purge(self, new_session: Callable[[], Session], sha256: str) -> None:
+        """After the commit of :meth:`forget`: remove the encrypted bytes unless a record was
+        created for the same content in the meantime."""
+        with new_session() as session:
+            if session.get(VaultObject, sha256) is None:
+                self._blobs.delete(sha256)
+
+
+class _VaultReader(io.RawIOBase):
+    """Read-only, forward-only stream over decrypted chunks; seeking to 0 restarts."""
+
+    def __init__(self, open_chunks: Callable[[], Iterator[bytes]]) -> None:
+        super().__init__()
+        self._open = open_chunks
+        self._chunks: Iterator[bytes] | None = None
+        self._buffer = b""
+        self._pos = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        if whence == io.SEEK_SET and offset == 0:
+            self._chunks, self._buffer, self._pos = None, b"", 0
+            return 0
+        if whence == io.SEEK_CUR and offset == 0:
+            return self._pos
+        raise io.UnsupportedOperation("a vault stream can only go back to its start")
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        if self._chunks is None:
+            self._chunks = self._open()
+        while not self._buffer:
+            chunk = next(self._chunks, None)
+            if chunk is None:
+                return 0
+            self._buffer = chunk
+        n = min(len(buffer), len(self._buffer))
+        buffer[:n] = self._buffer[:n]
+        self._buffer = self._buffer[n:]
+        self._pos += n
+        return n
+
+    def read(self, size: int = -1) -> bytes:  # type: ignore[override]
+        if size is None or size < 0:
+            return self.readall()
+        out = bytearray()
+        while len(out) < size:
+            piece = bytearray(size - len(out))
+            n = self.readinto(piece)
+            if not n:
+                break
+            out += piece[:n]
+        return bytes(out)

@@ -1,0 +1,1 @@
+"""Oversight of Balise itself: the tamper-evident audit trail and retention."""

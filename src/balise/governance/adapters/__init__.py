@@ -1,0 +1,1 @@
+"""Files beside the database that retention deletes."""

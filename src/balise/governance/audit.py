@@ -1,0 +1,149 @@
+"""The append-only, hash-chained audit trail (see balise.domain.audit)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from balise.accounts.actors import Actor
+from balise.adapters.db.models import AuditHead, AuditRecord
+from balise.domain.audit import GENESIS, AuditEvent, ChainFields, event_mac
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    ok: bool
+    checked: int
+    first_broken_seq: int | None = None
+    reason: str | None = None
+
+
+class AuditTrail:
+    def __init__(self, key: bytes, clock: Callable[[], datetime] = _now) -> None:
+        self._key = key
+        self._clock = clock
+
+    def record(
+        self,
+        session: Session,
+        event: AuditEvent,
+        actor: Actor,
+        subject_type: str,
+        subject_id: str,
+        purpose: str,
+        details: dict[str, Any] | None = None,
+    ) -> AuditRecord:
+        """Append one event inside the caller's transaction: it commits or rolls back with the
+        change it describes."""
+        if not purpose:
+            raise ValueError("every audit event states its purpose")
+        # Row lock on PostgreSQL; on SQLite the transaction already holds the write lock.
+        head = session.execute(
+            select(AuditHead).where(AuditHead.id == 1).with_for_update()
+        ).scalar_one()
+        fields = ChainFields(
+            seq=head.seq + 1,
+            occurred_at=self._clock(),
+            event_type=event.value,
+            actor_type=actor.type.value,
+            actor_id=actor.id,
+            subject_type=subject_type,
+            subject_id=subject_id,
+            purpose=purpose,
+            details=details or {},
+            prev_mac=head.mac,
+        )
+        mac = event_mac(self._key, fields)
+        record = AuditRecord(
+            seq=fields.seq,
+            occurred_at=fields.occurred_at,
+            event_type=fields.event_type,
+            actor_type=fields.actor_type,
+            actor_id=fields.actor_id,
+            subject_type=fields.subject_type,
+            subject_id=fields.subject_id,
+            purpose=fields.purpose,
+            details=fields.details,
+            prev_mac=fields.prev_mac,
+            mac=mac,
+        )
+        session.add(record)
+        head.seq = fields.seq
+        head.mac = mac
+        session.flush()
+        return record
+
+    def verify(self, session: Session, batch: int = 5000) -> VerifyResult:
+        expected_seq = 1
+        prev_mac = GENESIS
+        checked = 0
+        last_seq = 0
+        while True:
+            rows = (
+                session.execute(
+                    select(AuditRecord)
+                    .where(AuditRecord.seq >= expected_seq)
+                    .order_by(AuditRecord.seq)
+                    .limit(batch)
+                )
+                .scalars()
+                .all()
+            )
+            if not rows:
+                break
+            for row in rows:
+                if row.seq != expected_seq:
+                    return VerifyResult(
+                        False, checked, expected_seq,
+                        f"event {expected_seq} is missing (next present is {row.seq})",
+                    )
+                if row.prev_mac != prev_mac:
+                    return VerifyResult(
+                        False, checked, row.seq,
+                        f"event {row.seq} does not follow event {row.seq - 1} (chain broken)",
+                    )
+                fields = ChainFields(
+                    seq=row.seq,
+                    occurred_at=row.occurred_at,
+                    event_type=row.event_type,
+                    actor_type=row.actor_type,
+                    actor_id=row.actor_id,
+                    subject_type=row.subject_type,
+                    subject_id=row.subject_id,
+                    purpose=row.purpose,
+                    details=row.details,
+                    prev_mac=row.prev_mac,
+                )
+                if event_mac(self._key, fields) != row.mac:
+                    return VerifyResult(
+                        False, checked, row.seq,
+                        f"event {row.seq} was altered (its MAC does not match its content)",
+                    )
+                prev_mac = row.mac
+                last_seq = row.seq
+                expected_seq += 1
+                checked += 1
+            session.expunge_all()
+        head = session.execute(select(AuditHead).where(AuditHead.id == 1)).scalar_one_or_none()
+        if head is None:
+            return VerifyResult(False, checked, last_seq + 1, "the audit head row is missing")
+        if head.seq != last_seq or head.mac != prev_mac:
+            if head.seq > last_seq:
+                return VerifyResult(
+                    False, checked, last_seq + 1,
+                    f"events {last_seq + 1}..{head.seq} are missing (the trail was cut short)",
+                )
+            return VerifyResult(
+                False, checked, head.seq + 1 if head.seq < last_seq else last_seq,
+                "the audit head does not match the last event",
+            )
+        return VerifyResult(True, checked)

@@ -1,0 +1,1 @@
+"""From a reported URL to its removal: inspection, jurisdiction, partners, holds, notices, verification."""
