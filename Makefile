@@ -34,10 +34,15 @@ run: migrate
 	BALISE_ENV=$${BALISE_ENV:-development} BALISE_FETCH_RESOLVER=$${BALISE_FETCH_RESOLVER:-static} $(BIN)/balise serve
 
 # PostgreSQL is part of the suite: scripts/services starts a local server if one is
-# installed but stopped, and fails (never skips) if none can be reached.
+# installed but stopped, and fails (never skips) if none can be reached. Tests run in parallel,
+# one pytest-xdist worker per core (TEST_WORKERS=0 runs them in this process); the run ends
+# with the 15 slowest tests and its wall time.
+TEST_WORKERS ?= auto
 test: install-test
 	scripts/services
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	@start=$$(date +%s); \
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --durations=15 $(PYTEST_ARGS); rc=$$?; \
+	echo "make test: $$(( $$(date +%s) - start )) s wall time (exit $$rc)"; exit $$rc
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

@@ -1,6 +1,13 @@
 """Shared fixtures. Every database test runs twice: on a real SQLite file and on a real
 PostgreSQL server (BALISE_TEST_POSTGRES_URL, default the local one). A missing PostgreSQL is an
-error, never a skip."""
+error, never a skip.
+
+Isolation does not depend on the order tests run in, nor on which pytest-xdist worker runs
+them: each worker process creates its own PostgreSQL database (named after the worker) and
+every test starts from it emptied and re-seeded; every SQLite test gets its own copy of a
+migrated template in its own tmp_path, and every test its own data directory (vault, outbox,
+exports, keys). Servers started by tests listen on ports the kernel picks. The only shared
+service is Redis, where keys are namespaced by each test's own random API key."""
 
 from __future__ import annotations
 
@@ -32,7 +39,8 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
-    name = f"balise_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    name = f"balise_test_{worker}_{os.getpid()}_{uuid.uuid4().hex[:8]}"
     admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as conn:
