@@ -5,15 +5,21 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from balise.cli.common import CLI_ACTOR, check_routing_configuration, fail, load_balise
-from balise.container import Balise
 from balise.domain.audit import AuditEvent
 from balise.domain.model import OrgKind, Role, Scope
-from balise.settings import UnsafeConfiguration
+
+if TYPE_CHECKING:
+    from balise.container import Balise
+
+# Typer builds every command on each run, so this module and the sub-command modules import at
+# the top only the standard library, typer, balise.domain and the CLI's actor: the container,
+# the database, the settings and the media libraries are imported inside the commands that use
+# them, and `balise --help` does not pay for them (tests/test_cli_starts_without_heavy_imports.py).
 
 app = typer.Typer(help="Balise: reports, detection, triage and takedown for CSAM hotlines and centres.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
@@ -37,6 +43,7 @@ def serve(
     import uvicorn
 
     from balise.adapters.db.migrate import is_current
+    from balise.settings import UnsafeConfiguration
     from balise.web.app import create_app
 
     balise = load_balise()
@@ -81,6 +88,7 @@ def worker(poll: Annotated[float, typer.Option(help="seconds between polls when 
     import signal
 
     from balise.jobs.queue import BackgroundWorker
+    from balise.settings import UnsafeConfiguration
 
     balise = load_balise()
     try:
