@@ -340,12 +340,26 @@ def demo(
     _print_login(balise)
 
 
+def _browser_address(host: str, port: int) -> tuple[str, str | None]:
+    """Where a browser on this machine reaches `balise serve` run with the same settings, and
+    a note when that is not the address it listens on."""
+    note = None
+    if host in ("0.0.0.0", "::"):
+        note = f"the server listens on every address (BALISE_HOST={host}); this is its loopback one"
+        host = "127.0.0.1" if host == "0.0.0.0" else "::1"
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"  # an IPv6 literal in a URL (RFC 3986)
+    return f"http://{host}:{port}", note
+
+
 def _print_login(balise: Balise) -> None:
     from balise import demo as demo_mod
 
+    base, note = _browser_address(balise.settings.host, balise.settings.port)
     typer.echo(
-        "\nSign in at http://127.0.0.1:8000/ui/login as demo-analyst (or demo-admin, demo-auditor)\n"
-        f"  password: {demo_mod.DEMO_PASSWORD}\n"
+        f"\nSign in at {base}/ui/login as demo-analyst (or demo-admin, demo-auditor)\n"
+        + (f"  address:  {note}\n" if note else "")
+        + f"  password: {demo_mod.DEMO_PASSWORD}\n"
         "  code:     .venv/bin/balise user totp-code demo-analyst   (or the TOTP secret in an authenticator app)\n"
         f"  credentials kept in {balise.settings.data_dir / 'demo-credentials.txt'}"
     )
