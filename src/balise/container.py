@@ -13,23 +13,23 @@ if TYPE_CHECKING:
     from balise.accounts.organisations import Organisations
     from balise.accounts.users import Users
     from balise.adapters.db.engine import Database
-    from balise.detection.indicators import Indicators
-    from balise.evidence.vault import EvidenceVault
-    from balise.governance.audit import AuditTrail
-    from balise.intake.filing import Intake
-    from balise.jobs.queue import JobQueue
-    from balise.settings import Settings
     from balise.casework.assessment import Assessment
     from balise.casework.clocks import Clocks
     from balise.casework.triage import Triage
+    from balise.detection.indicators import Indicators
     from balise.detection.matching import Matcher, PdqIndexHolder
     from balise.detection.media_hashing import MediaHashing
     from balise.evidence.adapters.signing import Ed25519Signer
     from balise.evidence.packages import EvidencePackages
+    from balise.evidence.vault import EvidenceVault
+    from balise.governance.audit import AuditTrail
     from balise.governance.retention import Retention
+    from balise.intake.filing import Intake
     from balise.intake.ispws import IspwsService
     from balise.jobs.periodic import Periodic
+    from balise.jobs.queue import JobQueue
     from balise.ports import Mailer
+    from balise.settings import Settings
     from balise.takedown.adapters.webhook import HttpWebhookSender
     from balise.takedown.holds import Holds
     from balise.takedown.notices import Notices
