@@ -7,31 +7,29 @@ from datetime import datetime, timedelta, timezone
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-from balise.accounts.organisations import Organisations
-from balise.accounts.users import Users
-from balise.adapters.db.engine import Database
-from balise.adapters.secretbox import SecretBox
-from balise.detection.indicators import Indicators
-from balise.domain.audit import derive_audit_key
-from balise.evidence.adapters.vault_local import LocalVault
-from balise.evidence.vault import EvidenceVault
-from balise.governance.audit import AuditTrail
-from balise.intake.filing import Intake
-from balise.jobs.queue import JobQueue
-from balise.settings import Settings
-
 if TYPE_CHECKING:
+    # Every service is imported where it is built, so that a command pays only for what it
+    # uses: `balise jobs list` needs the database, not the intake's schemas or TOTP.
+    from balise.accounts.organisations import Organisations
+    from balise.accounts.users import Users
+    from balise.adapters.db.engine import Database
     from balise.casework.assessment import Assessment
     from balise.casework.clocks import Clocks
     from balise.casework.triage import Triage
+    from balise.detection.indicators import Indicators
     from balise.detection.matching import Matcher, PdqIndexHolder
     from balise.detection.media_hashing import MediaHashing
     from balise.evidence.adapters.signing import Ed25519Signer
     from balise.evidence.packages import EvidencePackages
+    from balise.evidence.vault import EvidenceVault
+    from balise.governance.audit import AuditTrail
     from balise.governance.retention import Retention
+    from balise.intake.filing import Intake
     from balise.intake.ispws import IspwsService
     from balise.jobs.periodic import Periodic
+    from balise.jobs.queue import JobQueue
     from balise.ports import Mailer
+    from balise.settings import Settings
     from balise.takedown.adapters.webhook import HttpWebhookSender
     from balise.takedown.holds import Holds
     from balise.takedown.notices import Notices
@@ -58,28 +56,43 @@ class Balise:
 
     @cached_property
     def db(self) -> Database:
+        from balise.adapters.db.engine import Database
+
         return Database(self.settings.sqlalchemy_url)
 
     @cached_property
     def audit(self) -> AuditTrail:
+        from balise.domain.audit import derive_audit_key
+        from balise.governance.audit import AuditTrail
+
         return AuditTrail(derive_audit_key(self.settings.secret_key.get_secret_value()), self.clock)
 
     @cached_property
     def evidence(self) -> EvidenceVault:
+        from balise.evidence.adapters.vault_local import LocalVault
+        from balise.evidence.vault import EvidenceVault
+
         blobs = LocalVault(self.settings.vault_path, self.settings.vault_master_key)
         return EvidenceVault(blobs, self.audit)
 
     @cached_property
     def organisations(self) -> Organisations:
+        from balise.accounts.organisations import Organisations
+
         return Organisations(self.audit, self.clock)
 
     @cached_property
     def users(self) -> Users:
+        from balise.accounts.users import Users
+        from balise.adapters.secretbox import SecretBox
+
         box = SecretBox(self.settings.secret_key.get_secret_value(), b"balise totp seed v1")
         return Users(self.audit, box, self.clock)
 
     @cached_property
     def indicators(self) -> Indicators:
+        from balise.detection.indicators import Indicators
+
         return Indicators(self.audit, self.clock)
 
     @cached_property
@@ -98,6 +111,8 @@ class Balise:
 
     @cached_property
     def intake(self) -> Intake:
+        from balise.intake.filing import Intake
+
         return Intake(
             self.audit, self.evidence, self.db.sessions, self.clock,
             max_file_bytes=self.settings.max_file_bytes,
@@ -142,12 +157,15 @@ class Balise:
 
     @cached_property
     def jobs(self) -> JobQueue:
+        from balise.jobs.queue import JobQueue
+
         return JobQueue(self.db.sessions, self.clock, lease=timedelta(seconds=self.settings.job_lease_seconds))
 
     # -- routing, notices, takedown (issue 5) ----------------------------------------------
 
     @cached_property
     def partners(self) -> Partners:
+        from balise.adapters.secretbox import SecretBox
         from balise.takedown.partners import Partners
 
         box = SecretBox(self.settings.secret_key.get_secret_value(), b"balise partner webhook secret v1")

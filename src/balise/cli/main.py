@@ -5,15 +5,21 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from balise.cli.common import CLI_ACTOR, check_routing_configuration, fail, load_balise
-from balise.container import Balise
 from balise.domain.audit import AuditEvent
 from balise.domain.model import OrgKind, Role, Scope
-from balise.settings import UnsafeConfiguration
+
+if TYPE_CHECKING:
+    from balise.container import Balise
+
+# Typer builds every command on each run, so this module and the sub-command modules import at
+# the top only the standard library, typer, balise.domain and the CLI's actor: the container,
+# the database, the settings and the media libraries are imported inside the commands that use
+# them, and `balise --help` does not pay for them (tests/test_cli_starts_without_heavy_imports.py).
 
 app = typer.Typer(help="Balise: reports, detection, triage and takedown for CSAM hotlines and centres.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
@@ -37,6 +43,7 @@ def serve(
     import uvicorn
 
     from balise.adapters.db.migrate import is_current
+    from balise.settings import UnsafeConfiguration
     from balise.web.app import create_app
 
     balise = load_balise()
@@ -81,6 +88,7 @@ def worker(poll: Annotated[float, typer.Option(help="seconds between polls when 
     import signal
 
     from balise.jobs.queue import BackgroundWorker
+    from balise.settings import UnsafeConfiguration
 
     balise = load_balise()
     try:
@@ -332,12 +340,26 @@ def demo(
     _print_login(balise)
 
 
+def _browser_address(host: str, port: int) -> tuple[str, str | None]:
+    """Where a browser on this machine reaches `balise serve` run with the same settings, and
+    a note when that is not the address it listens on."""
+    note = None
+    if host in ("0.0.0.0", "::"):
+        note = f"the server listens on every address (BALISE_HOST={host}); this is its loopback one"
+        host = "127.0.0.1" if host == "0.0.0.0" else "::1"
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"  # an IPv6 literal in a URL (RFC 3986)
+    return f"http://{host}:{port}", note
+
+
 def _print_login(balise: Balise) -> None:
     from balise import demo as demo_mod
 
+    base, note = _browser_address(balise.settings.host, balise.settings.port)
     typer.echo(
-        "\nSign in at http://127.0.0.1:8000/ui/login as demo-analyst (or demo-admin, demo-auditor)\n"
-        f"  password: {demo_mod.DEMO_PASSWORD}\n"
+        f"\nSign in at {base}/ui/login as demo-analyst (or demo-admin, demo-auditor)\n"
+        + (f"  address:  {note}\n" if note else "")
+        + f"  password: {demo_mod.DEMO_PASSWORD}\n"
         "  code:     .venv/bin/balise user totp-code demo-analyst   (or the TOTP secret in an authenticator app)\n"
         f"  credentials kept in {balise.settings.data_dir / 'demo-credentials.txt'}"
     )
