@@ -69,7 +69,8 @@ def serve(
         balise.periodic.ensure()
         worker = BackgroundWorker(balise.jobs, balise.job_handlers())
         worker.start()
-    typer.echo(f"Balise serving on http://{host}:{port} (env={balise.settings.env}, "
+    listen = f"[{host}]" if ":" in host and not host.startswith("[") else host
+    typer.echo(f"Balise serving on http://{listen}:{port} (env={balise.settings.env}, "
                f"database={balise.db.engine.url.render_as_string(hide_password=True)})")
     try:
         # No access log by default: it would write every client address (including anonymous
