@@ -117,7 +117,7 @@ def test_assess_confirm_and_match_in_chromium(server):
         assert wait_for(lambda: derivative_width(page) > 0)
         assert derivative_width(page) <= 320  # the small blurred PNG made by the server
         shot(page, "03-report")
-        page.locator("article.item").scroll_into_view_if_needed()
+        page.eval_on_selector("article.item", "el => el.scrollIntoView({block: 'start'})")
         shot(page, "04-item-blurred")
 
         page.select_option("figure.media select.purpose", "age")
