@@ -25,9 +25,12 @@
     if (timer) { clearTimeout(timer); timer = null; }
   }
 
-  function refuse(fig, message) {
+  // The messages are the page's own (translated); the server's answer is not shown.
+  function refuse(fig, status) {
     var p = fig.querySelector(".reveal-error");
-    if (p) { p.textContent = message; p.hidden = false; }
+    if (!p) { return; }
+    p.textContent = p.getAttribute(status === 400 ? "data-purpose" : "data-refused") || "";
+    p.hidden = false;
   }
 
   function show(fig, url) {
@@ -38,7 +41,7 @@
       return;
     }
     fetch(url, {credentials: "same-origin", cache: "no-store"}).then(function (response) {
-      if (!response.ok) { throw new Error(String(response.status)); }
+      if (!response.ok) { throw response.status; }
       return response.blob();
     }).then(function (blob) {
       var el = document.createElement(view === "video" ? "video" : "img");
@@ -51,7 +54,7 @@
       var button = fig.querySelector("button.reveal");
       if (button) { button.setAttribute("aria-pressed", "true"); }
       timer = setTimeout(reblurAll, revealSeconds * 1000);
-    }).catch(function (error) { refuse(fig, "Refused (" + error.message + ")"); });
+    }).catch(function (status) { refuse(fig, status); });
   }
 
   function reveal(button) {
@@ -72,9 +75,7 @@
       body: form.toString()
     }).then(function (response) {
       // Nothing is shown unless the reveal was recorded.
-      if (response.status !== 200) {
-        return response.text().then(function (text) { refuse(fig, text.trim() || String(response.status)); });
-      }
+      if (response.status !== 200) { refuse(fig, response.status); return; }
       return response.json().then(function (answer) { show(fig, answer.url); });
     });
   }
