@@ -73,7 +73,7 @@ REVEAL_PURPOSES = {
 }
 
 
-def display_of(*, kind: str | None, media_type: str | None, hash_status: str | None,
+def display_of(*, media_type: str | None, hash_status: str | None,
                vault_object: str | None) -> Display:
     if not vault_object:
         return Display.NONE
