@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import subprocess
 from pathlib import Path
@@ -22,6 +23,7 @@ PASSWORD = "a long enough password"
 COMPLETE = {"signature": "DEMO-SIG", "provider": {"contact_point": {"email": "ts@provider.demo.invalid"}},
             "user_decision": "suspend", "reported_elsewhere": {"reported": False}}
 REPRS = ("object at 0x", "<built-in", "{'", "<bound method")
+SHOTS = os.environ.get("BALISE_SCREENSHOTS_DIR")
 
 
 def run(env, *args, input=None):
@@ -123,6 +125,10 @@ def test_queue_and_report_show_words_and_never_the_stored_bytes(server):
             check_text(text, f"report ({language})")
             assert ("its own initiative" if language == "en" else "sa propre initiative") in text
             assert page.query_selector("div.placeholder.unsafe") is not None
+            if SHOTS and language == "en":
+                for n, name in ((2, "09-video-contact-sheet"), (3, "10-placeholder")):
+                    page.eval_on_selector(f"article.item:nth-of-type({n})", "el => el.scrollIntoView({block: 'start'})")
+                    page.screenshot(path=str(Path(SHOTS) / f"{name}.png"))
 
         media = [(url, status) for url, status, _ in seen if "/media" in url]
         assert len(media) == 4 and all(status == 200 for _, status in media)  # two derivatives, twice
