@@ -39,4 +39,4 @@ def test_the_providers_ncmec_classification_is_shown_as_a_suggestion(client, bal
     page = client.get(f"/ui/reports/{rid}").text
     csrf_token(page)
     assert "Provider&#39;s classification suggestion" in page or "Provider's classification suggestion" in page
-    assert "ncmec_category: A1" in page and "provider (NCMEC fileDetails)" in page
+    assert "NCMEC: A1: prepubescent child, sex act" in page and "provider (NCMEC fileDetails)" in page

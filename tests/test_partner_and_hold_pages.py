@@ -304,7 +304,7 @@ def test_the_report_page_of_a_forwarded_report_shows_routing_and_escapes_hostile
     assert "served (200)" in panel and "<td>127.0.0.1</td><td>NL</td>" in panel
     assert "abuse@demo-hosting.example" in panel
     # Notices: Europol's and the State's police forwards and the host notice, all delivered.
-    assert panel.count("police_forward") == 2 and panel.count("host_notice") == 1
+    assert panel.count("forward to the police") == 2 and panel.count("notice to the host") == 1
     assert EUROPOL_NAME in panel and "abuse@demo-hosting.example (email)" in panel
     with app.db.sessions() as s:
         notices = app.notices.for_report(s, report_id)
@@ -313,7 +313,7 @@ def test_the_report_page_of_a_forwarded_report_shows_routing_and_escapes_hostile
     # The takedown legs: received, assessed, police notified, host notified; next check due.
     legs = [takedown.received_at, takedown.assessed_at, takedown.police_notified_at, takedown.host_notified_at]
     assert all(leg is not None and leg.strftime("%Y-%m-%d %H:%M") in panel for leg in legs)
-    assert "<td>watching</td>" in panel and takedown.next_check_at.strftime("%Y-%m-%d %H:%M") in panel
+    assert "<td>notified, checking removal</td>" in panel and takedown.next_check_at.strftime("%Y-%m-%d %H:%M") in panel
     # Hostile text from the reporter and from the network data is shown as text.
     assert "<script>alert(1)" not in page.text and "<img src=x" not in page.text
     escaped_url = url.replace("<", "&lt;").replace(">", "&gt;")

@@ -101,7 +101,7 @@ def test_configure_hold_forward_and_follow_the_takedown_in_chromium(tmp_path) ->
                 assert wait_for(delivered, seconds=60), page.inner_text("main")
                 panel = page.inner_text("#routing")
                 assert "DE" in panel and "high" in panel and "abuse@demo-hosting.example" in panel
-                assert "DEMO police unit" in panel and "watching" in panel
+                assert "DEMO police unit" in panel and "notified, checking removal" in panel
                 page.locator("#routing").scroll_into_view_if_needed()
                 shot(page, "07-routing")
                 browser.close()

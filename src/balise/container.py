@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from balise.detection.matching import Matcher, PdqIndexHolder
     from balise.detection.media_hashing import MediaHashing
     from balise.evidence.adapters.signing import Ed25519Signer
+    from balise.evidence.exposure import Exposure
     from balise.evidence.packages import EvidencePackages
     from balise.evidence.vault import EvidenceVault
     from balise.governance.audit import AuditTrail
@@ -188,6 +189,13 @@ class Balise:
         from balise.casework.assessment import Assessment
 
         return Assessment(self.audit, self.indicators, self.clock, forwarder=self.router)
+
+    @cached_property
+    def exposure(self) -> Exposure:
+        """What of an item reaches the staff browser: blurred derivatives, reveal tokens."""
+        from balise.evidence.exposure import Exposure
+
+        return Exposure(self.db.transaction, self.evidence, self.audit, self.clock)
 
     @cached_property
     def mailer(self) -> Mailer:

@@ -36,6 +36,8 @@ class AuditEvent(StrEnum):
     REPORT_PUBLIC_STATUS = "report:public_status"
     REPORT_PUBLIC_ADDITION = "report:public_addition"
     MEDIA_REVEAL = "media:reveal"
+    MEDIA_PREVIEW = "media:preview"
+    MEDIA_REFUSE = "media:refuse"
     PERSON_CREATE = "person:create"
     PERSON_READ = "person:read"
     MEDIA_STORE = "media:store"

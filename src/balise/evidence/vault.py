@@ -45,14 +45,18 @@ class EvidenceVault:
                 self._blobs.delete(blob.sha256)
 
     def read(
-        self, session: Session, sha256: str, actor: Actor, purpose: str, details: dict[str, Any] | None = None
+        self, session: Session, sha256: str, actor: Actor, purpose: str, details: dict[str, Any] | None = None,
+        event: AuditEvent = AuditEvent.MEDIA_READ,
     ) -> Iterator[bytes]:
         """Decrypt an object for someone who stated why. The audit event is written (in the
         caller's transaction) before any byte is returned; ``details`` name what the object is
-        (records, never personal data)."""
+        (records, never personal data). ``event`` is ``media:read``, or ``media:preview`` when
+        what is decrypted is only made into a blurred derivative for the media viewer."""
+        if event not in (AuditEvent.MEDIA_READ, AuditEvent.MEDIA_PREVIEW):
+            raise ValueError(f"{event} is not a vault read")
         if session.get(VaultObject, sha256) is None:
             raise FileNotFoundError(f"no vault object {sha256}")
-        self._audit.record(session, AuditEvent.MEDIA_READ, actor, "media", sha256, purpose, details)
+        self._audit.record(session, event, actor, "media", sha256, purpose, details)
         return self._blobs.read_chunks(sha256)
 
     def read_all(self, session: Session, sha256: str, actor: Actor, purpose: str,

@@ -25,7 +25,7 @@ from balise.web.api.reports import _REPORT_SCHEMA
 from balise.web.limits import BodyLimitMiddleware, BodyTooLarge, RateLimiter
 from balise.web.public import routes as public
 from balise.web.ui import routes as ui
-from balise.web.ui import directory, workbench
+from balise.web.ui import directory, media, workbench
 from balise.web.ui.routes import Forbidden, NotSignedIn
 
 log = logging.getLogger("balise.web")
@@ -58,6 +58,7 @@ def create_fastapi(balise: Balise) -> FastAPI:
     app.include_router(match.router)
     app.include_router(ui.router)
     app.include_router(workbench.router)
+    app.include_router(media.router)
     app.include_router(directory.router)
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "ui" / "static")), name="static")
     app.include_router(public.router)

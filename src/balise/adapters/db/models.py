@@ -406,6 +406,24 @@ class ReportClaim(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+class RevealToken(Base):
+    """A single-use permission for one analyst to see one item unblurred, while the claim it
+    was issued under lasts (docs/workbench.md). Only the SHA-256 of the token is kept."""
+
+    __tablename__ = "reveal_tokens"
+
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    item_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), index=True)
+    report_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"))
+    # The claim it is bound to: released, taken over or claimed anew, the token is void.
+    claimed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    purpose: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
 class Job(Base):
     """Background work, enqueued in the transaction of the data it acts on."""
 

@@ -17,7 +17,7 @@ from balise.accounts.actors import Actor
 from balise.adapters.db.models import AuditRecord, Organisation, Report, User
 from balise.domain.audit import AuditEvent
 from balise.domain.model import Role
-from balise.web.ui import i18n
+from balise.web.ui import i18n, labels
 
 
 def N_(message: str) -> str:
@@ -30,6 +30,7 @@ DEFAULT_PREFERENCES = {"blur": 24, "greyscale": True, "locale": None, "break_min
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 TEMPLATES.env.add_extension("jinja2.ext.i18n")
 TEMPLATES.env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
+labels.install(TEMPLATES.env)
 router = APIRouter(prefix="/ui", include_in_schema=False)
 
 PENDING_TTL_SECONDS = 300

@@ -8,13 +8,14 @@ from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 
 from balise.accounts.actors import Actor
 from balise.adapters.db.models import Item, Organisation, PublicReport, Report, ReportClaim, User
 from balise.casework.assessment import UNFOUNDED_REASONS, AssessmentError, Decision
 from balise.domain.audit import AuditEvent
+from balise.domain.exposure import PREVIEW_MAX_BLUR, PREVIEW_MIN_BLUR, REVEAL_PURPOSES, display_of
 from balise.domain.indicators import AGE_BANDS, DIRECTIVE_ELEMENTS, FLAGS, NCMEC_CATEGORIES, UK_CATEGORIES
 from balise.domain.model import Role
 from balise.domain.states import ReportState
@@ -67,8 +68,9 @@ def queue(request: Request, state: str = "in_assessment", source: str = "", urge
                 "report": report, "country": org_country,
                 "holder": holder if claim is not None and claim.expires_at > now else None,
                 "sla_minutes": int((deadline - now).total_seconds() // 60),
-                "new_items": sum(1 for i in report.items if i.kind == "media" and i.outcome is None),
-                "items": len(report.items),
+                # ("items" would be the dict's own method in a template.)
+                "to_assess": sum(1 for i in report.items if i.outcome is None),
+                "item_count": len(report.items),
             })
     return render(request, "queue.html", rows=rows, filters={"state": state, "source": source, "urgent": urgent,
                                                              "country": country}, states=QUEUE_STATES)
@@ -127,6 +129,9 @@ def report_view(request: Request, report_id: uuid.UUID, msg: str = "", err: str 
         request, "report.html", report=report, items=items, events=events, persons=persons, org=org,
         holder=holder, mine=mine, duplicates=duplicates, msg=msg, err=err, routing=routing, contact=contact, ncmec=ncmec,
         can_decide=mine and report.state == ReportState.IN_ASSESSMENT.value,
+        displays={i.id: display_of(media_type=i.media_type, hash_status=i.hash_status,
+                                   vault_object=i.vault_object).value for i in items},
+        purposes=REVEAL_PURPOSES,
         schemes={"ncmec": NCMEC_CATEGORIES, "uk": UK_CATEGORIES, "directive": DIRECTIVE_ELEMENTS,
                  "flags": FLAGS, "ages": AGE_BANDS},
         unfounded=UNFOUNDED_REASONS,
@@ -235,35 +240,6 @@ def capture(request: Request, item_id: uuid.UUID, user: User = Depends(require_r
     return _flash(back, message=i18n.gettext("What the URL serves is kept, encrypted, in the evidence vault."))
 
 
-@router.get("/items/{item_id}/media")
-def media(request: Request, item_id: uuid.UUID, user: User = Depends(require_role(*ASSESSORS))) -> Response:
-    """The item's content, decrypted for display (blurred by the page). Audited, never cached."""
-    balise = request.app.state.balise
-    with balise.db.transaction() as session:
-        item = session.get(Item, item_id)
-        if item is None or not item.vault_object:
-            return Response(status_code=404, headers={"cache-control": "no-store"})
-        chunks = balise.evidence.read(session, item.vault_object, _actor(user),
-                                      f"blurred preview while assessing report {item.report_id}")
-        content_type = item.content_type or "application/octet-stream"
-    headers = {"cache-control": "no-store, private", "content-disposition": "inline",
-               "x-content-type-options": "nosniff", "cross-origin-resource-policy": "same-origin"}
-    return StreamingResponse(chunks, media_type=content_type, headers=headers)
-
-
-@router.post("/items/{item_id}/reveal")
-def reveal(request: Request, item_id: uuid.UUID, purpose: str = Form(default="", max_length=500),
-           user: User = Depends(require_role(*ASSESSORS))) -> Response:
-    balise = request.app.state.balise
-    with balise.db.transaction() as session:
-        item = session.get(Item, item_id)
-        if item is None:
-            return Response(status_code=404)
-        balise.audit.record(session, AuditEvent.MEDIA_REVEAL, _actor(user), "item", str(item.id),
-                            purpose.strip() or f"assess report {item.report_id}", {"sha256": item.sha256})
-    return Response(status_code=204)
-
-
 @router.post("/items/{item_id}/assess")
 async def assess(request: Request, item_id: uuid.UUID, user: User = Depends(require_role(*ASSESSORS))) -> Response:
     balise = request.app.state.balise
@@ -358,21 +334,13 @@ def confirm(request: Request, indicator_id: int, verdict: str, note: str = Form(
                   else i18n.gettext("Candidate rejected."))
 
 
-@router.get("/preferences.css")
-def preferences_css(request: Request, user: User = Depends(current_user)) -> Response:
-    """The signed-in user's blur and greyscale, as CSS variables (the CSP forbids inline styles)."""
-    prefs = {**DEFAULT_PREFERENCES, **(user.preferences or {})}
-    css = f":root {{ --blur: {int(prefs['blur'])}px; --grey: {1 if prefs['greyscale'] else 0}; }}\n"
-    return Response(css, media_type="text/css", headers={"cache-control": "no-store"})
-
-
 @router.get("/settings")
 def settings_page(request: Request, msg: str = "", user: User = Depends(current_user)) -> HTMLResponse:
-    return render(request, "settings.html", msg=msg, locales=i18n.LOCALES)
+    return render(request, "settings.html", msg=msg, locales=i18n.LOCALES, blur_range=(PREVIEW_MIN_BLUR, PREVIEW_MAX_BLUR))
 
 
 @router.post("/settings")
-def save_settings(request: Request, blur: int = Form(ge=0, le=40), greyscale: str = Form(default=""),
+def save_settings(request: Request, blur: int = Form(ge=PREVIEW_MIN_BLUR, le=PREVIEW_MAX_BLUR), greyscale: str = Form(default=""),
                   locale: str = Form(default="en"), break_minutes: int = Form(ge=5, le=240),
                   reveal_seconds: int = Form(ge=2, le=60), user: User = Depends(current_user)) -> Response:
     balise = request.app.state.balise

@@ -1,5 +1,5 @@
-// Balise workbench: reveal one blurred item at a time (each reveal is logged), re-blur
-// automatically, keyboard shortcuts for the common path, and a break reminder.
+// Balise workbench: reveal one blurred item at a time (each reveal is logged, with its
+// purpose), re-blur automatically, keyboard shortcuts for the common path, a break reminder.
 (function () {
   "use strict";
   var body = document.body;
@@ -8,15 +8,53 @@
   var breakMinutes = parseInt(body.getAttribute("data-break-minutes") || "0", 10);
   var timer = null;
 
+  // The page only ever holds the server's blurred derivative. A reveal asks the server, with
+  // a purpose, for a single-use URL (the server records it first), fetches it once into
+  // memory and shows it until the timer, Esc or another reveal takes it away again.
   function reblurAll() {
     document.querySelectorAll("figure.media.revealed").forEach(function (fig) {
       fig.classList.remove("revealed");
       var button = fig.querySelector("button.reveal");
       if (button) { button.setAttribute("aria-pressed", "false"); }
-      var video = fig.querySelector("video");
-      if (video) { video.pause(); }
+      fig.querySelectorAll(".unblurred").forEach(function (el) {
+        if (el.pause) { el.pause(); }
+        if (el.src) { URL.revokeObjectURL(el.src); }
+        el.remove();
+      });
     });
     if (timer) { clearTimeout(timer); timer = null; }
+  }
+
+  // The messages are the page's own (translated); the server's answer is not shown.
+  function refuse(fig, status) {
+    var p = fig.querySelector(".reveal-error");
+    if (!p) { return; }
+    p.textContent = p.getAttribute(status === 400 ? "data-purpose" : "data-refused") || "";
+    p.hidden = false;
+  }
+
+  function show(fig, url) {
+    var view = fig.getAttribute("data-view");
+    if (view === "download") {
+      // Not a picture or video Balise decodes: the server sends it as an attachment only.
+      window.location.assign(url);
+      return;
+    }
+    fetch(url, {credentials: "same-origin", cache: "no-store"}).then(function (response) {
+      if (!response.ok) { throw response.status; }
+      return response.blob();
+    }).then(function (blob) {
+      var el = document.createElement(view === "video" ? "video" : "img");
+      el.className = "unblurred";
+      if (view === "video") { el.muted = true; el.controls = true; el.playsInline = true; }
+      else { el.alt = fig.querySelector("img.derivative").alt; }
+      el.src = URL.createObjectURL(blob);
+      fig.insertBefore(el, fig.firstChild);
+      fig.classList.add("revealed");
+      var button = fig.querySelector("button.reveal");
+      if (button) { button.setAttribute("aria-pressed", "true"); }
+      timer = setTimeout(reblurAll, revealSeconds * 1000);
+    }).catch(function (status) { refuse(fig, status); });
   }
 
   function reveal(button) {
@@ -24,18 +62,21 @@
     if (!fig) { return; }
     if (fig.classList.contains("revealed")) { reblurAll(); return; }
     reblurAll();
-    var body = new URLSearchParams();
-    body.set("purpose", button.getAttribute("data-purpose") || "");
+    var form = new URLSearchParams();
+    var purpose = fig.querySelector("select.purpose");
+    var detail = fig.querySelector("input.purpose-detail");
+    form.set("purpose", purpose ? purpose.value : "");
+    form.set("detail", detail ? detail.value : "");
+    var error = fig.querySelector(".reveal-error");
+    if (error) { error.hidden = true; }
     fetch("/ui/items/" + button.getAttribute("data-item") + "/reveal", {
       method: "POST", credentials: "same-origin",
       headers: {"x-csrftoken": csrf, "content-type": "application/x-www-form-urlencoded"},
-      body: body.toString()
+      body: form.toString()
     }).then(function (response) {
       // Nothing is shown unless the reveal was recorded.
-      if (response.status !== 204) { return; }
-      fig.classList.add("revealed");
-      button.setAttribute("aria-pressed", "true");
-      timer = setTimeout(reblurAll, revealSeconds * 1000);
+      if (response.status !== 200) { refuse(fig, response.status); return; }
+      return response.json().then(function (answer) { show(fig, answer.url); });
     });
   }
 
@@ -61,7 +102,7 @@
     var item = all[current] || all[0];
     if (event.key === "j") { focusItem(current + 1); }
     else if (event.key === "k") { focusItem(current - 1); }
-    else if (event.key === "r" && item) { var b = item.querySelector("button.reveal"); if (b) { reveal(b); } }
+    else if (event.key === "r" && item) { var b = item.querySelector("figure.media:not(.download) button.reveal"); if (b) { reveal(b); } }
     else if ((event.key === "i" || event.key === "n" || event.key === "x") && item) {
       var value = {i: "illegal", n: "not_illegal", x: "cannot_assess"}[event.key];
       var radio = item.querySelector('input[name="outcome"][value="' + value + '"]');

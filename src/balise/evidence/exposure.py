@@ -1,0 +1,229 @@
+"""What of a reported item reaches the staff browser, enforced here rather than by the page.
+
+* :meth:`Exposure.preview` — the default view: a blurred derivative (picture) or a contact
+  sheet of blurred keyframes (video), made from content decrypted through the evidence vault
+  (audited ``media:preview`` before a byte is decrypted). Only to the analyst holding an
+  active claim on the item's report.
+* :meth:`Exposure.reveal` — an analyst holding the claim states why (``media:reveal``); a
+  single-use token bound to them, the item and that claim is issued, valid
+  ``REVEAL_TOKEN_TTL``.
+* :meth:`Exposure.revealed` — the token is spent (whatever happens next) and, if it holds,
+  the item is decrypted (``media:read`` with the reveal's purpose) and given: a picture as an
+  unblurred re-encoded derivative; anything else as the stored bytes, which the web layer
+  sends only as an attachment.
+
+Every refusal is audited (``media:refuse``, with the reason) and committed; nothing is served.
+Derivatives are recomputed for each request, in memory: no clear copy is written to disk.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, update
+from sqlalchemy.orm import Session
+
+from balise.accounts.actors import Actor
+from balise.adapters.db.models import Item, ReportClaim, RevealToken
+from balise.detection.adapters.hashing import sniff_media_type
+from balise.domain.audit import AuditEvent
+from balise.domain.exposure import (
+    REVEAL_TOKEN_KEEP,
+    REVEAL_TOKEN_TTL,
+    Display,
+    Refusal,
+    TokenState,
+    display_of,
+    token_refusal,
+)
+from balise.evidence.adapters import derivatives
+from balise.evidence.vault import EvidenceVault
+from balise.governance.audit import AuditTrail
+
+
+EXTENSIONS = {"video/mp4": "mp4", "video/webm": "webm", "video/x-msvideo": "avi"}
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """The analyst asking, and their derivative strength."""
+
+    user_id: uuid.UUID
+    username: str
+    blur: int
+    greyscale: bool = True
+
+    @property
+    def actor(self) -> Actor:
+        return Actor.staff(str(self.user_id), self.username)
+
+
+@dataclass(frozen=True)
+class Served:
+    """Bytes for the browser. ``raster`` bytes were encoded by Balise (a PNG or WebP); any
+    other are stored bytes, to be sent only as an attachment of a type that runs nothing."""
+
+    body: bytes
+    media_type: str
+    raster: bool
+    filename: str | None = None
+
+
+@dataclass(frozen=True)
+class Refused:
+    status: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class Reveal:
+    token: str
+    expires_at: datetime
+    display: Display
+
+
+class Exposure:
+    def __init__(self, transaction: Callable[[], AbstractContextManager[Session]], evidence: EvidenceVault,
+                 audit: AuditTrail, clock: Callable[[], datetime]) -> None:
+        self._transaction = transaction
+        self._evidence = evidence
+        self._audit = audit
+        self._clock = clock
+
+    # -- the default view -------------------------------------------------------------------
+
+    def preview(self, viewer: Viewer, item_id: uuid.UUID) -> Served | Refused:
+        with self._transaction() as session:
+            item = session.get(Item, item_id)
+            if item is None or not item.vault_object:
+                return Refused(404, "no content")
+            report_id = item.report_id
+            if not self._holds_claim(session, viewer, report_id):
+                return self._refuse(session, viewer, item, Refusal.NO_CLAIM)
+            display = _display(item)
+            if display not in (Display.PICTURE, Display.VIDEO):
+                # Nothing of a placeholder's content is decrypted for the viewer.
+                return Refused(415, f"not shown: {display.value}")
+            chunks = self._evidence.read(
+                session, item.vault_object, viewer.actor, f"blurred preview while assessing report {report_id}",
+                {"item": str(item.id), "report": str(report_id), "view": display.value, "blur": viewer.blur,
+                 "greyscale": viewer.greyscale},
+                event=AuditEvent.MEDIA_PREVIEW)
+        # Decrypted and decoded after the commit: no transaction waits on a decoder.
+        data = b"".join(chunks)
+        try:
+            if display is Display.PICTURE:
+                body = derivatives.picture_preview(data, blur=viewer.blur, greyscale=viewer.greyscale)
+            else:
+                body = derivatives.video_contact_sheet(data, blur=viewer.blur, greyscale=viewer.greyscale)
+        except derivatives.NotDecodable as exc:
+            return Refused(415, f"not shown: {exc}")
+        return Served(body, "image/png", raster=True)
+
+    # -- reveal -------------------------------------------------------------------------------
+
+    def reveal(self, viewer: Viewer, item_id: uuid.UUID, purpose: str | None) -> Reveal | Refused:
+        """Record the reveal and issue its token; the caller gives the browser the token only."""
+        now = self._clock()
+        with self._transaction() as session:
+            item = session.get(Item, item_id)
+            if item is None or not item.vault_object:
+                return Refused(404, "no content")
+            claim = self._claim(session, viewer, item.report_id)
+            if claim is None:
+                return self._refuse(session, viewer, item, Refusal.NO_CLAIM)
+            if not purpose:
+                return self._refuse(session, viewer, item, Refusal.NO_PURPOSE, status=400)
+            session.execute(delete(RevealToken).where(RevealToken.expires_at < now - REVEAL_TOKEN_KEEP))
+            token = secrets.token_urlsafe(32)
+            digest = _digest(token)
+            expires_at = now + REVEAL_TOKEN_TTL
+            session.add(RevealToken(digest=digest, user_id=viewer.user_id, item_id=item.id, report_id=item.report_id,
+                                    claimed_at=claim.claimed_at, purpose=purpose, created_at=now,
+                                    expires_at=expires_at))
+            display = _display(item)
+            self._audit.record(session, AuditEvent.MEDIA_REVEAL, viewer.actor, "item", str(item.id), purpose,
+                               {"report": str(item.report_id), "sha256": item.sha256, "token": digest[:16],
+                                "view": display.value, "expires_at": expires_at.isoformat()})
+        return Reveal(token, expires_at, display)
+
+    def revealed(self, viewer: Viewer, item_id: uuid.UUID, token: str) -> Served | Refused:
+        now = self._clock()
+        digest = _digest(token)
+        with self._transaction() as session:
+            row = session.get(RevealToken, digest, with_for_update=True)
+            item = session.get(Item, item_id)
+            if row is None:
+                return self._refuse(session, viewer, item, Refusal.UNKNOWN_TOKEN, item_id=item_id)
+            used_before = row.used_at
+            # Spent now, whatever the outcome: a token tried by someone else is void for all.
+            spent = session.execute(update(RevealToken).where(RevealToken.digest == digest,
+                                                              RevealToken.used_at.is_(None))
+                                    .values(used_at=now)).rowcount
+            if not spent:
+                used_before = used_before or now
+            claim = session.get(ReportClaim, row.report_id)
+            refusal = token_refusal(
+                TokenState(row.user_id, row.item_id, row.claimed_at, row.expires_at, used_before,
+                           claim.user_id if claim else None, claim.claimed_at if claim else None,
+                           claim.expires_at if claim else None),
+                user_id=viewer.user_id, item_id=item_id, now=now)
+            if refusal is None and (item is None or not item.vault_object or item.report_id != row.report_id):
+                refusal = Refusal.OTHER_ITEM
+            if refusal is not None:
+                return self._refuse(session, viewer, item, refusal, item_id=item_id, token=digest)
+            assert item is not None and item.vault_object
+            display = _display(item)
+            filename = f"item-{item.id}"
+            chunks = self._evidence.read(
+                session, item.vault_object, viewer.actor, row.purpose,
+                {"item": str(item.id), "report": str(item.report_id), "token": digest[:16],
+                 "view": "unblurred" if display is Display.PICTURE else "attachment"})
+        data = b"".join(chunks)
+        if display is Display.PICTURE:
+            try:
+                return Served(derivatives.picture_unblurred(data), "image/webp", raster=True)
+            except derivatives.NotDecodable:
+                pass  # then as any other content: an attachment
+        kind, mime = sniff_media_type(data[:64])
+        media_type = mime if kind == "video" and display is Display.VIDEO and mime else "application/octet-stream"
+        return Served(data, media_type, raster=False, filename=f"{filename}.{EXTENSIONS.get(media_type, 'bin')}")
+
+    # -- helpers ------------------------------------------------------------------------------
+
+    def _claim(self, session: Session, viewer: Viewer, report_id: uuid.UUID) -> ReportClaim | None:
+        claim = session.get(ReportClaim, report_id)
+        if claim is None or claim.user_id != viewer.user_id or claim.expires_at <= self._clock():
+            return None
+        return claim
+
+    def _holds_claim(self, session: Session, viewer: Viewer, report_id: uuid.UUID) -> bool:
+        return self._claim(session, viewer, report_id) is not None
+
+    def _refuse(self, session: Session, viewer: Viewer, item: Item | None, reason: Refusal, *,
+                item_id: uuid.UUID | None = None, token: str | None = None, status: int = 403) -> Refused:
+        details: dict[str, Any] = {"reason": reason.value}
+        if item is not None:
+            details["report"] = str(item.report_id)
+        if token:
+            details["token"] = token[:16]
+        self._audit.record(session, AuditEvent.MEDIA_REFUSE, viewer.actor, "item",
+                           str(item.id if item is not None else item_id), "media request refused", details)
+        return Refused(status, reason.value)
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _display(item: Item) -> Display:
+    return display_of(media_type=item.media_type, hash_status=item.hash_status,
+                      vault_object=item.vault_object)
+

@@ -1,0 +1,306 @@
+"""Human labels for the codes the staff pages show, in the reader's language.
+
+Codes stay codes in the database, the API and the audit trail; a page shows each through
+:func:`label` (``{{ label("state", report.state) }}``), booleans through :func:`yes_no`, and a
+classification through :func:`classification_parts`. Labels are marked with ``N_`` so that
+``make translations`` extracts them; they are translated when shown. A code without a label
+is shown as it is (a new code then needs a label here and a translation).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from balise.web.ui import i18n
+
+
+def N_(message: str) -> str:
+    """Marks a message for extraction; it is translated where it is shown."""
+    return message
+
+
+VOCABULARIES: dict[str, dict[str, str]] = {
+    "state": {
+        "received": N_("received"),
+        "incomplete": N_("incomplete"),
+        "information_requested": N_("information requested"),
+        "in_assessment": N_("in assessment"),
+        "manifestly_unfounded": N_("manifestly unfounded"),
+        "forwarded_europol_and_state": N_("forwarded to Europol and a Member State"),
+        "forwarded_europol_only": N_("forwarded to Europol only"),
+        "retracted": N_("retracted"),
+    },
+    "role": {
+        "admin": N_("administrator"),
+        "analyst": N_("analyst"),
+        "senior-analyst": N_("senior analyst"),
+        "le-liaison": N_("law-enforcement liaison"),
+        "auditor": N_("auditor"),
+    },
+    "report_type": {
+        "known_csam": N_("known child sexual abuse material"),
+        "new_csam": N_("new child sexual abuse material"),
+        "solicitation": N_("solicitation of children"),
+        "url": N_("URL"),
+    },
+    "service_type": {
+        "hosting": N_("hosting service"),
+        "interpersonal_communication": N_("interpersonal communication service"),
+        "other": N_("other service"),
+    },
+    "awareness": {
+        "detection_order": N_("a detection order"),
+        "public_authority": N_("a public authority"),
+        "hotline_or_trusted_flagger": N_("a hotline or trusted flagger"),
+        "user_flag": N_("a user's notice"),
+        "own_motion": N_("its own initiative"),
+        "other": N_("other"),
+    },
+    "user_decision": {
+        "none": N_("no action on the user"),
+        "block": N_("user blocked"),
+        "suspend": N_("user suspended"),
+        "terminate": N_("user's account terminated"),
+    },
+    "item_kind": {
+        "media": N_("file"),
+        "url": N_("URL"),
+        "hash_only": N_("hashes only"),
+    },
+    "media_type": {
+        "image": N_("picture"),
+        "video": N_("video"),
+        "other": N_("other file"),
+    },
+    "identifier": {
+        "username": N_("user name"),
+        "email": N_("email"),
+        "phone": N_("phone"),
+        "ip": N_("IP address"),
+        "payment": N_("payment details"),
+        "crypto_wallet": N_("crypto-currency wallet"),
+        "user_id": N_("user id"),
+        "profile_url": N_("profile URL"),
+        "other": N_("other identifier"),
+    },
+    "person_role": {
+        "reported_user": N_("reported user"),
+        "victim": N_("victim"),
+        "other": N_("other person"),
+    },
+    "hash_status": {
+        "pending": N_("being hashed"),
+        "ok": N_("hashed"),
+        "low_quality": N_("hashed (too little detail to match)"),
+        "error": N_("could not be decoded"),
+        "not_applicable": N_("nothing to hash"),
+        "not_hashed": N_("not hashed"),
+        "provided": N_("hashes given by the provider"),
+    },
+    "outcome": {
+        "illegal": N_("illegal"),
+        "not_illegal": N_("not illegal"),
+        "cannot_assess": N_("cannot assess"),
+    },
+    "indicator_kind": {
+        "known_csam": N_("known material"),
+        "new_csam": N_("new material"),
+        "solicitation": N_("solicitation"),
+        "url": N_("URL"),
+    },
+    "ncmec_category": {
+        "A1": N_("A1: prepubescent child, sex act"),
+        "A2": N_("A2: prepubescent child, lascivious exhibition"),
+        "B1": N_("B1: pubescent child, sex act"),
+        "B2": N_("B2: pubescent child, lascivious exhibition"),
+    },
+    "uk_category": {
+        "A": N_("A: penetrative or sadistic activity"),
+        "B": N_("B: non-penetrative sexual activity"),
+        "C": N_("C: other indecent images"),
+    },
+    "directive": {
+        "2c_i": N_("Art. 2(c)(i): a child in sexually explicit conduct"),
+        "2c_ii": N_("Art. 2(c)(ii): a child's sexual organs, for sexual purposes"),
+        "2c_iii": N_("Art. 2(c)(iii): a person appearing to be a child"),
+        "2c_iv": N_("Art. 2(c)(iv): realistic images of a child"),
+        "2e": N_("Art. 2(e): pornographic performance"),
+    },
+    "flag": {
+        "generative_ai": N_("made with generative AI"),
+        "drawing_cgi": N_("drawing or computer-generated"),
+        "deepfake": N_("deepfake"),
+        "self_generated": N_("self-generated"),
+    },
+    "age_band": {
+        "0-2": N_("0 to 2 years"),
+        "3-6": N_("3 to 6 years"),
+        "7-12": N_("7 to 12 years"),
+        "13-15": N_("13 to 15 years"),
+        "16-17": N_("16 or 17 years"),
+        "unknown": N_("unknown"),
+    },
+    "national": {
+        "illegal": N_("illegal"),
+        "legal": N_("legal"),
+        "unknown": N_("unknown"),
+    },
+    "actor": {
+        "staff": N_("staff"),
+        "organisation": N_("provider"),
+        "system": N_("Balise"),
+        "public": N_("the public"),
+    },
+    "source": {
+        "provider_api": N_("provider API"),
+        "ncmec_xml": N_("NCMEC CyberTipline XML"),
+        "public_form": N_("public form"),
+        "hotline": N_("hotline"),
+    },
+    "fetch": {
+        "served": N_("served"),
+        "gone": N_("gone"),
+        "unreachable": N_("unreachable"),
+        "refused": N_("refused"),
+        "error": N_("error"),
+    },
+    "confidence": {
+        "high": N_("high"),
+        "medium": N_("medium"),
+        "low": N_("low"),
+    },
+    "takedown": {
+        "pending": N_("waiting for notice"),
+        "watching": N_("notified, checking removal"),
+        "removed": N_("removed"),
+        "not_removed": N_("not removed"),
+        "on_hold": N_("on hold"),
+        "no_contact": N_("no abuse contact"),
+    },
+    "notice_kind": {
+        "police_forward": N_("forward to the police"),
+        "host_notice": N_("notice to the host"),
+        "hotline_referral": N_("referral to a hotline"),
+        "provider_feedback": N_("feedback to the provider"),
+        "escalation": N_("escalation"),
+    },
+    "notice_status": {
+        "pending": N_("pending"),
+        "sent": N_("sent"),
+        "acknowledged": N_("acknowledged"),
+        "failed": N_("failed"),
+        "held": N_("held"),
+    },
+    "channel": {
+        "email": N_("email"),
+        "webhook": N_("webhook"),
+        "export": N_("export"),
+        "none": N_("no channel"),
+    },
+    "unfounded": {
+        "adult_content": N_("the people shown are adults"),
+        "no_minor_visible": N_("no child is visible or involved"),
+        "innocent_context": N_("innocent context (family, medical, educational)"),
+        "lawful_fiction": N_("drawn or fictional content that is not illegal"),
+        "technical_error": N_("the detection was a technical error (hash collision, wrong file)"),
+        "other": N_("other reason, explained in the text"),
+    },
+    "reveal_purpose": {
+        "classify": N_("classify the item"),
+        "age": N_("estimate the age of the people shown"),
+        "compare": N_("compare with a match or a near-duplicate"),
+        "identify": N_("look for clues to identify a victim, an offender or a place"),
+        "check_file": N_("check that the file is what the report says"),
+    },
+}
+
+# Priority reasons: the number in the stored English detail is kept.
+REASONS = {
+    "urgent": N_("the provider says urgent action is needed"),
+    "imminent_threat": N_("imminent threat to a child's life or safety"),
+    "new_material": N_("%(n)s item(s) match no indicator: possibly new victims"),
+    "victim_information": N_("the report carries information on a child victim"),
+    "youngest_age_band": N_("youngest victim %(n)s years"),
+    "waiting": N_("waiting %(n)s h"),
+}
+
+
+def label(vocabulary: str, code: Any) -> str:
+    if code is None or code == "":
+        return "—"
+    text = VOCABULARIES[vocabulary].get(str(code))
+    return i18n.gettext(text) if text else str(code)
+
+
+def yes_no(value: Any) -> str:
+    if value is None:
+        return "—"
+    return i18n.gettext("yes") if value else i18n.gettext("no")
+
+
+def reason(entry: dict[str, Any]) -> str:
+    template = REASONS.get(str(entry.get("code")))
+    detail = str(entry.get("detail") or entry.get("code") or "")
+    if template is None:
+        return detail
+    if "%(n)s" in template:
+        found = re.search(r"\d+(?:-\d+)?", detail)
+        if found is None:
+            return detail
+        return i18n.gettext(template) % {"n": found.group(0)}
+    return i18n.gettext(template)
+
+
+def assessment_source(source: str | None) -> str:
+    if not source:
+        return "—"
+    if source == "analyst":
+        return i18n.gettext("by an analyst")
+    found = re.fullmatch(r"reuse:indicator:(\d+)", source)
+    if found:
+        return i18n.gettext("re-used from confirmed indicator #%(id)s") % {"id": found.group(1)}
+    return source
+
+
+CLASSIFICATION_SCHEMES = (
+    ("interpol_baseline", N_("INTERPOL baseline"), None),
+    ("ncmec_category", N_("NCMEC"), "ncmec_category"),
+    ("uk_category", N_("UK"), "uk_category"),
+    ("youngest_age_band", N_("Youngest age band"), "age_band"),
+    ("directive_2011_93", N_("Directive 2011/93"), "directive"),
+    ("flags", N_("Flags"), "flag"),
+)
+
+
+def classification_parts(classification: dict[str, Any] | None) -> list[tuple[str, str]]:
+    """(scheme, value) pairs in words, in a fixed order; unknown keys last, as given."""
+    if not classification:
+        return []
+    parts: list[tuple[str, str]] = []
+    for key, title, vocabulary in CLASSIFICATION_SCHEMES:
+        value = classification.get(key)
+        if value in (None, "", [], False):
+            continue
+        if vocabulary is None:
+            text = yes_no(value)
+        elif isinstance(value, (list, tuple)):
+            text = ", ".join(label(vocabulary, v) for v in value)
+        else:
+            text = label(vocabulary, value)
+        parts.append((i18n.gettext(title), text))
+    national = classification.get("national")
+    if isinstance(national, dict) and national:
+        parts.append((i18n.gettext("National illegality"),
+                      ", ".join(f"{code} {label('national', verdict)}" for code, verdict in sorted(national.items()))))
+    known = {k for k, _, _ in CLASSIFICATION_SCHEMES} | {"national", "source"}
+    for key, value in classification.items():
+        if key not in known:
+            parts.append((str(key), ", ".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)))
+    return parts
+
+
+def install(env: Any) -> None:
+    """Make the helpers available to every template."""
+    env.globals.update(label=label, yes_no=yes_no, reason_text=reason, assessment_source=assessment_source,
+                       classification_parts=classification_parts, vocabulary=lambda name: VOCABULARIES[name])
