@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import uuid
 from pathlib import Path
 from typing import Any
@@ -18,9 +17,9 @@ from balise.casework.assessment import Decision
 from balise.container import Balise
 from balise.demo import demo_image
 from balise.web.app import create_app
+from tests.cli_support import CliResult, run_cli
 from tests.conftest import make_settings
 from tests.helpers import auth, make_user, minimal_report
-from tests.servers import BALISE
 from tests.takedown_support import Clock
 
 DEMO_PERSON = {"role": "reported_user", "display_name": "DEMO Uploader",
@@ -94,12 +93,13 @@ def vault_file(app: Balise, sha256: str) -> Path:
     return app.settings.vault_path / sha256[:2] / sha256[2:4] / f"{sha256}.blv"
 
 
-def cli(app: Balise, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    """`balise …` as an operator runs it, on the same database (with the real clock)."""
+def cli(app: Balise, *args: str, **env: str) -> CliResult:
+    """`balise …` as an operator runs it (in this process), on the same database (with the real
+    clock)."""
     environment = {k: v for k, v in os.environ.items() if not k.startswith("BALISE_")}
     environment.update(BALISE_ENV="development", BALISE_DATA_DIR=str(app.settings.data_dir),
                        BALISE_DATABASE_URL=str(app.settings.database_url), **env)
-    return subprocess.run([BALISE, *args], env=environment, capture_output=True, text=True, timeout=120)
+    return run_cli(environment, *args)
 
 
 def picture(seed: int) -> bytes:

@@ -5,20 +5,17 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from balise.demo import demo_image
 from balise.detection.adapters.media_hash import hash_image_bytes
-
-BALISE = str(Path(sys.executable).parent / "balise")
+from tests.cli_support import run_cli
 
 
 def run(env, *args, input=None, check=True):
-    r = subprocess.run([BALISE, *args], env=env, input=input, capture_output=True, text=True, timeout=300)
+    r = run_cli(env, *args, input=input)
     if check and r.returncode != 0:
         raise AssertionError(f"{args} -> {r.returncode}\n{r.stdout}\n{r.stderr}")
     return r
@@ -51,7 +48,6 @@ def test_hash_prints_json_lines_for_files_and_directories(env, tmp_path):
     assert len(dihedral["dihedral"]) == 8
 
 
-@pytest.mark.e2e
 def test_import_export_stats_match_and_suspend(env, tmp_path):
     image = demo_image(9, (800, 600))
     pdq = hash_image_bytes(image).pdq

@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from balise.demo import demo_image
+from tests.cli_support import CliResult, run_cli
 from tests.servers import (
     BALISE,  # noqa: E402
     free_port,
@@ -24,6 +25,14 @@ from tests.servers import (
 
 def run(env: dict[str, str], *args: str, input: str | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
     result = subprocess.run([BALISE, *args], env=env, input=input, capture_output=True, text=True, timeout=120)
+    if check and result.returncode != 0:
+        raise AssertionError(f"balise {' '.join(args)} failed ({result.returncode}): {result.stdout}\n{result.stderr}")
+    return result
+
+
+def cli(env: dict[str, str], *args: str, input: str | None = None, check: bool = True) -> CliResult:
+    """:func:`run` in this process, for the commands whose test does not need a process of its own."""
+    result = run_cli(env, *args, input=input)
     if check and result.returncode != 0:
         raise AssertionError(f"balise {' '.join(args)} failed ({result.returncode}): {result.stdout}\n{result.stderr}")
     return result
@@ -95,28 +104,26 @@ def test_serve_refuses_an_unmigrated_database(tmp_path):
     assert result.returncode == 2 and "balise db upgrade" in result.stderr
 
 
-@pytest.mark.e2e
 def test_demo_seeds_once_and_its_login_works(env):
-    run(env, "db", "upgrade")
-    first = run(env, "demo", "--if-new").stdout
+    cli(env, "db", "upgrade")
+    first = cli(env, "demo", "--if-new").stdout
     assert "seeded DEMO data" in first and "demo-analyst" in first
-    again = run(env, "demo", "--if-new").stdout
+    again = cli(env, "demo", "--if-new").stdout
     assert "no demo seeded" in again
-    code = run(env, "user", "totp-code", "demo-analyst").stdout.strip()
+    code = cli(env, "user", "totp-code", "demo-analyst").stdout.strip()
     assert re.fullmatch(r"\d{6}", code)
-    assert run({**env, "BALISE_ENV": "production"}, "demo", check=False).returncode == 2
-    assert run(env, "audit", "verify").stdout.startswith("OK:")
+    assert cli({**env, "BALISE_ENV": "production"}, "demo", check=False).returncode == 2
+    assert cli(env, "audit", "verify").stdout.startswith("OK:")
 
 
-@pytest.mark.e2e
 def test_cli_reports_bad_input_precisely(env):
-    run(env, "db", "upgrade")
-    bad_country = run(env, "org", "create", "X", "--kind", "provider", "--country", "france", check=False)
+    cli(env, "db", "upgrade")
+    bad_country = cli(env, "org", "create", "X", "--kind", "provider", "--country", "france", check=False)
     assert bad_country.returncode == 1 and "ISO 3166" in bad_country.stderr
-    run(env, "org", "create", "Dup", "--kind", "hotline")
-    dup = run(env, "org", "create", "Dup", "--kind", "hotline", check=False)
+    cli(env, "org", "create", "Dup", "--kind", "hotline")
+    dup = cli(env, "org", "create", "Dup", "--kind", "hotline", check=False)
     assert dup.returncode == 1 and "already exists" in dup.stderr
-    weak = run(env, "user", "create", "bob", "--role", "admin", "--password-stdin", input="short\n", check=False)
+    weak = cli(env, "user", "create", "bob", "--role", "admin", "--password-stdin", input="short\n", check=False)
     assert weak.returncode == 1 and "at least 12" in weak.stderr
-    bad_role = run(env, "user", "create", "bob", "--role", "overlord", "--password-stdin", input="x" * 20, check=False)
+    bad_role = cli(env, "user", "create", "bob", "--role", "overlord", "--password-stdin", input="x" * 20, check=False)
     assert bad_role.returncode == 2

@@ -1,11 +1,10 @@
 """Supervisors see the clocks on /ui/clocks (overdue first; analysts and providers do not), and
-operators read them with `balise clocks list` run as a real process; bad options exit 2 with
-the problem named and change nothing."""
+operators read them with `balise clocks list` (the real command, run in this process); bad
+options exit 2 with the problem named and change nothing."""
 
 from __future__ import annotations
 
 import json
-import subprocess
 import uuid
 from datetime import datetime, timedelta, timezone
 
@@ -14,9 +13,9 @@ from fastapi.testclient import TestClient
 
 from balise.container import Balise
 from balise.web.app import create_app
+from tests.cli_support import CliResult, run_cli
 from tests.conftest import make_settings
 from tests.helpers import auth, make_provider, make_user, minimal_report, sign_in
-from tests.servers import BALISE
 from tests.takedown_support import COMPLETE, Clock
 from tests.test_routing_cli import cli_env
 
@@ -62,8 +61,8 @@ def test_supervisors_see_overdue_clocks_first_and_analysts_are_refused(late):
         assert client.get("/ui/clocks", follow_redirects=False).status_code in (303, 401)
 
 
-def _cli(app: Balise, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([BALISE, "clocks", *args], env=cli_env(app), capture_output=True, text=True, timeout=120)
+def _cli(app: Balise, *args: str) -> CliResult:
+    return run_cli(cli_env(app), "clocks", *args)
 
 
 def test_the_cli_lists_clocks_with_their_state_and_records_alerts_once(late):
@@ -92,6 +91,6 @@ def test_bad_options_exit_2_naming_the_problem(late, args, said):
 def test_a_bad_clock_setting_stops_the_cli_naming_it(late):
     app, _, _ = late
     env = cli_env(app) | {"BALISE_INFORMATION_REQUEST_DAYS": "0"}
-    result = subprocess.run([BALISE, "clocks", "list"], env=env, capture_output=True, text=True, timeout=120)
+    result = run_cli(env, "clocks", "list")
     assert result.returncode == 2
     assert "information_request_days" in result.stderr and "greater than or equal to 1" in result.stderr

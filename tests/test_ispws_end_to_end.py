@@ -8,7 +8,6 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import subprocess
 from pathlib import Path
 
 import httpx
@@ -16,14 +15,16 @@ import pytest
 from lxml import etree
 from sqlalchemy import create_engine, text
 
+from tests.cli_support import run_cli
 from tests.helpers import csrf_token
 from tests.ispws_support import file_details, rich_report, schema
-from tests.servers import BALISE, running_server
+from tests.servers import running_server
 from tests.vectors import vectors_dir
 
 
 def run(env: dict[str, str], *args: str, input: str | None = None) -> str:
-    result = subprocess.run([BALISE, *args], env=env, input=input, capture_output=True, text=True, timeout=120)
+    """An operator's `balise` command (in this process; only `serve` needs a process of its own)."""
+    result = run_cli(env, *args, input=input)
     assert result.returncode == 0, f"balise {' '.join(args)}: {result.stdout}\n{result.stderr}"
     return result.stdout
 

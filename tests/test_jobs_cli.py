@@ -4,13 +4,12 @@ gets a precise error and changes nothing."""
 
 from __future__ import annotations
 
-import subprocess
-
 from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
 from balise.adapters.db.models import AuditRecord, Job, Notice
-from tests.servers import BALISE, clean_env, free_port
+from tests.cli_support import CliResult, run_cli
+from tests.servers import clean_env, free_port
 from tests.takedown_support import Clock, demo_site, file_url_report, forward, known_picture, mailbox, reencoded
 from tests.takedown_support import routing_app, routing_overrides
 
@@ -42,8 +41,8 @@ def _failed_host_notice(tmp_path, db_url):  # type: ignore[no-untyped-def]
 
 
 def _cli(env):  # type: ignore[no-untyped-def]
-    def run(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([BALISE, *args], env=env, capture_output=True, text=True, timeout=120)
+    def run(*args: str) -> CliResult:
+        return run_cli(env, *args)
     return run
 
 

@@ -9,7 +9,6 @@ import json
 import os
 import re
 import shutil
-import subprocess
 import uuid
 import zipfile
 from pathlib import Path
@@ -22,16 +21,16 @@ from balise.container import Balise
 from balise.evidence.adapters.signing import raw_public_bytes, write_new_key
 from balise.intake.filing import UploadedFile
 from balise.intake.report_schema import ReportIn
+from tests.cli_support import CliResult, run_cli
 from tests.conftest import make_settings
 from tests.helpers import minimal_report
-from tests.servers import BALISE
 from tests.vectors import vectors_dir
 
 IMAGE = vectors_dir() / "pdq" / "data" / "bridge-mods" / "aaa-orig.jpg"
 
 
-def run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([BALISE, *args], env=env, capture_output=True, text=True, timeout=120)
+def run(env: dict[str, str], *args: str) -> CliResult:
+    return run_cli(env, *args)
 
 
 def _env(data_dir: Path, db_url: str | None = None, **extra: str) -> dict[str, str]:

@@ -6,7 +6,6 @@ receipt stands and the repeat says so."""
 from __future__ import annotations
 
 import os
-import subprocess
 import threading
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -18,7 +17,8 @@ from balise.adapters.db.models import AuditRecord, EvidencePackage, Notice
 from balise.domain.partners import PartnerKind
 from balise.takedown.adapters.webhook import verify_webhook_signature
 from balise.takedown.partners import PartnerChanges
-from tests.servers import BALISE, clean_env
+from tests.cli_support import CliResult, run_cli
+from tests.servers import clean_env
 from tests.takedown_support import (
     Clock,
     answer_receipt,
@@ -35,8 +35,8 @@ ADMIN = Actor.system("test")
 SECRET = "DEMO-secret-of-the-police-webhook"
 
 
-def cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([BALISE, *args], env=env, capture_output=True, text=True, timeout=120)
+def cli(env: dict[str, str], *args: str) -> CliResult:
+    return run_cli(env, *args)
 
 
 def _custody_events(app, package_id: str) -> list[dict]:  # type: ignore[no-untyped-def]

@@ -1,6 +1,7 @@
-"""`balise retention status|run [--dry-run]`, run as an operator would (a real process on the
-service's database, with the real clock): status counts what is due, the next due date and the
-exemptions; a dry run lists what would go and changes nothing; a run does it and says so."""
+"""`balise retention status|run [--dry-run]`, run as an operator would (the real command, in
+this process, on the service's database, with the real clock): status counts what is due, the
+next due date and the exemptions; a dry run lists what would go and changes nothing; a run does
+it and says so."""
 
 from __future__ import annotations
 

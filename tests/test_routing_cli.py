@@ -1,12 +1,11 @@
-"""`balise partner|hold|notice|takedown|stats`, run as an operator would (a real process on
-the same database as the service): every bad input exits non-zero with a message naming the
-problem and changes nothing; good input does what the help says."""
+"""`balise partner|hold|notice|takedown|stats`, run as an operator would (the real command,
+in this process, on the same database as the service): every bad input exits non-zero with a
+message naming the problem and changes nothing; good input does what the help says."""
 
 from __future__ import annotations
 
 import json
 import os
-import subprocess
 import uuid
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
@@ -21,8 +20,8 @@ from balise.container import Balise
 from balise.intake.report_schema import ReportIn
 from balise.takedown.holds import eighteen_months_after
 from balise.takedown.takedowns import ntd_stats
+from tests.cli_support import CliResult, run_cli
 from tests.helpers import minimal_report
-from tests.servers import BALISE
 from tests.takedown_support import (
     Clock,
     DemoSite,
@@ -35,7 +34,7 @@ from tests.takedown_support import (
     routing_app,
 )
 
-Run = subprocess.CompletedProcess[str]
+Run = CliResult
 
 
 def cli_env(app: Balise) -> dict[str, str]:
@@ -50,7 +49,7 @@ class Cli:
         self.env = cli_env(app)
 
     def __call__(self, *args: str) -> Run:
-        return subprocess.run([BALISE, *args], env=self.env, capture_output=True, text=True, timeout=120)
+        return run_cli(self.env, *args)
 
     def ok(self, *args: str) -> str:
         result = self(*args)

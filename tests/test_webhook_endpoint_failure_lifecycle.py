@@ -5,7 +5,6 @@ finally failed and visible (`notice list`, `jobs list`); once the endpoint is fi
 from __future__ import annotations
 
 import json
-import subprocess
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -17,7 +16,8 @@ from balise.domain.partners import PartnerKind
 from balise.takedown.adapters.webhook import verify_webhook_signature
 from balise.takedown.notices import MAX_ATTEMPTS
 from balise.takedown.partners import PartnerChanges
-from tests.servers import BALISE, clean_env, free_port
+from tests.cli_support import CliResult, run_cli
+from tests.servers import clean_env, free_port
 from tests.takedown_support import (
     Clock,
     answer_receipt,
@@ -88,8 +88,8 @@ def test_a_refusing_webhook_is_retried_fails_visibly_and_is_delivered_once_after
                         BALISE_CENTRE_NAME="DEMO Centre", BALISE_FETCH_ALLOW_NETWORKS="127.0.0.1/32",
                         BALISE_GEO_OVERRIDES_FILE=str(routing_overrides(tmp_path)))
 
-        def run(*args: str) -> subprocess.CompletedProcess[str]:
-            return subprocess.run([BALISE, *args], env=env, capture_output=True, text=True, timeout=120)
+        def run(*args: str) -> CliResult:
+            return run_cli(env, *args)
 
         listed = run("notice", "list", "--status", "failed")
         assert notice.reference in listed.stdout and "last error" in listed.stdout, listed.stderr
