@@ -17,7 +17,6 @@ the status lookup, the status result and the "please wait" (429) page:
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -26,7 +25,8 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from balise.web.public import i18n
-from tests.servers import BALISE, CHROMIUM, CHROMIUM_ARGS, clean_env, running_server
+from tests.cli_support import run_cli
+from tests.servers import CHROMIUM, CHROMIUM_ARGS, clean_env, running_server
 
 LANGS = ("en", "fr", "de")
 PAGES = ("form", "done", "status", "result", "limited")
@@ -46,7 +46,7 @@ def server(tmp_path_factory) -> Iterator[tuple[str, Path]]:
     env = clean_env(data, BALISE_INDEX_REFRESH_SECONDS="0", BALISE_PUBLIC_REPORT_RATE_LIMIT="1000/hour",
                     BALISE_PUBLIC_STATUS_RATE_LIMIT="1000/hour",
                     BALISE_PUBLIC_NUMBER_RATE_LIMIT=f"{NUMBER_LIMIT}/hour")
-    r = subprocess.run([BALISE, "db", "upgrade"], env=env, capture_output=True, text=True, timeout=120)
+    r = run_cli(env, "db", "upgrade")
     assert r.returncode == 0, r.stderr
     with running_server(env) as (base, _):
         yield base, data

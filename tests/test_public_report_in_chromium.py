@@ -5,14 +5,13 @@ adds information; the same form loads in English and German and is usable with t
 from __future__ import annotations
 
 import os
-import subprocess
 from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
 
+from tests.cli_support import run_cli
 from tests.servers import (
-    BALISE,
     CHROMIUM,
     CHROMIUM_ARGS,
     clean_env,
@@ -26,7 +25,7 @@ SHOTS = os.environ.get("BALISE_SCREENSHOTS_DIR")
 def server(tmp_path):
     assert Path(CHROMIUM).exists(), "headless Chromium is required (apt-get install chromium; `make test` installs it)"
     env = clean_env(tmp_path / "data", BALISE_INDEX_REFRESH_SECONDS="0")
-    r = subprocess.run([BALISE, "db", "upgrade"], env=env, capture_output=True, text=True, timeout=120)
+    r = run_cli(env, "db", "upgrade")
     assert r.returncode == 0, r.stderr
     with running_server(env) as (base, _):
         yield base, tmp_path / "data"

@@ -9,15 +9,15 @@ import hashlib
 import json
 import os
 import re
-import subprocess
 from pathlib import Path
 
 import httpx
 import pytest
 
 from balise.demo import demo_image
+from tests.cli_support import run_cli
 from tests.exposure_support import HTML, sample_video
-from tests.servers import BALISE, CHROMIUM, CHROMIUM_ARGS, clean_env, running_server, wait_for
+from tests.servers import CHROMIUM, CHROMIUM_ARGS, clean_env, running_server, wait_for
 
 PASSWORD = "a long enough password"
 COMPLETE = {"signature": "DEMO-SIG", "provider": {"contact_point": {"email": "ts@provider.demo.invalid"}},
@@ -27,7 +27,7 @@ SHOTS = os.environ.get("BALISE_SCREENSHOTS_DIR")
 
 
 def run(env, *args, input=None):
-    r = subprocess.run([BALISE, *args], env=env, input=input, capture_output=True, text=True, timeout=120)
+    r = run_cli(env, *args, input=input)
     assert r.returncode == 0, f"{args}: {r.stdout}\n{r.stderr}"
     return r.stdout
 

@@ -5,18 +5,17 @@ from __future__ import annotations
 
 import hashlib
 import re
-import subprocess
 
 import pytest
 
 from balise.demo import demo_image
+from tests.cli_support import run_cli
 from tests.scan_support import by_path, near_duplicate, pdq_of, run_scan
-from tests.servers import BALISE, clean_env, running_server
-
+from tests.servers import clean_env, running_server
 
 
 def _run(env, *args):
-    r = subprocess.run([BALISE, *args], env=env, capture_output=True, text=True, timeout=120)
+    r = run_cli(env, *args)
     assert r.returncode == 0, r.stdout + r.stderr
     return r.stdout
 

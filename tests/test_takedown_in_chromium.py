@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -17,13 +16,14 @@ import pytest
 
 from balise.demo import demo_image
 from balise.detection.adapters.media_hash import hash_image_bytes
-from tests.servers import BALISE, CHROMIUM, CHROMIUM_ARGS, clean_env, running_server, wait_for
+from tests.cli_support import run_cli
+from tests.servers import CHROMIUM, CHROMIUM_ARGS, clean_env, running_server, wait_for
 from tests.takedown_support import COMPLETE, GERMAN_UPLOAD_IP, demo_site, mailbox, reencoded, routing_overrides
 from tests.test_workbench_in_chromium import PASSWORD, shot, sign_in
 
 
 def run(env, *args, input=None):
-    r = subprocess.run([BALISE, *args], env=env, input=input, capture_output=True, text=True, timeout=120)
+    r = run_cli(env, *args, input=input)
     assert r.returncode == 0, f"{args}: {r.stdout}\n{r.stderr}"
     return r.stdout
 

@@ -7,15 +7,14 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
 from pathlib import Path
 
 import httpx
 import pytest
 
 from balise.demo import demo_image
+from tests.cli_support import run_cli
 from tests.servers import (
-    BALISE,
     CHROMIUM,
     CHROMIUM_ARGS,
     clean_env,
@@ -30,7 +29,7 @@ PASSWORD = "a long enough password"
 
 
 def run(env, *args, input=None):
-    r = subprocess.run([BALISE, *args], env=env, input=input, capture_output=True, text=True, timeout=120)
+    r = run_cli(env, *args, input=input)
     assert r.returncode == 0, f"{args}: {r.stdout}\n{r.stderr}"
     return r.stdout
 

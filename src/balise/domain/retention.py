@@ -27,11 +27,12 @@ class Rule(StrEnum):
     JOBS = "jobs"
     IDEMPOTENCY_KEYS = "idempotency_keys"
     RDAP_CACHE = "rdap_cache"
+    REVEAL_TOKENS = "reveal_tokens"
 
 
 REPORT_RULES = (Rule.UNFOUNDED, Rule.FORWARDED, Rule.RETRACTED)
 CONTACT_RULES = (Rule.PUBLIC_CONTACT, Rule.PUBLIC_CONTACT_MAX)
-HOUSEKEEPING_RULES = (Rule.JOBS, Rule.IDEMPOTENCY_KEYS, Rule.RDAP_CACHE)
+HOUSEKEEPING_RULES = (Rule.JOBS, Rule.IDEMPOTENCY_KEYS, Rule.RDAP_CACHE, Rule.REVEAL_TOKENS)
 
 RULE_STATES: dict[Rule, tuple[str, ...]] = {
     Rule.UNFOUNDED: (ReportState.MANIFESTLY_UNFOUNDED.value,),
@@ -48,6 +49,7 @@ RULE_TEXT: dict[Rule, str] = {
     Rule.JOBS: "finished background jobs: deleted after BALISE_RETENTION_JOBS_DAYS (failed jobs are kept)",
     Rule.IDEMPOTENCY_KEYS: "Idempotency-Keys: forgotten after BALISE_RETENTION_IDEMPOTENCY_DAYS",
     Rule.RDAP_CACHE: "RDAP cache entries: deleted once expired",
+    Rule.REVEAL_TOKENS: "media reveal tokens: deleted an hour after they expire (the audit trail keeps each reveal)",
 }
 
 
@@ -93,7 +95,7 @@ class Policy:
                                                   public_contact_max, jobs, idempotency_keys)))
 
     def period(self, rule: Rule) -> timedelta:
-        if rule is Rule.RDAP_CACHE:
+        if rule in (Rule.RDAP_CACHE, Rule.REVEAL_TOKENS):
             return timedelta(0)  # due at its own expiry
         return getattr(self, rule.value)  # type: ignore[no-any-return]
 

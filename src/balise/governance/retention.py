@@ -49,11 +49,13 @@ from balise.adapters.db.models import (
     RdapCacheEntry,
     Report,
     ReportEvent,
+    RevealToken,
     Takedown,
     TakedownCheck,
     UrlHosting,
 )
 from balise.domain.audit import AuditEvent
+from balise.domain.exposure import REVEAL_TOKEN_KEEP
 from balise.domain.indicators import Algorithm
 from balise.domain.retention import (
     CONTACT_RULES,
@@ -556,6 +558,9 @@ class Retention:
             return Job, Job.id, (Job.status == "done") & (Job.finished_at <= self.policy.cutoff(rule, now))
         if rule is Rule.IDEMPOTENCY_KEYS:
             return IdempotencyKey, IdempotencyKey.id, IdempotencyKey.created_at <= self.policy.cutoff(rule, now)
+        if rule is Rule.REVEAL_TOKENS:
+            # Kept a little past expiry so that a late use is refused as "expired", not "unknown".
+            return RevealToken, RevealToken.digest, RevealToken.expires_at <= now - REVEAL_TOKEN_KEEP
         return RdapCacheEntry, RdapCacheEntry.key, RdapCacheEntry.expires_at <= now
 
     def _housekeeping(self, rule: Rule, now: datetime, dry_run: bool) -> int:
