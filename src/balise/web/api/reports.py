@@ -40,6 +40,7 @@ def _item_out(item: Item) -> dict[str, Any]:
         "md5": item.md5, "sha1": item.sha1, "sha256": item.sha256, "url": item.url,
         "pdq": extra.get("pdq"), "pdq_quality": extra.get("pdq_quality"),
         "hash_status": item.hash_status, "hash_error": item.hash_error,
+        "hash_notes": item.hash_notes or [], "polyglot": bool(item.polyglot),
         "matched": bool(item.matched),
         "matches": [
             {k: m.get(k) for k in ("indicator_id", "algorithm", "distance", "kind", "transform") if m.get(k) is not None}
