@@ -78,7 +78,7 @@ def stored_items(app: Balise) -> list[Item]:
 def scan_rows(tmp_path: Path, files: dict[str, bytes], pdq: str) -> dict[str, dict[str, Any]]:
     """`balise scan` over ``files`` with the picture's PDQ as its only indicator; rows by name."""
     root = tmp_path / "seized"
-    root.mkdir()
+    root.mkdir(parents=True)
     for name, data in files.items():
         (root / name).write_bytes(data)
     indicators = tmp_path / "indicators.txt"

@@ -212,7 +212,7 @@ class MediaHashing:
             item.matched = bool(matches)
             self._audit.record(session, AuditEvent.ITEM_HASH, SYSTEM, "item", str(item.id), PURPOSE,
                                {"report": str(report.id), "hash_status": status, "matched": item.matched,
-                                "matches": len(matches), "polyglot": item.polyglot})
+                                "matches": len(matches)})
             session.flush()
             pending = session.execute(
                 select(func.count()).select_from(Item).where(Item.report_id == report.id, Item.hash_status == PENDING)

@@ -36,8 +36,11 @@ Data = Union[bytes, bytearray, mmap.mmap]
 # scan (each a length the next one must follow) rules out chance byte patterns.
 _SOI = b"\xff\xd8\xff"
 _EOI = b"\xff\xd9"
-# Bounds the work spent on chance SOI patterns in large non-media files.
+# Bounds the work spent on chance SOI patterns in large non-media files, and how far into a file
+# a JPEG is looked for (more than the largest upload; a scan of a 3 GB disk image must not read
+# it all for this).
 MAX_JPEG_CANDIDATES = 64
+JPEG_SEARCH_BYTES = 64 * 1024 * 1024
 MAX_MARKERS = 512
 # Top-level QuickTime/ISO-BMFF boxes FFmpeg's probe accepts first (libavformat/mov.c).
 _LEADING_BOXES = {b"ftyp", b"moov", b"mdat", b"free", b"skip", b"wide", b"junk", b"pnot", b"uuid", b"pict"}
@@ -199,8 +202,9 @@ def _is_zip(view: Data) -> bool:
 
 def _find_jpeg(view: Data) -> int | None:
     position = 0
+    limit = min(len(view), JPEG_SEARCH_BYTES)
     for _ in range(MAX_JPEG_CANDIDATES):
-        position = view.find(_SOI, position + 1)
+        position = view.find(_SOI, position + 1, limit)
         if position < 0:
             return None
         if _jpeg_header_ok(view, position):
