@@ -13,8 +13,8 @@ A form body is refused, and no route runs, when:
 
 * it is larger than ``max_bytes`` — at once when Content-Length says so, otherwise as soon as the
   bytes read pass the limit (413);
-* a field name, a field value or a file name holds a NUL character, which no database text
-  column can store (422, naming the field);
+* a field name, a field value, a file name or a query parameter holds a NUL character, which
+  PostgreSQL text cannot store (422, naming the field);
 * it cannot be parsed, or has more than ``max_fields`` fields (400);
 * its CSRF token is missing or wrong (403).
 
@@ -29,6 +29,7 @@ from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass
 from http.cookies import CookieError, SimpleCookie
 from typing import Any
+from urllib.parse import parse_qsl
 
 from itsdangerous import BadSignature
 from itsdangerous.url_safe import URLSafeSerializer
@@ -112,11 +113,12 @@ class FormGuard:
                 message = {**message, "headers": headers}
             await send(message)
 
-        if scope["method"] in SAFE_METHODS:
-            await self.app(scope, receive, send_with_cookie)
-            return
         try:
-            replay = await self._check(scope, headers, receive, token)
+            self._check_query(scope)
+            if scope["method"] in SAFE_METHODS:
+                replay = receive
+            else:
+                replay = await self._check(scope, headers, receive, token)
         except _Refused as refused:
             response = await self.refuse(scope, refused.refusal)
             if refused.refusal.status == 413:
@@ -204,6 +206,16 @@ class FormGuard:
             raise _Refused(Refusal(400, "malformed_form")) from exc
         except (ValueError, UnicodeDecodeError) as exc:
             raise _Refused(Refusal(400, "malformed_form")) from exc
+
+    @staticmethod
+    def _check_query(scope: dict[str, Any]) -> None:
+        """Query parameters are text the pages filter on: a NUL in one is refused like in a form."""
+        raw = scope.get("query_string", b"")
+        if b"%00" not in raw and b"\x00" not in raw:
+            return
+        for name, value in parse_qsl(raw.decode("latin-1"), keep_blank_values=True):
+            if "\x00" in name or "\x00" in value:
+                raise _Refused(Refusal(422, "nul_character", name.replace("\x00", "\\0")))
 
     @staticmethod
     def _check_fields(form: FormData) -> None:

@@ -143,6 +143,8 @@ async def _read_submission(request: Request) -> tuple[Any, dict[str, UploadedFil
                 raise ApiError(422, "duplicate_file_part", f"file part {name!r} appears twice")
             if value.filename and NUL in value.filename:
                 raise nul_in(f"{name}.filename")
+            if value.content_type and NUL in value.content_type:
+                raise nul_in(f"{name}.content_type")
             files[name] = UploadedFile(part=name, stream=value.file, filename=value.filename,
                                        content_type=value.content_type)
         return parse_json(document, settings.max_json_depth, "the 'report' part"), files
