@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,7 @@ from balise.web.api import match, reports
 from balise.web.api.deps import ApiError
 from balise.web.api.reports import _REPORT_SCHEMA
 from balise.web.forms import FormGuard, Refusal
-from balise.web.limits import BodyLimitMiddleware, BodyTooLarge, RateLimiter
+from balise.web.limits import AMBIGUOUS_FRAMING, BodyLimitMiddleware, BodyTooLarge, FramingGuard, RateLimiter
 from balise.web.public import routes as public
 from balise.web.ui import routes as ui
 from balise.web.ui import directory, workbench
@@ -163,7 +164,20 @@ def create_app(balise: Balise) -> Any:
     from balise.web.ispws import with_ispws
 
     # /ispws (NCMEC-compatible API) is its own stack: XML answers, its own limits, no cookies.
-    return with_ispws(BodyLimitMiddleware(SecurityHeaders(protected), settings.max_request_bytes), balise)
+    stack = with_ispws(BodyLimitMiddleware(SecurityHeaders(protected), settings.max_request_bytes), balise)
+    return FramingGuard(stack, _refuse_ambiguous_framing)
+
+
+def _refuse_ambiguous_framing(scope: dict[str, Any]) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    """400 in the shape the path's clients read: XML for /ispws, JSON elsewhere."""
+    if scope["path"] == "/ispws" or scope["path"].startswith("/ispws/"):
+        from balise.domain.ispws import Code, IspwsError
+        from balise.web.ispws import error_response
+
+        response = error_response(IspwsError(Code.INVALID_REQUEST, AMBIGUOUS_FRAMING, 400))
+        return 400, [(b"content-type", response.media_type.encode())], bytes(response.body)
+    body = json.dumps({"error": "ambiguous_framing", "message": AMBIGUOUS_FRAMING}).encode()
+    return 400, [(b"content-type", b"application/json")], body
 
 
 async def _refuse_form(scope: dict[str, Any], refusal: Refusal) -> Response:
