@@ -58,3 +58,22 @@ def test_known_picture_with_a_tail_matches_in_scan(tmp_path):
         assert_scan_matched(row)
         assert row["status"] == "ok" and any(label in note for note in row["notes"]), row
         assert bool(row["polyglot"]) is polyglot, row
+
+
+def test_a_multi_picture_jpeg_is_noted_but_not_flagged_as_a_polyglot(tmp_path):
+    # Cameras and phones append pictures to JPEGs (MPO, depth and gain maps): not an alarm.
+    import io
+
+    from PIL import Image
+
+    from balise.demo import demo_image
+    from balise.detection.adapters.media_hash import hash_file
+
+    first, second = (Image.open(io.BytesIO(demo_image(seed))) for seed in (612, 613))
+    out = io.BytesIO()
+    first.save(out, "MPO", save_all=True, append_images=[second])
+    path = tmp_path / "camera.jpg"
+    path.write_bytes(out.getvalue())
+    result = hash_file(path)
+    assert result["status"] == "ok" and "polyglot" not in result, result
+    assert "multi-picture JPEG" in result["notes"][0]

@@ -142,16 +142,20 @@ def describe(data: Data, located: Located | None = None) -> Layout:
         layout.end = _quicktime_boxes(data, require_movie=False)
     what = "picture" if found.media_type == "image" else "video"
     if start > 0:
-        label, other = _label(data[:start])
+        label, mime = _label(data[:start])
         layout.notes.append(f"the {what} starts after {start} bytes of {label}, which were ignored")
-        if other:
+        if mime not in _GENERIC:
             layout.also.append(label)
     if layout.end is not None and layout.end < size:
-        label, other = _label(data[layout.end:layout.end + LABEL_BYTES])
-        layout.notes.append(
-            f"{size - layout.end} bytes of {label} follow the {what}'s end at byte {layout.end} and were ignored")
-        if other:
+        label, mime = _label(data[layout.end:layout.end + LABEL_BYTES])
+        note = f"{size - layout.end} bytes of {label} follow the {what}'s end at byte {layout.end} and were ignored"
+        if found.mime == "image/jpeg" and mime == "image/jpeg":
+            # Cameras and phones append pictures to their JPEGs (MPO, depth and gain maps): common
+            # enough not to alarm anyone, though the further pictures are not hashed.
+            note += " (a multi-picture JPEG: only its first picture was hashed)"
+        elif mime not in _GENERIC:
             layout.also.append(label)
+        layout.notes.append(note)
     if "Zip archive data" not in layout.also and _is_zip(data):
         layout.also.append("Zip archive data")
     if layout.also:
@@ -162,22 +166,22 @@ def describe(data: Data, located: Located | None = None) -> Layout:
 # -- naming bytes -----------------------------------------------------------------------------
 
 
-def _label(part: bytes) -> tuple[str, bool]:
-    """(what these bytes are, whether that is a format of its own rather than filler)."""
+def _label(part: bytes) -> tuple[str, str]:
+    """(what these bytes are, their MIME type by libmagic): a MIME type outside ``_GENERIC``
+    means a format of its own rather than filler."""
     head = part[:LABEL_BYTES]
     if not head.strip(b"\x00"):
-        return "NUL bytes", False
+        return "NUL bytes", "application/octet-stream"
     if not head.strip(b"\x00 \t\r\n"):
-        return "white space", False
+        return "white space", "text/plain"
     import magic  # libmagic; imported here so that intake, which only locates, does not load it
 
     try:
         description = magic.from_buffer(head)
         mime = magic.from_buffer(head, mime=True)
     except Exception:  # noqa: BLE001 - libmagic failing to name bytes must not stop hashing
-        return "unrecognised data", False
-    name = description.split(",")[0].strip() or "data"
-    return name, mime not in _GENERIC
+        return "unrecognised data", "application/octet-stream"
+    return description.split(",")[0].strip() or "data", mime
 
 
 def _is_zip(view: Data) -> bool:
