@@ -144,7 +144,9 @@ def describe(data: Data, located: Located | None = None) -> Layout:
     if start > 0:
         label, mime = _label(data[:start])
         layout.notes.append(f"the {what} starts after {start} bytes of {label}, which were ignored")
-        if mime not in _GENERIC:
+        # A JPEG cut inside its headers can still hold a whole one (its EXIF thumbnail): that
+        # is the picture, smaller, not a second format.
+        if mime not in _GENERIC and not (found.mime == "image/jpeg" and mime == "image/jpeg"):
             layout.also.append(label)
     if layout.end is not None and layout.end < size:
         label, mime = _label(data[layout.end:layout.end + LABEL_BYTES])
