@@ -1,4 +1,5 @@
-"""Corrupt pictures and videos get their exact hashes and the decoder's reason; the scan goes on."""
+"""Corrupt pictures and videos get their exact hashes and the decoder's reason; the scan goes on.
+A JPEG cut after its headers is not corrupt: it is hashed as far as it decodes."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ def test_corrupt_media(tmp_path):
     root = tmp_path / "seized"
     root.mkdir()
     good = demo_image(4, (200, 150))
-    (root / "truncated.jpg").write_bytes(good[: len(good) // 3])
+    (root / "truncated.jpg").write_bytes(good[:120])  # cut inside its headers: nothing decodes
+    (root / "third.jpg").write_bytes(good[: len(good) // 3])
     (root / "fake.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"garbage" * 50)
     (root / "broken.mp4").write_bytes(b"\0\0\0\x18ftypmp42" + b"\x01" * 500)
     (root / "good.jpg").write_bytes(good)
@@ -24,3 +26,6 @@ def test_corrupt_media(tmp_path):
         assert len(row["sha256"]) == 64 and row["md5"]
     assert rows[bytes(root) + b"/broken.mp4"]["media_type"] == "video"
     assert rows[bytes(root) + b"/good.jpg"]["status"] == "ok"
+    # A JPEG cut in its picture data is hashed as far as it decodes, and says so.
+    third = rows[bytes(root) + b"/third.jpg"]
+    assert third["status"] != "error" and third["pdq"] and third["notes"][0].startswith("truncated:"), third

@@ -37,13 +37,15 @@ def sandboxed(response) -> None:
 def test_hostile_items_are_attachments_and_pictures_are_reencoded_rasters(tmp_path, db_url):
     picture, video = demo_image(81, (640, 480)), sample_video()
     hostile = {"page.html": (HTML, "text/html"), "drawing.svg": (SVG, "image/svg+xml"),
-               "app.js": (SCRIPT, "application/javascript"), "both.jpg": (polyglot(), "image/jpeg"),
-               "cut.jpg": (truncated_jpeg(), "image/jpeg")}
+               "app.js": (SCRIPT, "application/javascript"), "both.jpg": (polyglot(), "image/jpeg")}
+    # A cut JPEG is a picture as far as it decodes (it is hashed and matched as one): shown as
+    # a raster Balise encoded, like any picture, never as its stored bytes.
+    cut = truncated_jpeg()
     files = [("p.jpg", picture, "image/jpeg"), ("v.mp4", video, "video/mp4")] + [
-        (name, data, declared) for name, (data, declared) in hostile.items()]
+        (name, data, declared) for name, (data, declared) in hostile.items()] + [("cut.jpg", cut, "image/jpeg")]
     with workbench(tmp_path, db_url) as (balise, clock, key):
         report_id, ids = file_report(balise, key, files)
-        picture_id, video_id, *hostile_ids = ids
+        picture_id, video_id, *hostile_ids, cut_id = ids
         with analyst(balise, "ana") as ana:
             claim(ana, report_id)
             # The default view of a hostile item: nothing, whatever the provider declared.
@@ -65,11 +67,12 @@ def test_hostile_items_are_attachments_and_pictures_are_reencoded_rasters(tmp_pa
             assert r.headers["content-disposition"].startswith("attachment;")
             sandboxed(r)
             # Pictures are always rasters Balise encoded, inline.
-            for url in (f"/ui/items/{picture_id}/media", reveal_url(ana, picture_id)):
-                r = ana.get(url)
-                assert r.headers["content-type"] in ("image/png", "image/webp")
-                assert r.headers["content-disposition"] == "inline" and r.content != picture
-                sandboxed(r)
+            for item_id, stored in ((picture_id, picture), (cut_id, cut)):
+                for url in (f"/ui/items/{item_id}/media", reveal_url(ana, item_id)):
+                    r = ana.get(url)
+                    assert r.headers["content-type"] in ("image/png", "image/webp")
+                    assert r.headers["content-disposition"] == "inline" and r.content != stored
+                    sandboxed(r)
         # Nothing of a hostile item was decrypted for the default view.
         previewed = {e.details["item"] for e in events(balise, "media:preview")}
-        assert previewed == {str(picture_id)}
+        assert previewed == {str(picture_id), str(cut_id)}

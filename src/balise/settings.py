@@ -118,6 +118,14 @@ class Settings(BaseSettings):
 
     # Intake limits. A request larger than max_request_bytes is refused before it is read.
     max_request_bytes: int = 64 * 1024 * 1024
+    # HTML forms (staff pages, the public reporting form): refused past this size while they
+    # stream in, and past this many fields. They hold text; nothing in them comes near.
+    max_form_bytes: int = Field(default=256 * 1024, ge=1024)
+    max_form_fields: int = Field(default=100, ge=1)
+    # JSON documents of the API (a report, a match request, a patch): size and nesting depth,
+    # checked before they are parsed.
+    max_json_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
+    max_json_depth: int = Field(default=32, ge=4, le=200)
     max_file_bytes: int = 32 * 1024 * 1024
     max_items_per_report: int = 1000
 

@@ -62,14 +62,21 @@ class Perceptual:
     error: str | None = None
     hashes: dict[str, Any] = field(default_factory=dict)
     queries: list[HashQuery] = field(default_factory=list)
+    # What the hasher ignored or repaired (bytes around the picture, a cut JPEG), and the other
+    # formats the file also is: shown to the analyst with the item.
+    notes: list[str] = field(default_factory=list)
+    polyglot: list[str] = field(default_factory=list)
 
 
 def read_perceptual(result: dict[str, Any]) -> Perceptual:
-    """The hashes of an (isolated) hasher result. An error result keeps nothing: a polyglot's
-    PDQ is of its image part only, and a crashed child has none."""
+    """The hashes of an (isolated) hasher result. Bytes around the picture do not stop it from
+    being matched: the hasher hashed the picture alone and says what else it found (notes, and
+    the formats of a polyglot). An error result has no hashes to keep (the picture did not
+    decode, or the child crashed)."""
+    notes, polyglot = list(result.get("notes") or []), list(result.get("polyglot") or [])
     if result.get("status") == "error":
-        return Perceptual("error", result.get("error"))
-    found = Perceptual(result.get("status", "ok"))
+        return Perceptual("error", result.get("error"), notes=notes, polyglot=polyglot)
+    found = Perceptual(result.get("status", "ok"), notes=notes, polyglot=polyglot)
     if result.get("pdq"):
         found.hashes["pdq"] = result["pdq"]
         found.hashes["pdq_quality"] = result.get("pdq_quality")
@@ -199,6 +206,8 @@ class MediaHashing:
                 item.hashes = {**(item.hashes or {}), **found.hashes}
             item.hash_status = status
             item.hash_error = found.error
+            item.hash_notes = found.notes or None
+            item.polyglot = bool(found.polyglot)
             item.matches = matches or None
             item.matched = bool(matches)
             self._audit.record(session, AuditEvent.ITEM_HASH, SYSTEM, "item", str(item.id), PURPOSE,

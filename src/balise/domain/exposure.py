@@ -74,11 +74,15 @@ REVEAL_PURPOSES = {
 
 
 def display_of(*, media_type: str | None, hash_status: str | None,
-               vault_object: str | None) -> Display:
+               vault_object: str | None, polyglot: bool = False) -> Display:
     if not vault_object:
         return Display.NONE
     if hash_status == "pending":
         return Display.PENDING
+    # Hashed as the picture it also is, so that it matches; but never rendered, not even as a
+    # derivative: whatever reads it next (a browser, an archive tool) may see the other format.
+    if polyglot:
+        return Display.PLACEHOLDER
     if hash_status in DECODED and media_type == "image":
         return Display.PICTURE
     if hash_status in DECODED and media_type == "video":

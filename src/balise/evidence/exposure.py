@@ -225,5 +225,5 @@ def _digest(token: str) -> str:
 
 def _display(item: Item) -> Display:
     return display_of(media_type=item.media_type, hash_status=item.hash_status,
-                      vault_object=item.vault_object)
+                      vault_object=item.vault_object, polyglot=bool(item.polyglot))
 

@@ -438,6 +438,8 @@ class EvidencePackages:
             "detection": {
                 "hash_status": item.hash_status,
                 "hash_error": item.hash_error,
+                "hash_notes": item.hash_notes or [],
+                "polyglot": item.polyglot,
                 "matched": item.matched,
                 "matches": item.matches or [],
                 "duplicate_of": str(item.duplicate_of) if item.duplicate_of else None,

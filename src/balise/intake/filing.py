@@ -24,7 +24,8 @@ from balise.adapters.db.models import (
     Report,
     ReportEvent,
 )
-from balise.detection.adapters.hashing import ExactHashes, exact_hashes, sniff_media_type
+from balise.detection.adapters.hashing import ExactHashes, exact_hashes
+from balise.detection.adapters.media_layout import locate
 from balise.detection.matching_types import HashQuery
 from balise.detection.media_hashing import HASHED_MEDIA, PENDING, distinct_matches, exact_queries
 from balise.domain.audit import AuditEvent
@@ -176,7 +177,11 @@ class Intake:
                     f"file part {upload.part!r} has {upload.hashes.size} bytes; the limit is {self.max_file_bytes}",
                 )
             upload.stream.seek(0)
-            upload.media_type, upload.sniffed_type = sniff_media_type(upload.stream.read(64))
+            # The same decision as the hasher's (media_layout.py): a picture after a few bytes is
+            # a picture, to be hashed, whatever its first bytes say. The whole file is read
+            # (at most max_file_bytes, one file at a time): a JPEG may start anywhere in it.
+            located = locate(upload.stream.read())
+            upload.media_type, upload.sniffed_type = located.media_type, located.mime
             upload.stream.seek(0)
         for index, item in enumerate(report.items):
             if not isinstance(item, MediaItemIn) or item.hashes is None:

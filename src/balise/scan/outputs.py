@@ -22,7 +22,7 @@ CSV_COLUMNS = (
     "path", "path_b64", "path_exact", "container", "depth", "size", "md5", "sha1", "sha256", "media_type", "mime",
     "pdq", "pdq_quality", "width", "height", "frame_count", "copies", "known", "match_source", "match_algorithm",
     "match_kind", "match_category", "match_distance", "match_count", "cluster", "cluster_size", "review_rank",
-    "status", "error",
+    "status", "error", "polyglot", "notes",
 )
 
 _ALGO_ORDER = {"sha256": 0, "sha1": 1, "md5": 2, "vpdq": 3, "pdq": 4}
@@ -44,13 +44,13 @@ def rows(conn: sqlite3.Connection) -> Iterator[dict[str, Any]]:
     cur = conn.cursor()
     cur.execute(
         "SELECT f.path, f.depth, f.size, f.status, f.error, c.md5, c.sha1, f.sha256, c.media_type, c.mime, c.pdq, "
-        "c.pdq_quality, c.width, c.height, c.frame_count, "
+        "c.pdq_quality, c.width, c.height, c.frame_count, c.notes, c.polyglot, "
         "(SELECT COUNT(*) FROM files g WHERE g.sha256 = f.sha256), k.cluster, k.size, k.review_rank, c.size "
         "FROM files f LEFT JOIN contents c ON c.sha256 = f.sha256 LEFT JOIN clusters k ON k.sha256 = f.sha256 "
         "ORDER BY f.path")
     while batch := cur.fetchmany(2000):
-        for (path, depth, size, status, error, md5, sha1, sha256, mtype, mime, pdq, q, w, h, fc, copies, cl, cls, rank,
-             csize) in batch:
+        for (path, depth, size, status, error, md5, sha1, sha256, mtype, mime, pdq, q, w, h, fc, notes, polyglot, copies,
+             cl, cls, rank, csize) in batch:
             path = bytes(path)
             container = path.rsplit(MEMBER_SEP, 1)[0] if MEMBER_SEP in path else None
             ms = matches.get(sha256 or "", [])
@@ -65,6 +65,8 @@ def rows(conn: sqlite3.Connection) -> Iterator[dict[str, Any]]:
                 "match_kind": best.get("kind"), "match_category": best.get("category"),
                 "match_distance": best.get("distance"), "match_count": len(ms), "cluster": cl, "cluster_size": cls,
                 "review_rank": rank, "status": status, "error": error, "matches": ms,
+                # What was ignored around the picture, and the other formats of a polyglot.
+                "notes": json.loads(notes) if notes else [], "polyglot": json.loads(polyglot) if polyglot else [],
             }
 
 
@@ -80,11 +82,19 @@ def write_results(conn: sqlite3.Connection, out: Path) -> int:
         w.writeheader()
         for row in rows(conn):
             jf.write(json.dumps(row, ensure_ascii=False, sort_keys=False) + "\n")
-            w.writerow({k: ("" if v is None else v) for k, v in row.items() if k in CSV_COLUMNS})
+            w.writerow({k: _cell(v) for k, v in row.items() if k in CSV_COLUMNS})
             n += 1
     os.replace(jtmp, out / "results.jsonl")
     os.replace(ctmp, out / "results.csv")
     return n
+
+
+def _cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return "; ".join(str(v) for v in value)
+    return value
 
 
 def _vics_category(ms: list[dict[str, Any]]) -> str:

@@ -47,7 +47,9 @@ CREATE TABLE IF NOT EXISTS contents (
     md5 TEXT NOT NULL, sha1 TEXT NOT NULL, size INTEGER NOT NULL,
     media_type TEXT, mime TEXT, status TEXT, error TEXT,
     pdq TEXT, pdq_quality INTEGER, width INTEGER, height INTEGER, frame_count INTEGER,
-    vpdq TEXT
+    vpdq TEXT,
+    notes TEXT,                     -- JSON list: bytes ignored around the picture, a cut JPEG
+    polyglot TEXT                   -- JSON list: the other formats the file also is
 );
 CREATE TABLE IF NOT EXISTS matches (
     sha256 TEXT NOT NULL, source TEXT NOT NULL, algorithm TEXT NOT NULL, kind TEXT,
@@ -64,7 +66,9 @@ CREATE TABLE IF NOT EXISTS runs (
 """
 
 CONTENT_COLS = ("sha256", "md5", "sha1", "size", "media_type", "mime", "status", "error", "pdq", "pdq_quality",
-                "width", "height", "frame_count", "vpdq")
+                "width", "height", "frame_count", "vpdq", "notes", "polyglot")
+# Columns added since the first state databases; a scan resumed with an older one gains them.
+_ADDED_CONTENT_COLS = ("notes", "polyglot")
 
 
 class StateDB:
@@ -75,6 +79,10 @@ class StateDB:
         self.conn.execute("PRAGMA synchronous=NORMAL")
         self.conn.execute("PRAGMA foreign_keys=ON")
         self.conn.executescript(SCHEMA)
+        present = {row[1] for row in self.conn.execute("PRAGMA table_info(contents)")}
+        for column in _ADDED_CONTENT_COLS:
+            if column not in present:
+                self.conn.execute(f"ALTER TABLE contents ADD COLUMN {column} TEXT")
         self.run_id = 0
 
     def close(self) -> None:
@@ -163,7 +171,8 @@ class StateDB:
             if exists:
                 return
         vals = dict(rec)
-        vals["vpdq"] = json.dumps(rec["vpdq"]) if rec.get("vpdq") else None
+        for column in ("vpdq", "notes", "polyglot"):
+            vals[column] = json.dumps(rec[column]) if rec.get(column) else None
         self.conn.execute(
             f"INSERT OR IGNORE INTO contents ({', '.join(CONTENT_COLS)}) VALUES ({', '.join('?' * len(CONTENT_COLS))})",
             tuple(vals.get(c) for c in CONTENT_COLS))

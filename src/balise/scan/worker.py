@@ -21,16 +21,19 @@ and options and returns one JSON-ready record per file (archive members nested u
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
+import mmap
 import os
 import stat
 import tarfile
 import tempfile
 import zipfile
+from collections.abc import Callable
 from typing import Any, BinaryIO
 
-from balise.detection.adapters.hashing import sniff_media_type
+from balise.detection.adapters.media_layout import describe
 from balise.detection.adapters.media_hash import QUALITY_THRESHOLD, MediaError, hash_image, hash_video
 from balise.scan.labels import member_label
 
@@ -158,7 +161,7 @@ def _hash_bytes(data: bytes, label: bytes, o: dict[str, Any], cache: dict, depth
     rec = h.result()
     rec["hashed"] = 1
     head = data[:512]
-    rec.update(_content(rec, head, lambda: io.BytesIO(data), None, label, o, cache, depth))
+    rec.update(_content(rec, head, lambda: io.BytesIO(data), None, label, o, cache, depth, lambda: data))
     return rec
 
 
@@ -182,12 +185,22 @@ def _hash_stream(f: BinaryIO, fd: int | None, label: bytes, o: dict[str, Any], c
         return f
 
     fd_path = f"/proc/self/fd/{fd}" if fd is not None and os.path.exists(f"/proc/self/fd/{fd}") else None
-    rec.update(_content(rec, head, reopen, fd_path, label, o, cache, depth))
+    with contextlib.ExitStack() as stack:
+        def whole() -> Any:
+            # Large files are mapped, not read: the layout looks at a few places in them.
+            if fd is not None and rec["size"]:
+                return stack.enter_context(mmap.mmap(fd, 0, access=mmap.ACCESS_READ))
+            return reopen().read()
+
+        rec.update(_content(rec, head, reopen, fd_path, label, o, cache, depth, whole))
     return rec
 
 
-def _content(rec: dict, head: bytes, reopen, fs_path: str | None, label: bytes, o: dict, cache: dict, depth: int) -> dict:
-    """Media type and perceptual hashes (or archive members) of content already hashed exactly."""
+def _content(rec: dict, head: bytes, reopen, fs_path: str | None, label: bytes, o: dict, cache: dict, depth: int,
+             whole: Callable[[], Any]) -> dict:
+    """Media type and perceptual hashes (or archive members) of content already hashed exactly.
+    What is hashed is decided as for a report (media_layout.py): the picture wherever it
+    starts, the bytes around it ignored and noted, a cut JPEG hashed as far as it decodes."""
     if rec["size"] == 0:
         return {"media_type": "other", "mime": None, "status": "empty", "error": "empty file (0 bytes)"}
     cached = cache.get(rec["sha256"])
@@ -204,14 +217,21 @@ def _content(rec: dict, head: bytes, reopen, fs_path: str | None, label: bytes, 
             if err:
                 out.update(status="limit" if err.startswith("zip bomb") else "error", error=err)
         return out  # archives are not cached: their members are reported per archive
-    media_type, mime = sniff_media_type(head[:64])
-    out = {"media_type": media_type, "mime": mime}
+    out = {"media_type": "other", "mime": None}
     try:
-        if media_type == "image":
-            ih = hash_image(reopen() if fs_path is None else fs_path)
+        data = whole()
+        layout = describe(data)
+        out.update(media_type=layout.media_type, mime=layout.mime)
+        if layout.notes:
+            out["notes"] = layout.notes
+        if layout.polyglot:
+            out["polyglot"] = layout.also
+        if layout.media_type == "image":
+            source = (reopen() if fs_path is None else fs_path) if layout.whole else io.BytesIO(layout.media_bytes(data))
+            ih = hash_image(source)
             out.update(pdq=ih.pdq, pdq_quality=ih.pdq_quality, width=ih.width, height=ih.height,
                        format=ih.format, status=ih.status)
-        elif media_type == "video":
+        elif layout.media_type == "video":
             frames = _video(reopen, fs_path, o)
             out["vpdq"] = [[f.frame_number, f.quality, f.pdq, f.timestamp] for f in frames]
             out["frame_count"] = len(frames)
@@ -220,6 +240,8 @@ def _content(rec: dict, head: bytes, reopen, fs_path: str | None, label: bytes, 
             out["status"] = "ok"
     except MediaError as exc:
         out.update(status="error", error=str(exc))
+    except OSError as exc:
+        out.update(status="error", error=f"cannot read: {_oserr(exc)}")
     except MemoryError:
         out.update(status="error", error="out of memory while decoding")
     except Exception as exc:  # noqa: BLE001 - a hostile file must never stop the scan
@@ -284,7 +306,13 @@ def _member_record(label: bytes, src: BinaryIO, budget: dict, o: dict, cache: di
             sp.seek(0)
             return sp
 
-        rec.update(_content(rec, head, reopen, None, label, o, cache, depth))
+        def whole() -> Any:
+            if h.size <= o["in_memory_bytes"]:
+                return reopen().read()
+            return stack.enter_context(mmap.mmap(sp.fileno(), 0, access=mmap.ACCESS_READ))
+
+        with contextlib.ExitStack() as stack:
+            rec.update(_content(rec, head, reopen, None, label, o, cache, depth, whole))
         return rec
     finally:
         sp.close()

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from balise.accounts.actors import Actor
 from balise.adapters.db.models import Item, Report, UrlHosting
+from balise.detection.adapters.media_layout import locate
 from balise.detection.matching_types import HashQuery
 from balise.detection.media_hashing import distinct_matches, exact_queries, hash_private_copy, read_perceptual
 from balise.domain.audit import AuditEvent
@@ -110,6 +111,8 @@ class UrlInspector:
                 item.hashes = detection["hashes"] or None
                 item.hash_status = detection["status"]
                 item.hash_error = detection.get("error")
+                item.hash_notes = detection.get("notes") or None
+                item.polyglot = bool(detection.get("polyglot"))
                 item.matches = detection["matches"] or None
                 item.matched = bool(detection["matches"])
                 if item.matched and fetched.body is not None:
@@ -194,8 +197,12 @@ class UrlInspector:
         if fetched.outcome != "served" or fetched.body is None:
             return None
         content_type = (fetched.content_type or "").split(";")[0].strip().lower()
-        media_type = "image" if content_type.startswith("image/") else "video" if content_type.startswith("video/") else None
         body = fetched.body
+        # What the body is decides, as for an upload (media_layout.py); the server's word only
+        # adds media the content does not reveal.
+        located = locate(body).media_type
+        media_type = located if located != "other" else (
+            "image" if content_type.startswith("image/") else "video" if content_type.startswith("video/") else None)
         md5, sha1 = hashlib.md5(body).hexdigest(), hashlib.sha1(body).hexdigest()
         queries = exact_queries(md5, sha1, hashlib.sha256(body).hexdigest())
         result: dict[str, Any] = {"status": "not_applicable", "hashes": {}, "matches": [],
@@ -203,6 +210,7 @@ class UrlInspector:
         if media_type is not None:
             found = read_perceptual(hash_private_copy(self._hasher, self._tmp, "balise-fetch-", [body]))
             result["status"], result["hashes"] = found.status, found.hashes
+            result["notes"], result["polyglot"] = found.notes, found.polyglot
             if found.error is not None:
                 result["error"] = found.error
             queries += found.queries

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 from typing import Any
 
-from asgi_csrf import asgi_csrf
 from fastapi import FastAPI, Request
 from fastapi_offline import FastAPIOffline
 from fastapi.exceptions import RequestValidationError
@@ -22,7 +22,8 @@ from balise.container import Balise
 from balise.web.api import match, reports
 from balise.web.api.deps import ApiError
 from balise.web.api.reports import _REPORT_SCHEMA
-from balise.web.limits import BodyLimitMiddleware, BodyTooLarge, RateLimiter
+from balise.web.forms import FormGuard, Refusal
+from balise.web.limits import AMBIGUOUS_FRAMING, BodyLimitMiddleware, BodyTooLarge, FramingGuard, RateLimiter
 from balise.web.public import routes as public
 from balise.web.ui import routes as ui
 from balise.web.ui import directory, media, workbench
@@ -135,7 +136,7 @@ def create_fastapi(balise: Balise) -> FastAPI:
 
 
 def create_app(balise: Balise) -> Any:
-    """The full ASGI stack: body limit → CSRF → sessions → FastAPI."""
+    """The full ASGI stack: body limit → form guard (CSRF, form bounds) → sessions → FastAPI."""
     settings = balise.settings
     settings.check_safe()
     app = create_fastapi(balise)
@@ -147,20 +148,45 @@ def create_app(balise: Balise) -> Any:
         same_site="strict",
         https_only=not settings.is_development,
     )
-    protected = asgi_csrf(
+    protected = FormGuard(
         app,
         signing_secret=settings.secret_key.get_secret_value() + ":csrf",
         # Forms without a session cookie yet (sign-in) are protected too.
         always_protect={"/ui/login", "/ui/login/totp", "/ui/logout", *public.POST_PATHS},
-        # The API authenticates with keys in headers, never with cookies.
-        skip_if_scope=lambda scope: scope["path"].startswith("/api/"),
+        # The API authenticates with keys in headers, never with cookies; its bodies are JSON
+        # or multipart submissions it bounds itself.
+        skip=lambda scope: scope["path"].startswith("/api/"),
+        refuse=_refuse_form,
+        max_bytes=settings.max_form_bytes,
+        max_fields=settings.max_form_fields,
         cookie_secure=not settings.is_development,
         cookie_samesite="Strict",
     )
     from balise.web.ispws import with_ispws
 
     # /ispws (NCMEC-compatible API) is its own stack: XML answers, its own limits, no cookies.
-    return with_ispws(BodyLimitMiddleware(SecurityHeaders(protected), settings.max_request_bytes), balise)
+    stack = with_ispws(BodyLimitMiddleware(SecurityHeaders(protected), settings.max_request_bytes), balise)
+    return FramingGuard(stack, _refuse_ambiguous_framing)
+
+
+def _refuse_ambiguous_framing(scope: dict[str, Any]) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    """400 in the shape the path's clients read: XML for /ispws, JSON elsewhere."""
+    if scope["path"] == "/ispws" or scope["path"].startswith("/ispws/"):
+        from balise.domain.ispws import Code, IspwsError
+        from balise.web.ispws import error_response
+
+        response = error_response(IspwsError(Code.INVALID_REQUEST, AMBIGUOUS_FRAMING, 400))
+        return 400, [(b"content-type", response.media_type.encode())], bytes(response.body)
+    body = json.dumps({"error": "ambiguous_framing", "message": AMBIGUOUS_FRAMING}).encode()
+    return 400, [(b"content-type", b"application/json")], body
+
+
+async def _refuse_form(scope: dict[str, Any], refusal: Refusal) -> Response:
+    """The HTML page for a refused form body: the public pages' in their language, else staff's."""
+    request = Request(scope)
+    if scope["path"] == "/report" or scope["path"].startswith("/report/"):
+        return public.refused(request, refusal)
+    return ui.refused(request, refusal)
 
 
 class SecurityHeaders:

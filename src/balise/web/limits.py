@@ -77,6 +77,34 @@ async def _send_json(send: Any, status: int, body: dict[str, Any]) -> None:
     await send({"type": "http.response.body", "body": payload})
 
 
+class FramingGuard:
+    """A request with both Content-Length and Transfer-Encoding is refused (400) and its
+    connection closed. RFC 9112 section 6.3: the two disagree on where the body ends, which is
+    how requests are smuggled past a proxy that reads the other one; a server must close the
+    connection after such a request. uvicorn (h11) reads the chunked body and would keep the
+    connection open for the next request, so the guard answers before anything else runs, with
+    ``Connection: close`` (which uvicorn honours by closing)."""
+
+    def __init__(self, app: Any, refuse: Any) -> None:
+        self.app = app
+        self.refuse = refuse  # (scope) -> (status, headers, body)
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            names = {name.lower() for name, _ in scope.get("headers", [])}
+            if b"transfer-encoding" in names and b"content-length" in names:
+                status, headers, body = self.refuse(scope)
+                await send({"type": "http.response.start", "status": status,
+                            "headers": [*headers, (b"content-length", str(len(body)).encode()),
+                                        (b"connection", b"close")]})
+                await send({"type": "http.response.body", "body": body})
+                return
+        await self.app(scope, receive, send)
+
+
+AMBIGUOUS_FRAMING = "the request has both Content-Length and Transfer-Encoding: its length is ambiguous"
+
+
 class RateLimiter:
     """A moving window per key. Storage is memory:// (one process) or redis:// (shared)."""
 

@@ -221,6 +221,10 @@ class Item(Base):
     # Perceptual hashing outcome: ok, low_quality, error, not_applicable.
     hash_status: Mapped[str | None] = mapped_column(String(16))
     hash_error: Mapped[str | None] = mapped_column(Text)
+    # What the hasher ignored or repaired to hash the picture (bytes before or after it, a cut
+    # JPEG), and whether the file is also another format (ZIP, PDF, HTML...): for the analyst.
+    hash_notes: Mapped[list[str] | None] = mapped_column(JSON)
+    polyglot: Mapped[bool] = mapped_column(Boolean, default=False)
     # Matches against the indicator database at arrival: [{indicator_id, algorithm, distance, ...}].
     matches: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
     matched: Mapped[bool] = mapped_column(Boolean, default=False, index=True)

@@ -48,6 +48,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import mmap
 import multiprocessing
 import os
 import resource
@@ -67,7 +68,8 @@ from typing import Any, BinaryIO
 import numpy as np
 from PIL import Image
 
-from balise.detection.adapters.hashing import exact_hashes, sniff_media_type
+from balise.detection.adapters.hashing import exact_hashes
+from balise.detection.adapters.media_layout import describe
 from balise.detection.adapters.pdq import (
     DIHEDRAL_NAMES,
     PDQ_DIM,
@@ -592,86 +594,6 @@ def _frame_luma(frame: Any, downscale: tuple[int, int] | None, use_luma_plane: b
 # Files
 # --------------------------------------------------------------------------------------
 
-_ARCHIVE_SIGNATURES = (
-    (b"PK\x03\x04", "zip archive"),
-    (b"PK\x05\x06", "zip archive"),
-    (b"Rar!\x1a\x07", "RAR archive"),
-    (b"7z\xbc\xaf\x27\x1c", "7z archive"),
-    (b"%PDF-", "PDF document"),
-    (b"\x1f\x8b\x08", "gzip data"),
-    (b"ustar", "tar archive"),
-)
-
-
-def _jpeg_end(data: bytes) -> int | None:
-    """Offset just past the EOI marker of the first JPEG in ``data`` (None if not found)."""
-    i = 2
-    n = len(data)
-    while i + 4 <= n:
-        if data[i] != 0xFF:
-            return None
-        marker = data[i + 1]
-        if marker == 0xFF:
-            i += 1
-            continue
-        if marker == 0xD9:
-            return i + 2
-        if 0xD0 <= marker <= 0xD7 or marker == 0x01:
-            i += 2
-            continue
-        seg = int.from_bytes(data[i + 2 : i + 4], "big")
-        i += 2 + seg
-        if marker == 0xDA:  # entropy-coded data follows until the next non-RST marker
-            while i + 1 < n:
-                j = data.find(b"\xff", i)
-                if j < 0 or j + 1 >= n:
-                    return None
-                nxt = data[j + 1]
-                if nxt == 0x00 or 0xD0 <= nxt <= 0xD7 or nxt == 0xFF:
-                    i = j + (1 if nxt == 0xFF else 2)
-                    continue
-                i = j
-                break
-    return None
-
-
-def _png_end(data: bytes) -> int | None:
-    i = 8
-    n = len(data)
-    while i + 12 <= n:
-        length = int.from_bytes(data[i : i + 4], "big")
-        ctype = data[i + 4 : i + 8]
-        i += 12 + length
-        if ctype == b"IEND":
-            return i
-    return None
-
-
-def _polyglot(path: Path, mime: str | None) -> str | None:
-    """Reason string if an archive/document is appended to (or embedded in) the image."""
-    size = path.stat().st_size
-    with path.open("rb") as f:
-        data = f.read() if size <= 64 * 1024 * 1024 else None
-        if data is None:
-            f.seek(max(0, size - 65536))
-            tail = f.read()
-            return "polyglot: zip archive structure at the end of the file" if b"PK\x05\x06" in tail else None
-    end = None
-    if mime == "image/jpeg":
-        end = _jpeg_end(data)
-    elif mime == "image/png":
-        end = _png_end(data)
-    if end is not None and end < len(data):
-        trailing = data[end:]
-        stripped = trailing.lstrip(b"\x00\r\n\t ")
-        for sig, what in _ARCHIVE_SIGNATURES:
-            if stripped.startswith(sig) or (sig == b"PK\x05\x06" and sig in trailing[-65536:]):
-                return f"polyglot: {len(trailing)} bytes of {what} data follow the image's end at byte {end}"
-    if b"PK\x05\x06" in data[-65536:] and b"PK\x03\x04" in data:
-        return "polyglot: the file also parses as a zip archive (end-of-central-directory record present)"
-    return None
-
-
 def _error_result(base: dict[str, Any], reason: str) -> dict[str, Any]:
     base.update(status="error", error=reason)
     return base
@@ -692,9 +614,11 @@ def hash_file(
 
     Keys: path, size, md5, sha1, sha256, media_type (image/video/other, by content), mime,
     status ("ok" | "low_quality" | "error"), and for images pdq, pdq_quality, width, height,
-    format, mode (+ dihedral, frames, pdq_alpha_ignored, notes), for videos vpdq (a list of
-    {frame_number, timestamp, pdq, quality}) and frame_count, for errors error (the reason).
-    ``perceptual=False`` stops after the exact hashes and the media type (status "ok").
+    format, mode (+ dihedral, frames, pdq_alpha_ignored), for videos vpdq (a list of
+    {frame_number, timestamp, pdq, quality}) and frame_count, for errors error (the reason);
+    notes (what was ignored or repaired, see media_layout.py) and polyglot (the other formats
+    the file also is) when there are any. ``perceptual=False`` stops after the exact hashes and
+    the media type (status "ok").
     """
     p = Path(path)
     result: dict[str, Any] = {"path": str(p)}
@@ -704,32 +628,45 @@ def hash_file(
             return _error_result(result, "not a regular file")
         with p.open("rb") as f:
             exact = exact_hashes(f)
-            f.seek(0)
-            head = f.read(64)
+            data = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) if exact.size else b""
     except OSError as exc:
         return _error_result(result, f"cannot read file: {exc.strerror or exc}")
     result.update(size=exact.size, md5=exact.md5, sha1=exact.sha1, sha256=exact.sha256)
     if exact.size == 0:
         result["media_type"] = "other"
         return _error_result(result, "empty file (0 bytes)")
-    media_type, mime = sniff_media_type(head)
-    result["media_type"] = media_type
-    result["mime"] = mime
+    try:
+        return _hash_data(result, data, p, dihedral=dihedral, fast=fast, max_pixels=max_pixels,
+                          video_max_frames=video_max_frames, video_max_seconds=video_max_seconds,
+                          video_downscale=video_downscale, perceptual=perceptual)
+    finally:
+        if isinstance(data, mmap.mmap):
+            data.close()
+
+
+def _hash_data(result: dict[str, Any], data: Any, p: Path, *, dihedral: bool, fast: bool, max_pixels: int,
+               video_max_frames: int, video_max_seconds: float, video_downscale: tuple[int, int] | None,
+               perceptual: bool) -> dict[str, Any]:
+    try:
+        layout = describe(data)
+    except Exception as exc:  # noqa: BLE001 - a hostile file must never crash a batch
+        return _error_result(result, f"unexpected failure reading the file's structure: {type(exc).__name__}: {exc}")
+    result["media_type"] = layout.media_type
+    result["mime"] = layout.mime
+    notes = list(layout.notes)
+    if layout.polyglot:
+        result["polyglot"] = list(layout.also)
     if not perceptual:
         result["status"] = "ok"
-        return result
+        return _with_notes(result, notes)
     try:
-        if media_type == "image":
-            ih = hash_image(p, dihedral=dihedral, fast=fast, max_pixels=max_pixels)
+        if layout.media_type == "image":
+            source: Any = p if layout.whole else io.BytesIO(layout.media_bytes(data))
+            ih = hash_image(source, dihedral=dihedral, fast=fast, max_pixels=max_pixels)
             d = ih.to_dict()
             result.update({k: v for k, v in d.items() if k != "notes"})
-            if ih.notes:
-                result["notes"] = ih.notes
-            reason = _polyglot(p, mime)
-            if reason:
-                result["status"] = "error"
-                result["error"] = reason + " (the hash above is of the image part only)"
-        elif media_type == "video":
+            notes += ih.notes
+        elif layout.media_type == "video":
             declared: list[int] = []
             frames = hash_video(
                 p,
@@ -741,20 +678,26 @@ def hash_file(
             result["vpdq"] = [asdict(f) for f in frames]
             result["frame_count"] = len(frames)
             if declared and declared[0] > len(frames):
-                result["notes"] = [
-                    f"only {len(frames)} of the {declared[0]} declared frames could be decoded (truncated or corrupt file)"
-                ]
+                notes.append(
+                    f"only {len(frames)} of the {declared[0]} declared frames could be decoded (truncated or corrupt file)")
             good = sum(1 for f in frames if f.quality >= QUALITY_THRESHOLD)
             result["status"] = "ok" if good else "low_quality"
         else:
-            desc = head[:16].decode("ascii", "replace") if head[:16].isascii() else head[:8].hex()
+            head = bytes(data[:16])
+            desc = head.decode("ascii", "replace") if head.isascii() else head[:8].hex()
             return _error_result(result, f"not an image or video: content not recognised (starts with {desc!r})")
     except MediaError as exc:
-        return _error_result(result, str(exc))
+        return _with_notes(_error_result(result, str(exc)), notes)
     except MemoryError:
-        return _error_result(result, "out of memory while decoding")
+        return _with_notes(_error_result(result, "out of memory while decoding"), notes)
     except Exception as exc:  # noqa: BLE001 - a hostile file must never crash a batch
-        return _error_result(result, f"unexpected decoder failure: {type(exc).__name__}: {exc}")
+        return _with_notes(_error_result(result, f"unexpected decoder failure: {type(exc).__name__}: {exc}"), notes)
+    return _with_notes(result, notes)
+
+
+def _with_notes(result: dict[str, Any], notes: list[str]) -> dict[str, Any]:
+    if notes:
+        result["notes"] = notes
     return result
 
 

@@ -28,6 +28,7 @@ from typing import Any
 from PIL import Image, ImageFilter, ImageOps
 
 from balise.detection.adapters.hashing import sniff_media_type
+from balise.detection.adapters.media_layout import describe
 from balise.domain.exposure import (
     CONTACT_SHEET_COLUMNS,
     CONTACT_SHEET_FRAMES,
@@ -65,8 +66,12 @@ def _encoded(image: Image.Image, fmt: str = "PNG") -> bytes:
 
 
 def _open(data: bytes) -> Image.Image:
-    if sniff_media_type(data[:64])[0] != "image":
+    layout = describe(data)
+    if layout.media_type != "image":
         raise NotDecodable("not a picture")
+    # The picture as the hasher saw it: bytes a decoder skips before it and data after it left
+    # out, a cut JPEG closed after its last complete segment.
+    data = layout.media_bytes(data)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
         try:

@@ -15,6 +15,7 @@ from balise.detection.matching import HashQuery
 from balise.domain.audit import AuditEvent
 from balise.domain.model import Scope
 from balise.intake.report_schema import describe_errors
+from balise.web.api.bodies import read_json
 from balise.web.api.deps import ApiError, principal_with
 
 router = APIRouter(prefix="/api/v1", tags=["detection"])
@@ -52,10 +53,7 @@ class MatchIn(BaseModel):
 )
 async def match(request: Request, principal: Principal = principal_with(Scope.MATCH)) -> dict[str, Any]:
     balise = request.app.state.balise
-    try:
-        raw = await request.json()
-    except ValueError as exc:
-        raise ApiError(422, "malformed_json", f"the body is not valid JSON: {exc}") from exc
+    raw = await read_json(request)
     limit = balise.settings.max_match_hashes
     if isinstance(raw, dict) and isinstance(raw.get("hashes"), list) and len(raw["hashes"]) > limit:
         raise ApiError(413, "too_many_hashes", f"at most {limit} hashes per call, got {len(raw['hashes'])}")

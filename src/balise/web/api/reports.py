@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 import uuid
 from typing import Annotated, Any
@@ -25,6 +24,7 @@ from balise.intake.report_schema import (
     VictimIn,
     describe_errors,
 )
+from balise.web.api.bodies import NUL, nul_in, parse_json, read_json, too_large
 from balise.web.api.deps import ApiError, principal_with
 
 router = APIRouter(prefix="/api/v1", tags=["reports"])
@@ -40,6 +40,7 @@ def _item_out(item: Item) -> dict[str, Any]:
         "md5": item.md5, "sha1": item.sha1, "sha256": item.sha256, "url": item.url,
         "pdq": extra.get("pdq"), "pdq_quality": extra.get("pdq_quality"),
         "hash_status": item.hash_status, "hash_error": item.hash_error,
+        "hash_notes": item.hash_notes or [], "polyglot": bool(item.polyglot),
         "matched": bool(item.matched),
         "matches": [
             {k: m.get(k) for k in ("indicator_id", "algorithm", "distance", "kind", "transform") if m.get(k) is not None}
@@ -106,42 +107,47 @@ _REQUEST_BODY = {
 async def _read_submission(request: Request) -> tuple[Any, dict[str, UploadedFile]]:
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     balise = request.app.state.balise
+    settings = balise.settings
     if content_type == "application/json":
-        raw = await request.body()
-        try:
-            return json.loads(raw), {}
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise ApiError(422, "malformed_json", f"the body is not valid JSON: {exc}") from exc
+        return await read_json(request), {}
     if content_type == "multipart/form-data":
         try:
             form = await request.form(
-                max_files=balise.settings.max_items_per_report,
+                max_files=settings.max_items_per_report,
                 max_fields=10,
-                max_part_size=balise.settings.max_request_bytes,
+                max_part_size=settings.max_json_bytes,
             )
         except MultiPartException as exc:
+            if "maximum size" in exc.message:
+                raise ApiError(413, "payload_too_large", f"the 'report' part exceeds the limit of "
+                                                         f"{settings.max_json_bytes} bytes") from exc
             raise ApiError(422, "malformed_multipart", str(exc.message)) from exc
         document = form.get("report")
         if document is None or isinstance(document, UploadFile):
             if isinstance(document, UploadFile):
-                document = (await document.read()).decode("utf-8", "replace")
+                if (document.size or 0) > settings.max_json_bytes:
+                    raise too_large(settings.max_json_bytes)
+                document = await document.read()
             else:
                 raise ApiError(422, "missing_report", "a multipart submission needs a 'report' part with the JSON document",
                                [{"field": "report", "message": "missing"}])
         files: dict[str, UploadedFile] = {}
         for name, value in form.multi_items():
+            if NUL in name:
+                raise nul_in(f"part {name!r}")
             if name == "report":
                 continue
             if not isinstance(value, UploadFile):
                 raise ApiError(422, "unexpected_field", f"form field {name!r} is not a file; only 'report' may be text")
             if name in files:
                 raise ApiError(422, "duplicate_file_part", f"file part {name!r} appears twice")
+            if value.filename and NUL in value.filename:
+                raise nul_in(f"{name}.filename")
+            if value.content_type and NUL in value.content_type:
+                raise nul_in(f"{name}.content_type")
             files[name] = UploadedFile(part=name, stream=value.file, filename=value.filename,
                                        content_type=value.content_type)
-        try:
-            return json.loads(document), files
-        except json.JSONDecodeError as exc:
-            raise ApiError(422, "malformed_json", f"the 'report' part is not valid JSON: {exc}") from exc
+        return parse_json(document, settings.max_json_depth, "the 'report' part"), files
     raise ApiError(415, "unsupported_media_type", "send application/json or multipart/form-data")
 
 
@@ -225,14 +231,12 @@ class ReportPatch(BaseModel):
 async def patch_report(report_id: uuid.UUID, request: Request,
                        principal: Principal = principal_with(Scope.REPORTS_WRITE)) -> dict[str, Any]:
     balise = request.app.state.balise
+    raw = await read_json(request)
     try:
-        raw = await request.json()
         patch = ReportPatch.model_validate(raw)
-    except ValueError as exc:
-        if isinstance(exc, ValidationError):
-            fields, _ = describe_errors(exc)
-            raise ApiError(422, "invalid_patch", "the patch is invalid", fields) from exc
-        raise ApiError(422, "malformed_json", f"the body is not valid JSON: {exc}") from exc
+    except ValidationError as exc:
+        fields, _ = describe_errors(exc)
+        raise ApiError(422, "invalid_patch", "the patch is invalid", fields) from exc
     data = patch.model_dump(exclude_none=True, mode="json")
     if not data:
         raise ApiError(422, "empty_patch", "nothing to change: send at least one field")

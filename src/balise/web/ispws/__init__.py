@@ -226,6 +226,10 @@ def _basic(request: Request) -> tuple[str, str]:
     if not colon or not username:
         raise IspwsError(Code.AUTHENTICATION_REQUIRED, "malformed Basic credentials (no user name and password)",
                          headers=challenge)
+    if "\x00" in decoded:
+        # No credential holds one, and PostgreSQL could not even look it up.
+        raise IspwsError(Code.AUTHENTICATION_REQUIRED, "malformed Basic credentials (a NUL character)",
+                         headers=challenge)
     return username, password
 
 
@@ -300,6 +304,10 @@ async def upload(request: Request) -> Response:
         if not isinstance(file, UploadFile):
             raise IspwsError(Code.MALFORMED_FILE, "the multipart field 'file' (a file part) is missing")
         report_id = _report_id(form.get("id"))
+        # PostgreSQL text cannot hold U+0000: refused here, not as a failed transaction.
+        for what, value in (("file name", file.filename), ("content type", file.content_type)):
+            if value and "\x00" in value:
+                raise IspwsError(Code.MALFORMED_FILE, f"the {what} of the part 'file' contains a NUL character", 422)
         file_id, md5 = await run_in_threadpool(request.app.state.balise.ispws.upload, principal, report_id, file.file,
                                                file.filename, file.content_type)
     finally:

@@ -58,6 +58,26 @@ STATES = {
     Status.POLICE: (P_("Passed to the police"), P_("We passed your report to the police. They will take it from here.")),
     Status.CLOSED: (P_("Closed"), P_("We have finished with your report. Thank you for telling us.")),
 }
+# Refusals of a form body by the guard in front of the routes (web/forms.py), by its code.
+REFUSALS = {
+    "too_large": (P_("Too much was sent"),
+                  P_("The form was larger than we accept (at most %(limit)s bytes). Please shorten what you wrote "
+                     "and send it again.")),
+    "nul_character": (P_("A character is not allowed"),
+                      P_("The field “%(field)s” contains a character that is not allowed (a NUL character). "
+                         "Please remove it and send the form again.")),
+    "malformed_form": (P_("The form could not be read"),
+                       P_("What was sent could not be read as this form. Please go back and send it again.")),
+    "csrf_failed": (P_("Please send the form from its page"),
+                    P_("For your safety, this form works only from its page on this site. Please open the form "
+                       "again and send it from there.")),
+}
+# The fields of the public forms, named as their labels name them.
+FIELD_LABELS = {
+    "url": P_("Web address (URL) where you saw it"), "description": P_("What happened?"),
+    "name": P_("Your name (optional)"), "email": P_("Your email (optional)"), "number": P_("Report number"),
+    "secret": P_("Secret code"), "text": P_("What do you want to add?"),
+}
 LOOKUP_FAILED = P_("We could not find a report with this number and secret code. Check them and try again.")
 
 
@@ -134,6 +154,21 @@ def _limited(request: Request, locale: str, retry: int, back: str) -> HTMLRespon
     response = render(request, locale, "limited.html", status=429, minutes=max(1, (retry + 59) // 60), back=back)
     response.headers["retry-after"] = str(retry)
     return response
+
+
+def refused(request: Request, refusal: Any) -> HTMLResponse:
+    """The page for a form body the guard refused (web/forms.py), in the page's language."""
+    parts = request.url.path.split("/")
+    locale = _lang(parts[2]) if len(parts) > 2 else None
+    locale = locale or i18n.negotiate(request.headers.get("accept-language"))
+    i18n.activate(locale)
+    title, message = REFUSALS[refusal.code]
+    field = refusal.field or ""
+    text = i18n.gettext(message) % {"limit": refusal.limit, "field": i18n.gettext(FIELD_LABELS.get(field, field))}
+    back = request.url.path if request.url.path.startswith("/report/") else f"/report/{locale}"
+    suffix = "/" + "/".join(parts[3:]) if len(parts) > 3 else ""
+    return render(request, locale, "refused.html", status=refusal.status, title=i18n.gettext(title), message=text,
+                  back=back, suffix=suffix)
 
 
 def _not_found(request: Request) -> HTMLResponse:

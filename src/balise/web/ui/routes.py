@@ -58,6 +58,25 @@ def render(request: Request, template: str, status: int = 200, **context: Any) -
     )
 
 
+# Refusals of a form body by the guard in front of the routes (web/forms.py), by its code.
+REFUSALS = {
+    "too_large": (N_("Form too large"), N_("The form is larger than the limit of %(limit)s bytes; nothing was saved.")),
+    "nul_character": (N_("Character not allowed"),
+                      N_("The field %(field)s contains a NUL character, which cannot be stored; nothing was saved.")),
+    "malformed_form": (N_("Form not readable"), N_("The form could not be read; nothing was saved.")),
+    "csrf_failed": (N_("Form expired"), N_("The form's security token is missing or wrong; reload the page and "
+                                           "send it again. Nothing was saved.")),
+}
+
+
+def refused(request: Request, refusal: Any) -> HTMLResponse:
+    """The page for a form body the guard refused (web/forms.py)."""
+    i18n.activate(i18n.negotiate(request.headers.get("accept-language"), None))
+    title, message = REFUSALS[refusal.code]
+    text = i18n.gettext(message) % {"limit": refusal.limit, "field": repr(refusal.field)}
+    return render(request, "error.html", status=refusal.status, title=title, message=text)
+
+
 def current_user(request: Request) -> User:
     balise = request.app.state.balise
     user_id = request.session.get("user_id")

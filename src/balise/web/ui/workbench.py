@@ -130,7 +130,7 @@ def report_view(request: Request, report_id: uuid.UUID, msg: str = "", err: str 
         holder=holder, mine=mine, duplicates=duplicates, msg=msg, err=err, routing=routing, contact=contact, ncmec=ncmec,
         can_decide=mine and report.state == ReportState.IN_ASSESSMENT.value,
         displays={i.id: display_of(media_type=i.media_type, hash_status=i.hash_status,
-                                   vault_object=i.vault_object).value for i in items},
+                                   vault_object=i.vault_object, polyglot=bool(i.polyglot)).value for i in items},
         purposes=REVEAL_PURPOSES,
         schemes={"ncmec": NCMEC_CATEGORIES, "uk": UK_CATEGORIES, "directive": DIRECTIVE_ELEMENTS,
                  "flags": FLAGS, "ages": AGE_BANDS},

@@ -1,0 +1,87 @@
+"""JSON documents sent to the API: bounded in size before they are read in full, parsed without
+Python recursion, bounded in depth, and free of NUL characters — every refusal a 4xx in the
+API's error shape, before anything is stored.
+
+Parsing is pydantic-core's (jiter, in Rust): it refuses nesting past its own limit (about 200
+levels) with an error instead of exhausting Python's stack as ``json.loads`` does, which made a
+deeply nested body a 500. The API's documents are shallow; ``max_json_depth`` refuses anything
+deeper than they can be. PostgreSQL text cannot hold U+0000, so a string holding it is refused
+with the field it is in, instead of failing the transaction.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pydantic_core
+from fastapi import Request
+
+from balise.web.api.deps import ApiError
+
+NUL = "\x00"
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The body, refused with 413 as soon as it is known to exceed ``limit`` bytes."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise too_large(limit)
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise too_large(limit)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def too_large(limit: int) -> ApiError:
+    return ApiError(413, "payload_too_large", f"the JSON document exceeds the limit of {limit} bytes",
+                    headers={"Connection": "close"})
+
+
+async def read_json(request: Request) -> Any:
+    settings = request.app.state.balise.settings
+    return parse_json(await read_body(request, settings.max_json_bytes), settings.max_json_depth, "the body")
+
+
+def parse_json(raw: bytes | str, max_depth: int, where: str) -> Any:
+    """The JSON value of ``raw``; ApiError (422) if it is not JSON, nests deeper than
+    ``max_depth`` or holds a NUL character in a key or a string."""
+    if isinstance(raw, str):
+        raw = raw.encode("utf-8", "surrogatepass")
+    try:
+        value = pydantic_core.from_json(raw)
+    except ValueError as exc:
+        if "recursion limit" in str(exc):
+            raise too_deep(where, max_depth) from exc
+        raise ApiError(422, "malformed_json", f"{where} is not valid JSON: {exc}") from exc
+    check_value(value, max_depth, where)
+    return value
+
+
+def too_deep(where: str, max_depth: int) -> ApiError:
+    return ApiError(422, "json_too_deep", f"{where} nests arrays and objects more than {max_depth} levels deep")
+
+
+def check_value(value: Any, max_depth: int, where: str) -> None:
+    """Walks the value without recursion: depth, and NUL in keys and strings (named by path)."""
+    stack: list[tuple[Any, tuple[str, ...], int]] = [(value, (), 0)]
+    while stack:
+        node, path, depth = stack.pop()
+        if isinstance(node, (dict, list)):
+            if depth >= max_depth:
+                raise too_deep(where, max_depth)
+            pairs = node.items() if isinstance(node, dict) else enumerate(node)
+            for key, child in pairs:
+                if isinstance(key, str) and NUL in key:
+                    raise nul_in(".".join((*path, key.replace(NUL, "\\u0000"))))
+                stack.append((child, (*path, str(key)), depth + 1))
+        elif isinstance(node, str) and NUL in node:
+            raise nul_in(".".join(path) or "(body)")
+
+
+def nul_in(field: str) -> ApiError:
+    return ApiError(422, "nul_character",
+                    f"{field} contains a NUL character (U+0000), which cannot be stored; remove it",
+                    [{"field": field, "message": "contains a NUL character (U+0000)"}])
