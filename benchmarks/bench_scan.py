@@ -2,6 +2,7 @@
 speed-up with local workers and with a local Dask cluster, and the cost of a resume.
 
     .venv/bin/python benchmarks/bench_scan.py [--sizes 10000,30000,100000] [--workdir DIR]
+    .venv/bin/python benchmarks/bench_scan.py --sizes 2000 --only-sizes --repeat 3   # a small set
 
 Everything is generated in a temporary directory (never committed): benign pictures (random
 colour blocks, JPEG, mixed sizes 320x240 .. 3000x2000), ~20 % exact copies, ~20 % near
@@ -187,6 +188,8 @@ def scan(paths: list[Path], out: Path, indicators: Path, *extra: str, interrupt_
         with sqlite3.connect(out / "state.sqlite") as c:
             row = c.execute("SELECT walked, unchanged, hashed FROM runs ORDER BY id DESC LIMIT 1").fetchone()
             info.update(walked=row[0], unchanged=row[1], hashed=row[2])
+            info["known"] = c.execute(
+                "SELECT COUNT(*) FROM files WHERE sha256 IN (SELECT sha256 FROM matches)").fetchone()[0]
     if proc.returncode not in (0, 1, 3, 130):
         raise RuntimeError(f"scan failed ({proc.returncode}): {stderr[-2000:]}")
     return info
@@ -205,12 +208,25 @@ def machine() -> str:
     return f"{platform.platform()}, Python {platform.python_version()}, {cpu}, {os.cpu_count()} cores, {mem:.0f} GiB RAM"
 
 
+def _table(rows: list[tuple[str, ...]]) -> None:
+    print()
+    print(f"machine: {machine()}")
+    print("| run | files | workers | seconds | files/s | files/s per core | peak RSS main MiB | peak RSS tree MiB | hashed "
+          "| known files | stages (from the CLI) | load avg (1 min) after |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        print("| " + " | ".join(r) + " |")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--sizes", default="10000,30000,100000")
     ap.add_argument("--speedup-size", type=int, default=10000)
     ap.add_argument("--workdir", default=None)
     ap.add_argument("--only-resume", action="store_true", help="only the resume measurements")
+    ap.add_argument("--only-sizes", action="store_true",
+                    help="only the full scans of --sizes (no speed-up, Dask or resume runs)")
+    ap.add_argument("--repeat", type=int, default=1, help="full scans of each size (noisy machines)")
     a = ap.parse_args()
     sizes = sorted(int(x) for x in a.sizes.split(","))
     work = Path(a.workdir or tempfile.mkdtemp(prefix="bench-scan-"))
@@ -240,16 +256,23 @@ def main() -> None:
         fps = n / r["seconds"]
         rows.append((name, f"{n}", f"{workers}", f"{r['seconds']:.1f}", f"{fps:.0f}", f"{fps / workers:.0f}",
                      f"{r['peak_main'] / 2**20:.0f}", f"{r['peak_total'] / 2**20:.0f}", f"{r.get('hashed', '')}",
+                     f"{r.get('known', '')}",
                      r.get("stages", ""), f"{r['load']:.1f}"))
         print(" | ".join(rows[-1]), flush=True)
 
     speed_local = speed_dask = float("nan")
     # 1. throughput and memory vs corpus size, all cores
     for n in ([] if a.only_resume else sizes):
-        out = work / f"out-{n}"
-        r = scan(dirs(n), out, ind, "--workers", str(cores))
-        row(f"full scan, {cores} local workers", n, r, cores)
-        shutil.rmtree(out)
+        for _ in range(a.repeat):
+            out = work / f"out-{n}"
+            r = scan(dirs(n), out, ind, "--workers", str(cores))
+            row(f"full scan, {cores} local workers", n, r, cores)
+            shutil.rmtree(out)
+    if a.only_sizes:
+        _table(rows)
+        if not a.workdir:
+            shutil.rmtree(work, ignore_errors=True)
+        return
     # 2. speed-up, local workers
     n = a.speedup_size
     base = {}
@@ -292,13 +315,7 @@ def main() -> None:
     row("resume: rerun of the rest", n, rest, cores)
     again = scan(dirs(n), out, ind, "--workers", str(cores))
     row("rerun, nothing changed", n, again, cores)
-    print()
-    print(f"machine: {machine()}")
-    print("| run | files | workers | seconds | files/s | files/s per core | peak RSS main MiB | peak RSS tree MiB | hashed "
-          "| stages (from the CLI) | load avg (1 min) after |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
-    for r in rows:
-        print("| " + " | ".join(r) + " |")
+    _table(rows)
     print(f"\nspeed-up 1 -> 2 local workers: x{speed_local:.2f}; 1 -> 2 Dask workers: x{speed_dask:.2f}")
     print(f"resume: rerun of the remaining half {rest['seconds']:.1f} s vs full run {full['seconds']:.1f} s "
           f"({rest['seconds'] / full['seconds']:.0%}); rerun with nothing changed {again['seconds']:.1f} s "

@@ -68,3 +68,56 @@ def pdq_of(data: bytes) -> str:
     from balise.detection.adapters.media_hash import hash_image
 
     return hash_image(io.BytesIO(data)).pdq
+
+
+# The 8 dihedral copies of one photo in the conformance vectors, and the transform the match API
+# reports for each (detection/matching.py): the dihedral variant of the copy's picture that is
+# the known picture, i.e. the inverse of the copy's own rotation — a copy rotated by 90 degrees
+# is turned back by rotate270. The original matches as it is: no transform.
+DIHEDRAL_COPIES = {
+    "bridge-1-original.jpg": None,
+    "bridge-2-rotate-90.jpg": "rotate270",
+    "bridge-3-rotate-180.jpg": "rotate180",
+    "bridge-4-rotate-270.jpg": "rotate90",
+    "bridge-5-flipx.jpg": "flipx",
+    "bridge-6-flipy.jpg": "flipy",
+    "bridge-7-flip-plus-1.jpg": "flip_plus1",
+    "bridge-8-flip-minus-1.jpg": "flip_minus1",
+}
+# Hamming distance of each copy's matching variant to the original's PDQ: the copies are
+# re-encoded JPEGs, within 8 bits (tests/test_pdq_conformance_vectors.py).
+DIHEDRAL_MAX_DISTANCE = 8
+
+
+def dihedral_copies_dir() -> Path:
+    from tests.vectors import vectors_dir
+
+    return vectors_dir() / "pdq" / "data" / "reg-test-input" / "dih"
+
+
+def check_dihedral_rows(out: Path, root: Path, source: str) -> None:
+    """Every copy in ``root`` is known by PDQ from ``source`` with its transform, in
+    results.jsonl, results.csv, vics.json and report.html."""
+    rows = by_path(out)
+    for name, transform in DIHEDRAL_COPIES.items():
+        row = rows[bytes(root / name)]
+        assert row["known"] and row["match_algorithm"] == "pdq" and row["match_source"] == source, (name, row)
+        assert row["match_distance"] <= DIHEDRAL_MAX_DISTANCE, (name, row)
+        assert row["match_transform"] == transform, (name, row)
+        assert row["match_count"] == 1, (name, row)  # one hit per indicator, whichever variants came near it
+        assert row["matches"][0]["transform"] == transform
+    by_name = {r["path"].rsplit("/", 1)[-1]: r for r in csv_rows(out)}
+    for name, transform in DIHEDRAL_COPIES.items():
+        assert by_name[name]["match_transform"] == (transform or ""), name
+    media = json.loads((out / "vics.json").read_text(encoding="utf-8"))["value"][0]["Media"]
+    comments = {m["MediaFiles"][0]["FileName"]: m["Comments"] for m in media}
+    for name, transform in DIHEDRAL_COPIES.items():
+        if transform:
+            assert comments[name].endswith(f"transform={transform}"), (name, comments[name])
+        else:
+            assert "transform=" not in comments[name], comments[name]
+    report = (out / "report.html").read_text(encoding="utf-8")
+    assert "<tr><th>known only as a rotated or mirrored copy</th><td class=n>7</td></tr>" in report
+    for name, transform in DIHEDRAL_COPIES.items():
+        listed = f"<tr><td>{root / name}</td><td>{transform}</td>"
+        assert (listed in report) == (transform is not None), name

@@ -21,8 +21,8 @@ from balise.scan.labels import MEMBER_SEP, b64, display, is_utf8
 CSV_COLUMNS = (
     "path", "path_b64", "path_exact", "container", "depth", "size", "md5", "sha1", "sha256", "media_type", "mime",
     "pdq", "pdq_quality", "width", "height", "frame_count", "copies", "known", "match_source", "match_algorithm",
-    "match_kind", "match_category", "match_distance", "match_count", "cluster", "cluster_size", "review_rank",
-    "status", "error", "polyglot", "notes",
+    "match_kind", "match_category", "match_distance", "match_transform", "match_count", "cluster", "cluster_size",
+    "review_rank", "status", "error", "polyglot", "notes",
 )
 
 _ALGO_ORDER = {"sha256": 0, "sha1": 1, "md5": 2, "vpdq": 3, "pdq": 4}
@@ -30,10 +30,11 @@ _ALGO_ORDER = {"sha256": 0, "sha1": 1, "md5": 2, "vpdq": 3, "pdq": 4}
 
 def _matches(conn: sqlite3.Connection) -> dict[str, list[dict[str, Any]]]:
     out: dict[str, list[dict[str, Any]]] = {}
-    for sha, source, algo, kind, cat, series, dist, ind in conn.execute(
-            "SELECT sha256, source, algorithm, kind, category, series, distance, indicator FROM matches"):
+    for sha, source, algo, kind, cat, series, dist, ind, transform in conn.execute(
+            "SELECT sha256, source, algorithm, kind, category, series, distance, indicator, transform FROM matches"):
         out.setdefault(sha, []).append({"source": source, "algorithm": algo, "kind": kind, "category": cat,
-                                        "series": series, "distance": dist, "indicator": ind})
+                                        "series": series, "distance": dist, "indicator": ind,
+                                        "transform": transform})
     for v in out.values():
         v.sort(key=lambda m: (m["distance"], _ALGO_ORDER.get(m["algorithm"], 9), m["source"], m["indicator"] or ""))
     return out
@@ -63,7 +64,8 @@ def rows(conn: sqlite3.Connection) -> Iterator[dict[str, Any]]:
                 "frame_count": fc, "copies": copies if sha256 else None, "known": bool(ms),
                 "match_source": best.get("source"), "match_algorithm": best.get("algorithm"),
                 "match_kind": best.get("kind"), "match_category": best.get("category"),
-                "match_distance": best.get("distance"), "match_count": len(ms), "cluster": cl, "cluster_size": cls,
+                "match_distance": best.get("distance"), "match_transform": best.get("transform"),
+                "match_count": len(ms), "cluster": cl, "cluster_size": cls,
                 "review_rank": rank, "status": status, "error": error, "matches": ms,
                 # What was ignored around the picture, and the other formats of a polyglot.
                 "notes": json.loads(notes) if notes else [], "polyglot": json.loads(polyglot) if polyglot else [],
@@ -150,7 +152,8 @@ def write_vics(conn: sqlite3.Connection, out: Path, case_name: str) -> int:
                     item["Series"] = series
                 if ms:
                     item["Comments"] = "known: " + "; ".join(
-                        f"{m['source']} {m['algorithm']} d={m['distance']}" for m in ms[:5])
+                        f"{m['source']} {m['algorithm']} d={m['distance']}"
+                        + (f" transform={m['transform']}" if m.get("transform") else "") for m in ms[:5])
                 f.write(("\n" if n == 1 else ",\n") + json.dumps(item, ensure_ascii=False))
         f.write(text[cut:])
     os.replace(tmp, out / "vics.json")

@@ -1,8 +1,9 @@
 """The offline HTML summary (``report.html``): no external resource, no script.
 
-Counts, known vs unknown, the series to review first, skipped files and errors. Thumbnails are
-off by default; with ``--thumbnails`` each listed series shows one picture reduced to 64 px,
-converted to grey and blurred (Gaussian radius 3), embedded as a ``data:`` URI.
+Counts, known vs unknown, known material found as a rotated or mirrored copy (with the
+transform, as in results.csv), the series to review first, skipped files and errors.
+Thumbnails are off by default; with ``--thumbnails`` each listed series shows one picture
+reduced to 64 px, converted to grey and blurred (Gaussian radius 3), embedded as a ``data:`` URI.
 """
 
 from __future__ import annotations
@@ -59,6 +60,13 @@ def write_report(conn: sqlite3.Connection, out: Path, summary: dict[str, Any], t
                "LIMIT ?", (MAX_LISTED,)).fetchall()
     skipped = q("SELECT path, status, error FROM files WHERE status IN ('skipped', 'limit', 'error') ORDER BY path "
                 "LIMIT ?", (MAX_LISTED,)).fetchall()
+    # Contents known only through a rotation or mirror of the picture: no match of the picture
+    # as it is (exact, vPDQ or PDQ without transform). The best (closest) such match is shown.
+    turned_where = ("FROM files f JOIN matches m ON m.sha256 = f.sha256 WHERE m.transform IS NOT NULL "
+                    "AND NOT EXISTS (SELECT 1 FROM matches u WHERE u.sha256 = f.sha256 AND u.transform IS NULL)")
+    turned_count = q(f"SELECT COUNT(DISTINCT f.id) {turned_where}").fetchone()[0]
+    turned = q(f"SELECT f.path, m.transform, MIN(m.distance), m.source {turned_where} GROUP BY f.id "
+               "ORDER BY f.path LIMIT ?", (MAX_LISTED,)).fetchall()
     parts = [
         "<!doctype html><html lang=en><head><meta charset=utf-8>",
         "<meta http-equiv=Content-Security-Policy content=\"default-src 'none'; img-src data:; style-src 'unsafe-inline'\">",
@@ -72,11 +80,20 @@ def write_report(conn: sqlite3.Connection, out: Path, summary: dict[str, Any], t
     for k in ("files", "contents", "known_files", "unknown_media", "series", "skipped", "errors", "duplicates"):
         parts.append(f"<tr><th>{_e(k.replace('_', ' '))}</th><td class=n>{_e(summary.get(k))}</td></tr>")
     parts.append(f"<tr><th>known contents (distinct)</th><td class=n>{known_contents}</td></tr>"
-                 f"<tr><th>files holding known material</th><td class=n>{known_files}</td></tr></table>")
+                 f"<tr><th>files holding known material</th><td class=n>{known_files}</td></tr>"
+                 f"<tr><th>known only as a rotated or mirrored copy</th><td class=n>{turned_count}</td></tr></table>")
     parts.append("<h2>By status</h2><table>" + "".join(
         f"<tr><th>{_e(s)}</th><td class=n>{n}</td></tr>" for s, n in status_counts) + "</table>")
     parts.append("<h2>By media type</h2><table>" + "".join(
         f"<tr><th>{_e(s)}</th><td class=n>{n}</td></tr>" for s, n in media_counts) + "</table>")
+    parts.append("<h2>Known material found as a rotated or mirrored copy</h2><p>Files whose picture matched "
+                 "an indicator only once rotated or mirrored; <i>transform</i> is what turns the file's picture "
+                 "into the known one (as the match API reports it).</p><table><tr><th>path</th><th>transform</th>"
+                 "<th>distance</th><th>source</th></tr>")
+    for path, transform, distance, source in turned:
+        parts.append(f"<tr><td>{_e(display(bytes(path)))}</td><td>{_e(transform)}</td><td class=n>{_e(distance)}</td>"
+                     f"<td>{_e(source)}</td></tr>")
+    parts.append("</table>")
     parts.append("<h2>Unknown material: review first</h2><p>Series of near-duplicate unknown pictures, largest "
                  "first (see docs/scan.md, ranking).</p><table><tr><th>rank</th><th>series</th><th>distinct</th>"
                  "<th>example path</th>" + ("<th>thumbnail</th>" if thumbnails else "") + "</tr>")

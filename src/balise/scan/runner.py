@@ -268,7 +268,7 @@ def _match_all(db: StateDB, matcher: Any) -> None:
     if matcher is None:
         return
     last = ""
-    cols = ("sha256", "md5", "sha1", "pdq", "pdq_quality", "vpdq")
+    cols = ("sha256", "md5", "sha1", "pdq", "pdq_quality", "vpdq", "pdq_dihedral")
     while True:
         rows = conn.execute(f"SELECT {', '.join(cols)} FROM contents WHERE sha256 > ? ORDER BY sha256 LIMIT 10000",
                             (last,)).fetchall()
@@ -281,14 +281,16 @@ def _match_all(db: StateDB, matcher: Any) -> None:
         for r in rows:
             c = dict(zip(cols, r))
             c["vpdq"] = json.loads(c["vpdq"]) if c["vpdq"] else None
+            c["pdq_dihedral"] = json.loads(c["pdq_dihedral"]) if c["pdq_dihedral"] else None
             contents.append(c)
         hits = matcher.match(contents)
         conn.execute("BEGIN")
         for sha, ms in hits.items():
             for m in ms:
-                conn.execute("INSERT INTO matches (sha256, source, algorithm, kind, category, series, distance, indicator) "
-                             "VALUES (?,?,?,?,?,?,?,?)", (sha, m["source"], m["algorithm"], m["kind"], m["category"],
-                                                          m["series"], m["distance"], m["indicator"]))
+                conn.execute("INSERT INTO matches (sha256, source, algorithm, kind, category, series, distance, indicator, "
+                             "transform) VALUES (?,?,?,?,?,?,?,?,?)",
+                             (sha, m["source"], m["algorithm"], m["kind"], m["category"], m["series"], m["distance"],
+                              m["indicator"], m.get("transform")))
         conn.execute("COMMIT")
 
 

@@ -6,7 +6,9 @@ Tables
   the stat key ``(size, mtime_ns, inode, device)``, ``state`` (``pending`` | ``done``), the
   content's SHA-256 or the reason it was skipped, and ``hash_count``: how many times this row's
   content was hashed over all runs (1 for a file hashed once, however often the scan resumed).
-* ``contents``: one row per distinct SHA-256 (exact hashes, media type, PDQ/vPDQ, status).
+* ``contents``: one row per distinct SHA-256 (exact hashes, media type, PDQ with its 7 other
+  dihedral hashes, vPDQ, status). A database from before dihedral hashes is upgraded by hashing
+  its matchable pictures again on the next run (:meth:`StateDB._rehash_pictures_without_dihedral`).
 * ``matches``, ``clusters``: recomputed at the end of every run from ``contents``.
 * ``runs``: one row per invocation with how many files it hashed and skipped by stat.
 
@@ -23,6 +25,8 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+from balise.domain.indicators import PDQ_MIN_QUALITY
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -48,12 +52,14 @@ CREATE TABLE IF NOT EXISTS contents (
     media_type TEXT, mime TEXT, status TEXT, error TEXT,
     pdq TEXT, pdq_quality INTEGER, width INTEGER, height INTEGER, frame_count INTEGER,
     vpdq TEXT,
+    pdq_dihedral TEXT,              -- JSON list: the other 7 dihedral PDQ hashes (pictures, quality >= 50)
     notes TEXT,                     -- JSON list: bytes ignored around the picture, a cut JPEG
     polyglot TEXT                   -- JSON list: the other formats the file also is
 );
 CREATE TABLE IF NOT EXISTS matches (
     sha256 TEXT NOT NULL, source TEXT NOT NULL, algorithm TEXT NOT NULL, kind TEXT,
-    category TEXT, series TEXT, distance INTEGER NOT NULL, indicator TEXT
+    category TEXT, series TEXT, distance INTEGER NOT NULL, indicator TEXT,
+    transform TEXT                  -- PDQ matched through a rotation or mirror: its name (rotate90, flipx...)
 );
 CREATE INDEX IF NOT EXISTS matches_sha ON matches(sha256);
 CREATE TABLE IF NOT EXISTS clusters (sha256 TEXT PRIMARY KEY, cluster INTEGER NOT NULL, size INTEGER NOT NULL,
@@ -66,7 +72,7 @@ CREATE TABLE IF NOT EXISTS runs (
 """
 
 CONTENT_COLS = ("sha256", "md5", "sha1", "size", "media_type", "mime", "status", "error", "pdq", "pdq_quality",
-                "width", "height", "frame_count", "vpdq", "notes", "polyglot")
+                "width", "height", "frame_count", "vpdq", "notes", "polyglot", "pdq_dihedral")
 # Columns added since the first state databases; a scan resumed with an older one gains them.
 _ADDED_CONTENT_COLS = ("notes", "polyglot")
 
@@ -83,7 +89,30 @@ class StateDB:
         for column in _ADDED_CONTENT_COLS:
             if column not in present:
                 self.conn.execute(f"ALTER TABLE contents ADD COLUMN {column} TEXT")
+        if "transform" not in {row[1] for row in self.conn.execute("PRAGMA table_info(matches)")}:
+            self.conn.execute("ALTER TABLE matches ADD COLUMN transform TEXT")  # recomputed every run
+        if "pdq_dihedral" not in present:
+            self._rehash_pictures_without_dihedral()
         self.run_id = 0
+
+    def _rehash_pictures_without_dihedral(self) -> None:
+        """A state database from before dihedral hashes: its matchable pictures have none, so
+        their rotated or mirrored copies could not match. Forget those pictures' contents and make
+        the files holding them (or the archives holding them) pending, in one transaction with the
+        new column: the next run hashes them again, everything else stays done."""
+        pictures = f"SELECT sha256 FROM contents WHERE media_type = 'image' AND pdq_quality >= {PDQ_MIN_QUALITY}"
+        self.conn.execute("BEGIN")
+        try:
+            self.conn.execute("ALTER TABLE contents ADD COLUMN pdq_dihedral TEXT")
+            self.conn.execute(
+                f"UPDATE files SET state = 'pending' WHERE parent IS NULL AND (sha256 IN ({pictures}) "
+                f"OR id IN (SELECT parent FROM files WHERE parent IS NOT NULL AND sha256 IN ({pictures})))")
+            self.conn.execute(f"DELETE FROM contents WHERE sha256 IN ({pictures})")
+            self.conn.execute("COMMIT")
+        except BaseException:
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
+            raise
 
     def close(self) -> None:
         self.conn.close()
@@ -171,7 +200,7 @@ class StateDB:
             if exists:
                 return
         vals = dict(rec)
-        for column in ("vpdq", "notes", "polyglot"):
+        for column in ("vpdq", "notes", "polyglot", "pdq_dihedral"):
             vals[column] = json.dumps(rec[column]) if rec.get(column) else None
         self.conn.execute(
             f"INSERT OR IGNORE INTO contents ({', '.join(CONTENT_COLS)}) VALUES ({', '.join('?' * len(CONTENT_COLS))})",

@@ -15,6 +15,8 @@ and options and returns one JSON-ready record per file (archive members nested u
   member's name is only a label, never a file name. Decompression stops at ``max_member_bytes``
   per member and when an archive expands more than ``max_ratio`` times its compressed size
   (past ``ratio_floor`` bytes): a zip bomb is reported, not expanded.
+* Pictures get their 8 dihedral PDQ hashes (rotations and mirrors; ``pdq`` and the other 7 in
+  ``pdq_dihedral``) so that rotated or mirrored copies of known pictures match.
 * Identical content inside one batch is perceptually hashed once (SHA-256 cache); the
   scheduler puts files of equal size in the same batch, so copies are found there.
 """
@@ -228,9 +230,14 @@ def _content(rec: dict, head: bytes, reopen, fs_path: str | None, label: bytes, 
             out["polyglot"] = layout.also
         if layout.media_type == "image":
             source = (reopen() if fs_path is None else fs_path) if layout.whole else io.BytesIO(layout.media_bytes(data))
-            ih = hash_image(source)
+            # The 8 dihedral hashes come from the same DCT coefficients (no second decode), so
+            # rotated and mirrored copies of a known picture match, as in the provider API.
+            ih = hash_image(source, dihedral=True)
             out.update(pdq=ih.pdq, pdq_quality=ih.pdq_quality, width=ih.width, height=ih.height,
                        format=ih.format, status=ih.status)
+            if ih.dihedral and (ih.pdq_quality or 0) >= QUALITY_THRESHOLD:
+                # The other 7, in DIHEDRAL_NAMES[1:] order; a low-quality picture never matches.
+                out["pdq_dihedral"] = [d.pdq for d in ih.dihedral[1:]]
         elif layout.media_type == "video":
             frames = _video(reopen, fs_path, o)
             out["vpdq"] = [[f.frame_number, f.quality, f.pdq, f.timestamp] for f in frames]
