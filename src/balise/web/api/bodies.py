@@ -40,7 +40,16 @@ def too_large(limit: int) -> ApiError:
                     headers={"Connection": "close"})
 
 
+def is_json(content_type: str | None) -> bool:
+    """``application/json`` or a ``+json`` type (``application/merge-patch+json``), any parameters."""
+    kind = (content_type or "").split(";")[0].strip().lower()
+    return kind == "application/json" or (kind.startswith("application/") and kind.endswith("+json"))
+
+
 async def read_json(request: Request) -> Any:
+    """The JSON body: 415 unless the request says it is JSON, then bounded as above."""
+    if not is_json(request.headers.get("content-type")):
+        raise ApiError(415, "unsupported_media_type", "send the body as application/json")
     settings = request.app.state.balise.settings
     return parse_json(await read_body(request, settings.max_json_bytes), settings.max_json_depth, "the body")
 
@@ -85,3 +94,4 @@ def nul_in(field: str) -> ApiError:
     return ApiError(422, "nul_character",
                     f"{field} contains a NUL character (U+0000), which cannot be stored; remove it",
                     [{"field": field, "message": "contains a NUL character (U+0000)"}])
+
