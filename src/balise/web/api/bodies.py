@@ -11,14 +11,16 @@ with the field it is in, instead of failing the transaction.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 import pydantic_core
 from fastapi import Request
+from pydantic import BaseModel
 
 from balise.web.api.deps import ApiError
 
 NUL = "\x00"
+M = TypeVar("M", bound=BaseModel)
 
 
 async def read_body(request: Request, limit: int) -> bytes:
@@ -95,3 +97,21 @@ def nul_in(field: str) -> ApiError:
                     f"{field} contains a NUL character (U+0000), which cannot be stored; remove it",
                     [{"field": field, "message": "contains a NUL character (U+0000)"}])
 
+
+def validate_strictly(model: type[M], value: Any) -> M:
+    """``value`` (parsed JSON) as ``model``, validated as JSON in strict mode: a value of the
+    wrong JSON type is refused instead of coerced (`false` is not the integer 0, `"5"` not a
+    number, `"true"` not a boolean), as the OpenAPI document says. A number is a number,
+    however written: `29.0` is the integer 29, as in JSON Schema. Raises ValidationError."""
+    return model.model_validate_json(pydantic_core.to_json(_integral_floats_as_ints(value)), strict=True)
+
+
+def _integral_floats_as_ints(value: Any) -> Any:
+    # Depth is bounded by check_value before any document gets here.
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {k: _integral_floats_as_ints(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_integral_floats_as_ints(v) for v in value]
+    return value

@@ -15,7 +15,7 @@ from balise.detection.matching import HashQuery
 from balise.domain.audit import AuditEvent
 from balise.domain.model import Scope
 from balise.intake.report_schema import describe_errors
-from balise.web.api.bodies import read_json
+from balise.web.api.bodies import read_json, validate_strictly
 from balise.web.api.contract import HashOut, MatchOut, errors, json_request_body
 from balise.web.api.deps import ApiError, principal_with
 
@@ -63,7 +63,7 @@ async def match(request: Request, principal: Principal = principal_with(Scope.MA
     if isinstance(raw, dict) and isinstance(raw.get("hashes"), list) and len(raw["hashes"]) > limit:
         raise ApiError(413, "too_many_hashes", f"at most {limit} hashes per call, got {len(raw['hashes'])}")
     try:
-        body = MatchIn.model_validate(raw)
+        body = validate_strictly(MatchIn, raw)
     except ValidationError as exc:
         fields, _ = describe_errors(exc)
         raise ApiError(422, "invalid_request", "the match request is invalid", fields) from exc

@@ -24,7 +24,7 @@ from balise.intake.report_schema import (
     VictimIn,
     describe_errors,
 )
-from balise.web.api.bodies import NUL, nul_in, parse_json, read_json, too_large
+from balise.web.api.bodies import NUL, nul_in, parse_json, read_json, too_large, validate_strictly
 from balise.web.api.contract import (
     IDEMPOTENCY_KEY_PARAMETER,
     IDEMPOTENT_REPLAYED,
@@ -189,7 +189,7 @@ async def file_report(request: Request, principal: Principal = principal_with(Sc
     if not isinstance(payload, dict):
         raise ApiError(422, "invalid_report", "the report must be a JSON object", [{"field": "(body)", "message": "not an object"}])
     try:
-        report = ReportIn.model_validate(payload)
+        report = validate_strictly(ReportIn, payload)
     except ValidationError as exc:
         fields, missing = describe_errors(exc)
         message = "the report is invalid"
@@ -264,7 +264,7 @@ async def patch_report(report_id: uuid.UUID, request: Request,
     balise = request.app.state.balise
     raw = await read_json(request)
     try:
-        patch = ReportPatch.model_validate(raw)
+        patch = validate_strictly(ReportPatch, raw)
     except ValidationError as exc:
         fields, _ = describe_errors(exc)
         raise ApiError(422, "invalid_patch", "the patch is invalid", fields) from exc
