@@ -9,19 +9,23 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi_offline import FastAPIOffline
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel
 from sqlalchemy import text
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
+from starlette.routing import Match, Mount
 
 from balise import __version__
 from balise.adapters.db.migrate import is_current
 from balise.container import Balise
 from balise.web.api import match, reports
+from balise.web.api.contract import request_components
 from balise.web.api.deps import ApiError
-from balise.web.api.reports import _REPORT_SCHEMA
 from balise.web.forms import FormGuard, Refusal
 from balise.web.limits import AMBIGUOUS_FRAMING, BodyLimitMiddleware, BodyTooLarge, FramingGuard, RateLimiter
 from balise.web.public import routes as public
@@ -86,6 +90,24 @@ def create_fastapi(balise: Balise) -> FastAPI:
         return JSONResponse({"error": "invalid_request", "message": "the request is invalid", "fields": fields},
                             status_code=422)
 
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        path = request.url.path
+        if exc.status_code == 405:
+            # Starlette names only the methods of the first route matching the path; a path
+            # with GET and PATCH routes would answer OPTIONS with "Allow: GET".
+            allow = ", ".join(allowed_methods(app, request.scope))
+            if request.method == "OPTIONS":
+                return Response(status_code=204, headers={"Allow": allow})
+            if path.startswith("/api/"):
+                return JSONResponse({"error": "method_not_allowed",
+                                     "message": f"{request.method} is not allowed on {path}; allowed: {allow}"},
+                                    status_code=405, headers={"Allow": allow})
+            exc = StarletteHTTPException(405, exc.detail, headers={"Allow": allow})
+        elif exc.status_code == 404 and path.startswith("/api/"):
+            return JSONResponse({"error": "not_found", "message": f"no endpoint {path}"}, status_code=404)
+        return await http_exception_handler(request, exc)
+
     @app.exception_handler(NotSignedIn)
     async def _not_signed_in(request: Request, exc: NotSignedIn) -> Response:
         return RedirectResponse("/ui/login", status_code=303)
@@ -99,11 +121,15 @@ def create_fastapi(balise: Balise) -> FastAPI:
     def root() -> RedirectResponse:
         return RedirectResponse("/ui/", status_code=303)
 
-    @app.get("/healthz", tags=["health"], summary="The process is alive")
+    @app.get("/healthz", tags=["health"], summary="The process is alive", openapi_extra={"security": []},
+             response_model=None, responses={200: {"model": Health, "description": "Alive"}})
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.get("/readyz", tags=["health"], summary="The database is reachable and migrated")
+    @app.get("/readyz", tags=["health"], summary="The database is reachable and migrated",
+             openapi_extra={"security": []}, response_model=None,
+             responses={200: {"model": Readiness, "description": "Ready"},
+                        503: {"model": Readiness, "description": "The database is unreachable or not migrated"}})
     def readyz() -> JSONResponse:
         try:
             with balise.db.engine.connect() as conn:
@@ -122,17 +148,47 @@ def create_fastapi(balise: Balise) -> FastAPI:
         schema = get_openapi(title=app.title, version=app.version, routes=app.routes,
                              description="Provider API of Balise. Authenticate with `Authorization: Bearer <key>`.")
         components = schema.setdefault("components", {}).setdefault("schemas", {})
-        defs = dict(_REPORT_SCHEMA.get("$defs", {}))
-        components.update(defs)
-        components["ReportIn"] = {k: v for k, v in _REPORT_SCHEMA.items() if k != "$defs"}
-        schema["components"]["securitySchemes"] = {"apiKey": {"type": "http", "scheme": "bearer"}}
-        schema["security"] = [{"apiKey": []}]
+        components.update(request_components())
+        schema["components"]["securitySchemes"] = {
+            "bearer": {"type": "http", "scheme": "bearer", "description": "`Authorization: Bearer bal_…`"},
+            "apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key", "description": "the same key"},
+        }
+        schema["security"] = [{"bearer": []}, {"apiKey": []}]
+        # FastAPI adds its own 422 shape ("detail") to operations with parameters; the API's
+        # validation errors are answered in its one error shape.
+        components.pop("HTTPValidationError", None)
+        components.pop("ValidationError", None)
+        for operations in schema["paths"].values():
+            for operation in operations.values():
+                answer = operation.get("responses", {}).get("422")
+                if answer is not None and "HTTPValidationError" in json.dumps(answer):
+                    answer["content"] = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
         app.openapi_schema = schema
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]
 
     return app
+
+
+class Health(BaseModel):
+    status: str
+
+
+class Readiness(BaseModel):
+    status: str
+    database: str
+
+
+def allowed_methods(app: FastAPI, scope: dict[str, Any]) -> list[str]:
+    """Every method some route answers on the path of ``scope``, and OPTIONS (mounted static
+    files are not API paths and are left out)."""
+    methods = {"OPTIONS"}
+    for method in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"):
+        probe = {**scope, "method": method}
+        if any(not isinstance(route, Mount) and route.matches(probe)[0] is Match.FULL for route in app.router.routes):
+            methods.add(method)
+    return sorted(methods)
 
 
 def create_app(balise: Balise) -> Any:

@@ -11,14 +11,16 @@ with the field it is in, instead of failing the transaction.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 import pydantic_core
 from fastapi import Request
+from pydantic import BaseModel
 
 from balise.web.api.deps import ApiError
 
 NUL = "\x00"
+M = TypeVar("M", bound=BaseModel)
 
 
 async def read_body(request: Request, limit: int) -> bytes:
@@ -40,7 +42,16 @@ def too_large(limit: int) -> ApiError:
                     headers={"Connection": "close"})
 
 
+def is_json(content_type: str | None) -> bool:
+    """``application/json`` or a ``+json`` type (``application/merge-patch+json``), any parameters."""
+    kind = (content_type or "").split(";")[0].strip().lower()
+    return kind == "application/json" or (kind.startswith("application/") and kind.endswith("+json"))
+
+
 async def read_json(request: Request) -> Any:
+    """The JSON body: 415 unless the request says it is JSON, then bounded as above."""
+    if not is_json(request.headers.get("content-type")):
+        raise ApiError(415, "unsupported_media_type", "send the body as application/json")
     settings = request.app.state.balise.settings
     return parse_json(await read_body(request, settings.max_json_bytes), settings.max_json_depth, "the body")
 
@@ -85,3 +96,22 @@ def nul_in(field: str) -> ApiError:
     return ApiError(422, "nul_character",
                     f"{field} contains a NUL character (U+0000), which cannot be stored; remove it",
                     [{"field": field, "message": "contains a NUL character (U+0000)"}])
+
+
+def validate_strictly(model: type[M], value: Any) -> M:
+    """``value`` (parsed JSON) as ``model``, validated as JSON in strict mode: a value of the
+    wrong JSON type is refused instead of coerced (`false` is not the integer 0, `"5"` not a
+    number, `"true"` not a boolean), as the OpenAPI document says. A number is a number,
+    however written: `29.0` is the integer 29, as in JSON Schema. Raises ValidationError."""
+    return model.model_validate_json(pydantic_core.to_json(_integral_floats_as_ints(value)), strict=True)
+
+
+def _integral_floats_as_ints(value: Any) -> Any:
+    # Depth is bounded by check_value before any document gets here.
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {k: _integral_floats_as_ints(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_integral_floats_as_ints(v) for v in value]
+    return value

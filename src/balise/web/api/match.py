@@ -15,7 +15,8 @@ from balise.detection.matching import HashQuery
 from balise.domain.audit import AuditEvent
 from balise.domain.model import Scope
 from balise.intake.report_schema import describe_errors
-from balise.web.api.bodies import read_json
+from balise.web.api.bodies import read_json, validate_strictly
+from balise.web.api.contract import HashOut, MatchOut, errors, json_request_body
 from balise.web.api.deps import ApiError, principal_with
 
 router = APIRouter(prefix="/api/v1", tags=["detection"])
@@ -48,8 +49,12 @@ class MatchIn(BaseModel):
 @router.post(
     "/match",
     summary="Match up to 10,000 hashes against the indicator database",
-    responses={413: {"description": "More hashes than allowed in one call"},
-               422: {"description": "Malformed request; per-hash problems come back as status `invalid`"}},
+    response_model=None,
+    openapi_extra=json_request_body(MatchIn, "the hashes; per-hash problems come back as status `invalid`"),
+    responses={200: {"model": MatchOut, "description": "One result per hash, in order"},
+               **errors(413, 415, 422,
+                        s413="`too_many_hashes` (over `BALISE_MAX_MATCH_HASHES`) or `payload_too_large`",
+                        s422="`invalid_request`: the request is malformed; the JSON is invalid")},
 )
 async def match(request: Request, principal: Principal = principal_with(Scope.MATCH)) -> dict[str, Any]:
     balise = request.app.state.balise
@@ -58,7 +63,7 @@ async def match(request: Request, principal: Principal = principal_with(Scope.MA
     if isinstance(raw, dict) and isinstance(raw.get("hashes"), list) and len(raw["hashes"]) > limit:
         raise ApiError(413, "too_many_hashes", f"at most {limit} hashes per call, got {len(raw['hashes'])}")
     try:
-        body = MatchIn.model_validate(raw)
+        body = validate_strictly(MatchIn, raw)
     except ValidationError as exc:
         fields, _ = describe_errors(exc)
         raise ApiError(422, "invalid_request", "the match request is invalid", fields) from exc
@@ -85,7 +90,10 @@ async def match(request: Request, principal: Principal = principal_with(Scope.MA
 @router.post(
     "/hash",
     summary="Hash an uploaded file without storing it (MD5, SHA-1, SHA-256, PDQ or vPDQ)",
-    responses={413: {"description": "File over the configured limit"}},
+    response_model=None,
+    responses={200: {"model": HashOut, "description": "The file's hashes, or `status: \"error\"`"},
+               **errors(413, 422, s413="`file_too_large` or `payload_too_large`",
+                        s422="`invalid_request`: no `file` part, or `match` is not a boolean")},
 )
 async def hash_upload(request: Request, file: UploadFile, match: bool = False,
                       principal: Principal = principal_with(Scope.MATCH)) -> dict[str, Any]:

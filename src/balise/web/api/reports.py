@@ -24,7 +24,17 @@ from balise.intake.report_schema import (
     VictimIn,
     describe_errors,
 )
-from balise.web.api.bodies import NUL, nul_in, parse_json, read_json, too_large
+from balise.web.api.bodies import NUL, nul_in, parse_json, read_json, too_large, validate_strictly
+from balise.web.api.contract import (
+    IDEMPOTENCY_KEY_PARAMETER,
+    IDEMPOTENT_REPLAYED,
+    LOCATION,
+    FiledOut,
+    ReportStatusOut,
+    errors,
+    json_request_body,
+    model_ref,
+)
 from balise.web.api.deps import ApiError, principal_with
 
 router = APIRouter(prefix="/api/v1", tags=["reports"])
@@ -84,21 +94,22 @@ def _status_out(report: Report, holds: Any = None) -> dict[str, Any]:
     }
 
 
-_REPORT_SCHEMA = ReportIn.model_json_schema(ref_template="#/components/schemas/{model}")
 _REQUEST_BODY = {
     "required": True,
     "content": {
-        "application/json": {"schema": {"$ref": "#/components/schemas/ReportIn"}},
+        "application/json": {"schema": model_ref(ReportIn)},
         "multipart/form-data": {
             "schema": {
                 "type": "object",
                 "required": ["report"],
                 "properties": {
-                    "report": {"type": "string", "description": "the ReportIn JSON document"},
+                    # The same document as the JSON body, sent as a text part.
+                    "report": {**model_ref(ReportIn), "description": "the report document (JSON)"},
                 },
                 "additionalProperties": {"type": "string", "format": "binary",
                                          "description": "a file part, named by a media item's `file`"},
-            }
+            },
+            "encoding": {"report": {"contentType": "application/json"}},
         },
     },
 }
@@ -155,10 +166,18 @@ async def _read_submission(request: Request) -> tuple[Any, dict[str, UploadedFil
     "/reports",
     status_code=201,
     summary="File a report (Annex III)",
-    openapi_extra={"requestBody": _REQUEST_BODY},
-    responses={409: {"description": "Idempotency-Key reused with another body"},
-               413: {"description": "Body, file or item count over the limit"},
-               422: {"description": "Invalid report; `fields` names each problem, `missing` the absent required fields"}},
+    response_model=None,
+    openapi_extra={"requestBody": _REQUEST_BODY, "parameters": [IDEMPOTENCY_KEY_PARAMETER]},
+    responses={
+        201: {"model": FiledOut, "description": "Stored (or replayed: `Idempotent-Replayed: true`)",
+              "headers": {"Location": LOCATION, "Idempotent-Replayed": IDEMPOTENT_REPLAYED}},
+        **errors(409, 413, 415, 422,
+                 s409="`idempotency_conflict`: the Idempotency-Key was used with another body",
+                 s413="`payload_too_large`, `file_too_large` or `too_many_items`",
+                 s422="`invalid_report` (`fields` names each problem, `missing` the absent required fields); or the "
+                      "multipart parts do not match the items, a declared hash differs from the file's, the "
+                      "Idempotency-Key or the JSON is invalid (docs/api.md#errors)"),
+    },
 )
 async def file_report(request: Request, principal: Principal = principal_with(Scope.REPORTS_WRITE)) -> JSONResponse:
     balise = request.app.state.balise
@@ -170,7 +189,7 @@ async def file_report(request: Request, principal: Principal = principal_with(Sc
     if not isinstance(payload, dict):
         raise ApiError(422, "invalid_report", "the report must be a JSON object", [{"field": "(body)", "message": "not an object"}])
     try:
-        report = ReportIn.model_validate(payload)
+        report = validate_strictly(ReportIn, payload)
     except ValidationError as exc:
         fields, missing = describe_errors(exc)
         message = "the report is invalid"
@@ -200,7 +219,10 @@ async def _run_sync(fn: Any, **kwargs: Any) -> Any:
     return await run_in_threadpool(fn, **kwargs)
 
 
-@router.get("/reports/{report_id}", summary="Read the state and outcome of one of your reports")
+@router.get("/reports/{report_id}", summary="Read the state and outcome of one of your reports",
+            response_model=None,
+            responses={200: {"model": ReportStatusOut, "description": "The report"},
+                       **errors(404, 422, s422="`invalid_request`: the id is not a UUID")})
 def get_report(report_id: uuid.UUID, request: Request,
                principal: Principal = principal_with(Scope.REPORTS_READ)) -> dict[str, Any]:
     balise = request.app.state.balise
@@ -227,13 +249,22 @@ class ReportPatch(BaseModel):
     type: ReportType | None = None
 
 
-@router.patch("/reports/{report_id}", summary="Complete a report Balise asked information for")
+@router.patch(
+    "/reports/{report_id}",
+    summary="Complete a report Balise asked information for",
+    response_model=None,
+    openapi_extra=json_request_body(ReportPatch, "the missing fields, in the shapes of a filing"),
+    responses={200: {"model": ReportStatusOut, "description": "The report, back to triage"},
+               **errors(404, 409, 413, 415, 422,
+                        s409="`not_requested`: the report is not waiting for information",
+                        s422="`invalid_patch`, `empty_patch`, or the JSON or the id is invalid")},
+)
 async def patch_report(report_id: uuid.UUID, request: Request,
                        principal: Principal = principal_with(Scope.REPORTS_WRITE)) -> dict[str, Any]:
     balise = request.app.state.balise
     raw = await read_json(request)
     try:
-        patch = ReportPatch.model_validate(raw)
+        patch = validate_strictly(ReportPatch, raw)
     except ValidationError as exc:
         fields, _ = describe_errors(exc)
         raise ApiError(422, "invalid_patch", "the patch is invalid", fields) from exc
