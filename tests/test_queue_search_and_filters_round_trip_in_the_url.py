@@ -89,7 +89,7 @@ def test_report_ids_are_short_with_the_whole_id_to_copy(queue):
     balise, ana, first, second = queue
     page = ana.get("/ui/queue").text
     for report in (first, second):
-        assert f'<code class="short-id">{report[:8]}</code>' in page
+        assert f'<code class="short-id" title="{report}">{report[:8]}</code>' in page
         assert f'data-copy="{report}"' in page and f'title="{report}"' in page
         assert f">{report}<" not in page  # the whole id is not printed in the table
 
