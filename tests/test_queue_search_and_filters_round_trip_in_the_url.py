@@ -113,6 +113,12 @@ def test_bad_input_is_answered_precisely_and_never_500(queue, params, message):
     assert _listed(page.text) == set() and "Traceback" not in page.text
 
 
+def test_a_refused_search_is_shown_again_to_correct(queue):
+    balise, ana, first, second = queue
+    page = ana.get("/ui/queue", params={"q": "abc\x07def", "field": "hash"}).text
+    assert 'name="q" value="abcdef"' in page and '<option value="hash" selected>' in page
+
+
 @pytest.mark.parametrize("name", ["q", "state", "field"])
 def test_a_nul_character_is_refused_naming_the_field(queue, name):
     balise, ana, first, second = queue

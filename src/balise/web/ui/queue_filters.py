@@ -111,6 +111,14 @@ def parse(params: dict[str, str]) -> Filters:
                    field=kind, mine=params.get("mine") == "1")
 
 
+def shown_again(params: dict[str, str]) -> Filters:
+    """What a refused query string still shows in the form, so it can be corrected: the search
+    text without control characters (at most MAX_SEARCH of them), the search field if valid."""
+    q = _CONTROL.sub("", params.get("q", "").replace("\x00", ""))[:MAX_SEARCH]
+    kind = params.get("field", "any")
+    return Filters(state="all", q=q, field=kind if kind in FIELDS else "any")
+
+
 def hash_kinds(text: str) -> tuple[str, tuple[str, ...]]:
     """(the hash in lower case, the algorithms it may be); BadFilter for anything else."""
     value = text.strip().lower()

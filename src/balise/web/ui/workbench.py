@@ -51,7 +51,8 @@ def queue(request: Request, user: User = Depends(require_role(*ASSESSORS))) -> H
         filters = queue_filters.parse(dict(request.query_params))
     except queue_filters.BadFilter as exc:
         # The page translates the message, in the reader's language.
-        return render(request, "queue.html", status=400, rows=[], filters=queue_filters.Filters(),
+        return render(request, "queue.html", status=400, rows=[],
+                      filters=queue_filters.shown_again(dict(request.query_params)),
                       states=queue_filters.STATES, fields=queue_filters.FIELDS, view="",
                       short=queue_filters.SHORT_ID, problem=exc.problem)
     query = (select(Report, Organisation.country, ReportClaim, User.username)
