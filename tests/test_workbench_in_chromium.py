@@ -136,7 +136,11 @@ def test_assess_confirm_and_match_in_chromium(server):
 
         sign_in(page, base, env, "sam")
         page.goto(f"{base}/ui/candidates")
-        assert "PDQ" in page.inner_text("table")
+        # One entry for the item (not one per hash), its blurred picture loaded without a claim.
+        assert len(page.query_selector_all("article.awaiting")) == 1
+        assert "PDQ" in page.inner_text("article.awaiting") and "SHA-256" in page.inner_text("article.awaiting")
+        assert wait_for(lambda: page.eval_on_selector("article.awaiting img.derivative",
+                                                      "img => img.complete ? img.naturalWidth : 0") > 0)
         shot(page, "05-candidates")
         while page.query_selector("form[action$='/confirm'] button"):
             page.click("form[action$='/confirm'] button")

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from balise.accounts.actors import Actor
 from balise.adapters.db.models import Indicator, Item, Report, ReportClaim, User
 from balise.casework.triage import transition
-from balise.detection.indicators import Indicators
+from balise.detection.indicators import Indicators, candidates_by_item, proposed_by
 from balise.domain.audit import AuditEvent
 from balise.domain.indicators import Algorithm, IndicatorKind, IndicatorStatus, validate_classification
 from balise.domain.model import Role
@@ -41,6 +41,25 @@ class AssessmentError(ValueError):
 
 class Conflict(AssessmentError):
     """Someone else changed or holds it: reload and look again."""
+
+
+@dataclass(frozen=True)
+class AwaitingItem:
+    """An item whose new indicators wait for a senior's confirmation: one decision covers them all."""
+
+    item: Item | None
+    indicators: tuple[Indicator, ...]
+    assessed_by: str | None
+    assessed_at: str | None
+    note: str
+    classification: dict[str, Any]
+
+    @property
+    def key(self) -> str:
+        return str(self.item.id) if self.item is not None else f"indicator:{self.indicators[0].id}"
+
+
+MAX_NOTE = 2000
 
 
 @dataclass(frozen=True)
@@ -119,7 +138,7 @@ class Assessment:
 
     def classify(
         self, session: Session, user: User, item_id: uuid.UUID, *, revision: int, outcome: str,
-        classification: dict[str, Any] | None,
+        classification: dict[str, Any] | None, note: str = "",
     ) -> Item:
         self._require_assessor(user)
         item = session.get(Item, item_id, with_for_update=True)
@@ -139,14 +158,16 @@ class Assessment:
         item.outcome, item.classification = outcome, clean or None
         item.assessment_source, item.assessed_by, item.assessed_at = "analyst", str(user.id), now
         item.revision += 1
+        note = " ".join(note.split())[:MAX_NOTE]
         self._audit.record(session, AuditEvent.ITEM_ASSESS, _actor(user), "item", str(item.id), "assess item",
-                           {"outcome": outcome, "classification": clean, "report": str(item.report_id)})
+                           {"outcome": outcome, "classification": clean, "report": str(item.report_id),
+                            **({"note": note} if note else {})})
         if outcome == "illegal" and not item.matched:
-            self._propose_indicators(session, user, item, clean, now)
+            self._propose_indicators(session, user, item, clean, now, note)
         return item
 
     def _propose_indicators(self, session: Session, user: User, item: Item, classification: dict[str, Any],
-                            now: datetime) -> None:
+                            now: datetime, note: str = "") -> None:
         """New, unmatched illegal material becomes a candidate indicator: it matches nothing
         until a second, senior analyst confirms it."""
         values: list[tuple[Algorithm, str]] = []
@@ -168,7 +189,8 @@ class Assessment:
                 value=value, quality=(item.hashes or {}).get("pdq_quality") if algorithm is Algorithm.PDQ else None,
                 classification=classification or None,
                 provenance={"assessment": {"item": str(item.id), "report": str(item.report_id),
-                                           "assessed_by": str(user.id), "assessed_at": now.isoformat()}},
+                                           "assessed_by": str(user.id), "assessed_at": now.isoformat(),
+                                           **({"note": note} if note else {})}},
                 status=IndicatorStatus.CANDIDATE.value, version=self._indicators.reserve_versions(session, 1),
                 created_at=now, updated_at=now,
             ))
@@ -180,6 +202,54 @@ class Assessment:
         return list(session.execute(
             select(Indicator).where(Indicator.status == IndicatorStatus.CANDIDATE.value).order_by(Indicator.id)
         ).scalars())
+
+    def awaiting(self, session: Session) -> list[AwaitingItem]:
+        """The items whose candidate indicators wait for a second pair of eyes, oldest first."""
+        out = []
+        for key, indicators in candidates_by_item(session).items():
+            item = None if key.startswith("indicator:") else session.get(Item, uuid.UUID(key))
+            assessment = (indicators[0].provenance or {}).get("assessment") or {}
+            out.append(AwaitingItem(
+                item=item, indicators=tuple(indicators), assessed_by=proposed_by(indicators[0]),
+                assessed_at=assessment.get("assessed_at"), note=str(assessment.get("note") or ""),
+                classification=(item.classification if item is not None and item.classification
+                                else indicators[0].classification) or {}))
+        return out
+
+    def waiting_for(self, session: Session, user: User) -> int:
+        """How many items wait for this senior analyst's confirmation (not those they assessed)."""
+        if user.role != Role.SENIOR_ANALYST.value:
+            return 0
+        return sum(1 for group in candidates_by_item(session).values() if proposed_by(group[0]) != str(user.id))
+
+    def confirm_item(self, session: Session, user: User, item_id: uuid.UUID, *, accept: bool,
+                     note: str = "") -> list[Indicator]:
+        """Four eyes on one item: every candidate indicator its assessment proposed (PDQ, MD5,
+        SHA-256) is confirmed or rejected at once, recorded as one audit event."""
+        if user.role != Role.SENIOR_ANALYST.value:
+            raise AssessmentError("only a senior analyst confirms indicators")
+        # Lock the candidates, then keep those this item's assessment proposed.
+        rows = session.execute(select(Indicator).where(Indicator.status == IndicatorStatus.CANDIDATE.value)
+                               .order_by(Indicator.id).with_for_update()).scalars().all()
+        group = [i for i in rows if ((i.provenance or {}).get("assessment") or {}).get("item") == str(item_id)]
+        if not group:
+            raise Conflict("nothing of this item waits for confirmation (it was already decided)")
+        if any(proposed_by(i) == str(user.id) for i in group):
+            raise AssessmentError("four eyes: the analyst who assessed the item cannot also confirm it")
+        note = " ".join(note.split())[:MAX_NOTE]
+        now = self._clock()
+        first = self._indicators.reserve_versions(session, len(group))
+        status = (IndicatorStatus.ACTIVE if accept else IndicatorStatus.DELETED).value
+        confirmation = {"by": str(user.id), "at": now.isoformat(), "accepted": accept, "note": note, "item": str(item_id)}
+        for offset, indicator in enumerate(group):
+            indicator.status, indicator.version, indicator.updated_at = status, first + offset, now
+            indicator.provenance = {**(indicator.provenance or {}), "confirmation": confirmation}
+        event = AuditEvent.INDICATOR_CONFIRM if accept else AuditEvent.INDICATOR_REJECT
+        report = ((group[0].provenance or {}).get("assessment") or {}).get("report")
+        self._audit.record(session, event, _actor(user), "item", str(item_id), "four-eyes confirmation",
+                           {"indicators": [i.id for i in group], "algorithms": [i.algorithm for i in group],
+                            "versions": [i.version for i in group], "report": report, "note": note})
+        return group
 
     def confirm(self, session: Session, user: User, indicator_id: int, *, accept: bool, note: str = "") -> Indicator:
         if user.role != Role.SENIOR_ANALYST.value:

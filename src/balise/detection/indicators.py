@@ -34,6 +34,25 @@ CSV_COLUMNS = ("signal_type", "signal_value", "kind", "media_type", "status", "q
                "ncmec_category", "classification", "version")
 
 
+def candidates_by_item(session: Session) -> dict[str, list[Indicator]]:
+    """Candidate indicators waiting for a second pair of eyes, grouped by the item whose
+    assessment proposed them (``provenance.assessment.item``), each group in id order. A
+    candidate without that provenance is its own group, keyed ``indicator:<id>``."""
+    groups: dict[str, list[Indicator]] = {}
+    rows = session.execute(select(Indicator).where(Indicator.status == IndicatorStatus.CANDIDATE.value)
+                           .order_by(Indicator.id)).scalars()
+    for indicator in rows:
+        item = ((indicator.provenance or {}).get("assessment") or {}).get("item")
+        groups.setdefault(str(item) if item else f"indicator:{indicator.id}", []).append(indicator)
+    return groups
+
+
+def proposed_by(indicator: Indicator) -> str | None:
+    """The id of the analyst whose assessment proposed this candidate, if recorded."""
+    value = ((indicator.provenance or {}).get("assessment") or {}).get("assessed_by")
+    return str(value) if value else None
+
+
 class ImportAborted(RuntimeError):
     """A fatal problem with the whole file: nothing was imported."""
 

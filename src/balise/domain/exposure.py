@@ -60,6 +60,16 @@ class Refusal(StrEnum):
     OTHER_ITEM = "other_item"
     CLAIM_CHANGED = "claim_changed"
     NO_PURPOSE = "no_purpose"
+    # The four-eyes view (a senior's blurred look at an item awaiting their confirmation).
+    NOT_SENIOR = "not_senior"
+    NOT_AWAITING = "not_awaiting_confirmation"
+    OWN_ASSESSMENT = "own_assessment"
+
+
+# The purpose recorded when a senior analyst sees the blurred derivative of an item whose
+# new indicators wait for their confirmation: they hold no claim on the report, and need none.
+FOUR_EYES_PURPOSE = "four eyes"
+FOUR_EYES_ROLE = "senior-analyst"
 
 
 # Purposes an analyst picks from when revealing an item (or types another, at least

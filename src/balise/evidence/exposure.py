@@ -4,6 +4,9 @@
   sheet of blurred keyframes (video), made from content decrypted through the evidence vault
   (audited ``media:preview`` before a byte is decrypted). Only to the analyst holding an
   active claim on the item's report.
+* :meth:`Exposure.four_eyes_preview` — the same blurred derivative, audited ``media:preview``
+  with the purpose "four eyes", to a senior analyst other than the assessor while the item's
+  new indicators wait for confirmation; no claim is needed, and nothing more (no reveal).
 * :meth:`Exposure.reveal` — an analyst holding the claim states why (``media:reveal``); a
   single-use token bound to them, the item and that claim is issued, valid
   ``REVEAL_TOKEN_TTL``.
@@ -31,10 +34,13 @@ from sqlalchemy import delete, update
 from sqlalchemy.orm import Session
 
 from balise.accounts.actors import Actor
-from balise.adapters.db.models import Item, ReportClaim, RevealToken
+from balise.adapters.db.models import Item, ReportClaim, RevealToken, User
 from balise.detection.adapters.hashing import sniff_media_type
+from balise.detection.indicators import candidates_by_item, proposed_by
 from balise.domain.audit import AuditEvent
 from balise.domain.exposure import (
+    FOUR_EYES_PURPOSE,
+    FOUR_EYES_ROLE,
     REVEAL_TOKEN_KEEP,
     REVEAL_TOKEN_TTL,
     Display,
@@ -117,7 +123,37 @@ class Exposure:
                  "greyscale": viewer.greyscale},
                 event=AuditEvent.MEDIA_PREVIEW)
         # Decrypted and decoded after the commit: no transaction waits on a decoder.
-        data = b"".join(chunks)
+        return self._blurred(viewer, display, b"".join(chunks))
+
+    def four_eyes_preview(self, viewer: Viewer, item_id: uuid.UUID) -> Served | Refused:
+        """The blurred derivative for the senior analyst asked to confirm this item's new
+        indicators. Only while they wait, only to a senior who did not assess the item; the
+        claim rule of :meth:`preview` is unchanged for everyone and everything else."""
+        with self._transaction() as session:
+            item = session.get(Item, item_id)
+            if item is None or not item.vault_object:
+                return Refused(404, "no content")
+            # The role as stored now, not as the caller says.
+            asker = session.get(User, viewer.user_id)
+            if asker is None or not asker.active or asker.role != FOUR_EYES_ROLE:
+                return self._refuse(session, viewer, item, Refusal.NOT_SENIOR)
+            group = candidates_by_item(session).get(str(item.id))
+            if not group:
+                return self._refuse(session, viewer, item, Refusal.NOT_AWAITING)
+            if any(proposed_by(i) == str(viewer.user_id) for i in group):
+                return self._refuse(session, viewer, item, Refusal.OWN_ASSESSMENT)
+            display = _display(item)
+            if display not in (Display.PICTURE, Display.VIDEO):
+                return Refused(415, f"not shown: {display.value}")
+            chunks = self._evidence.read(
+                session, item.vault_object, viewer.actor, FOUR_EYES_PURPOSE,
+                {"item": str(item.id), "report": str(item.report_id), "view": display.value, "blur": viewer.blur,
+                 "greyscale": viewer.greyscale, "indicators": [i.id for i in group]},
+                event=AuditEvent.MEDIA_PREVIEW)
+        return self._blurred(viewer, display, b"".join(chunks))
+
+    @staticmethod
+    def _blurred(viewer: Viewer, display: Display, data: bytes) -> Served | Refused:
         try:
             if display is Display.PICTURE:
                 body = derivatives.picture_preview(data, blur=viewer.blur, greyscale=viewer.greyscale)

@@ -206,6 +206,23 @@ VOCABULARIES: dict[str, dict[str, str]] = {
         "technical_error": N_("the detection was a technical error (hash collision, wrong file)"),
         "other": N_("other reason, explained in the text"),
     },
+    "search_field": {
+        "any": N_("everything"),
+        "report": N_("report id or number"),
+        "provider": N_("provider"),
+        "url": N_("URL"),
+        "hash": N_("hash"),
+    },
+    "algorithm": {
+        "md5": N_("MD5"),
+        "sha1": N_("SHA-1"),
+        "sha256": N_("SHA-256"),
+        "video_md5": N_("MD5 of the video"),
+        "pdq": N_("PDQ"),
+        "vpdq": N_("vPDQ"),
+        "photodna": N_("PhotoDNA"),
+        "url": N_("URL"),
+    },
     "reveal_purpose": {
         "classify": N_("classify the item"),
         "age": N_("estimate the age of the people shown"),

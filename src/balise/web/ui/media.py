@@ -1,6 +1,8 @@
-"""The media viewer's three routes (docs/workbench.md, "Media viewer"; evidence/exposure.py):
+"""The media viewer's four routes (docs/workbench.md, "Media viewer"; evidence/exposure.py):
 
 * ``GET /ui/items/{id}/media`` — the blurred derivative (PNG), to the analyst holding the claim.
+* ``GET /ui/candidates/items/{id}/media`` — the same blurred derivative, to a senior analyst
+  asked to confirm the item's new indicators (four eyes), without a claim.
 * ``POST /ui/items/{id}/reveal`` — record a reveal with its purpose; answers the single-use URL.
 * ``GET /ui/items/{id}/reveal/{token}`` — that URL, once: an unblurred re-encoded picture, or
   any other content as an attachment that runs nothing.
@@ -53,6 +55,14 @@ def _answer(result: Served | Refused) -> Response:
 def media(request: Request, item_id: uuid.UUID, user: User = Depends(require_role(*ASSESSORS))) -> Response:
     """The item as a blurred derivative made here, never the stored bytes."""
     return _answer(request.app.state.balise.exposure.preview(_viewer(user), item_id))
+
+
+@router.get("/candidates/items/{item_id}/media")
+def four_eyes_media(request: Request, item_id: uuid.UUID,
+                    user: User = Depends(require_role(Role.SENIOR_ANALYST))) -> Response:
+    """The blurred derivative of an item whose new indicators wait for this senior's
+    confirmation (media:preview, purpose "four eyes"); refused (403, audited) otherwise."""
+    return _answer(request.app.state.balise.exposure.four_eyes_preview(_viewer(user), item_id))
 
 
 @router.post("/items/{item_id}/reveal")

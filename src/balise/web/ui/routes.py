@@ -14,7 +14,7 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy import func, select
 
 from balise.accounts.actors import Actor
-from balise.adapters.db.models import AuditRecord, Organisation, Report, User
+from balise.adapters.db.models import AuditRecord, Organisation, Report, ReportClaim, User
 from balise.domain.audit import AuditEvent
 from balise.domain.model import Role
 from balise.web.ui import i18n, labels
@@ -181,9 +181,16 @@ def logout(request: Request) -> Response:
 @router.get("/")
 def home(request: Request, user: User = Depends(require_role(*ANY_STAFF))) -> HTMLResponse:
     balise = request.app.state.balise
+    now = balise.clock()
     with balise.db.sessions() as session:
         by_state = dict(session.execute(select(Report.state, func.count()).group_by(Report.state)).all())
-    return render(request, "home.html", by_state=by_state, session_hours=balise.settings.session_max_age_seconds // 3600)
+        # For analysts: their claims; for senior analysts, the items waiting for their four eyes.
+        my_claims = session.execute(select(func.count()).select_from(ReportClaim).where(
+            ReportClaim.user_id == user.id, ReportClaim.expires_at > now)).scalar_one()
+        awaiting = balise.assessment.waiting_for(session, user)
+    return render(request, "home.html", by_state=by_state, session_hours=balise.settings.session_max_age_seconds // 3600,
+                  can_queue=user.role in (Role.ANALYST.value, Role.SENIOR_ANALYST.value), my_claims=my_claims,
+                  awaiting=awaiting, senior=user.role == Role.SENIOR_ANALYST.value)
 
 
 @router.get("/audit")

@@ -21,14 +21,14 @@ from balise.domain.model import Role
 from balise.domain.states import ReportState
 from balise.domain.triage import sla_deadline
 from balise.intake.ispws import originals
-from balise.web.ui import i18n
+from balise.web.ui import i18n, queue_filters
 from balise.web.ui.routes import DEFAULT_PREFERENCES, current_user, render, require_role
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
 ASSESSORS = (Role.ANALYST, Role.SENIOR_ANALYST)
 # Who may download the original CyberTipline XML (evidence, as the media are).
 ORIGINAL_READERS = (Role.ANALYST, Role.SENIOR_ANALYST, Role.LE_LIAISON)
-QUEUE_STATES = ("in_assessment", "information_requested", "incomplete", "received")
+QUEUE_LIMIT = 200
 
 
 def _actor(user: User) -> Actor:
@@ -43,23 +43,36 @@ def _flash(url: str, message: str | None = None, error: str | None = None) -> Re
 
 
 @router.get("/queue")
-def queue(request: Request, state: str = "in_assessment", source: str = "", urgent: str = "", country: str = "",
-          user: User = Depends(require_role(*ASSESSORS))) -> HTMLResponse:
+def queue(request: Request, user: User = Depends(require_role(*ASSESSORS))) -> HTMLResponse:
+    """The reports to work on, filtered and searched by the query string (docs/workbench.md)."""
     balise = request.app.state.balise
     now = balise.clock()
+    try:
+        filters = queue_filters.parse(dict(request.query_params))
+    except queue_filters.BadFilter as exc:
+        # The page translates the message, in the reader's language.
+        return render(request, "queue.html", status=400, rows=[],
+                      filters=queue_filters.shown_again(dict(request.query_params)),
+                      states=queue_filters.STATES, fields=queue_filters.FIELDS, view="",
+                      short=queue_filters.SHORT_ID, problem=exc.problem)
     query = (select(Report, Organisation.country, ReportClaim, User.username)
              .outerjoin(Organisation, Organisation.id == Report.organisation_id)
              .outerjoin(ReportClaim, ReportClaim.report_id == Report.id)
              .outerjoin(User, User.id == ReportClaim.user_id))
-    if state in QUEUE_STATES:
-        query = query.where(Report.state == state)
-    if source:
-        query = query.where(Report.source == source)
-    if urgent == "1":
+    if filters.state != "all":
+        query = query.where(Report.state == filters.state)
+    if filters.source:
+        query = query.where(Report.source == filters.source)
+    if filters.urgent:
         query = query.where(Report.urgent.is_(True))
-    if country:
-        query = query.where(Organisation.country == country.upper()[:2])
-    query = query.order_by(Report.urgent.desc(), Report.priority.desc(), Report.created_at).limit(200)
+    if filters.country:
+        query = query.where(Organisation.country == filters.country)
+    if filters.mine:
+        query = query.where(ReportClaim.user_id == user.id, ReportClaim.expires_at > now)
+    found = queue_filters.search_condition(filters)
+    if found is not None:
+        query = query.where(found)
+    query = query.order_by(Report.urgent.desc(), Report.priority.desc(), Report.created_at).limit(QUEUE_LIMIT + 1)
     rows = []
     with balise.db.sessions() as session:
         for report, org_country, claim, holder in session.execute(query):
@@ -72,8 +85,10 @@ def queue(request: Request, state: str = "in_assessment", source: str = "", urge
                 "to_assess": sum(1 for i in report.items if i.outcome is None),
                 "item_count": len(report.items),
             })
-    return render(request, "queue.html", rows=rows, filters={"state": state, "source": source, "urgent": urgent,
-                                                             "country": country}, states=QUEUE_STATES)
+    more = len(rows) > QUEUE_LIMIT
+    return render(request, "queue.html", rows=rows[:QUEUE_LIMIT], more=more, limit=QUEUE_LIMIT, filters=filters,
+                  states=queue_filters.STATES, fields=queue_filters.FIELDS, problem=None,
+                  view=filters.query_string(), short=queue_filters.SHORT_ID)
 
 
 @router.post("/reports/{report_id}/claim")
@@ -274,7 +289,8 @@ async def assess(request: Request, item_id: uuid.UUID, user: User = Depends(requ
         def work() -> None:
             with balise.db.transaction() as session:
                 balise.assessment.classify(session, user, item_id, revision=revision,
-                                           outcome=str(form.get("outcome", "")), classification=classification)
+                                           outcome=str(form.get("outcome", "")), classification=classification,
+                                           note=str(form.get("note") or "")[:2000])
         from starlette.concurrency import run_in_threadpool
 
         await run_in_threadpool(work)
@@ -308,20 +324,51 @@ async def decide(request: Request, report_id: uuid.UUID, user: User = Depends(re
 @router.get("/candidates")
 def candidates(request: Request, msg: str = "", err: str = "",
                user: User = Depends(require_role(Role.SENIOR_ANALYST))) -> HTMLResponse:
+    """Four eyes, one row per item: its blurred picture, the first analyst's classification and
+    note, its hashes and matches; one confirmation covers all the item's new indicators."""
     balise = request.app.state.balise
     with balise.db.sessions() as session:
         rows = []
-        for ind in balise.assessment.candidates(session):
-            assessment = (ind.provenance or {}).get("assessment") or {}
-            assessor = session.get(User, uuid.UUID(assessment["assessed_by"])) if assessment.get("assessed_by") else None
-            item = session.get(Item, uuid.UUID(assessment["item"])) if assessment.get("item") else None
-            rows.append({"indicator": ind, "assessor": assessor, "item": item, "own": assessor is not None and assessor.id == user.id})
+        for waiting in balise.assessment.awaiting(session):
+            assessor = None
+            if waiting.assessed_by:
+                try:
+                    assessor = session.get(User, uuid.UUID(waiting.assessed_by))
+                except ValueError:
+                    assessor = None
+            item = waiting.item
+            display = display_of(media_type=item.media_type, hash_status=item.hash_status,
+                                 vault_object=item.vault_object, polyglot=bool(item.polyglot)).value if item else "none"
+            duplicate = session.get(Item, item.duplicate_of) if item is not None and item.duplicate_of else None
+            rows.append({"waiting": waiting, "item": item, "assessor": assessor, "display": display,
+                         "duplicate": duplicate, "matches": list((item.matches or []) if item else []),
+                         "own": waiting.assessed_by == str(user.id)})
     return render(request, "candidates.html", rows=rows, msg=msg, err=err)
+
+
+@router.post("/candidates/items/{item_id}/{verdict}")
+def confirm_item(request: Request, item_id: uuid.UUID, verdict: str, note: str = Form(default="", max_length=2000),
+                 user: User = Depends(require_role(Role.SENIOR_ANALYST))) -> Response:
+    """One four-eyes decision for all the new indicators of an item (one audit event)."""
+    if verdict not in ("confirm", "reject"):
+        return Response(status_code=404)
+    balise = request.app.state.balise
+    try:
+        with balise.db.transaction() as session:
+            confirmed = balise.assessment.confirm_item(session, user, item_id, accept=verdict == "confirm", note=note)
+    except AssessmentError as exc:
+        return _flash("/ui/candidates", error=str(exc))
+    if verdict == "confirm":
+        return _flash("/ui/candidates", message=i18n.ngettext(
+            "Item confirmed: its %(num)d hash now matches.", "Item confirmed: its %(num)d hashes now match.",
+            len(confirmed)) % {"num": len(confirmed)})
+    return _flash("/ui/candidates", message=i18n.gettext("Item rejected: its hashes will match nothing."))
 
 
 @router.post("/candidates/{indicator_id}/{verdict}")
 def confirm(request: Request, indicator_id: int, verdict: str, note: str = Form(default="", max_length=2000),
             user: User = Depends(require_role(Role.SENIOR_ANALYST))) -> Response:
+    """A candidate that no item's assessment proposed (none today): confirmed on its own."""
     if verdict not in ("confirm", "reject"):
         return Response(status_code=404)
     balise = request.app.state.balise

@@ -83,6 +83,27 @@
   document.addEventListener("click", function (event) {
     var button = event.target.closest && event.target.closest("button.reveal");
     if (button) { event.preventDefault(); reveal(button); }
+    // A report id shown short: the button copies it whole.
+    var copy = event.target.closest && event.target.closest("button.copy[data-copy]");
+    if (copy) {
+      event.preventDefault();
+      var text = copy.getAttribute("data-copy");
+      var done = function () {
+        copy.classList.add("copied");
+        setTimeout(function () { copy.classList.remove("copied"); }, 1500);
+      };
+      if (navigator.clipboard && window.isSecureContext) {
+        navigator.clipboard.writeText(text).then(done);
+      } else {  // plain http: the older way
+        var area = document.createElement("textarea");
+        area.value = text;
+        area.setAttribute("readonly", "");
+        area.className = "offscreen";
+        document.body.appendChild(area);
+        area.select();
+        try { if (document.execCommand("copy")) { done(); } } finally { document.body.removeChild(area); }
+      }
+    }
   });
 
   // Shortcuts: j/k next/previous item, r reveal, i/n/x outcome of the current item.
