@@ -192,6 +192,12 @@ VOCABULARIES: dict[str, dict[str, str]] = {
         "failed": N_("failed"),
         "held": N_("held"),
     },
+    "partner_kind": {
+        "hotline": N_("hotline"),
+        "police": N_("police"),
+        "europol": N_("Europol"),
+        "coordinating_authority": N_("coordinating authority"),
+    },
     "channel": {
         "email": N_("email"),
         "webhook": N_("webhook"),
