@@ -6,7 +6,6 @@ addresses, and requests that send no credentials at all, are not affected."""
 
 from __future__ import annotations
 
-
 import base64
 import re
 
