@@ -5,7 +5,15 @@ it off. A number out of range is refused and changes nothing."""
 from __future__ import annotations
 
 from balise.demo import demo_image
-from tests.exposure_support import analyst, claim, events, file_report, reveal_url, token_of, workbench
+from tests.exposure_support import (
+    analyst,
+    claim,
+    events,
+    file_report,
+    reveal_url,
+    token_of,
+    workbench,
+)
 
 REMINDER = 'id="reveal-break"'
 

@@ -5,12 +5,20 @@ with the reason). Bad lifts change nothing."""
 
 from __future__ import annotations
 
-
 from sqlalchemy import func, select
 
 from balise.adapters.db.models import RevealToken, User
 from balise.demo import demo_image
-from tests.exposure_support import analyst, claim, events, file_report, reveal, reveal_url, token_of, workbench
+from tests.exposure_support import (
+    analyst,
+    claim,
+    events,
+    file_report,
+    reveal,
+    reveal_url,
+    token_of,
+    workbench,
+)
 
 
 def _tokens(balise) -> int:

@@ -8,7 +8,14 @@ from __future__ import annotations
 import re
 
 from balise.demo import demo_image
-from tests.exposure_support import analyst, claim, file_report, reveal, reveal_url, workbench
+from tests.exposure_support import (
+    analyst,
+    claim,
+    file_report,
+    reveal,
+    reveal_url,
+    workbench,
+)
 
 
 def _header(page: str) -> tuple[int, int]:

@@ -63,7 +63,6 @@ from balise.evidence.adapters import derivatives
 from balise.evidence.vault import EvidenceVault
 from balise.governance.audit import AuditTrail
 
-
 EXTENSIONS = {"video/mp4": "mp4", "video/webm": "webm", "video/x-msvideo": "avi"}
 
 

@@ -19,7 +19,12 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import JSONResponse, Response
 
 from balise.adapters.db.models import User
-from balise.domain.exposure import REVEAL_PURPOSES, Refusal, preview_strength, stated_purpose
+from balise.domain.exposure import (
+    REVEAL_PURPOSES,
+    Refusal,
+    preview_strength,
+    stated_purpose,
+)
 from balise.domain.model import Role
 from balise.evidence.exposure import Refused, Served, Viewer
 from balise.web.ui import i18n

@@ -15,7 +15,13 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy import func, select
 
 from balise.accounts.actors import Actor
-from balise.adapters.db.models import AuditRecord, Organisation, Report, ReportClaim, User
+from balise.adapters.db.models import (
+    AuditRecord,
+    Organisation,
+    Report,
+    ReportClaim,
+    User,
+)
 from balise.domain.audit import AuditEvent
 from balise.domain.exposure import DEFAULT_BREAK_AFTER_REVEALS, break_after
 from balise.domain.model import Role
