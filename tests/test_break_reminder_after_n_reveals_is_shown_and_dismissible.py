@@ -59,7 +59,8 @@ def test_the_reminder_comes_after_n_reveals_and_goes_when_dismissed(tmp_path, db
 def test_a_dismissal_goes_back_only_to_a_staff_page(tmp_path, db_url):
     with workbench(tmp_path, db_url) as (balise, clock, key):
         with analyst(balise, "ana") as ana:
-            for back in ("https://elsewhere.example/", "//elsewhere.example/ui/", "/ui/\\elsewhere"):
+            for back in ("https://elsewhere.example/", "//elsewhere.example/ui/", "/ui/\\elsewhere", "/ui/queue\r\nSet-Cookie: x=1",
+                         "/ui/../api/v1/reports"):
                 r = ana.post("/ui/wellness/break", data={"csrftoken": token_of(ana), "back": back},
                              follow_redirects=False)
                 assert r.status_code == 303 and r.headers["location"] == "/ui/", back

@@ -11,6 +11,7 @@ daily cap for one of them, for the day.
 
 from __future__ import annotations
 
+import re
 import uuid
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -30,7 +31,7 @@ MIN_REASON = 5
 
 def _back(path: str) -> str:
     """Where to return after dismissing: a staff page of this site, else home."""
-    return path if path.startswith("/ui/") and not path.startswith("//") and "\\" not in path else "/ui/"
+    return path if re.fullmatch(r"/ui/[A-Za-z0-9/_.-]*", path) and ".." not in path else "/ui/"
 
 
 @router.post("/wellness/break")
