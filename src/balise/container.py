@@ -195,7 +195,7 @@ class Balise:
         """What of an item reaches the staff browser: blurred derivatives, reveal tokens."""
         from balise.evidence.exposure import Exposure
 
-        return Exposure(self.db.transaction, self.evidence, self.audit, self.clock)
+        return Exposure(self.db.transaction, self.evidence, self.audit, self.clock, self.settings.reveal_daily_cap)
 
     @cached_property
     def mailer(self) -> Mailer:

@@ -17,6 +17,9 @@ from balise.intake.filing import UploadedFile, request_fingerprint
 from balise.intake.report_schema import ReportIn
 
 DEMO_PASSWORD = "demo-password-not-secret"
+# Display names in words (a page shows a name as it is).
+DEMO_TITLES = {Role.ANALYST: "analyst", Role.SENIOR_ANALYST: "senior analyst", Role.ADMIN: "administrator",
+               Role.AUDITOR: "auditor", Role.LE_LIAISON: "police liaison"}
 DEMO_USERS = (
     ("demo-analyst", Role.ANALYST),
     ("demo-senior", Role.SENIOR_ANALYST),
@@ -99,7 +102,7 @@ def seed(balise: Balise, reports: int = 6) -> DemoResult:
         for username, role in DEMO_USERS:
             new = balise.users.create(
                 session, actor, username=username, password=DEMO_PASSWORD, role=role,
-                display_name=f"DEMO {role.value}", is_demo=True,
+                display_name=f"DEMO {DEMO_TITLES[role]}", is_demo=True,
             )
             users.append((username, role.value, new.totp_secret))
         provider_id = provider.id

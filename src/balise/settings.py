@@ -174,6 +174,9 @@ class Settings(BaseSettings):
     package_include_media: bool = False
 
     session_max_age_seconds: int = 8 * 3600
+    # Wellness: reveals an analyst may make in a day (UTC) before they are refused until a
+    # senior analyst lifts the cap for them for the day; 0 is no cap.
+    reveal_daily_cap: int = Field(default=0, ge=0, le=10_000)
     login_rate_limit: str = "10/minute"
 
     # Anonymous public reporting: per-address buckets (a keyed hash, in memory only) and per

@@ -38,6 +38,9 @@ class AuditEvent(StrEnum):
     MEDIA_REVEAL = "media:reveal"
     MEDIA_PREVIEW = "media:preview"
     MEDIA_REFUSE = "media:refuse"
+    # Wellness: the daily cap of reveals (docs/workbench.md, "Wellness").
+    EXPOSURE_CAP_REACHED = "exposure:cap_reached"
+    EXPOSURE_CAP_LIFT = "exposure:cap_lift"
     PERSON_CREATE = "person:create"
     PERSON_READ = "person:read"
     MEDIA_STORE = "media:store"
