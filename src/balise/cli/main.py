@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from balise.cli.common import CLI_ACTOR, check_routing_configuration, fail, load_balise
+from balise.cli.common import CLI_ACTOR, check_routing_configuration, configure_logs, fail, load_balise
 from balise.domain.audit import AuditEvent
 from balise.domain.model import OrgKind, Role, Scope
 
@@ -47,6 +47,7 @@ def serve(
     from balise.web.app import create_app
 
     balise = load_balise()
+    configure_logs(balise)
     try:
         asgi = create_app(balise)
     except UnsafeConfiguration as exc:
@@ -75,8 +76,9 @@ def serve(
     try:
         # No access log by default: it would write every client address (including anonymous
         # reporters') to the process output. BALISE_ACCESS_LOG=true turns it on.
+        # log_config=None: uvicorn's lines go through the handler of BALISE_LOG_FORMAT.
         uvicorn.run(asgi, host=host, port=port, log_level="info", proxy_headers=False,
-                    access_log=balise.settings.access_log)
+                    access_log=balise.settings.access_log, log_config=None)
     finally:
         if worker is not None:
             worker.stop()
@@ -92,6 +94,7 @@ def worker(poll: Annotated[float, typer.Option(help="seconds between polls when 
     from balise.settings import UnsafeConfiguration
 
     balise = load_balise()
+    configure_logs(balise)
     try:
         balise.settings.check_safe()
     except UnsafeConfiguration as exc:
@@ -146,6 +149,7 @@ def jobs_retry(job_id: int) -> None:
 def jobs_run() -> None:
     """Run every ready job now, then exit."""
     balise = load_balise()
+    configure_logs(balise)
     typer.echo(f"ran {balise.run_jobs()} job(s)")
 
 

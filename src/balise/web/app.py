@@ -45,7 +45,7 @@ SECURITY_HEADERS = {
 
 
 def create_fastapi(balise: Balise) -> FastAPI:
-    from balise.web.metrics import metrics_response, new_registry, note_route
+    from balise.web.observability import metrics_response, new_registry, note_route
 
     # fastapi-offline serves the Swagger UI from the package, not from a CDN.
     app = FastAPIOffline(
@@ -230,10 +230,10 @@ def create_app(balise: Balise) -> Any:
     from balise.web.ispws import with_ispws
 
     # /ispws (NCMEC-compatible API) is its own stack: XML answers, its own limits, no cookies.
-    from balise.web.metrics import MetricsMiddleware
+    from balise.web.observability import ObservedRequests
 
     stack = with_ispws(BodyLimitMiddleware(SecurityHeaders(protected), settings.max_request_bytes), balise)
-    return MetricsMiddleware(FramingGuard(stack, _refuse_ambiguous_framing), app.state.http_metrics)
+    return ObservedRequests(FramingGuard(stack, _refuse_ambiguous_framing), app.state.http_metrics)
 
 
 def _refuse_ambiguous_framing(scope: dict[str, Any]) -> tuple[int, list[tuple[bytes, bytes]], bytes]:

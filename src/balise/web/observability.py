@@ -1,5 +1,6 @@
-"""Prometheus metrics: what one API process served, and the state of the work read from the
-database at each scrape (docs/deployment.md#metrics).
+"""What operators watch: each request's id and log line, and the Prometheus metrics — what one
+API process served, and the state of the work read from the database at each scrape
+(docs/deployment.md#metrics, #logs).
 
 HTTP counters live in the process that serves the requests (one per container: `balise serve`
 runs one process), so Prometheus scrapes each API container directly, not through the load
@@ -26,6 +27,7 @@ from starlette.responses import JSONResponse, Response
 
 from balise import __version__
 from balise.adapters.db.models import AuditHead, AuditRecord, Job
+from balise.adapters.logs import accept_request_id, bound_request_id
 from balise.container import Balise
 from balise.domain.clocks import ClockKind, ClockState
 
@@ -78,8 +80,16 @@ def route_template(scope: dict[str, Any]) -> str:
     return "(unmatched)"
 
 
-class MetricsMiddleware:
-    """Outermost ASGI layer: every answered request is counted, refused ones included."""
+REQUEST_ID_HEADER = b"x-request-id"
+request_log = logging.getLogger("balise.http")
+
+
+class ObservedRequests:
+    """Outermost ASGI layer. Gives each HTTP request its id (a sane incoming X-Request-ID, else
+    a new one), bound to every log line written while serving it and echoed in the answer;
+    counts and times every answered request, refused ones included; and logs one line per
+    request: method, route template, status, duration. Never the client address, the path's
+    identifiers or the query string (docs/deployment.md#logs)."""
 
     def __init__(self, app: Any, metrics: HttpMetrics) -> None:
         self.app = app
@@ -89,6 +99,8 @@ class MetricsMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        given = next((v.decode("latin-1") for k, v in scope.get("headers", []) if k.lower() == REQUEST_ID_HEADER), None)
+        request_id = accept_request_id(given)
         started = time.perf_counter()
         status = {"code": 500}
         scope[ROUTE_KEY] = {}
@@ -96,13 +108,17 @@ class MetricsMiddleware:
         async def send_status(message: dict[str, Any]) -> None:
             if message["type"] == "http.response.start":
                 status["code"] = message["status"]
+                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != REQUEST_ID_HEADER]
+                message = {**message, "headers": [*headers, (REQUEST_ID_HEADER, request_id.encode())]}
             await send(message)
 
-        try:
-            await self.app(scope, receive, send_status)
-        finally:
-            self.metrics.observe(scope.get("method", ""), route_template(scope), status["code"],
-                                 time.perf_counter() - started)
+        with bound_request_id(request_id):
+            try:
+                await self.app(scope, receive, send_status)
+            finally:
+                method, route, seconds = scope.get("method", ""), route_template(scope), time.perf_counter() - started
+                self.metrics.observe(method, route, status["code"], seconds)
+                request_log.info("%s %s %s %.3f s", method, route, status["code"], seconds)
 
 
 class StateCollector(Collector):
