@@ -385,6 +385,54 @@ def audit_verify() -> None:
     typer.echo(f"OK: {result.checked} events, chain intact")
 
 
+@app.command()
+def backup(
+    out: Annotated[Path, typer.Option("--out", help="a new or empty directory to write the backup into")],
+    include_secrets: Annotated[bool, typer.Option(help="also copy the evidence package signing key file")] = False,
+) -> None:
+    """Back up the database and the vault, packages, exports and outbox, with a manifest of
+    SHA-256 digests. The keys (BALISE_SECRET_KEY, BALISE_VAULT_KEY) are never written: keep them
+    apart, a restore needs the same ones."""
+    from balise.governance.backup import BackupError, create_backup
+
+    balise = load_balise()
+    configure_logs(balise)
+    try:
+        summary = create_backup(balise.settings, balise.db.engine, balise.audit, balise.db.sessions, CLI_ACTOR,
+                                out, include_secrets=include_secrets, now=balise.clock())
+    except BackupError as exc:
+        fail(str(exc))
+    typer.echo(f"backup written to {summary.directory}: {summary.database} database at revision "
+               f"{summary.schema_revision}, {summary.files} files, {summary.bytes} bytes; "
+               f"checked by {summary.directory / 'manifest.json'}")
+
+
+@app.command()
+def restore(
+    source: Annotated[Path, typer.Option("--from", help="a directory written by `balise backup`")],
+    force: Annotated[bool, typer.Option(help="replace a database or directories that hold data")] = False,
+) -> None:
+    """Check a backup (every file against its manifest, the keys it was made with), then put it
+    in place of the configured database and directories. Nothing changes if a check fails."""
+    from balise.governance.backup import BackupError, restore_backup, schema_note
+
+    balise = load_balise()
+    configure_logs(balise)
+    try:
+        manifest = restore_backup(balise.settings, balise.db.engine, source, force=force)
+    except BackupError as exc:
+        fail(str(exc))
+    with balise.db.transaction() as session:
+        balise.audit.record(session, AuditEvent.BACKUP_RESTORE, CLI_ACTOR, "backup", manifest["created_at"][:64],
+                            "restore", {"created_at": manifest["created_at"],
+                                        "schema_revision": manifest["schema_revision"], "force": force})
+    typer.echo(f"restored the backup of {manifest['created_at']} ({len(manifest['files'])} files)")
+    note = schema_note(balise.settings, balise.db.engine)
+    if note:
+        typer.echo(note)
+    typer.echo("next: `balise audit verify`")
+
+
 @audit_app.command("events")
 def audit_events(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """List the audit event vocabulary."""
