@@ -116,6 +116,9 @@ class Settings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = 8000
+    # Reverse proxies (comma-separated addresses or networks) whose X-Forwarded-For and
+    # X-Forwarded-Proto are believed; empty: none, the client address is the connection's.
+    forwarded_allow_ips: str = ""
     base_url: str = "http://127.0.0.1:8000"
 
     # Intake limits. A request larger than max_request_bytes is refused before it is read.
@@ -229,6 +232,18 @@ class Settings(BaseSettings):
     @classmethod
     def _static_hosts_parse(cls, value: str) -> str:
         static_hosts(value)
+        return value
+
+    @field_validator("forwarded_allow_ips")
+    @classmethod
+    def _forwarded_allow_ips_parse(cls, value: str) -> str:
+        import ipaddress
+
+        for part in filter(None, (p.strip() for p in value.split(","))):
+            try:
+                ipaddress.ip_network(part, strict=False)
+            except ValueError:
+                raise ValueError(f"BALISE_FORWARDED_ALLOW_IPS: {part!r} is not an address or network") from None
         return value
 
     @field_validator("fetch_allow_networks")

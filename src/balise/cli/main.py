@@ -77,8 +77,10 @@ def serve(
         # No access log by default: it would write every client address (including anonymous
         # reporters') to the process output. BALISE_ACCESS_LOG=true turns it on.
         # log_config=None: uvicorn's lines go through the handler of BALISE_LOG_FORMAT.
-        uvicorn.run(asgi, host=host, port=port, log_level="info", proxy_headers=False,
-                    access_log=balise.settings.access_log, log_config=None)
+        # X-Forwarded-For is believed only from the proxies named in BALISE_FORWARDED_ALLOW_IPS.
+        proxies = balise.settings.forwarded_allow_ips.strip()
+        uvicorn.run(asgi, host=host, port=port, log_level="info", proxy_headers=bool(proxies),
+                    forwarded_allow_ips=proxies or None, access_log=balise.settings.access_log, log_config=None)
     finally:
         if worker is not None:
             worker.stop()
