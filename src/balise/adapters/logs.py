@@ -83,11 +83,14 @@ def configure_logging(as_json: bool, level: str = "INFO") -> None:
     handler = _StderrHandler()
     handler.addFilter(_RequestIdFilter())
     if as_json:
+        from pythonjsonlogger.core import RESERVED_ATTRS
         from pythonjsonlogger.json import JsonFormatter
 
         handler.setFormatter(JsonFormatter(
             ["asctime", "levelname", "name", "message", "request_id"],
             rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
+            # uvicorn adds a copy of its message with terminal colours: not for a log collector.
+            reserved_attrs=[*RESERVED_ATTRS, "color_message"],
             datefmt="%Y-%m-%dT%H:%M:%S%z"))
     else:
         handler.setFormatter(logging.Formatter(CONSOLE_FORMAT))
