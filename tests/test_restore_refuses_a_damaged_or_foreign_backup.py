@@ -53,7 +53,8 @@ DAMAGE: dict[str, tuple[Callable[[Path], object], str]] = {
     "a file truncated": (lambda b: vault_file(b).write_bytes(vault_file(b).read_bytes()[:-1]), "bytes, manifest.json says"),
     "a file altered": (lambda b: flip_a_byte(vault_file(b)), "differs from manifest.json"),
     "the database altered": (lambda b: flip_a_byte(b / "database.sqlite3"), "the SHA-256 of database.sqlite3 differs"),
-    "a file added": (lambda b: (b / "vault" / "extra.blv").write_bytes(b"x"), "holds vault/extra.blv, which manifest.json does not list"),
+    "a file added": (lambda b: (b / "vault" / "extra.blv").write_bytes(b"x"),
+                     "holds vault/extra.blv, which manifest.json does not list"),
     "the manifest edited": (edit_manifest, "manifest.json was altered: its MAC does not verify"),
     "not a manifest": (lambda b: (b / "manifest.json").write_text("{}"), "manifest.json is not a Balise backup manifest"),
 }
@@ -69,8 +70,9 @@ def backup(tmp_path: Path) -> Path:
                              vault_key=KEYS["BALISE_VAULT_KEY"])
     with closing(Balise(settings)) as source:
         _, key = make_provider(source)
+        report = json.dumps(minimal_report(items=[{"kind": "media", "file": "f"}]))
         with TestClient(create_app(source)) as client:
-            assert client.post("/api/v1/reports", data={"report": json.dumps(minimal_report(items=[{"kind": "media", "file": "f"}]))},
+            assert client.post("/api/v1/reports", data={"report": report},
                                files=[("f", ("f.jpg", demo_image(3), "image/jpeg"))], headers=auth(key)).status_code == 201
     out = tmp_path / "backup"
     assert run_cli(env_for(tmp_path / "source" / "data", url), "backup", "--out", str(out)).returncode == 0
