@@ -16,7 +16,7 @@ import pytest
 from balise.container import Balise
 from tests.conftest import make_settings
 from tests.helpers import auth, make_provider, minimal_report
-from tests.servers import BALISE, clean_env, running_server
+from tests.servers import BALISE, clean_env, running_server, server_output, wait_for
 
 
 def json_lines(output: str) -> list[dict]:  # type: ignore[type-arg]
@@ -37,8 +37,10 @@ def test_request_id_reaches_the_worker_running_its_job(tmp_path, db_url):
         assert answer.status_code == 201
         assert answer.headers["x-request-id"] == request_id
         anonymous = httpx.get(f"{base}/healthz")
-    assert proc.stdout is not None
-    served = proc.stdout.read()
+        generated = anonymous.headers["x-request-id"]
+        # The request's line is written once its answer has gone out.
+        assert wait_for(lambda: generated in server_output(proc), 10)
+        served = server_output(proc)
     lines = json_lines(served)
     assert lines, served
     assert all({"time", "level", "logger", "message", "request_id"} <= set(line) for line in lines)
@@ -46,7 +48,6 @@ def test_request_id_reaches_the_worker_running_its_job(tmp_path, db_url):
     [http] = [line["message"] for line in mine if line["logger"] == "balise.http"]
     assert http.startswith("POST /api/v1/reports 201 ")
     # A request without an id gets a new one, echoed and logged.
-    generated = anonymous.headers["x-request-id"]
     assert len(generated) == 32 and generated != request_id
     assert any(line["request_id"] == generated for line in lines)
 
