@@ -26,7 +26,9 @@ ENV_PREFIX = "BALISE_"
 DEV_SECRET_KEY = "balise-development-secret-key-do-not-use-in-production"
 DEV_VAULT_KEY = base64.b64encode(b"balise-dev-vault-key-not-secret!").decode()
 
-SECRET_FIELDS = ("secret_key", "vault_key", "smtp_password")
+# Every setting that is or may carry a secret (a database or Redis URL holds its password):
+# each may be read from the file named by BALISE_<NAME>_FILE instead of the environment.
+SECRET_FIELDS = ("secret_key", "vault_key", "smtp_password", "database_url", "rate_limit_storage", "metrics_token")
 DEFAULT_MAIL_FROM = "Balise <notices@balise.invalid>"
 # Development only: where the generated evidence-package signing key is kept, under data_dir.
 DEV_SIGNING_KEY_NAME = "signing-key.pem"
@@ -114,6 +116,9 @@ class Settings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = 8000
+    # Reverse proxies (comma-separated addresses or networks) whose X-Forwarded-For and
+    # X-Forwarded-Proto are believed; empty: none, the client address is the connection's.
+    forwarded_allow_ips: str = ""
     base_url: str = "http://127.0.0.1:8000"
 
     # Intake limits. A request larger than max_request_bytes is refused before it is read.
@@ -143,6 +148,15 @@ class Settings(BaseSettings):
 
     # Off by default: an access log records every client address, anonymous reporters' too.
     access_log: bool = False
+    # Log lines: one JSON object per line (default outside development) or readable text.
+    log_format: Literal["json", "console"] | None = None
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    # Prometheus /metrics (docs/deployment.md#metrics). With a token, a scrape must send
+    # "Authorization: Bearer <token>"; without one, /metrics is served only when metrics_open
+    # says the network in front keeps it private, or in development to loopback clients.
+    metrics_token: SecretStr | None = None
+    metrics_open: bool = False
 
     # The embedded default runs background jobs in a thread of `balise serve`.
     run_jobs_in_server: bool = True
@@ -223,6 +237,18 @@ class Settings(BaseSettings):
         static_hosts(value)
         return value
 
+    @field_validator("forwarded_allow_ips")
+    @classmethod
+    def _forwarded_allow_ips_parse(cls, value: str) -> str:
+        import ipaddress
+
+        for part in filter(None, (p.strip() for p in value.split(","))):
+            try:
+                ipaddress.ip_network(part, strict=False)
+            except ValueError:
+                raise ValueError(f"BALISE_FORWARDED_ALLOW_IPS: {part!r} is not an address or network") from None
+        return value
+
     @field_validator("fetch_allow_networks")
     @classmethod
     def _allow_networks_parse(cls, value: str) -> str:
@@ -288,6 +314,13 @@ class Settings(BaseSettings):
         if number > ceiling:
             raise ValueError(f"{name} must be at most {ceiling} {unit}, not {number}")
         return number
+
+    @field_validator("metrics_token")
+    @classmethod
+    def _metrics_token_long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 24:
+            raise ValueError("BALISE_METRICS_TOKEN must be at least 24 characters")
+        return value or None
 
     @field_validator("vault_key")
     @classmethod
@@ -435,6 +468,10 @@ class Settings(BaseSettings):
     @property
     def is_development(self) -> bool:
         return self.env == "development"
+
+    @property
+    def log_as_json(self) -> bool:
+        return self.log_format == "json" or (self.log_format is None and not self.is_development)
 
     def unsafe_reasons(self) -> list[str]:
         """Why this configuration must not serve outside development (empty when safe)."""

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from balise.cli.common import CLI_ACTOR, check_routing_configuration, fail, load_balise
+from balise.cli.common import CLI_ACTOR, check_routing_configuration, configure_logs, fail, load_balise
 from balise.domain.audit import AuditEvent
 from balise.domain.model import OrgKind, Role, Scope
 
@@ -47,6 +47,7 @@ def serve(
     from balise.web.app import create_app
 
     balise = load_balise()
+    configure_logs(balise)
     try:
         asgi = create_app(balise)
     except UnsafeConfiguration as exc:
@@ -75,8 +76,11 @@ def serve(
     try:
         # No access log by default: it would write every client address (including anonymous
         # reporters') to the process output. BALISE_ACCESS_LOG=true turns it on.
-        uvicorn.run(asgi, host=host, port=port, log_level="info", proxy_headers=False,
-                    access_log=balise.settings.access_log)
+        # log_config=None: uvicorn's lines go through the handler of BALISE_LOG_FORMAT.
+        # X-Forwarded-For is believed only from the proxies named in BALISE_FORWARDED_ALLOW_IPS.
+        proxies = balise.settings.forwarded_allow_ips.strip()
+        uvicorn.run(asgi, host=host, port=port, log_level="info", proxy_headers=bool(proxies),
+                    forwarded_allow_ips=proxies or None, access_log=balise.settings.access_log, log_config=None)
     finally:
         if worker is not None:
             worker.stop()
@@ -92,6 +96,7 @@ def worker(poll: Annotated[float, typer.Option(help="seconds between polls when 
     from balise.settings import UnsafeConfiguration
 
     balise = load_balise()
+    configure_logs(balise)
     try:
         balise.settings.check_safe()
     except UnsafeConfiguration as exc:
@@ -146,6 +151,7 @@ def jobs_retry(job_id: int) -> None:
 def jobs_run() -> None:
     """Run every ready job now, then exit."""
     balise = load_balise()
+    configure_logs(balise)
     typer.echo(f"ran {balise.run_jobs()} job(s)")
 
 
@@ -379,6 +385,54 @@ def audit_verify() -> None:
         balise.audit.record(session, AuditEvent.AUDIT_VERIFY, CLI_ACTOR, "audit", "trail",
                             "integrity check", {"checked": result.checked})
     typer.echo(f"OK: {result.checked} events, chain intact")
+
+
+@app.command()
+def backup(
+    out: Annotated[Path, typer.Option("--out", help="a new or empty directory to write the backup into")],
+    include_secrets: Annotated[bool, typer.Option(help="also copy the evidence package signing key file")] = False,
+) -> None:
+    """Back up the database and the vault, packages, exports and outbox, with a manifest of
+    SHA-256 digests. The keys (BALISE_SECRET_KEY, BALISE_VAULT_KEY) are never written: keep them
+    apart, a restore needs the same ones."""
+    from balise.governance.backup import BackupError, create_backup
+
+    balise = load_balise()
+    configure_logs(balise)
+    try:
+        summary = create_backup(balise.settings, balise.db.engine, balise.audit, balise.db.sessions, CLI_ACTOR,
+                                out, include_secrets=include_secrets, now=balise.clock())
+    except BackupError as exc:
+        fail(str(exc))
+    typer.echo(f"backup written to {summary.directory}: {summary.database} database at revision "
+               f"{summary.schema_revision}, {summary.files} files, {summary.bytes} bytes; "
+               f"checked by {summary.directory / 'manifest.json'}")
+
+
+@app.command()
+def restore(
+    source: Annotated[Path, typer.Option("--from", help="a directory written by `balise backup`")],
+    force: Annotated[bool, typer.Option(help="replace a database or directories that hold data")] = False,
+) -> None:
+    """Check a backup (every file against its manifest, the keys it was made with), then put it
+    in place of the configured database and directories. Nothing changes if a check fails."""
+    from balise.governance.backup import BackupError, restore_backup, schema_note
+
+    balise = load_balise()
+    configure_logs(balise)
+    try:
+        manifest = restore_backup(balise.settings, balise.db.engine, source, force=force)
+    except BackupError as exc:
+        fail(str(exc))
+    with balise.db.transaction() as session:
+        balise.audit.record(session, AuditEvent.BACKUP_RESTORE, CLI_ACTOR, "backup", manifest["created_at"][:64],
+                            "restore", {"created_at": manifest["created_at"],
+                                        "schema_revision": manifest["schema_revision"], "force": force})
+    typer.echo(f"restored the backup of {manifest['created_at']} ({len(manifest['files'])} files)")
+    note = schema_note(balise.settings, balise.db.engine)
+    if note:
+        typer.echo(note)
+    typer.echo("next: `balise audit verify`")
 
 
 @audit_app.command("events")

@@ -105,6 +105,9 @@ class AuditEvent(StrEnum):
     # The trail itself.
     AUDIT_VERIFY = "audit:verify"
     AUDIT_READ = "audit:read"
+    # Operations (docs/deployment.md#backup-and-restore).
+    BACKUP_CREATE = "backup:create"
+    BACKUP_RESTORE = "backup:restore"
 
     CLOCK_OVERDUE = "clock:overdue"
     CLOCK_WARNING = "clock:warning"

@@ -7,7 +7,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi_offline import FastAPIOffline
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
@@ -45,8 +45,11 @@ SECURITY_HEADERS = {
 
 
 def create_fastapi(balise: Balise) -> FastAPI:
+    from balise.web.observability import metrics_response, new_registry, note_route
+
     # fastapi-offline serves the Swagger UI from the package, not from a CDN.
     app = FastAPIOffline(
+        dependencies=[Depends(note_route)],
         title="Balise API",
         version=__version__,
         docs_url="/api/docs",
@@ -58,6 +61,7 @@ def create_fastapi(balise: Balise) -> FastAPI:
     settings = balise.settings
     app.state.api_limiter = RateLimiter(settings.api_rate_limit, settings.rate_limit_storage)
     app.state.login_limiter = RateLimiter(settings.login_rate_limit, settings.rate_limit_storage)
+    app.state.metrics_registry, app.state.http_metrics = new_registry(balise)
 
     app.include_router(reports.router)
     app.include_router(match.router)
@@ -143,6 +147,11 @@ def create_fastapi(balise: Balise) -> FastAPI:
             return JSONResponse({"status": "unavailable", "database": "migrations pending"}, status_code=503)
         return JSONResponse({"status": "ok", "database": "ok"})
 
+    # For Prometheus, not for API clients: left out of the OpenAPI document.
+    @app.get("/metrics", include_in_schema=False)
+    def metrics(request: Request) -> Response:
+        return metrics_response(request, balise, app.state.metrics_registry)
+
     def openapi() -> dict[str, Any]:
         if app.openapi_schema:
             return app.openapi_schema
@@ -222,8 +231,10 @@ def create_app(balise: Balise) -> Any:
     from balise.web.ispws import with_ispws
 
     # /ispws (NCMEC-compatible API) is its own stack: XML answers, its own limits, no cookies.
+    from balise.web.observability import ObservedRequests
+
     stack = with_ispws(BodyLimitMiddleware(SecurityHeaders(protected), settings.max_request_bytes), balise)
-    return FramingGuard(stack, _refuse_ambiguous_framing)
+    return ObservedRequests(FramingGuard(stack, _refuse_ambiguous_framing), app.state.http_metrics)
 
 
 def _refuse_ambiguous_framing(scope: dict[str, Any]) -> tuple[int, list[tuple[bytes, bytes]], bytes]:

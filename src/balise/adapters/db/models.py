@@ -456,6 +456,9 @@ class Job(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The HTTP request (X-Request-ID) during which the job was enqueued; the worker's log lines
+    # carry it while the job runs (docs/deployment.md#logs).
+    request_id: Mapped[str | None] = mapped_column(String(128))
 
 
 class PublicReport(Base):
