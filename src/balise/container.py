@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from balise.adapters.db.engine import Database
     from balise.casework.assessment import Assessment
     from balise.casework.clocks import Clocks
+    from balise.governance.transparency import Transparency
     from balise.casework.triage import Triage
     from balise.detection.indicators import Indicators
     from balise.detection.matching import Matcher, PdqIndexHolder
@@ -389,6 +390,12 @@ class Balise:
             information_request=timedelta(days=self.settings.information_request_days),
             removal_sla=timedelta(hours=self.settings.removal_sla_hours),
             hold_warning=timedelta(days=self.settings.hold_warning_days)))
+
+    @cached_property
+    def transparency(self) -> Transparency:
+        from balise.governance.transparency import Transparency
+
+        return Transparency(self.clock, self.settings.transparency_min_count)
 
     @cached_property
     def retention(self) -> Retention:

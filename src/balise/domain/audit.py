@@ -102,6 +102,8 @@ class AuditEvent(StrEnum):
     # The trail itself.
     AUDIT_VERIFY = "audit:verify"
     AUDIT_READ = "audit:read"
+    # The Article 83 statistics (docs/transparency.md).
+    TRANSPARENCY_BUILD = "transparency:build"
 
     CLOCK_OVERDUE = "clock:overdue"
     CLOCK_WARNING = "clock:warning"

@@ -1,0 +1,83 @@
+"""The files of a transparency report: charts drawn by pygal as SVG, CSV tables, and the PDF
+printed by WeasyPrint from the report's HTML. They take words already translated and numbers
+already suppressed (governance/transparency.py, web/public/transparency.py): nothing here
+decides what is published.
+
+The PDF is made offline: WeasyPrint's fetcher refuses every URL but ``data:`` (the charts are
+inlined), so printing never reaches the network, and its fonts are embedded (subsetted)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Sequence
+
+CHART_STYLE_COLOURS = ("#1f4e79", "#c55a11", "#548235", "#7030a0", "#bf9000", "#2e75b6")
+
+
+def bar_chart(title: str, labels: Sequence[str], values: Sequence[float | None], *,
+              value_label: str = "") -> str:
+    """A horizontal bar chart; withheld values (None) are drawn as no bar."""
+    import pygal
+    from pygal.style import Style
+
+    style = Style(background="white", plot_background="white", foreground="#222", foreground_strong="#111",
+                  foreground_subtle="#666", colors=CHART_STYLE_COLOURS, font_family="DejaVu Sans, sans-serif",
+                  title_font_size=16, label_font_size=12, major_label_font_size=12, value_font_size=11)
+    chart = pygal.HorizontalBar(style=style, title=title, show_legend=False, js=[], disable_xml_declaration=True,
+                                width=760, height=max(180, 60 + 34 * len(labels)), print_values=True,
+                                print_values_position="top", margin=16, truncate_label=40, explicit_size=True)
+    chart.x_labels = list(labels)
+    chart.add(value_label or title, [None if v is None else v for v in values])
+    return _svg(chart)
+
+
+def line_chart(title: str, x_labels: Sequence[str], series: Sequence[tuple[str, Sequence[float | None]]]) -> str:
+    import pygal
+    from pygal.style import Style
+
+    style = Style(background="white", plot_background="white", foreground="#222", foreground_strong="#111",
+                  foreground_subtle="#666", colors=CHART_STYLE_COLOURS, font_family="DejaVu Sans, sans-serif",
+                  title_font_size=16, label_font_size=12, major_label_font_size=12, legend_font_size=12)
+    chart = pygal.Line(style=style, title=title, js=[], disable_xml_declaration=True, width=760, height=320,
+                       legend_at_bottom=True, dots_size=4, margin=16, explicit_size=True, show_minor_x_labels=True)
+    chart.x_labels = list(x_labels)
+    for name, values in series:
+        chart.add(name, list(values))
+    return _svg(chart)
+
+
+def _svg(chart: object) -> str:
+    svg = chart.render(is_unicode=True)  # type: ignore[attr-defined]
+    return str(svg)
+
+
+def csv_text(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    """A CSV file (RFC 4180, UTF-8, CRLF line ends) of one table."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow(["" if v is None else v for v in row])
+    return out.getvalue()
+
+
+def pdf_bytes(html: str) -> bytes:
+    """The PDF of a self-contained HTML page (CSS and images inline), printed offline."""
+    from weasyprint import HTML
+    from weasyprint.urls import URLFetcher
+
+    class OfflineFetcher(URLFetcher):
+        """Only ``data:`` URLs: anything else (http, https, file, ftp) is refused."""
+
+        def __init__(self) -> None:
+            super().__init__(allowed_protocols={"data"}, allow_redirects=False)
+            self.refused: list[str] = []
+
+        def fetch(self, url, headers=None):  # type: ignore[no-untyped-def]
+            if not url.startswith("data:"):
+                self.refused.append(url)
+                raise ValueError(f"remote resource refused (the report is printed offline): {url[:100]}")
+            return super().fetch(url, headers)
+
+    return HTML(string=html, url_fetcher=OfflineFetcher(), base_url=None).write_pdf()  # type: ignore[no-any-return]
