@@ -15,7 +15,6 @@ if TYPE_CHECKING:
     from balise.adapters.db.engine import Database
     from balise.casework.assessment import Assessment
     from balise.casework.clocks import Clocks
-    from balise.governance.transparency import Transparency
     from balise.casework.triage import Triage
     from balise.detection.indicators import Indicators
     from balise.detection.matching import Matcher, PdqIndexHolder
@@ -26,6 +25,7 @@ if TYPE_CHECKING:
     from balise.evidence.vault import EvidenceVault
     from balise.governance.audit import AuditTrail
     from balise.governance.retention import Retention
+    from balise.governance.transparency import Transparency
     from balise.intake.filing import Intake
     from balise.intake.ispws import IspwsService
     from balise.jobs.periodic import Periodic

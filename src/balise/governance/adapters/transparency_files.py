@@ -17,39 +17,46 @@ CHART_STYLE_COLOURS = ("#1f4e79", "#c55a11", "#548235", "#7030a0", "#bf9000", "#
 
 def bar_chart(title: str, labels: Sequence[str], values: Sequence[float | None], *,
               value_label: str = "") -> str:
-    """A horizontal bar chart; withheld values (None) are drawn as no bar."""
+    """A horizontal bar chart; withheld values (None) are drawn as no bar. ``title`` names the
+    SVG for screen readers; the page's heading shows it, so the drawing does not repeat it."""
     import pygal
     from pygal.style import Style
 
     style = Style(background="white", plot_background="white", foreground="#222", foreground_strong="#111",
                   foreground_subtle="#666", colors=CHART_STYLE_COLOURS, font_family="DejaVu Sans, sans-serif",
                   title_font_size=16, label_font_size=12, major_label_font_size=12, value_font_size=11)
-    chart = pygal.HorizontalBar(style=style, title=title, show_legend=False, js=[], disable_xml_declaration=True,
+    chart = pygal.HorizontalBar(style=style, show_legend=False, js=[], disable_xml_declaration=True,
                                 width=760, height=max(180, 60 + 34 * len(labels)), print_values=True,
                                 print_values_position="top", margin=16, truncate_label=40, explicit_size=True)
     chart.x_labels = list(labels)
     chart.add(value_label or title, [None if v is None else v for v in values])
-    return _svg(chart)
+    return _svg(chart, title)
 
 
-def line_chart(title: str, x_labels: Sequence[str], series: Sequence[tuple[str, Sequence[float | None]]]) -> str:
+def grouped_bar_chart(title: str, x_labels: Sequence[str],
+                      series: Sequence[tuple[str, Sequence[float | None]]]) -> str:
+    """Vertical bars, one group per x label (a year), one colour per series (a database)."""
     import pygal
     from pygal.style import Style
 
     style = Style(background="white", plot_background="white", foreground="#222", foreground_strong="#111",
                   foreground_subtle="#666", colors=CHART_STYLE_COLOURS, font_family="DejaVu Sans, sans-serif",
                   title_font_size=16, label_font_size=12, major_label_font_size=12, legend_font_size=12)
-    chart = pygal.Line(style=style, title=title, js=[], disable_xml_declaration=True, width=760, height=320,
-                       legend_at_bottom=True, dots_size=4, margin=16, explicit_size=True, show_minor_x_labels=True)
+    chart = pygal.Bar(style=style, js=[], disable_xml_declaration=True, width=760, height=320,
+                      legend_at_bottom=True, margin=16, explicit_size=True, print_values=True, print_zeroes=False)
     chart.x_labels = list(x_labels)
     for name, values in series:
         chart.add(name, list(values))
-    return _svg(chart)
+    return _svg(chart, title)
 
 
-def _svg(chart: object) -> str:
-    svg = chart.render(is_unicode=True)  # type: ignore[attr-defined]
-    return str(svg)
+def _svg(chart: object, title: str) -> str:
+    from xml.sax.saxutils import escape
+
+    svg = str(chart.render(is_unicode=True))  # type: ignore[attr-defined]
+    # An accessible name for the drawing, as its first child (SVG 1.1 <title>).
+    head, sep, rest = svg.partition(">")
+    return f"{head}{sep}<title>{escape(title)}</title>{rest}" if sep else svg
 
 
 def csv_text(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:

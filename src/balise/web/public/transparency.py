@@ -143,7 +143,10 @@ def table_rows(table: Table, threshold: int, locale: str) -> list[tuple[list[str
 
 def chart_svg(table: Table, threshold: int, locale: str) -> str | None:
     """The table's chart (SVG), or None when there is nothing to draw."""
-    from balise.governance.adapters.transparency_files import bar_chart, line_chart
+    from balise.governance.adapters.transparency_files import (
+        bar_chart,
+        grouped_bar_chart,
+    )
 
     tr = i18n.gettext
     title = tr(TITLES[table.key])
@@ -153,7 +156,7 @@ def chart_svg(table: Table, threshold: int, locale: str) -> str | None:
         values = {(r.keys[0], r.keys[1]): r.values[0] for r in table.rows}
         if not any(values.values()):
             return None
-        return line_chart(title, years, [(tr(CODES[k]), [values.get((y, k)) for y in years]) for k in kinds])
+        return grouped_bar_chart(title, years, [(tr(CODES[k]), [values.get((y, k)) for y in years]) for k in kinds])
     shown = [r for r in table.rows if r.values and r.values[0]]
     if not shown:
         return None
@@ -245,10 +248,10 @@ def _cache(request: Request) -> _Cache:
 def _page(request: Request, locale: str, year: int) -> Response:
     try:
         report = _cache(request).get(request, year)
-    except PeriodError as exc:
+    except PeriodError:
         i18n.activate(locale)
         response = TEMPLATES.TemplateResponse(request, "transparency_none.html", {
-            "locale": locale, "languages": i18n.LANGUAGE_NAMES, "year": year, "reason": str(exc),
+            "locale": locale, "languages": i18n.LANGUAGE_NAMES, "year": year,
             "here": lambda code: f"/transparency/{code}"}, status_code=404)
         response.headers["content-language"] = locale
         return response
@@ -290,7 +293,7 @@ def csv_files(report: TransparencyReport) -> dict[str, str]:
     numbers as numbers, and a withheld cell in words ("fewer than 10") as on the page."""
     from balise.governance.adapters.transparency_files import csv_text
 
-    def shown(value: int | float | None, reason: str | None) -> object:
+    def shown(value: float | None, reason: str | None) -> object:
         if value is not None:
             return value
         if reason == SECONDARY:
