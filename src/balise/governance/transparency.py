@@ -106,7 +106,8 @@ class Transparency:
         added = counted("indicators_added", "a", ("indicator_kind",),
                         select(Indicator.kind, func.count()).where(
                             Indicator.created_at >= start, Indicator.created_at < end,
-                            Indicator.status != "candidate").group_by(Indicator.kind), "indicators")
+                            # A rejected candidate is deleted: it was never in the databases.
+                            Indicator.status.in_(("active", "suspended"))).group_by(Indicator.kind), "indicators")
         counts["indicators_added"] = sum(c for _, c in added)
         counts["indicators_confirmed"] = int(session.execute(
             select(func.count()).select_from(AuditRecord).where(
@@ -257,7 +258,7 @@ class Transparency:
                   .where(base.c.removed_at.is_not(None)).subquery())
         medians = dict(session.execute(
             select(ranked.c.route, func.avg(ranked.c.seconds))
-            .where(or_(ranked.c.rn == (ranked.c.n + 1) / 2, ranked.c.rn == (ranked.c.n + 2) / 2))
+            .where(or_(ranked.c.rn == (ranked.c.n + 1) // 2, ranked.c.rn == (ranked.c.n + 2) // 2))
             .group_by(ranked.c.route)).all())
         rows = []
         for name in sorted(totals, key=lambda r: (r not in ROUTES, r)):
