@@ -51,12 +51,25 @@ def grouped_bar_chart(title: str, x_labels: Sequence[str],
 
 
 def _svg(chart: object, title: str) -> str:
+    """The chart as SVG text without pygal's <script> (its tooltips' configuration): the charts
+    are pictures, and a file opened on its own runs nothing. An accessible <title> comes first."""
+    from xml.etree import ElementTree
+
+    tree = chart.render_tree()  # type: ignore[attr-defined]
+    root = tree.getroot() if hasattr(tree, "getroot") else tree
+    parents = {child: parent for parent in root.iter() for child in parent}
+    for node in [n for n in root.iter() if isinstance(n.tag, str) and n.tag.rsplit("}", 1)[-1] == "script"]:
+        parents[node].remove(node)
+    try:
+        text = ElementTree.tostring(root, encoding="unicode")
+    except TypeError:  # an lxml tree
+        from lxml import etree
+
+        text = etree.tostring(root, encoding="unicode")
     from xml.sax.saxutils import escape
 
-    svg = str(chart.render(is_unicode=True))  # type: ignore[attr-defined]
-    # An accessible name for the drawing, as its first child (SVG 1.1 <title>).
-    head, sep, rest = svg.partition(">")
-    return f"{head}{sep}<title>{escape(title)}</title>{rest}" if sep else svg
+    head, sep, rest = text.partition(">")
+    return f"{head}{sep}<title>{escape(title)}</title>{rest}" if sep else text
 
 
 def csv_text(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
