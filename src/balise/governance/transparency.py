@@ -48,6 +48,16 @@ TIMES_BUCKETS = ("1", "2", "3-5", "6-10", "11+")
 WINDOWS = (("2.5d", 2.5), ("3d", 3.0), ("7d", 7.0))
 
 
+def _sum(groups: list[tuple[tuple[Any, ...], int]],
+         key: Callable[[tuple[Any, ...]], tuple[Any, ...]]) -> list[tuple[tuple[Any, ...], int]]:
+    """Counts of aggregate groups added up under a coarser key (a few hundred groups, not rows)."""
+    totals: dict[tuple[Any, ...], int] = {}
+    for keys, count in groups:
+        k = key(keys)
+        totals[k] = totals.get(k, 0) + count
+    return list(totals.items())
+
+
 def first_event(session: Session) -> datetime | None:
     """When this installation recorded its first audit event (every change is audited)."""
     return session.execute(select(func.min(AuditRecord.occurred_at))).scalar_one_or_none()
@@ -82,12 +92,16 @@ class Transparency:
         counts: dict[str, int] = {}
         tables: list[Table] = []
 
-        def counted(key: str, point: str, keys: tuple[str, ...], query: Any, measure: str,
-                    chart: str | None = None, note: str | None = None) -> list[tuple[tuple[Any, ...], int]]:
-            raw = [(tuple(r[:-1]), int(r[-1])) for r in session.execute(query).all()]
-            raw.sort(key=lambda r: (-r[1], tuple(str(k) for k in r[0])))
-            tables.append(Table(key, point, keys, (measure,), suppress_counts(raw, t), note=note, chart=chart))
+        def table(key: str, point: str, keys: tuple[str, ...], raw: list[tuple[tuple[Any, ...], int]], measure: str,
+                  chart: str | None = None) -> list[tuple[tuple[Any, ...], int]]:
+            raw = sorted(raw, key=lambda r: (-r[1], tuple(str(k) for k in r[0])))
+            tables.append(Table(key, point, keys, (measure,), suppress_counts(raw, t), chart=chart))
             return raw
+
+        def counted(key: str, point: str, keys: tuple[str, ...], query: Any, measure: str,
+                    chart: str | None = None) -> list[tuple[tuple[Any, ...], int]]:
+            return table(key, point, keys, [(tuple(r[:-1]), int(r[-1])) for r in session.execute(query).all()],
+                         measure, chart)
 
         # (a) indicators in the databases at the end of each year since the first, and added this year.
         first = first_event(session) or start
@@ -119,41 +133,49 @@ class Transparency:
                             note="submissions_not_received"))
         counts["submissions"] = 0
 
-        # (c) reports received, by provider; reports forwarded, by Member State.
+        # One pass over the year's reports, grouped by everything (c) and (e) break them down
+        # by; the tables are sums of these few groups.
         provider = case((Report.source.in_(("provider_api", "ncmec_xml")), Organisation.name), else_=literal(None))
-        by_provider = counted("reports_by_provider", "c", ("source", "provider"),
-                              select(Report.source, provider, func.count()).select_from(Report)
-                              .outerjoin(Organisation, Organisation.id == Report.organisation_id)
-                              .where(in_period).group_by(Report.source, provider), "reports", chart="bar")
+        report_groups = [(tuple(r[:-1]), int(r[-1])) for r in session.execute(
+            select(Report.source, provider, Report.state, Report.report_type, Jurisdiction.member_state, func.count())
+            .select_from(Report).outerjoin(Organisation, Organisation.id == Report.organisation_id)
+            .outerjoin(Jurisdiction, Jurisdiction.report_id == Report.id).where(in_period)
+            .group_by(Report.source, provider, Report.state, Report.report_type, Jurisdiction.member_state)).all()]
+
+        # (c) reports received, by provider; reports forwarded, by Member State.
+        by_provider = table("reports_by_provider", "c", ("source", "provider"),
+                            _sum(report_groups, lambda g: (g[0], g[1])), "reports", chart="bar")
         counts["reports"] = sum(c for _, c in by_provider)
-        state_to = case((Report.state == "forwarded_europol_only", literal("europol_only")),
-                        else_=Jurisdiction.member_state)
-        forwarded = counted("reports_forwarded_by_state", "c", ("member_state",),
-                            select(state_to, func.count()).select_from(Report)
-                            .outerjoin(Jurisdiction, Jurisdiction.report_id == Report.id)
-                            .where(in_period, Report.state.in_(FORWARDED)).group_by(state_to), "reports",
-                            chart="bar")
+        forwarded = table("reports_forwarded_by_state", "c", ("member_state",),
+                          _sum([g for g in report_groups if g[0][2] in FORWARDED],
+                               lambda g: ("europol_only" if g[2] == "forwarded_europol_only" else g[4],)),
+                          "reports", chart="bar")
         counts["reports_forwarded"] = sum(c for _, c in forwarded)
 
-        # (d) items by type of abuse, by Member State and by type of service.
-        items = select(Item.id).select_from(Item).join(Report, Report.id == Item.report_id).where(in_period)
-        by_type = counted("items_by_type", "d", ("report_type",),
-                          items.with_only_columns(Report.report_type, func.count())
-                          .group_by(Report.report_type), "items", chart="bar")
+        # (d) items by type of abuse, by Member State and by type of service; and (h) on the
+        # first report of each content (same SHA-256, or the same picture by PDQ), how many
+        # times it was reported. One pass over the year's items.
+        times = case((or_(Item.duplicate_of.is_not(None), Item.kind == "url"), literal(None)),
+                     (Item.times_reported <= 1, literal("1")), (Item.times_reported == 2, literal("2")),
+                     (Item.times_reported <= 5, literal("3-5")), (Item.times_reported <= 10, literal("6-10")),
+                     else_=literal("11+"))
+        item_groups = [(tuple(r[:-1]), int(r[-1])) for r in session.execute(
+            select(Report.report_type, Jurisdiction.member_state, Report.service_type, times, func.count())
+            .select_from(Item).join(Report, Report.id == Item.report_id)
+            .outerjoin(Jurisdiction, Jurisdiction.report_id == Report.id).where(in_period)
+            .group_by(Report.report_type, Jurisdiction.member_state, Report.service_type, times)).all()]
+        by_type = table("items_by_type", "d", ("report_type",), _sum(item_groups, lambda g: (g[0],)), "items",
+                        chart="bar")
         counts["items"] = sum(c for _, c in by_type)
-        counted("items_by_type_and_state", "d", ("report_type", "member_state"),
-                items.with_only_columns(Report.report_type, Jurisdiction.member_state, func.count())
-                .outerjoin(Jurisdiction, Jurisdiction.report_id == Report.id)
-                .group_by(Report.report_type, Jurisdiction.member_state), "items")
-        counted("items_by_type_and_service", "d", ("report_type", "service_type"),
-                items.with_only_columns(Report.report_type, Report.service_type, func.count())
-                .group_by(Report.report_type, Report.service_type), "items")
+        table("items_by_type_and_state", "d", ("report_type", "member_state"),
+              _sum(item_groups, lambda g: (g[0], g[1])), "items")
+        table("items_by_type_and_service", "d", ("report_type", "service_type"),
+              _sum(item_groups, lambda g: (g[0], g[2])), "items")
 
         # (e) manifestly unfounded reports.
-        unfounded = counted("manifestly_unfounded", "e", ("report_type",),
-                            select(Report.report_type, func.count()).where(
-                                in_period, Report.state == "manifestly_unfounded").group_by(Report.report_type),
-                            "reports")
+        unfounded = table("manifestly_unfounded", "e", ("report_type",),
+                          _sum([g for g in report_groups if g[0][2] == "manifestly_unfounded"], lambda g: (g[3],)),
+                          "reports")
         counts["manifestly_unfounded"] = sum(c for _, c in unfounded)
 
         # (f) reports of potential new material or solicitation assessed as not abuse: at least
@@ -161,6 +183,8 @@ class Transparency:
         verdicts = (select(Item.report_id.label("report_id"),
                            func.sum(case((Item.outcome == "illegal", 1), else_=0)).label("illegal"),
                            func.sum(case((Item.outcome == "not_illegal", 1), else_=0)).label("not_illegal"))
+                    .join(Report, Report.id == Item.report_id)
+                    .where(in_period, Report.report_type.in_(("new_csam", "solicitation")))
                     .group_by(Item.report_id).subquery())
         not_abuse = counted("not_abuse_by_state", "f", ("member_state",),
                             select(Jurisdiction.member_state, func.count()).select_from(Report)
@@ -180,16 +204,12 @@ class Transparency:
                 .join(Report, Report.id == UrlHosting.report_id).where(in_period)
                 .group_by(UrlHosting.hosted_country), "urls", chart="bar")
 
-        # (h) how many times the same item was reported: on the first report of each content
-        # (same SHA-256, or the same picture by PDQ), the number of reports of it.
-        times = case((Item.times_reported <= 1, literal("1")), (Item.times_reported == 2, literal("2")),
-                     (Item.times_reported <= 5, literal("3-5")), (Item.times_reported <= 10, literal("6-10")),
-                     else_=literal("11+"))
-        raw = dict(session.execute(items.with_only_columns(times, func.count())
-                                   .where(Item.duplicate_of.is_(None), Item.kind != "url").group_by(times)).all())
+        # (h) how many times the same item was reported (counted in the pass over items above).
+        raw = _sum([g for g in item_groups if g[0][3] is not None], lambda g: (g[3],))
+        found = {k[0]: c for k, c in raw}
         tables.append(Table("times_reported", "h", ("times_reported",), ("items",),
-                            suppress_counts([((b,), int(raw.get(b, 0))) for b in TIMES_BUCKETS], t), chart="bar"))
-        counts["items_reported_more_than_once"] = sum(int(v) for k, v in raw.items() if k != "1")
+                            suppress_counts([((b,), found.get(b, 0)) for b in TIMES_BUCKETS], t), chart="bar"))
+        counts["items_reported_more_than_once"] = sum(c for k, c in found.items() if k != "1")
 
         # (i) notices sent and providers notified.
         sent = Notice.status.in_(("sent", "acknowledged"))
