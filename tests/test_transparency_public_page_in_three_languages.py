@@ -5,6 +5,7 @@ page that says so; DEMO figures carry a banner."""
 
 from __future__ import annotations
 
+import base64
 import re
 
 import httpx
@@ -22,6 +23,7 @@ WORDS = {
     "de": ("Transparenzbericht 2026", "Eingegangene Meldungen", "weniger als 10", "Bekanntes Missbrauchsmaterial",
            "In diesem Zeitraum nicht gemessen.", "Frankreich (FR)"),
 }
+EUROPOL_ONLY = {"en": "Europol only", "fr": "Europol seulement", "de": "Nur Europol"}
 CODES = ("known_csam", "provider_api", "europol_only", "host_notice", "not_known", "None", "error_rates_not_measured")
 
 
@@ -50,8 +52,12 @@ def test_the_page_in_three_languages(server):
                 assert not re.search(rf"\b{re.escape(code)}\b", shown), (lang, code)
             assert not re.search(r'(src|href)="(https?:)?//', html) and "<script" not in html
             assert "DEMO" not in html
-            # The charts are pictures inside the page.
-            assert 'src="data:image/svg+xml;base64,' in html
+            # The charts are pictures inside the page, in the page's language (each page is
+            # requested right after one in another language).
+            charts = [base64.b64decode(c).decode("utf-8")
+                      for c in re.findall(r'src="data:image/svg\+xml;base64,([^"]+)"', html)]
+            assert any(EUROPOL_ONLY[lang] in chart for chart in charts), lang
+            assert not any(EUROPOL_ONLY[other] in chart for chart in charts for other in EUROPOL_ONLY if other != lang)
 
 
 def test_the_language_comes_from_accept_language_and_a_bad_year_says_so(server):

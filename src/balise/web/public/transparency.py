@@ -202,6 +202,7 @@ def context(report: TransparencyReport, locale: str, *, charts: dict[str, str] |
 def render_html(report: TransparencyReport, locale: str, *, standalone: bool) -> str:
     """The report as an HTML page. ``standalone``: CSS and charts inline, no link anywhere
     (the file `balise transparency build` writes, and what is printed to PDF)."""
+    i18n.activate(locale)  # the charts' words too
     charts = {}
     for table in report.tables:
         if table.key in CHARTS:
