@@ -17,7 +17,7 @@ def test_remote_and_file_resources_are_not_fetched(tmp_path):
     hits: list[str] = []
 
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - the name http.server calls
+        def do_GET(self) -> None:
             hits.append(self.path)
             self.send_response(200)
             self.send_header("content-type", "text/css")

@@ -4,7 +4,13 @@ share over fewer than N cases is withheld too."""
 
 from __future__ import annotations
 
-from balise.domain.transparency import SECONDARY, SUPPRESSED, suppress, suppress_counts, suppress_measure
+from balise.domain.transparency import (
+    SECONDARY,
+    SUPPRESSED,
+    suppress,
+    suppress_counts,
+    suppress_measure,
+)
 
 
 def test_counts_below_the_threshold_are_withheld_and_zero_is_shown():
