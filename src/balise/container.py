@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from balise.evidence.vault import EvidenceVault
     from balise.governance.audit import AuditTrail
     from balise.governance.retention import Retention
+    from balise.governance.transparency import Transparency
     from balise.intake.filing import Intake
     from balise.intake.ispws import IspwsService
     from balise.jobs.periodic import Periodic
@@ -389,6 +390,12 @@ class Balise:
             information_request=timedelta(days=self.settings.information_request_days),
             removal_sla=timedelta(hours=self.settings.removal_sla_hours),
             hold_warning=timedelta(days=self.settings.hold_warning_days)))
+
+    @cached_property
+    def transparency(self) -> Transparency:
+        from balise.governance.transparency import Transparency
+
+        return Transparency(self.clock, self.settings.transparency_min_count)
 
     @cached_property
     def retention(self) -> Retention:

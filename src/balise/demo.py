@@ -142,3 +142,85 @@ def seed(balise: Balise, reports: int = 6) -> DemoResult:
         )
     balise.run_jobs()  # triage the demo reports now, so the queue is ready
     return DemoResult(api_key=key.plaintext, users=users, reports=reports, ispws=(ispws.username, ispws.password))
+
+
+STATISTICS_COUNTRIES = ("FR", "DE", "NL")
+
+
+def seed_statistics(balise: Balise, reports: int = 80) -> int:
+    """DEMO reports enough for a transparency report whose cells are not all withheld
+    (docs/transparency.md): hash-only items (no picture), some the same content reported again,
+    of every type and service, located in several Member States, then assessed by the DEMO
+    analysts through the same steps as in the workbench (claim, classify, decide, confirm).
+    Returns how many reports were decided."""
+    import hashlib
+
+    from sqlalchemy import select
+
+    from balise.adapters.db.models import Organisation, Report, User
+    from balise.casework.assessment import Decision
+
+    if not balise.settings.is_development:
+        raise RuntimeError("demo data is for BALISE_ENV=development only (it has known passwords)")
+    with balise.db.sessions() as session:
+        provider = session.execute(select(Organisation.id).where(
+            Organisation.is_demo.is_(True), Organisation.kind == OrgKind.PROVIDER.value)).scalars().first()
+    if provider is None:
+        raise RuntimeError("seed the DEMO organisations first (balise demo)")
+    provider_actor = Actor.organisation(str(provider), "DEMO Provider (example platform)")
+    now = datetime.now(timezone.utc)
+    types = ("known_csam", "new_csam", "solicitation")
+    services = ("hosting", "hosting", "interpersonal_communication", "other")
+    for n in range(reports):
+        # Every third report carries content an earlier one carried: "reported more than once".
+        seeds = [f"{n}-{k}" for k in range(1 + n % 3)]
+        if n % 3 == 2:
+            seeds.append(f"{n // 4}-0")
+        document = {
+            "reported_at": (now - timedelta(minutes=10 * n)).isoformat(),
+            "signature": "DEMO-SIGNATURE",
+            "provider": {"contact_point": {"name": "DEMO Trust & Safety", "email": "ts@provider.demo.invalid"}},
+            "reported_elsewhere": {"reported": False},
+            "user_decision": "suspend",
+            "type": types[n % 3],
+            "service": {"type": services[n % 4], "url": f"https://provider.demo.invalid/s/{n}"},
+            "awareness": {"source": "own_motion"},
+            "content_removed": True,
+            "additional_info": "DEMO statistics report: hashes of no real material.",
+            "geolocation": {"country": STATISTICS_COUNTRIES[n % len(STATISTICS_COUNTRIES)]} if n % 6 else None,
+            "items": [{"kind": "hash_only", "hashes": {
+                "sha256": hashlib.sha256(f"DEMO statistics item {s}".encode()).hexdigest()}} for s in seeds],
+        }
+        report = ReportIn.model_validate(document)
+        balise.intake.file(actor=provider_actor, organisation_id=provider, report=report, files={},
+                           fingerprint=request_fingerprint(document, {}), idempotency_key=None, is_demo=True)
+    balise.run_jobs()
+    decided = 0
+    with balise.db.transaction() as session:
+        analyst = session.execute(select(User).where(User.username == "demo-analyst")).scalar_one()
+        senior = session.execute(select(User).where(User.username == "demo-senior")).scalar_one()
+        waiting = session.execute(select(Report).where(
+            Report.is_demo.is_(True), Report.state == "in_assessment",
+            Report.additional_info.like("DEMO statistics%")).order_by(Report.created_at)).scalars().all()
+        for index, report in enumerate(waiting):
+            balise.assessment.claim(session, analyst, report.id)
+            if index % 8 == 0:
+                decision = Decision("manifestly_unfounded", ("adult_content",))
+            elif index % 8 in (1, 2) and report.report_type != "known_csam":
+                for item in report.items:
+                    balise.assessment.classify(session, analyst, item.id, revision=item.revision,
+                                               outcome="not_illegal", classification=None)
+                decision = Decision("manifestly_unfounded", ("no_minor_visible",))
+            else:
+                for item in report.items:
+                    balise.assessment.classify(session, analyst, item.id, revision=item.revision,
+                                               outcome="illegal", classification={"ncmec_category": "B2"})
+                decision = Decision("forward")
+            balise.assessment.decide(session, analyst, report.id, revision=report.revision, decision=decision)
+            balise.assessment.release(session, analyst, report.id)
+            decided += 1
+        for awaiting in balise.assessment.awaiting(session):
+            if awaiting.item is not None:
+                balise.assessment.confirm_item(session, senior, awaiting.item.id, accept=True)
+    balise.run_jobs()
+    return decided

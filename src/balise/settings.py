@@ -178,6 +178,11 @@ class Settings(BaseSettings):
     geo_overrides_file: Path | None = None
     # Pictures and videos found on a reported HTML page become items of their own (0: off).
     page_media_limit: int = Field(default=20, ge=0, le=200)
+    # The transparency report (docs/transparency.md): a count below this is published as
+    # "fewer than N", so that no figure points at a person.
+    transparency_min_count: int = Field(default=10, ge=2, le=1000)
+    # The public page /transparency recomputes a year's figures at most this often.
+    transparency_cache_seconds: float = Field(default=3600.0, ge=0)
     # Removal verification: re-fetch after each of these delays from the host notice.
     removal_check_schedule: str = "1h,6h,24h,72h,7d"
     # Not removed this long after the host notice: the coordinating authority is told.

@@ -320,8 +320,11 @@ def org_revoke_key(prefix: Annotated[str, typer.Argument(help="the 12 hex charac
 def demo(
     if_new: Annotated[bool, typer.Option(help="only when the database has no organisation yet")] = False,
     reports: Annotated[int, typer.Option(min=0, max=500)] = 6,
+    statistics: Annotated[int, typer.Option(min=0, max=2000, help="DEMO reports of hashes only, assessed and "
+                                            "decided, so that the transparency report has figures (make run: 80)")] = 0,
 ) -> None:
-    """Seed DEMO organisations, staff and reports with generated benign images."""
+    """Seed DEMO organisations, staff and reports with generated benign images, and hash-only
+    DEMO reports already decided for the transparency report (/transparency)."""
     from balise import demo as demo_mod
 
     balise = load_balise()
@@ -334,6 +337,8 @@ def demo(
             return
         fail("the database already has data; demo seeds only an empty database")
     result = demo_mod.seed(balise, reports)
+    if statistics:
+        demo_mod.seed_statistics(balise, statistics)
     creds = balise.settings.data_dir / "demo-credentials.txt"
     creds.parent.mkdir(parents=True, exist_ok=True)
     lines = [f"DEMO provider API key: {result.api_key}", f"DEMO staff password: {demo_mod.DEMO_PASSWORD}"]
@@ -342,7 +347,8 @@ def demo(
     lines += [f"DEMO user {u} ({r}) TOTP secret: {s}" for u, r, s in result.users]
     creds.write_text("\n".join(lines) + "\n", encoding="utf-8")
     creds.chmod(0o600)
-    typer.echo(f"seeded DEMO data: {len(result.users)} staff, {result.reports} reports")
+    typer.echo(f"seeded DEMO data: {len(result.users)} staff, {result.reports} reports"
+               + (f", {statistics} decided reports for the transparency report" if statistics else ""))
     typer.echo("\n".join(lines))
     _print_login(balise)
 
@@ -672,6 +678,9 @@ app.add_typer(clocks_app, name="clocks")
 from balise.cli.retention import retention_app  # noqa: E402
 
 app.add_typer(retention_app, name="retention")
+from balise.cli.transparency import transparency_app  # noqa: E402
+
+app.add_typer(transparency_app, name="transparency")
 
 
 def main() -> None:  # pragma: no cover - console entry point

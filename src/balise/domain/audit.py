@@ -108,6 +108,8 @@ class AuditEvent(StrEnum):
     # Operations (docs/deployment.md#backup-and-restore).
     BACKUP_CREATE = "backup:create"
     BACKUP_RESTORE = "backup:restore"
+    # The Article 83 statistics (docs/transparency.md).
+    TRANSPARENCY_BUILD = "transparency:build"
 
     CLOCK_OVERDUE = "clock:overdue"
     CLOCK_WARNING = "clock:warning"

@@ -29,6 +29,7 @@ from balise.web.api.deps import ApiError
 from balise.web.forms import FormGuard, Refusal
 from balise.web.limits import AMBIGUOUS_FRAMING, BodyLimitMiddleware, BodyTooLarge, FramingGuard, RateLimiter
 from balise.web.public import routes as public
+from balise.web.public import transparency as public_transparency
 from balise.web.ui import routes as ui
 from balise.web.ui import directory, media, wellness, workbench
 from balise.web.ui.routes import Forbidden, NotSignedIn
@@ -72,6 +73,7 @@ def create_fastapi(balise: Balise) -> FastAPI:
     app.include_router(wellness.router)
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "ui" / "static")), name="static")
     app.include_router(public.router)
+    app.include_router(public_transparency.router)
     app.mount("/report-static", StaticFiles(directory=str(public.STATIC_DIR)), name="report-static")
 
     @app.exception_handler(ApiError)
