@@ -266,6 +266,11 @@ class Settings(BaseSettings):
     # How often the retention job runs, and how many records one transaction batch selects.
     retention_interval_seconds: int = 3600
     retention_batch_size: int = 200
+    # Measured error rates (docs/oversight.md#measured-error-rates): the nightly job runs at this
+    # hour (UTC) and recomputes the figures of this many months (the current one included);
+    # older months keep the figures stored when they were last recomputed.
+    error_rates_hour_utc: int = Field(default=2, ge=0, le=23)
+    error_rates_months: int = Field(default=24, ge=1, le=120)
 
     @field_validator("retention_unfounded_days", "retention_forwarded_days", "retention_retracted_days",
                      "retention_public_contact_days", "retention_public_contact_max_days", "retention_jobs_days",

@@ -618,6 +618,7 @@ app.add_typer(clocks_app, name="clocks")
 from balise.cli.retention import retention_app  # noqa: E402
 
 app.add_typer(retention_app, name="retention")
+import balise.cli.error_rates  # noqa: E402, F401 - adds `balise stats errors` to stats_app
 
 
 def main() -> None:  # pragma: no cover - console entry point
