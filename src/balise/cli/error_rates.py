@@ -30,6 +30,7 @@ FORMATS = ("table", "json", "csv")
 DATE_HELP = "YYYY-MM-DD or an ISO date-time (UTC unless it says otherwise)"
 
 ROUTE_WORDS = {
+    "any_indicator": "any indicator match (each item once)",
     "md5": "exact hash: MD5", "sha1": "exact hash: SHA-1", "sha256": "exact hash: SHA-256",
     "video_md5": "exact hash: video MD5", "vpdq": "vPDQ (video)",
     "provider_flag": "provider's own flag, no indicator match", "public_report": "public report, no indicator match",

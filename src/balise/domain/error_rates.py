@@ -3,8 +3,8 @@ often what flagged an item as abuse was borne out by the analyst's decision.
 
 Pure rules, no I/O. An item is counted on every *route* that flagged it (an exact hash of each
 algorithm, PDQ in distance bands, vPDQ; or, with no indicator match, the channel that reported it:
-the provider's own flag, a public report, a hotline) and under every *indicator source* whose
-indicator it matched. Its *decision* comes from the analysts, never from the machine:
+the provider's own flag, a public report, a hotline), once more on "any indicator" when it
+matched at least one, and under every *indicator source* whose indicator it matched. Its *decision* comes from the analysts, never from the machine:
 
 * an analyst's classification of the item: illegal -> confirmed, not illegal -> overturned,
   cannot assess -> could not assess;
@@ -63,6 +63,8 @@ class Granularity(StrEnum):
 CHANNEL_ROUTES = {"provider_api": "provider_flag", "ncmec_xml": "provider_flag",
                   "public_form": "public_report", "hotline": "hotline_report"}
 EXACT_ROUTES = ("md5", "sha1", "sha256", "video_md5")
+# Every item that matched at least one indicator, counted once whatever the routes.
+ANY_INDICATOR = "any_indicator"
 
 
 def pdq_route(distance: int) -> str:
@@ -73,8 +75,8 @@ def pdq_route(distance: int) -> str:
 
 
 ROUTE_ORDER: tuple[str, ...] = (
-    *EXACT_ROUTES, *(pdq_route(low) for low, _ in PDQ_BANDS), "vpdq", "provider_flag", "public_report",
-    "hotline_report",
+    ANY_INDICATOR, *EXACT_ROUTES, *(pdq_route(low) for low, _ in PDQ_BANDS), "vpdq", "provider_flag",
+    "public_report", "hotline_report",
 )
 
 
@@ -210,6 +212,8 @@ def tally(items: Iterable[ItemFacts], sources: Mapping[int, str]) -> list[ErrorR
         decision = decide(item.item_outcome, item.assessment_source, item.report_outcome)
         for route in routes_of(item.matches, item.report_source):
             routes.setdefault(route, Tally()).add(decision)
+        if item.matches:
+            routes.setdefault(ANY_INDICATOR, Tally()).add(decision)
         seen = {sources.get(int(m["indicator_id"]), UNKNOWN_SOURCE) for m in item.matches or ()
                 if m.get("indicator_id") is not None}
         for source in seen:
