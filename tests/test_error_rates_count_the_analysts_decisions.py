@@ -16,43 +16,15 @@ from balise.domain.error_rates import Dimension, Granularity, wilson_interval
 from balise.domain.indicators import Algorithm
 from balise.governance.error_rates import error_rate_series, error_rates_for_period
 from balise.web.app import create_app
-from tests.error_rates_support import indicator, item, md5_match, pdq_match
+from tests.error_rates_support import OCT, SEPT, indicator, three_months
 from tests.helpers import auth, make_provider, minimal_report
 from tests.retention_support import classify, decide
 from tests.takedown_support import COMPLETE
 
-SEPT = datetime(2026, 9, 10, 12, tzinfo=timezone.utc)
-OCT = datetime(2026, 10, 1, tzinfo=timezone.utc)  # the first instant of October
-NOV = datetime(2026, 11, 5, 8, tzinfo=timezone.utc)
-
 
 @pytest.fixture
 def decided(balise):
-    a = indicator(balise, Algorithm.MD5, "1" * 32, "list A")
-    b = indicator(balise, Algorithm.PDQ, "f" * 64, "list B")
-    c = indicator(balise, Algorithm.SHA256, "2" * 64, None, assessed=True)
-    reuse = f"reuse:indicator:{a}"
-    for n in range(5):
-        item(balise, SEPT + timedelta(hours=n), matches=md5_match(a), outcome="illegal", assessment_source="analyst")
-    for n in range(3):  # inherited from the indicator, let stand by the analyst who forwarded
-        item(balise, SEPT, matches=md5_match(a), outcome="illegal", assessment_source=reuse, report_outcome="forwarded")
-    item(balise, SEPT, matches=md5_match(a), outcome="not_illegal", assessment_source="analyst")
-    item(balise, SEPT, matches=md5_match(a), outcome="illegal", assessment_source=reuse,
-         report_outcome="manifestly_unfounded")
-    item(balise, SEPT, matches=md5_match(a), outcome="illegal", assessment_source=reuse)  # nobody decided yet
-    for n in range(4):
-        item(balise, OCT + timedelta(days=n), matches=md5_match(a), outcome="illegal", assessment_source="analyst")
-    item(balise, OCT, matches=md5_match(a), outcome="not_illegal", assessment_source="analyst")
-    for n in range(5):
-        item(balise, OCT + timedelta(days=3), matches=pdq_match(b, 25), outcome="illegal" if n < 3 else "not_illegal",
-             assessment_source="analyst")
-    item(balise, OCT, matches=pdq_match(b, 0), outcome="cannot_assess", assessment_source="analyst")
-    item(balise, NOV, report_outcome="manifestly_unfounded")
-    item(balise, NOV, report_outcome="manifestly_unfounded")
-    item(balise, NOV, outcome="illegal", assessment_source="analyst")
-    item(balise, NOV, source="public_form", outcome="illegal", assessment_source="analyst")
-    item(balise, NOV, matches=[{"indicator_id": c, "algorithm": "sha256", "distance": 0}], outcome="illegal",
-         assessment_source="analyst")
+    three_months(balise)
     return balise
 
 
