@@ -149,7 +149,7 @@ def stats_errors(
     span = f"from {start:%Y-%m-%d %H:%M} " if start else "from the first "
     span += f"until {end:%Y-%m-%d %H:%M} UTC" if end else "until now"
     lines = [f"Measured error rates: items received {span}; decisions recorded until now.",
-             f"False-match rate = overturned / (confirmed + overturned); none below {MIN_DECISIONS} decisions.", ""]
+             f"Rate of false matches = overturned / (confirmed + overturned); none below {MIN_DECISIONS} decisions.", ""]
     lines += _table(rates)
     for p in series:
         lines += [f"== {by} from {p.start:%Y-%m-%d}", ""] + _table(p.rates)

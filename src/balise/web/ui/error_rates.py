@@ -153,7 +153,7 @@ def drift(key: str, label: str, series: list[tuple[datetime, ErrorRate | None]],
             title = i18n.gettext("%(month)s: not enough decisions (%(n)s of the %(min)s needed)") % {
                 "month": month, "n": decided, "min": MIN_DECISIONS}
             bars.append(Bar(x, HEIGHT - 3, 3, HEIGHT, HEIGHT, month, tick, title, False))
-    summary = i18n.gettext("False-match rate per month for %(route)s") % {"route": label}
+    summary = i18n.gettext("Rate of false matches per month for %(route)s") % {"route": label}
     return Drift(label, max(1, len(series) * (BAR_WIDTH + GAP)), HEIGHT + LABEL_HEIGHT + 4, bars, summary)
 
 
