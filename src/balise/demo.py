@@ -103,7 +103,7 @@ def _history_decision(route: str, month: int, n: int, months: int) -> str | None
     if route == "exact":
         return "unfounded" if (month, n) == (3, 1) else "forward"
     if route == "pdq:27":
-        return "unfounded" if n == 1 and month < months // 2 else "forward"
+        return "unfounded" if (n == 1 and month < months // 2) or (n == 2 and month < 2) else "forward"
     if route == "pdq:15":
         return "unfounded" if (month + n) % 5 == 0 else "forward"
     if route == "flag":
@@ -120,6 +120,7 @@ def seed_error_rate_history(balise: Balise, provider_id: uuid.UUID, provider_act
 
     from balise.adapters.db.models import Item, User
     from balise.casework.assessment import Assessment, Decision
+    from balise.domain.error_rates import months_back
     from balise.domain.indicators import Algorithm, IndicatorKind
 
     rng = random.Random(2026)
@@ -140,7 +141,7 @@ def seed_error_rate_history(balise: Balise, provider_id: uuid.UUID, provider_act
         assessment = Assessment(past.audit, past.indicators, clock)
         filed = 0
         for month in range(months - 1, -1, -1):
-            first = (now.replace(day=1, hour=9, minute=0, second=0, microsecond=0) - timedelta(days=31 * month)).replace(day=2)
+            first = months_back(now, month).replace(day=2, hour=9)
             for route, count in HISTORY_PLAN:
                 for n in range(count):
                     received = min(first + timedelta(days=2 * n + 3 * len(route), hours=filed % 7), now - timedelta(hours=2))

@@ -72,7 +72,8 @@ def describe(rate: ErrorRate) -> str:
 
 
 def percent(value: float) -> str:
-    return i18n.gettext("%(value)s %%") % {"value": f"{100 * value:.1f}"}
+    # A no-break space: the sign never starts a line of its own.
+    return (i18n.gettext("%(value)s %%") % {"value": f"{100 * value:.1f}"}).replace(" ", "\u00a0")
 
 
 @dataclass(frozen=True)
@@ -200,7 +201,10 @@ def error_rates_page(request: Request, since: str = "", until: str = "",
         series = [(p.start, next((r for r in p.rates if r.dimension is Dimension.ROUTE and r.key == rate.key), None))
                   for p in figures.series]
         charts.append(drift(rate.key, describe(rate), series, scale))
+    # A route without a single month of enough decisions would be a row of grey marks: named instead.
+    without = [c.label for c in charts if not any(b.enough for b in c.bars)]
     return render(request, "error_rates.html", status=status, error=error,
                   since=f"{first:%Y-%m}", until=f"{last:%Y-%m}", computed_at=figures.computed_at,
-                  routes=[row(r) for r in routes], sources=[row(r) for r in sources], charts=charts,
+                  routes=[row(r) for r in routes], sources=[row(r) for r in sources],
+                  charts=[c for c in charts if any(b.enough for b in c.bars)], without=without,
                   scale=percent(scale), minimum=MIN_DECISIONS, bar_width=BAR_WIDTH, chart_height=HEIGHT)
