@@ -269,8 +269,8 @@ class Settings(BaseSettings):
     # Measured error rates (docs/oversight.md#measured-error-rates): the nightly job runs at this
     # hour (UTC) and recomputes the figures of this many months (the current one included);
     # older months keep the figures stored when they were last recomputed.
-    error_rates_hour_utc: int = Field(default=2, ge=0, le=23)
-    error_rates_months: int = Field(default=24, ge=1, le=120)
+    error_rates_hour_utc: int = 2
+    error_rates_months: int = 24
 
     @field_validator("retention_unfounded_days", "retention_forwarded_days", "retention_retracted_days",
                      "retention_public_contact_days", "retention_public_contact_max_days", "retention_jobs_days",
@@ -290,6 +290,20 @@ class Settings(BaseSettings):
         if number > ceiling:
             raise ValueError(f"{name} must be at most {ceiling} {unit}, not {number}")
         return number
+
+    @field_validator("error_rates_hour_utc", "error_rates_months", mode="before")
+    @classmethod
+    def _error_rates_whole_in_range(cls, value: Any, info: Any) -> int:
+        name = f"{ENV_PREFIX}{info.field_name.upper()}"
+        low, high, what = (0, 23, "an hour from 0 to 23") if info.field_name == "error_rates_hour_utc" \
+            else (1, 120, "a number of months from 1 to 120")
+        text = value.strip() if isinstance(value, str) else value
+        if isinstance(text, bool) or not (isinstance(text, int) or (isinstance(text, str)
+                                                                       and text.removeprefix("-").isdigit())):
+            raise ValueError(f"{name} must be {what}, not {value!r}")
+        if not low <= int(text) <= high:
+            raise ValueError(f"{name} must be {what}, not {int(text)}")
+        return int(text)
 
     @field_validator("vault_key")
     @classmethod
