@@ -204,22 +204,35 @@ class ItemFacts:
     report_outcome: str | None
 
 
-def tally(items: Iterable[ItemFacts], sources: Mapping[int, str]) -> list[ErrorRate]:
-    """Count items per route and per indicator source (``sources``: indicator id -> source)."""
-    routes: dict[str, Tally] = {}
-    by_source: dict[str, Tally] = {}
-    for item in items:
+class Accumulator:
+    """Counts items one at a time, per route and per indicator source."""
+
+    def __init__(self) -> None:
+        self._routes: dict[str, Tally] = {}
+        self._sources: dict[str, Tally] = {}
+
+    def add(self, item: ItemFacts, sources: Mapping[int, str]) -> None:
+        """``sources``: indicator id -> source, for the indicators the item matched."""
         decision = decide(item.item_outcome, item.assessment_source, item.report_outcome)
         for route in routes_of(item.matches, item.report_source):
-            routes.setdefault(route, Tally()).add(decision)
+            self._routes.setdefault(route, Tally()).add(decision)
         if item.matches:
-            routes.setdefault(ANY_INDICATOR, Tally()).add(decision)
-        seen = {sources.get(int(m["indicator_id"]), UNKNOWN_SOURCE) for m in item.matches or ()
-                if m.get("indicator_id") is not None}
-        for source in seen:
-            by_source.setdefault(source, Tally()).add(decision)
-    return ordered([ErrorRate(Dimension.ROUTE, k, t) for k, t in routes.items()]
-                   + [ErrorRate(Dimension.SOURCE, k, t) for k, t in by_source.items()])
+            self._routes.setdefault(ANY_INDICATOR, Tally()).add(decision)
+        for source in {sources.get(int(m["indicator_id"]), UNKNOWN_SOURCE) for m in item.matches or ()
+                       if m.get("indicator_id") is not None}:
+            self._sources.setdefault(source, Tally()).add(decision)
+
+    def rates(self) -> list[ErrorRate]:
+        return ordered([ErrorRate(Dimension.ROUTE, k, t) for k, t in self._routes.items()]
+                       + [ErrorRate(Dimension.SOURCE, k, t) for k, t in self._sources.items()])
+
+
+def tally(items: Iterable[ItemFacts], sources: Mapping[int, str]) -> list[ErrorRate]:
+    """Count items per route and per indicator source (``sources``: indicator id -> source)."""
+    counts = Accumulator()
+    for item in items:
+        counts.add(item, sources)
+    return counts.rates()
 
 
 def ordered(rates: Iterable[ErrorRate]) -> list[ErrorRate]:

@@ -10,7 +10,7 @@ The rules (what counts as confirmed, overturned, unassessed; routes and bands) a
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from balise.adapters.db.models import ErrorRateFigure, Indicator, Item, Report
 from balise.domain.error_rates import (
+    Accumulator,
     Dimension,
     ErrorRate,
     Granularity,
@@ -29,10 +30,10 @@ from balise.domain.error_rates import (
     period_start,
     periods,
     source_of,
-    tally,
 )
 
 CHUNK = 900
+BATCH = 2000
 
 
 @dataclass(frozen=True)
@@ -42,26 +43,30 @@ class PeriodFigures:
     rates: list[ErrorRate]
 
 
-def _facts(session: Session, start: datetime | None, end: datetime | None) -> list[tuple[datetime, ItemFacts]]:
+def _items(session: Session, start: datetime | None,
+           end: datetime | None) -> Iterator[tuple[datetime, ItemFacts, dict[int, str]]]:
+    """The items received in [start, end), streamed in batches, each with the sources of the
+    indicators known so far (those it matched among them): memory stays bounded by a batch and
+    the counts, whatever the number of items."""
     query = (select(Item.created_at, Item.matches, Report.source, Item.outcome, Item.assessment_source, Report.outcome)
-             .join(Report, Report.id == Item.report_id).order_by(Item.created_at))
+             .join(Report, Report.id == Item.report_id))
     if start is not None:
         query = query.where(Item.created_at >= start)
     if end is not None:
         query = query.where(Item.created_at < end)
-    return [(created, ItemFacts(matches, source, outcome, assessed, report_outcome))
-            for created, matches, source, outcome, assessed, report_outcome
-            in session.execute(query.execution_options(yield_per=2000))]
-
-
-def _sources(session: Session, facts: Iterable[ItemFacts]) -> dict[int, str]:
-    ids = sorted({int(m["indicator_id"]) for f in facts for m in f.matches or () if m.get("indicator_id") is not None})
-    out: dict[int, str] = {}
-    for first in range(0, len(ids), CHUNK):
-        for indicator_id, provenance in session.execute(
-                select(Indicator.id, Indicator.provenance).where(Indicator.id.in_(ids[first:first + CHUNK]))):
-            out[int(indicator_id)] = source_of(provenance)
-    return out
+    rows = session.execute(query.order_by(Item.created_at)).yield_per(BATCH)
+    sources: dict[int, str] = {}
+    for batch in rows.partitions():
+        facts = [(created, ItemFacts(matches, source, outcome, assessed, report_outcome))
+                 for created, matches, source, outcome, assessed, report_outcome in batch]
+        missing = sorted({int(m["indicator_id"]) for _, f in facts for m in f.matches or ()
+                          if m.get("indicator_id") is not None} - sources.keys())
+        for first in range(0, len(missing), CHUNK):
+            for indicator_id, provenance in session.execute(
+                    select(Indicator.id, Indicator.provenance).where(Indicator.id.in_(missing[first:first + CHUNK]))):
+                sources[int(indicator_id)] = source_of(provenance)
+        for created, fact in facts:
+            yield created, fact, sources
 
 
 def error_rates_for_period(session: Session, start: datetime | None, end: datetime | None) -> list[ErrorRate]:
@@ -70,20 +75,28 @@ def error_rates_for_period(session: Session, start: datetime | None, end: dateti
     :class:`~balise.domain.error_rates.ErrorRate` carries its counts (``tally``), its
     false-match rate and Wilson 95 % interval (``None`` below ten decisions); ``as_dict()``
     gives them as plain values."""
-    facts = [f for _, f in _facts(session, start, end)]
-    return tally(facts, _sources(session, facts))
+    counts = Accumulator()
+    for _, fact, sources in _items(session, start, end):
+        counts.add(fact, sources)
+    return counts.rates()
+
+
+def _per_period(session: Session, start: datetime, end: datetime | None,
+                granularities: tuple[Granularity, ...]) -> dict[tuple[Granularity, datetime], Accumulator]:
+    counts: dict[tuple[Granularity, datetime], Accumulator] = defaultdict(Accumulator)
+    for created, fact, sources in _items(session, start, end):
+        for granularity in granularities:
+            counts[(granularity, period_start(created, granularity))].add(fact, sources)
+    return counts
 
 
 def error_rate_series(session: Session, start: datetime, end: datetime,
                       granularity: Granularity = Granularity.MONTH) -> list[PeriodFigures]:
     """The same figures per month or ISO week of arrival (drift), every period of [start, end)
     included, empty ones too."""
-    dated = _facts(session, start, end)
-    sources = _sources(session, (f for _, f in dated))
-    grouped: dict[datetime, list[ItemFacts]] = defaultdict(list)
-    for created, fact in dated:
-        grouped[period_start(created, granularity)].append(fact)
-    return [PeriodFigures(s, e, tally(grouped.get(s, []), sources)) for s, e in periods(start, end, granularity)]
+    counts = _per_period(session, start, end, (granularity,))
+    return [PeriodFigures(s, e, counts[(granularity, s)].rates() if (granularity, s) in counts else [])
+            for s, e in periods(start, end, granularity)]
 
 
 class ErrorRates:
@@ -99,18 +112,14 @@ class ErrorRates:
         second run over the same data stores the same rows. Returns the rows stored."""
         now = self._clock()
         start = months_back(now, self.months - 1)
-        load_from = min(start, period_start(start, Granularity.WEEK))
-        dated = _facts(session, load_from, None)
-        sources = _sources(session, (f for _, f in dated))
+        counts = _per_period(session, min(start, period_start(start, Granularity.WEEK)), None, tuple(Granularity))
         stored = 0
         for granularity in Granularity:
-            grouped: dict[datetime, list[ItemFacts]] = defaultdict(list)
-            for created, fact in dated:
-                grouped[period_start(created, granularity)].append(fact)
             for first, _ in periods(start, now, granularity):
                 session.execute(delete(ErrorRateFigure).where(ErrorRateFigure.granularity == granularity.value,
                                                               ErrorRateFigure.period_start == first))
-                for rate in tally(grouped.get(first, []), sources):
+                found = counts.get((granularity, first))
+                for rate in found.rates() if found is not None else []:
                     t = rate.tally
                     session.add(ErrorRateFigure(
                         granularity=granularity.value, period_start=first, dimension=rate.dimension.value,
