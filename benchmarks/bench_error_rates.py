@@ -39,7 +39,11 @@ from sqlalchemy.orm import sessionmaker
 from balise.adapters.db.migrate import upgrade
 from balise.adapters.db.models import Indicator, Item, Report
 from balise.domain.error_rates import Granularity
-from balise.governance.error_rates import ErrorRates, error_rates_for_period, stored_figures
+from balise.governance.error_rates import (
+    ErrorRates,
+    error_rates_for_period,
+    stored_figures,
+)
 
 NOW = datetime(2026, 12, 1, 12, tzinfo=timezone.utc)
 BATCH = 5000
