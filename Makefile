@@ -58,6 +58,7 @@ install-bench: $(BENCH_STAMP)
 # then edit src/balise/web/ui/locale/<lang>/LC_MESSAGES/messages.po (a test fails while a
 # message has no translation).
 translations: install
+	mkdir -p var
 	$(BIN)/pybabel extract -F babel.cfg -k _ -k gettext -k N_ -k g --sort-output -o var/messages.pot .
 	$(BIN)/pybabel update -i var/messages.pot -d src/balise/web/ui/locale --no-fuzzy-matching
 

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from balise.evidence.packages import EvidencePackages
     from balise.evidence.vault import EvidenceVault
     from balise.governance.audit import AuditTrail
+    from balise.governance.error_rates import ErrorRates
     from balise.governance.retention import Retention
     from balise.governance.transparency import Transparency
     from balise.intake.filing import Intake
@@ -49,6 +50,12 @@ PACKAGE_ORPHAN_AGE = timedelta(hours=1)
 
 def utc_now() -> datetime:
     return datetime.now(timezone.utc)
+
+
+def next_daily(now: datetime, hour: int) -> datetime:
+    """The next time it is ``hour``:00 UTC, strictly after ``now``."""
+    at = now.astimezone(timezone.utc).replace(hour=hour, minute=0, second=0, microsecond=0)
+    return at if at > now else at + timedelta(days=1)
 
 
 class Balise:
@@ -380,7 +387,16 @@ class Balise:
             # Half a job lease at most per run, so a backlog never outlives the lease.
             PeriodicTask("retention", timedelta(seconds=self.settings.retention_interval_seconds),
                          work=lambda: self.retention.run(budget_seconds=self.settings.job_lease_seconds / 2)),
+            # Nightly: the measured error rates of the recent months and weeks, stored.
+            PeriodicTask("error_rates", timedelta(days=1), self.error_rates.store_recent,
+                         next_run=lambda now: next_daily(now, self.settings.error_rates_hour_utc)),
         ])
+
+    @cached_property
+    def error_rates(self) -> ErrorRates:
+        from balise.governance.error_rates import ErrorRates
+
+        return ErrorRates(self.clock, months=self.settings.error_rates_months)
 
     @cached_property
     def clocks(self) -> Clocks:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import random
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
@@ -76,7 +77,126 @@ def has_data(balise: Balise) -> bool:
         return bool(session.execute(select(func.count()).select_from(Organisation)).scalar_one())
 
 
-def seed(balise: Balise, reports: int = 6) -> DemoResult:
+# Measured error rates (docs/oversight.md): months of DEMO history, one hash-only item per
+# report: (route, how many per month). The hashes are random values standing for nothing.
+HISTORY_MONTHS = 6
+HISTORY_PLAN = (("exact", 3), ("pdq:0", 1), ("pdq:6", 2), ("pdq:15", 2), ("pdq:27", 3), ("flag", 3))
+
+
+class _DemoClock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def _flip_bits(hex_value: str, bits: int, rng: random.Random) -> str:
+    value = int(hex_value, 16)
+    for position in rng.sample(range(256), bits):
+        value ^= 1 << position
+    return f"{value:064x}"
+
+
+def _history_decision(route: str, month: int, n: int, months: int) -> str | None:
+    """forward, unfounded, not_illegal (item overturned, report forwarded), or None
+    (not yet assessed). More far PDQ matches are overturned in later months (drift)."""
+    if month == 0 and n % 3 == 0:
+        return None  # the current month is not all assessed yet
+    if route == "exact":
+        return "unfounded" if (month, n) == (3, 1) else "forward"
+    if route == "pdq:27":
+        return "unfounded" if (n == 1 and month < months // 2) or (n == 2 and month < 2) else "forward"
+    if route == "pdq:15":
+        return "unfounded" if (month + n) % 5 == 0 else "forward"
+    if route == "flag":
+        return "not_illegal" if n == 0 else ("unfounded" if (month + n) % 4 == 0 else "forward")
+    return "forward"
+
+
+def seed_error_rate_history(balise: Balise, provider_id: uuid.UUID, provider_actor: Actor,
+                            months: int = HISTORY_MONTHS) -> int:
+    """DEMO reports of past months decided by the DEMO analyst, so that the measured error
+    rates (per route, source and month) are not empty. Decisions are taken without routing
+    (forwarded reports go to Europol only): the routing is shown by the current DEMO reports."""
+    from sqlalchemy import select
+
+    from balise.adapters.db.models import Item, User
+    from balise.casework.assessment import Assessment, Decision
+    from balise.domain.error_rates import months_back
+    from balise.domain.indicators import Algorithm, IndicatorKind
+
+    rng = random.Random(2026)
+    now = datetime.now(timezone.utc)
+    clock = _DemoClock(now)
+    past = Balise(balise.settings, clock=clock)
+    try:
+        actor = Actor.system("demo")
+        exact_md5, exact_sha256 = rng.randbytes(16).hex(), rng.randbytes(32).hex()
+        pdq = rng.randbytes(32).hex()
+        with past.db.transaction() as session:
+            for algorithm, value, source in ((Algorithm.MD5, exact_md5, "DEMO hash list A"),
+                                             (Algorithm.SHA256, exact_sha256, "DEMO hash list A"),
+                                             (Algorithm.PDQ, pdq, "DEMO hash list B")):
+                past.indicators.add(session, actor, algorithm=algorithm, value=value, kind=IndicatorKind.KNOWN_CSAM,
+                                    provenance={"source": source, "note": "DEMO indicator: a random value"},
+                                    quality=100 if algorithm is Algorithm.PDQ else None)
+        assessment = Assessment(past.audit, past.indicators, clock)
+        filed = 0
+        for month in range(months - 1, -1, -1):
+            first = months_back(now, month).replace(day=2, hour=9)
+            for route, count in HISTORY_PLAN:
+                for n in range(count):
+                    received = min(first + timedelta(days=2 * n + 3 * len(route), hours=filed % 7), now - timedelta(hours=2))
+                    clock.now = received
+                    if route == "exact":
+                        hashes = {"md5": exact_md5, "sha256": exact_sha256}
+                    elif route.startswith("pdq:"):
+                        hashes = {"pdq": _flip_bits(pdq, int(route[4:]), rng), "pdq_quality": 90}
+                    else:
+                        hashes = {"md5": rng.randbytes(16).hex(), "sha256": rng.randbytes(32).hex()}
+                    document = {
+                        "reported_at": received.isoformat(), "signature": "DEMO-SIGNATURE",
+                        "provider": {"contact_point": {"name": "DEMO Trust & Safety", "email": "ts@provider.demo.invalid"}},
+                        "reported_elsewhere": {"reported": False}, "type": "known_csam",
+                        "service": {"type": "hosting"}, "awareness": {"source": "own_motion"},
+                        "content_removed": True, "user_decision": "suspend",
+                        "additional_info": "DEMO report (error-rate history): hashes only, random values.",
+                        "items": [{"kind": "hash_only", "hashes": hashes, "filename": f"demo-history-{filed}.jpg"}],
+                    }
+                    report = ReportIn.model_validate(document)
+                    report_id = past.intake.file(
+                        actor=provider_actor, organisation_id=provider_id, report=report, files={},
+                        fingerprint=request_fingerprint(document, {}), idempotency_key=None, is_demo=True,
+                    ).report.id
+                    filed += 1
+                    past.run_jobs()  # triage: complete, so in assessment
+                    decision = _history_decision(route, month, n, months)
+                    if decision is None:
+                        continue
+                    clock.now = received + timedelta(hours=1)
+                    with past.db.transaction() as session:
+                        analyst = session.execute(select(User).where(User.username == "demo-analyst")).scalar_one()
+                        assessment.claim(session, analyst, report_id)
+                        item = session.execute(select(Item).where(Item.report_id == report_id)).scalar_one()
+                        if route == "flag":
+                            assessment.classify(session, analyst, item.id, revision=item.revision,
+                                                outcome="not_illegal" if decision == "not_illegal" else "illegal",
+                                                classification={"interpol_baseline": True} if decision == "forward" else None)
+                        session.flush()
+                        if decision == "unfounded":
+                            chosen = Decision("manifestly_unfounded", ("technical_error",),
+                                              "DEMO: the match was a technical error.")
+                        else:
+                            chosen = Decision("forward", (), "DEMO: forwarded." if decision == "not_illegal" else "")
+                        report_row = item.report
+                        assessment.decide(session, analyst, report_id, revision=report_row.revision, decision=chosen)
+        return filed
+    finally:
+        past.close()
+
+
+def seed(balise: Balise, reports: int = 6, error_history: bool = True) -> DemoResult:
     if not balise.settings.is_development:
         raise RuntimeError("demo data is for BALISE_ENV=development only (it has known passwords)")
     actor = Actor.system("demo")
@@ -140,7 +260,11 @@ def seed(balise: Balise, reports: int = 6) -> DemoResult:
             actor=provider_actor, organisation_id=provider_id, report=report, files=files,
             fingerprint=request_fingerprint(document, files), idempotency_key=None, is_demo=True,
         )
+    if error_history:
+        seed_error_rate_history(balise, provider_id, provider_actor)
     balise.run_jobs()  # triage the demo reports now, so the queue is ready
+    with balise.db.transaction() as session:
+        balise.error_rates.store_recent(session)  # what the nightly job stores, at once
     return DemoResult(api_key=key.plaintext, users=users, reports=reports, ispws=(ispws.username, ispws.password))
 
 

@@ -300,6 +300,11 @@ class Settings(BaseSettings):
     # How often the retention job runs, and how many records one transaction batch selects.
     retention_interval_seconds: int = 3600
     retention_batch_size: int = 200
+    # Measured error rates (docs/oversight.md#measured-error-rates): the nightly job runs at this
+    # hour (UTC) and recomputes the figures of this many months (the current one included);
+    # older months keep the figures stored when they were last recomputed.
+    error_rates_hour_utc: int = 2
+    error_rates_months: int = 24
 
     @field_validator("retention_unfounded_days", "retention_forwarded_days", "retention_retracted_days",
                      "retention_public_contact_days", "retention_public_contact_max_days", "retention_jobs_days",
@@ -326,6 +331,19 @@ class Settings(BaseSettings):
         if value is not None and len(value.get_secret_value()) < 24:
             raise ValueError("BALISE_METRICS_TOKEN must be at least 24 characters")
         return value or None
+    @field_validator("error_rates_hour_utc", "error_rates_months", mode="before")
+    @classmethod
+    def _error_rates_whole_in_range(cls, value: Any, info: Any) -> int:
+        name = f"{ENV_PREFIX}{info.field_name.upper()}"
+        low, high, what = (0, 23, "an hour from 0 to 23") if info.field_name == "error_rates_hour_utc" \
+            else (1, 120, "a number of months from 1 to 120")
+        text = value.strip() if isinstance(value, str) else value
+        if isinstance(text, bool) or not (isinstance(text, int) or (isinstance(text, str)
+                                                                       and text.removeprefix("-").isdigit())):
+            raise ValueError(f"{name} must be {what}, not {value!r}")
+        if not low <= int(text) <= high:
+            raise ValueError(f"{name} must be {what}, not {int(text)}")
+        return int(text)
 
     @field_validator("vault_key")
     @classmethod

@@ -31,7 +31,7 @@ from balise.web.limits import AMBIGUOUS_FRAMING, BodyLimitMiddleware, BodyTooLar
 from balise.web.public import routes as public
 from balise.web.public import transparency as public_transparency
 from balise.web.ui import routes as ui
-from balise.web.ui import directory, media, wellness, workbench
+from balise.web.ui import directory, error_rates, media, wellness, workbench
 from balise.web.ui.routes import Forbidden, NotSignedIn
 
 log = logging.getLogger("balise.web")
@@ -71,6 +71,7 @@ def create_fastapi(balise: Balise) -> FastAPI:
     app.include_router(media.router)
     app.include_router(directory.router)
     app.include_router(wellness.router)
+    app.include_router(error_rates.router)
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "ui" / "static")), name="static")
     app.include_router(public.router)
     app.include_router(public_transparency.router)

@@ -778,3 +778,24 @@ class ClockAlert(Base):
     # The report the clock belongs to, when there is one (kept as text: alerts outlive nothing).
     report_id: Mapped[str | None] = mapped_column(String(64), index=True)
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class ErrorRateFigure(Base):
+    """Measured error rates of detection (docs/oversight.md#measured-error-rates): per period
+    (a month or an ISO week of item arrival), per route or indicator source, the items the
+    analysts confirmed, overturned, could not assess, or have not assessed. Written by the
+    nightly job, which replaces a period's rows as a whole."""
+
+    __tablename__ = "error_rate_figures"
+    __table_args__ = (UniqueConstraint("granularity", "period_start", "dimension", "key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    granularity: Mapped[str] = mapped_column(String(8))  # month, week
+    period_start: Mapped[datetime] = mapped_column(UTCDateTime)
+    dimension: Mapped[str] = mapped_column(String(16))  # route, source
+    key: Mapped[str] = mapped_column(String(200))
+    confirmed: Mapped[int] = mapped_column(Integer)
+    overturned: Mapped[int] = mapped_column(Integer)
+    cannot_assess: Mapped[int] = mapped_column(Integer)
+    unassessed: Mapped[int] = mapped_column(Integer)
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

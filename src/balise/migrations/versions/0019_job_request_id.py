@@ -1,7 +1,7 @@
 """request id on jobs: the HTTP request that enqueued a job, bound in the worker's log lines while it runs
 
 Revision ID: 0019
-Revises: 0012
+Revises: 0015
 Create Date: 2026-12-02 11:20:00
 
 """
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision: str = '0019'
-down_revision: Union[str, Sequence[str], None] = '0012'
+down_revision: Union[str, Sequence[str], None] = '0015'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
