@@ -102,6 +102,7 @@ class AuditEvent(StrEnum):
     # The trail itself.
     AUDIT_VERIFY = "audit:verify"
     AUDIT_READ = "audit:read"
+    AUDIT_CHECKPOINT = "audit:checkpoint"
 
     CLOCK_OVERDUE = "clock:overdue"
     CLOCK_WARNING = "clock:warning"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +18,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
 from sqlalchemy import text
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.routing import Match, Mount
@@ -45,8 +48,16 @@ SECURITY_HEADERS = {
 
 
 def create_fastapi(balise: Balise) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        # A clean shutdown (SIGTERM, Ctrl-C) writes the match access log entries still waiting.
+        if "match_log" in balise.__dict__:
+            await run_in_threadpool(balise.match_log.close)
+
     # fastapi-offline serves the Swagger UI from the package, not from a CDN.
     app = FastAPIOffline(
+        lifespan=lifespan,
         title="Balise API",
         version=__version__,
         docs_url="/api/docs",
