@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from balise.accounts.actors import Actor
 from balise.adapters.db.models import AuditRecord, Organisation, Report, ReportClaim, User
 from balise.domain.audit import AuditEvent
+from balise.governance.checkpoints import last_checkpoint
 from balise.domain.model import Role
 from balise.web.ui import i18n, labels
 
@@ -201,7 +202,9 @@ def audit_page(request: Request, user: User = Depends(require_role(Role.AUDITOR,
         result = balise.audit.verify(session)
         balise.audit.record(session, AuditEvent.AUDIT_READ, actor, "audit", "trail", "audit review page")
         events = session.execute(select(AuditRecord).order_by(AuditRecord.seq.desc()).limit(100)).scalars().all()
-    return render(request, "audit.html", result=result, events=events)
+        checkpoint = last_checkpoint(session)
+    return render(request, "audit.html", result=result, events=events, checkpoint=checkpoint,
+                  checkpoints_on=balise.settings.checkpoint_dir is not None)
 
 
 @router.get("/organisations")
