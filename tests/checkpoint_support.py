@@ -8,7 +8,12 @@ from pathlib import Path
 from sqlalchemy import delete, insert, select, text, update
 
 from balise.accounts.actors import Actor
-from balise.adapters.db.models import AuditHead, AuditRecord, MatchAccessBatch, MatchAccessHead
+from balise.adapters.db.models import (
+    AuditHead,
+    AuditRecord,
+    MatchAccessBatch,
+    MatchAccessHead,
+)
 from balise.container import Balise
 from balise.domain.audit import AuditEvent, ChainFields, event_mac
 from balise.domain.checkpoints import match_entry

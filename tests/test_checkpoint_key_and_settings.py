@@ -9,7 +9,11 @@ import os
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
+from cryptography.hazmat.primitives.serialization import (
+    Encoding,
+    NoEncryption,
+    PrivateFormat,
+)
 from pydantic import ValidationError
 
 from balise.accounts.actors import Actor
@@ -34,7 +38,7 @@ def test_production_with_checkpoints_and_no_key_refuses_to_start(tmp_path):
     with pytest.raises(UnsafeConfiguration, match="BALISE_CHECKPOINT_DIR is set but BALISE_CHECKPOINT_KEY_FILE is missing"):
         create_app(Balise(settings))
     with pytest.raises(UnsafeConfiguration, match="BALISE_CHECKPOINT_KEY_FILE"):
-        Balise(settings).checkpoints  # noqa: B018 - writing a checkpoint needs the key
+        Balise(settings).checkpoints
     assert not (tmp_path / "data" / "checkpoint-key.pem").exists()
 
 

@@ -8,8 +8,8 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from balise.adapters.db.models import AuditRecord, Job
-from balise.domain.checkpoints import parse_checkpoint
 from balise.container import Balise
+from balise.domain.checkpoints import parse_checkpoint
 from balise.governance.checkpoints import checkpoint_files
 from tests.checkpoint_support import add_events, checkpoint_balise
 from tests.conftest import make_settings

@@ -146,6 +146,9 @@ async def hash_upload(request: Request, file: UploadFile, match: bool = False,
             queries.append(HashQuery("pdq", result["pdq"], quality=result.get("pdq_quality")))
         outcomes = await run_in_threadpool(balise.matcher.match, queries)
         result["matches"] = [m for o in outcomes for m in o.matches]
+        # A query of the indicator database like /match: an entry of the match access log.
+        await run_in_threadpool(record_match_access, balise, principal, [q.type for q in queries], outcomes, None,
+                                grant_id=None, purpose="hash and match a file for a provider")
     with balise.db.transaction() as session:
         balise.audit.record(session, AuditEvent.MEDIA_HASH, principal.actor, "media", result.get("sha256") or "unknown",
                             "hash a file for a provider, not stored", {"size": size})
