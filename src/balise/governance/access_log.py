@@ -75,6 +75,9 @@ class AccessLog:
         if thread is not None:
             thread.join(timeout=30)
         self.flush()
+        with self._cond:
+            # A later append (the same container serving again, as tests do) starts a new writer.
+            self._thread, self._closing = None, False
 
     @property
     def pending(self) -> int:
