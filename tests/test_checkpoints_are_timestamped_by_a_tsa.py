@@ -99,3 +99,31 @@ def test_an_unreachable_tsa_is_reported_by_the_cli(tmp_path, db_url):
         assert "could not be reached" in result.stderr
     finally:
         balise.close()
+
+
+def test_openssl_verifies_the_token_against_the_checkpoint_as_docs_say(tmp_path, db_url, tsa):
+    # docs/oversight.md tells a verifier to check tokens without Balise: the canonical JSON's
+    # SHA-256 and `openssl ts -verify` with the TSA's CA certificate.
+    import hashlib
+    import json
+    import subprocess
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    balise = checkpoint_balise(tmp_path, db_url, tsa_url=tsa.url)
+    try:
+        written = balise.checkpoints.write(SYSTEM)
+    finally:
+        balise.close()
+    doc = json.loads(written.path.read_text())
+    body = json.dumps(doc["checkpoint"], sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    ca = tmp_path / "tsa-ca.pem"
+    ca.write_bytes(x509.load_der_x509_certificate(tsa.cert_der).public_bytes(Encoding.PEM))
+
+    def openssl_verify(digest: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(["openssl", "ts", "-verify", "-digest", digest, "-in", str(written.path.with_suffix(".tsr")),
+                               "-token_in", "-CAfile", str(ca)], capture_output=True, text=True)
+
+    assert "Verification: OK" in openssl_verify(hashlib.sha256(body).hexdigest()).stdout
+    assert openssl_verify(hashlib.sha256(body + b" ").hexdigest()).returncode != 0

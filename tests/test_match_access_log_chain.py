@@ -106,3 +106,14 @@ def test_two_writers_share_one_chain(tmp_path, db_url, balise):
         assert sum(b.entry_count for b in batches(balise)) == 60
     finally:
         other.close()
+
+
+def test_balise_match_on_the_command_line_is_one_entry(balise):
+    result = run_cli(cli_env(balise), "match", "md5", "d35c785545392755e7e4164457657269", "0" * 32)
+    assert result.returncode == 1  # nothing matched: there are no indicators
+    [batch] = batches(balise)
+    [logged] = batch.entries
+    assert {k: logged[k] for k in ("actor", "organisation", "purpose", "hashes", "algorithms", "matched")} == {
+        "actor": "system:cli", "organisation": None, "purpose": "match from CLI", "hashes": 2,
+        "algorithms": {"md5": 2}, "matched": 0}
+    assert "d35c785545392755e7e4164457657269" not in str(logged)
