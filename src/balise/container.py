@@ -108,7 +108,8 @@ class Balise:
         s = self.settings
         if s.checkpoint_dir is None:
             raise ValueError("BALISE_CHECKPOINT_DIR is not set: checkpoints are off")
-        timestamp = deliver = None
+        timestamp = None
+        deliver = []
         if s.tsa_url:
             from balise.governance.adapters.timestamping import request_timestamp
 
@@ -117,7 +118,11 @@ class Balise:
         if s.checkpoint_webhook_url:
             from balise.governance.adapters.checkpoint_webhook import CheckpointWebhook
 
-            deliver = CheckpointWebhook(s.checkpoint_webhook_url, s.webhook_timeout_seconds)
+            deliver.append(("webhook", CheckpointWebhook(s.checkpoint_webhook_url, s.webhook_timeout_seconds)))
+        if s.checkpoint_mail_to:
+            from balise.governance.adapters.checkpoint_mail import CheckpointMail
+
+            deliver.append(("mail", CheckpointMail(self.mailer, s.checkpoint_mail_to, s.centre_name)))
         return Checkpoints(self.db.sessions, self.audit, self.match_log, self.checkpoint_signer, s.checkpoint_dir,
                            self.clock, s.centre_name, timestamp=timestamp, deliver=deliver)
 

@@ -251,6 +251,8 @@ class Settings(BaseSettings):
     # A partner's endpoint that receives each checkpoint by HTTP POST (JSON), and an RFC 3161
     # time-stamping authority asked to timestamp each one.
     checkpoint_webhook_url: str | None = None
+    # ... and/or an address that receives each checkpoint by mail (BALISE_SMTP_URL, else the outbox).
+    checkpoint_mail_to: str | None = None
     tsa_url: str | None = None
     tsa_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
     # The match access log: batches of at most this many entries, written at least this often.
@@ -258,6 +260,15 @@ class Settings(BaseSettings):
     match_log_batch_size: int = Field(default=1000, ge=1, le=100_000)
     match_log_flush_ms: int = Field(default=100, ge=1, le=60_000)
     match_log_mode: Literal["batched", "audit-row"] = "batched"
+
+    @field_validator("checkpoint_mail_to")
+    @classmethod
+    def _mail_address(cls, value: str | None) -> str | None:
+        from balise.domain.mail import is_address
+
+        if value and not is_address(value):
+            raise ValueError(f"BALISE_CHECKPOINT_MAIL_TO must be one e-mail address, not {value!r}")
+        return value or None
 
     @field_validator("checkpoint_webhook_url", "tsa_url")
     @classmethod

@@ -54,7 +54,7 @@ class Written:
     path: Path
     checkpoint: Checkpoint
     timestamped: bool
-    delivered: bool | None  # None: no partner configured
+    delivered: bool | None  # every configured delivery succeeded; None: no partner configured
     problems: tuple[str, ...] = ()  # what failed beside the file (timestamp, delivery)
 
 
@@ -62,7 +62,7 @@ class Checkpoints:
     def __init__(self, new_session: Callable[[], Session], audit: AuditTrail, access_log: AccessLog,
                  signer: Ed25519Signer, directory: Path, clock: Callable[[], datetime], centre: str,
                  timestamp: Callable[[bytes], bytes] | None = None,
-                 deliver: Callable[[str, bytes, bytes | None], None] | None = None) -> None:
+                 deliver: Sequence[tuple[str, Callable[[str, bytes, bytes | None], None]]] = ()) -> None:
         self._new_session = new_session
         self._audit = audit
         self._access_log = access_log
@@ -99,13 +99,13 @@ class Checkpoints:
             except TimestampError as exc:
                 problems.append(f"not timestamped: {exc}")
         delivered = None
-        if self._deliver is not None:
+        for channel, deliver in self._deliver:
             try:
-                self._deliver(name, document, token)
-                delivered = True
+                deliver(name, document, token)
+                delivered = delivered is not False
             except Exception as exc:  # noqa: BLE001 - any failure of the partner's end is reported, not fatal
                 delivered = False
-                problems.append(f"not delivered to the partner: {exc}")
+                problems.append(f"not delivered to the partner by {channel}: {exc}")
         details: dict[str, Any] = {"file": name, "audit_seq": audit_head.seq, "access_log_seq": access_head.seq,
                                    "key_id": checkpoint.key_id, "timestamped": token is not None,
                                    "delivered": delivered}
