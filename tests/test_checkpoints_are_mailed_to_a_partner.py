@@ -35,7 +35,7 @@ def test_the_partner_receives_a_copy_that_verifies(tmp_path, db_url):
             body = message.get_payload(decode=True).decode()
             name = written.path.name
             body = body.replace("\r\n", "\n")
-            saved = re.search(rf"----- BEGIN {re.escape(name)} -----\n(.*)\n----- END {re.escape(name)} -----", body, re.S)
+            saved = re.search(rf"----- BEGIN {re.escape(name)} -----\n(.*)\n----- END {re.escape(name)} -----", body, re.DOTALL)
             token = base64.b64decode("".join(body.split("DER in base64):\n", 1)[1].split()))
             assert token == written.path.with_suffix(".tsr").read_bytes()
             copy = tmp_path / "partner-mailbox"

@@ -20,8 +20,8 @@ class CheckpointMail:
         base64. Saving the file part under ``name`` gives a file `balise audit verify` reads.
         A failed send raises (DeliveryError)."""
         parts = [f"Audit checkpoint of {self._centre}: {name}",
-                 "Keep this message. Save the JSON below, exactly as it is, under the name above; "
-                 "`balise audit verify --checkpoints DIR` checks it against the centre's database.",
+                 ("Keep this message. Save the JSON below, exactly as it is, under the name above; "
+                  "`balise audit verify --checkpoints DIR` checks it against the centre's database."),
                  f"----- BEGIN {name} -----\n{document.decode('utf-8').rstrip()}\n----- END {name} -----"]
         if token is not None:
             lines = "\n".join(textwrap.wrap(base64.b64encode(token).decode("ascii"), 76))
