@@ -30,8 +30,8 @@ migrate: install
 # The embedded default resolves no names through DNS (BALISE_FETCH_RESOLVER=static): the DEMO
 # reports' URLs stay on this machine. Set BALISE_FETCH_RESOLVER=system to fetch real URLs.
 run: migrate
-	BALISE_ENV=$${BALISE_ENV:-development} $(BIN)/balise demo --if-new --statistics 80
-	BALISE_ENV=$${BALISE_ENV:-development} BALISE_FETCH_RESOLVER=$${BALISE_FETCH_RESOLVER:-static} BALISE_REVEAL_DAILY_CAP=$${BALISE_REVEAL_DAILY_CAP:-50} $(BIN)/balise serve
+	BALISE_ENV=$${BALISE_ENV:-development} BALISE_CHECKPOINT_DIR=$${BALISE_CHECKPOINT_DIR:-var/checkpoints} $(BIN)/balise demo --if-new --statistics 80
+	BALISE_ENV=$${BALISE_ENV:-development} BALISE_FETCH_RESOLVER=$${BALISE_FETCH_RESOLVER:-static} BALISE_REVEAL_DAILY_CAP=$${BALISE_REVEAL_DAILY_CAP:-50} BALISE_CHECKPOINT_DIR=$${BALISE_CHECKPOINT_DIR:-var/checkpoints} $(BIN)/balise serve
 
 # PostgreSQL is part of the suite: scripts/services starts a local server if one is
 # installed but stopped, and fails (never skips) if none can be reached. Tests run in parallel,

@@ -265,6 +265,7 @@ def seed(balise: Balise, reports: int = 6, error_history: bool = True) -> DemoRe
     balise.run_jobs()  # triage the demo reports now, so the queue is ready
     with balise.db.transaction() as session:
         balise.error_rates.store_recent(session)  # what the nightly job stores, at once
+    _demo_oversight(balise, provider_actor, str(provider_id), str(key.key_id))
     return DemoResult(api_key=key.plaintext, users=users, reports=reports, ispws=(ispws.username, ispws.password))
 
 
@@ -348,3 +349,24 @@ def seed_statistics(balise: Balise, reports: int = 80) -> int:
                 balise.assessment.confirm_item(session, senior, awaiting.item.id, accept=True)
     balise.run_jobs()
     return decided
+
+
+def _demo_oversight(balise: Balise, provider: Actor, organisation_id: str, key_id: str) -> None:
+    """A few DEMO match queries in the match access log, and (when BALISE_CHECKPOINT_DIR is set,
+    as `make run` does) a signed checkpoint, so that the audit page shows one."""
+    import hashlib
+
+    from balise.detection.matching import HashQuery
+    from balise.domain.checkpoints import match_entry
+
+    for n in range(3):
+        queries = [HashQuery("md5", hashlib.md5(demo_image(1000 + n)).hexdigest())]
+        outcomes = balise.matcher.match(queries)
+        balise.match_log.append(match_entry(
+            at=balise.clock(), actor_type=provider.type.value, actor_id=provider.id, organisation_id=organisation_id,
+            key_id=key_id, grant_id=None, purpose="provider match query (DEMO)", hash_types=["md5"],
+            threshold=None, matched_hashes=sum(1 for o in outcomes if o.matches),
+            indicator_ids=[m["indicator_id"] for o in outcomes for m in o.matches]))
+    balise.match_log.flush()
+    if balise.settings.checkpoint_dir is not None:
+        balise.checkpoints.write(Actor.system("demo"))

@@ -32,6 +32,8 @@ SECRET_FIELDS = ("secret_key", "vault_key", "smtp_password", "database_url", "ra
 DEFAULT_MAIL_FROM = "Balise <notices@balise.invalid>"
 # Development only: where the generated evidence-package signing key is kept, under data_dir.
 DEV_SIGNING_KEY_NAME = "signing-key.pem"
+# Development only: the generated audit checkpoint key, under data_dir.
+DEV_CHECKPOINT_KEY_NAME = "checkpoint-key.pem"
 
 
 def static_hosts(value: str) -> dict[str, list[str]]:
@@ -274,6 +276,46 @@ class Settings(BaseSettings):
     signing_key_file: Path | None = None
     centre_name: str = Field(default="Balise centre (development)", min_length=1, max_length=200)
     package_dir: Path | None = None
+    # Audit checkpoints (docs/oversight.md): signed files anchoring the audit trail and the match
+    # access log outside the database. On when checkpoint_dir is set. The Ed25519 key (PEM) must
+    # not be readable by whoever can write the database; in development one is generated.
+    checkpoint_dir: Path | None = None
+    checkpoint_key_file: Path | None = None
+    checkpoint_interval_minutes: int = Field(default=60, ge=1, le=7 * 24 * 60)
+    # A partner's endpoint that receives each checkpoint by HTTP POST (JSON), and an RFC 3161
+    # time-stamping authority asked to timestamp each one.
+    checkpoint_webhook_url: str | None = None
+    # ... and/or an address that receives each checkpoint by mail (BALISE_SMTP_URL, else the outbox).
+    checkpoint_mail_to: str | None = None
+    tsa_url: str | None = None
+    tsa_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    # The match access log: batches of at most this many entries, written at least this often.
+    # "audit-row" writes one audit event per query instead (the behaviour before the log).
+    match_log_batch_size: int = Field(default=1000, ge=1, le=100_000)
+    match_log_flush_ms: int = Field(default=100, ge=1, le=60_000)
+    match_log_mode: Literal["batched", "audit-row"] = "batched"
+
+    @field_validator("checkpoint_mail_to")
+    @classmethod
+    def _mail_address(cls, value: str | None) -> str | None:
+        from balise.domain.mail import is_address
+
+        if value and not is_address(value):
+            raise ValueError(f"BALISE_CHECKPOINT_MAIL_TO must be one e-mail address, not {value!r}")
+        return value or None
+
+    @field_validator("checkpoint_webhook_url", "tsa_url")
+    @classmethod
+    def _http_url(cls, value: str | None, info: Any) -> str | None:
+        from urllib.parse import urlsplit
+
+        if not value:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"{ENV_PREFIX}{info.field_name.upper()} must be an http:// or https:// URL, not {value!r}")
+        return value
+
     # NCMEC CyberTipline-compatible API (/ispws): largest <report> or <fileDetails> document,
     # and requests per credential (a report is submit + 2 per file + finish).
     ispws_max_xml_bytes: int = 2 * 1024 * 1024
@@ -489,6 +531,40 @@ class Settings(BaseSettings):
         return None
 
     @property
+    def checkpoint_key_path(self) -> Path | None:
+        """The checkpoint key file: the setting, else (development only) one under data_dir."""
+        if self.checkpoint_key_file is not None:
+            return self.checkpoint_key_file
+        return self.data_dir / DEV_CHECKPOINT_KEY_NAME if self.is_development else None
+
+    def checkpoint_key_problem(self) -> str | None:
+        """Why checkpoints cannot be signed (None when they can, are off, or development will
+        generate its key)."""
+        if self.checkpoint_dir is None and self.checkpoint_key_file is None:
+            return None
+        path = self.checkpoint_key_file
+        if path is None:
+            if self.is_development:
+                return None
+            return ("BALISE_CHECKPOINT_DIR is set but BALISE_CHECKPOINT_KEY_FILE is missing (checkpoints are signed "
+                    "with it; create one with `balise package keygen PATH`, kept where the database cannot reach)")
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            return f"BALISE_CHECKPOINT_KEY_FILE={str(path)!r} cannot be read: {exc.strerror}"
+        from cryptography.exceptions import UnsupportedAlgorithm
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+        from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+        try:
+            key = load_pem_private_key(data, password=None)
+        except (ValueError, TypeError, UnsupportedAlgorithm):
+            key = None
+        if not isinstance(key, Ed25519PrivateKey):
+            return f"BALISE_CHECKPOINT_KEY_FILE={str(path)!r} is not an unencrypted Ed25519 private key in PEM"
+        return None
+
+    @property
     def is_development(self) -> bool:
         return self.env == "development"
 
@@ -509,6 +585,9 @@ class Settings(BaseSettings):
         signing = self.signing_key_problem()
         if signing:
             reasons.append(signing)
+        checkpoint = self.checkpoint_key_problem()
+        if checkpoint:
+            reasons.append(checkpoint)
         return reasons
 
     def check_safe(self) -> None:

@@ -84,6 +84,8 @@ def serve(
     finally:
         if worker is not None:
             worker.stop()
+        if "match_log" in balise.__dict__:
+            balise.match_log.close()
 
 
 @app.command()
@@ -379,18 +381,100 @@ def _print_login(balise: Balise) -> None:
 
 
 @audit_app.command("verify")
-def audit_verify() -> None:
-    """Check the whole chain; exit 1 naming the first broken event."""
+def audit_verify(
+    checkpoints: Annotated[Path | None, typer.Option(
+        help="a directory of checkpoints to hold the database against (truncated, rewritten, rolled back)")] = None,
+    public_key: Annotated[Path | None, typer.Option(
+        help="PEM file of the checkpoint public key(s); default: the public half of BALISE_CHECKPOINT_KEY_FILE")] = None,
+) -> None:
+    """Check the audit chain and the match access log; exit 1 naming the first broken event,
+    batch or checkpoint."""
     balise = load_balise()
+    keys = _checkpoint_public_keys(balise, public_key) if checkpoints is not None else []
+    if checkpoints is not None and not checkpoints.is_dir():
+        fail(f"{checkpoints} is not a directory", 2)
     with balise.db.transaction() as session:
         result = balise.audit.verify(session)
+        access = balise.match_log.verify(session)
     if not result.ok:
         typer.echo(f"BROKEN at event {result.first_broken_seq}: {result.reason} ({result.checked} events verified before it)")
         raise typer.Exit(1)
+    if not access.ok:
+        typer.echo(f"BROKEN at access log batch {access.first_broken_seq}: {access.reason} "
+                   f"({access.checked} batches verified before it)")
+        raise typer.Exit(1)
+    details: dict[str, object] = {"checked": result.checked, "access_log_batches": access.checked}
+    if checkpoints is not None:
+        from balise.governance.checkpoints import verify_checkpoints
+
+        with balise.db.sessions() as session:
+            report = verify_checkpoints(session, checkpoints, keys)
+        if not report.ok:
+            for problem in report.problems:
+                typer.echo(f"BROKEN: {problem}")
+            raise typer.Exit(1)
+        details.update(checkpoints=report.checked, latest_checkpoint=report.latest)
     with balise.db.transaction() as session:
         balise.audit.record(session, AuditEvent.AUDIT_VERIFY, CLI_ACTOR, "audit", "trail",
-                            "integrity check", {"checked": result.checked})
-    typer.echo(f"OK: {result.checked} events, chain intact")
+                            "integrity check", details)
+    typer.echo(f"OK: {result.checked} events, chain intact; {access.checked} access log batches, chain intact")
+    if checkpoints is not None:
+        typer.echo(f"OK: {report.checked} checkpoints ({report.timestamped} timestamped) agree with the database; "
+                   f"latest {report.latest}")
+
+
+def _checkpoint_public_keys(balise: Balise, path: Path | None) -> list:  # type: ignore[type-arg]
+    from balise.evidence.adapters.signing import SigningKeyError, load_public_keys
+    from balise.settings import UnsafeConfiguration
+
+    if path is not None:
+        try:
+            return load_public_keys(path.read_bytes(), str(path))
+        except OSError as exc:
+            fail(f"{path} cannot be read: {exc.strerror}", 2)
+        except SigningKeyError as exc:
+            fail(str(exc), 2)
+    try:
+        return [balise.checkpoint_signer.public_key]
+    except UnsafeConfiguration as exc:
+        fail(f"{exc} (or give the public key with --public-key)", 2)
+
+
+@audit_app.command("checkpoint")
+def audit_checkpoint() -> None:
+    """Write a signed checkpoint of the audit trail and the match access log now (to
+    BALISE_CHECKPOINT_DIR, timestamped and delivered when those are configured)."""
+    from balise.settings import UnsafeConfiguration
+
+    balise = load_balise()
+    if balise.settings.checkpoint_dir is None:
+        fail("BALISE_CHECKPOINT_DIR is not set: say where checkpoints are written", 2)
+    try:
+        written = balise.checkpoints.write(CLI_ACTOR)
+    except UnsafeConfiguration as exc:
+        fail(str(exc), 2)
+    except OSError as exc:
+        fail(f"the checkpoint could not be written in {balise.settings.checkpoint_dir}: {exc.strerror}", 2)
+    cp = written.checkpoint
+    typer.echo(f"checkpoint {written.path}: audit event {cp.audit.seq}, access log batch {cp.access_log.seq}, "
+               f"key {cp.key_id}, " + ("timestamped" if written.timestamped else "not timestamped")
+               + ({True: ", delivered to the partner", False: ", NOT delivered", None: ""}[written.delivered]))
+    for problem in written.problems:
+        typer.echo(f"warning: {problem}", err=True)
+
+
+@audit_app.command("public-key")
+def audit_public_key() -> None:
+    """Print the checkpoint public key (PEM) and its id, for whoever verifies the checkpoints."""
+    from balise.settings import UnsafeConfiguration
+
+    balise = load_balise()
+    try:
+        signer = balise.checkpoint_signer
+    except UnsafeConfiguration as exc:
+        fail(str(exc), 2)
+    typer.echo(f"# key id {signer.key_id}")
+    typer.echo(signer.public_pem.rstrip())
 
 
 @app.command()
@@ -648,9 +732,15 @@ def match_cmd(
 
     balise = load_balise()
     outcomes = balise.matcher.match([HashQuery(signal_type, v) for v in values], threshold=threshold)
+    from balise.domain.checkpoints import match_entry
+
+    # One entry in the match access log, in a batch of its own (a CLI run has no writer thread).
     with balise.db.transaction() as session:
-        balise.audit.record(session, AuditEvent.INDICATOR_MATCH, CLI_ACTOR, "organisation", "cli", "match from CLI",
-                            {"hashes": len(values), "matched": sum(1 for o in outcomes if o.matches)})
+        balise.match_log.write_now(session, [match_entry(
+            at=balise.clock(), actor_type=CLI_ACTOR.type.value, actor_id=CLI_ACTOR.id, organisation_id=None,
+            key_id=None, grant_id=None, purpose="match from CLI", hash_types=[signal_type] * len(values), threshold=threshold,
+            matched_hashes=sum(1 for o in outcomes if o.matches),
+            indicator_ids=[m["indicator_id"] for o in outcomes for m in o.matches])])
     for value, outcome in zip(values, outcomes):
         typer.echo(json.dumps({"type": signal_type, "value": value, "status": outcome.status,
                                "matches": outcome.matches, **({"error": outcome.error} if outcome.error else {})}))

@@ -110,6 +110,7 @@ class AuditEvent(StrEnum):
     BACKUP_RESTORE = "backup:restore"
     # The Article 83 statistics (docs/transparency.md).
     TRANSPARENCY_BUILD = "transparency:build"
+    AUDIT_CHECKPOINT = "audit:checkpoint"
 
     CLOCK_OVERDUE = "clock:overdue"
     CLOCK_WARNING = "clock:warning"

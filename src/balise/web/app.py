@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +18,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
 from sqlalchemy import text
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.routing import Match, Mount
@@ -48,8 +51,16 @@ SECURITY_HEADERS = {
 def create_fastapi(balise: Balise) -> FastAPI:
     from balise.web.observability import metrics_response, new_registry, note_route
 
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        # A clean shutdown (SIGTERM, Ctrl-C) writes the match access log entries still waiting.
+        if "match_log" in balise.__dict__:
+            await run_in_threadpool(balise.match_log.close)
+
     # fastapi-offline serves the Swagger UI from the package, not from a CDN.
     app = FastAPIOffline(
+        lifespan=lifespan,
         dependencies=[Depends(note_route)],
         title="Balise API",
         version=__version__,

@@ -360,6 +360,30 @@ class AuditHead(Base):
     mac: Mapped[str] = mapped_column(String(64))
 
 
+class MatchAccessBatch(Base):
+    """The match access log (docs/oversight.md): append-only batches of answered match queries,
+    each batch's MAC covering its entries and the MAC of the batch before it."""
+
+    __tablename__ = "match_access_batches"
+
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    written_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    entry_count: Mapped[int] = mapped_column(Integer)
+    entries: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    prev_mac: Mapped[str] = mapped_column(String(64))
+    mac: Mapped[str] = mapped_column(String(64))
+
+
+class MatchAccessHead(Base):
+    """One row: the last batch's number and MAC, locked by each append like audit_head."""
+
+    __tablename__ = "match_access_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger)
+    mac: Mapped[str] = mapped_column(String(64))
+
+
 class Indicator(Base):
     """A digital identifier of known or new CSAM, solicitation, or a URL (CSAR Art. 44)."""
 

@@ -24,6 +24,7 @@ from balise.adapters.db.models import (
 )
 from balise.domain.audit import AuditEvent
 from balise.domain.exposure import DEFAULT_BREAK_AFTER_REVEALS, break_after
+from balise.governance.checkpoints import last_checkpoint
 from balise.domain.model import Role
 from balise.web.ui import i18n, labels
 
@@ -230,7 +231,9 @@ def audit_page(request: Request, user: User = Depends(require_role(Role.AUDITOR,
         result = balise.audit.verify(session)
         balise.audit.record(session, AuditEvent.AUDIT_READ, actor, "audit", "trail", "audit review page")
         events = session.execute(select(AuditRecord).order_by(AuditRecord.seq.desc()).limit(100)).scalars().all()
-    return render(request, "audit.html", result=result, events=events)
+        checkpoint = last_checkpoint(session)
+    return render(request, "audit.html", result=result, events=events, checkpoint=checkpoint,
+                  checkpoints_on=balise.settings.checkpoint_dir is not None)
 
 
 @router.get("/organisations")
