@@ -59,6 +59,7 @@ def period_for(year: int, now: datetime, first_event: datetime | None) -> Period
 # Why a cell shows no number.
 SUPPRESSED = "suppressed"  # fewer than the threshold: could point at a person
 SECONDARY = "secondary"  # withheld so that a suppressed cell cannot be worked out from the total
+NOT_ENOUGH = "not_enough_decisions"  # an error rate over fewer decisions than it needs (domain/error_rates.py)
 
 
 @dataclass(frozen=True)
@@ -99,6 +100,9 @@ class TransparencyReport:
     headline: dict[str, int | None]
     headline_withheld: dict[str, str]
     tables: tuple[Table, ...] = field(default_factory=tuple)
+    # When the nightly job last stored error-rate figures that the report summed (None: the
+    # error rates were all counted when the report was built).
+    error_rates_as_of: datetime | None = None
 
     def table(self, key: str) -> Table:
         for t in self.tables:

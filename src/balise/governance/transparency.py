@@ -28,8 +28,10 @@ from balise.adapters.db.models import (
     Takedown,
     UrlHosting,
 )
+from balise.domain.error_rates import Dimension, ErrorRate, Granularity, combine
 from balise.domain.transparency import (
     DEFAULT_THRESHOLD,
+    NOT_ENOUGH,
     Period,
     Row,
     Table,
@@ -40,12 +42,14 @@ from balise.domain.transparency import (
     suppress_counts,
     suppress_measure,
 )
+from balise.governance.error_rates import error_rates_for_period, stored_figures
 
 FORWARDED = ("forwarded_europol_and_state", "forwarded_europol_only")
 INDICATOR_KINDS = ("known_csam", "new_csam", "solicitation", "url")
 ROUTES = ("host_notice", "hotline_referral")
 TIMES_BUCKETS = ("1", "2", "3-5", "6-10", "11+")
 WINDOWS = (("2.5d", 2.5), ("3d", 3.0), ("7d", 7.0))
+ERROR_MEASURES = ("confirmed", "overturned", "cannot_assess", "unassessed", "false_match_rate", "ci_low", "ci_high")
 
 
 def _sum(groups: list[tuple[tuple[Any, ...], int]],
@@ -238,9 +242,12 @@ class Transparency:
         # Removal of reported URLs, by the route that asked for it (DOMAIN.md §7).
         tables.append(self._removal(session, start, end))
 
-        # Error rates are measured elsewhere (issue 15, item 3); until they are, the section says so.
-        tables.append(Table("error_rates", "error_rates", ("detection_route",), ("confirmed", "overturned"), (),
-                            note="error_rates_not_measured"))
+        # Measured error rates of detection (docs/oversight.md), per route and per indicator source.
+        rates, rates_as_of = year_error_rates(session, start, end)
+        tables.append(self._error_table("error_rates", "detection_route",
+                                        [r for r in rates if r.dimension is Dimension.ROUTE]))
+        tables.append(self._error_table("error_rates_by_source", "indicator_source",
+                                        [r for r in rates if r.dimension is Dimension.SOURCE]))
 
         demo = bool(session.execute(select(func.count()).select_from(Report)
                                     .where(in_period, Report.is_demo.is_(True))).scalar_one())
@@ -252,7 +259,27 @@ class Transparency:
             if reason:
                 withheld[key] = reason
         return TransparencyReport(period=period, threshold=t, built_at=built_at or self._clock(), demo=demo,
-                                  headline=headline, headline_withheld=withheld, tables=tuple(tables))
+                                  headline=headline, headline_withheld=withheld, tables=tuple(tables),
+                                  error_rates_as_of=rates_as_of)
+
+    def _error_table(self, key: str, column: str, rates: list[ErrorRate]) -> Table:
+        """Each count suppressed like every other count of the report; the rate and its interval
+        (in %) given from :data:`~balise.domain.error_rates.MIN_DECISIONS` decisions up, and, like
+        the report's other shares, withheld when they are over fewer decisions than the threshold."""
+        t = self.threshold
+        rows = []
+        for rate in rates:
+            tally = rate.tally
+            cells = [suppress(v, t) for v in (tally.confirmed, tally.overturned, tally.cannot_assess, tally.unassessed)]
+            if tally.interval is None or tally.false_match_rate is None:
+                cells += [(None, NOT_ENOUGH)] * 3
+            else:
+                cells += [suppress_measure(tally.decided, round(100.0 * v, 1), t)
+                          for v in (tally.false_match_rate, *tally.interval)]
+            rows.append(Row((rate.key,), tuple(v for v, _ in cells), tuple(r for _, r in cells)))
+        decided = any(r.tally.decided for r in rates)
+        return Table(key, "error_rates", (column,), ERROR_MEASURES, tuple(rows),
+                     note=None if decided else "error_rates_not_measured")
 
     def _removal(self, session: Session, start: datetime, end: datetime) -> Table:
         """Median time from receipt to removal and the shares removed within 2.5, 3 and 7 days,
@@ -296,6 +323,28 @@ class Transparency:
                      ("notified", "removed", "median_hours", *(f"within_{w}" for w, _ in WINDOWS)), tuple(rows))
 
 
+def year_error_rates(session: Session, start: datetime, end: datetime) -> tuple[list[ErrorRate], datetime | None]:
+    """The error rates of the items received in [start, end), per route and indicator source:
+    the sums of the monthly figures the nightly job stored (counts add up exactly; the rates
+    and intervals are recomputed from the sums), and, for the months it stored nothing for,
+    counted now (one pass per run of such months). Also when the job last ran, if its figures
+    were used (None: everything was counted now)."""
+    stored = stored_figures(session, start, end, Granularity.MONTH)
+    rates: list[ErrorRate] = []
+    missing: list[tuple[datetime, datetime]] = []
+    for month in stored.series:
+        if month.rates:
+            rates += month.rates
+        elif missing and missing[-1][1] == month.start:
+            missing[-1] = (missing[-1][0], month.end)
+        else:
+            missing.append((month.start, month.end))
+    for first, following in missing:
+        rates += error_rates_for_period(session, max(first, start), min(following, end))
+    used_stored = any(month.rates for month in stored.series)
+    return combine(rates), stored.computed_at if used_stored else None
+
+
 def years_available(session: Session, now: datetime) -> list[int]:
     """The years that can be reported on, newest first."""
     first = first_event(session)
@@ -308,7 +357,9 @@ def as_data(report: TransparencyReport) -> dict[str, Any]:
     """The report as plain data (JSON), codes and numbers only."""
     return {
         "period": report.period.as_dict(), "threshold": report.threshold, "built_at": report.built_at.isoformat(),
-        "demo": report.demo, "headline": report.headline, "headline_withheld": report.headline_withheld,
+        "demo": report.demo,
+        "error_rates_as_of": report.error_rates_as_of.isoformat() if report.error_rates_as_of else None,
+        "headline": report.headline, "headline_withheld": report.headline_withheld,
         "tables": [{"key": t.key, "point": t.point, "keys": list(t.keys), "measures": list(t.measures),
                     "note": t.note, "rows": [{"keys": list(r.keys), "values": list(r.values),
                                               "withheld": list(r.withheld)} for r in t.rows]}

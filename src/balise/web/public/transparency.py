@@ -9,6 +9,7 @@ reports again and again."""
 from __future__ import annotations
 
 import base64
+import re
 import threading
 import time
 from dataclasses import dataclass
@@ -21,7 +22,8 @@ from babel.numbers import format_decimal
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from balise.domain.transparency import SECONDARY, PeriodError, Table, TransparencyReport
+from balise.domain.error_rates import MIN_DECISIONS, OWN_ASSESSMENT_SOURCE, UNKNOWN_SOURCE
+from balise.domain.transparency import NOT_ENOUGH, SECONDARY, PeriodError, Table, TransparencyReport
 from balise.web.public import i18n
 from balise.web.public.routes import P_, STATIC_DIR, TEMPLATES
 
@@ -44,7 +46,8 @@ TITLES = {
     "notices_by_kind": P_("Notices sent"),
     "victims_assisted": P_("Victims assisted"),
     "removal_by_route": P_("Time to removal of reported web addresses, by route"),
-    "error_rates": P_("Error rates of detection"),
+    "error_rates": P_("Error rates of detection, by route"),
+    "error_rates_by_source": P_("Error rates of detection, by source of the indicators"),
 }
 POINTS = {"a": "(a)", "b": "(b)", "c": "(c)", "d": "(d)", "e": "(e)", "f": "(f)", "g": "(g)", "h": "(h)",
           "i": "(i)", "j": "(j)"}
@@ -58,7 +61,25 @@ COLUMNS = {
     "notified": P_("Host notified"), "removed": P_("Removed"), "median_hours": P_("Median time to removal (hours)"),
     "within_2.5d": P_("Removed within 2.5 days (%)"), "within_3d": P_("Removed within 3 days (%)"),
     "within_7d": P_("Removed within 7 days (%)"), "detection_route": P_("Detection route"),
-    "confirmed": P_("Confirmed"), "overturned": P_("Overturned"),
+    "confirmed": P_("Confirmed"), "overturned": P_("Overturned"), "indicator_source": P_("Source of the indicators"),
+    "cannot_assess": P_("Could not be assessed"), "unassessed": P_("Not decided yet"),
+    "false_match_rate": P_("False matches (%)"), "ci_low": P_("95% interval, from (%)"),
+    "ci_high": P_("95% interval, to (%)"),
+}
+# Detection routes and indicator sources (domain/error_rates.py). PDQ bands are worded by
+# _detection_route; an imported list is shown by its name, like a provider.
+ROUTES = {
+    "any_indicator": P_("Any indicator match (each item once)"),
+    "md5": P_("Exact hash: MD5"), "sha1": P_("Exact hash: SHA-1"), "sha256": P_("Exact hash: SHA-256"),
+    "video_md5": P_("Exact hash: video MD5"), "vpdq": P_("Video similarity (vPDQ)"),
+    "provider_flag": P_("The provider's own detection, no indicator match"),
+    "public_report": P_("Public report, no indicator match"),
+    "hotline_report": P_("Hotline report, no indicator match"),
+}
+SOURCES = {
+    OWN_ASSESSMENT_SOURCE: P_("This centre's assessments (four eyes)"),
+    UNKNOWN_SOURCE: P_("Unknown source"),
+    "cli": P_("Added one by one by an administrator"),
 }
 CODES = {
     "known_csam": P_("Known abuse material"), "new_csam": P_("New abuse material"),
@@ -80,6 +101,14 @@ NOTES = {
     "victims_not_recorded": P_("No victims are counted: this installation does not yet receive victims' requests for "
                                "assistance (Article 21)."),
     "error_rates_not_measured": P_("Not measured in this period."),
+}
+EXPLANATIONS = {
+    "error_rates": P_("How often what flagged an item as abuse material was borne out by an analyst's decision. "
+                      "An item counts on every route that flagged it. The false-match rate is the share overturned "
+                      "among the items decided (confirmed or overturned), with its 95%% confidence interval (Wilson "
+                      "score method); below %(min)s decisions it is not given."),
+    "error_rates_by_source": P_("The same figures by the list or process the matched indicators came from; an item "
+                                "that matched indicators of several sources counts under each."),
 }
 HEADLINE = {
     "reports": P_("Reports received"), "reports_forwarded": P_("Reports forwarded to law enforcement"),
@@ -115,19 +144,41 @@ def _code(value: str | None, column: str, locale: str) -> str:
         return f"{name} ({value})" if name else value
     if column == "provider":
         return value
+    if column == "detection_route":
+        return _detection_route(value)
+    if column == "indicator_source":
+        return tr(SOURCES[value]) if value in SOURCES else value
     return tr(CODES[value]) if value in CODES else value
 
 
-def _number(value: float, locale: str) -> str:
-    return format_decimal(value, locale=locale)
+def _detection_route(value: str) -> str:
+    tr = i18n.gettext
+    band = re.fullmatch(r"pdq:(\d+)(?:-(\d+))?", value)
+    if band and band.group(2):
+        return tr(P_("Picture similarity (PDQ), distance %(low)s to %(high)s")) % {
+            "low": band.group(1), "high": band.group(2)}
+    if band:
+        return tr(P_("Picture similarity (PDQ), distance %(low)s")) % {"low": band.group(1)}
+    if value.startswith("pdq:over-"):
+        return tr(P_("Picture similarity (PDQ), distance over %(high)s")) % {"high": value.removeprefix("pdq:over-")}
+    return tr(ROUTES[value]) if value in ROUTES else value
 
 
-def _cell(value: float | None, reason: str | None, threshold: int, locale: str) -> Cell:
+# Shown with one decimal always (a rate of 20.0 % next to an interval of 11.3 to 31.2).
+ONE_DECIMAL = ("false_match_rate", "ci_low", "ci_high")
+
+
+def _number(value: float, locale: str, fixed: bool = False) -> str:
+    return format_decimal(value, "#,##0.0" if fixed else None, locale=locale)
+
+
+def _cell(value: float | None, reason: str | None, threshold: int, locale: str, fixed: bool = False) -> Cell:
     if value is None:
         text = (i18n.gettext(P_("withheld (protects a smaller figure)")) if reason == SECONDARY
+                else i18n.gettext(P_("not enough decisions")) if reason == NOT_ENOUGH
                 else fewer_than(threshold) if reason else "–")
         return Cell(text, False, bool(reason))
-    return Cell(_number(value, locale), True, False)
+    return Cell(_number(value, locale, fixed), True, False)
 
 
 def table_rows(table: Table, threshold: int, locale: str) -> list[tuple[list[str], list[Cell]]]:
@@ -137,7 +188,8 @@ def table_rows(table: Table, threshold: int, locale: str) -> list[tuple[list[str
         if table.key == "reports_by_provider":
             keys = [keys[0], keys[1] if keys[1] is not None else "–"]
         names = [(_code(k, c, locale) if k != "–" else "–") for k, c in zip(keys, table.keys, strict=True)]
-        rows.append((names, [_cell(v, row.reason(i), threshold, locale) for i, v in enumerate(row.values)]))
+        rows.append((names, [_cell(v, row.reason(i), threshold, locale, table.measures[i] in ONE_DECIMAL)
+                             for i, v in enumerate(row.values)]))
     return rows
 
 
@@ -175,9 +227,15 @@ def context(report: TransparencyReport, locale: str, *, charts: dict[str, str] |
     tr = i18n.gettext
     t = report.threshold
     p = report.period
+    as_of = (tr(P_("Summed from the monthly figures counted every night; the last count was on %(date)s.")) % {
+        "date": format_date(report.error_rates_as_of, "long", locale=locale)} if report.error_rates_as_of
+        else tr(P_("Counted when this report was built.")))
     tables = []
     for table in report.tables:
+        explanation = EXPLANATIONS.get(table.key)
         tables.append({
+            "explanation": tr(explanation) % {"min": MIN_DECISIONS} if explanation else None,
+            "as_of": as_of if table.key in EXPLANATIONS else None,
             "key": table.key, "point": POINTS.get(table.point, ""), "title": tr(TITLES[table.key]),
             "columns": [tr(COLUMNS[c]) for c in (*table.keys, *table.measures)],
             "key_count": len(table.keys), "rows": table_rows(table, t, locale),
@@ -299,6 +357,8 @@ def csv_files(report: TransparencyReport) -> dict[str, str]:
             return value
         if reason == SECONDARY:
             return "withheld (protects a smaller figure)"
+        if reason == NOT_ENOUGH:
+            return "not enough decisions"
         return f"fewer than {report.threshold}" if reason else ""
 
     files = {"headline.csv": csv_text(("figure", "value"), [
