@@ -22,8 +22,18 @@ from babel.numbers import format_decimal
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from balise.domain.error_rates import MIN_DECISIONS, OWN_ASSESSMENT_SOURCE, UNKNOWN_SOURCE
-from balise.domain.transparency import NOT_ENOUGH, SECONDARY, PeriodError, Table, TransparencyReport
+from balise.domain.error_rates import (
+    MIN_DECISIONS,
+    OWN_ASSESSMENT_SOURCE,
+    UNKNOWN_SOURCE,
+)
+from balise.domain.transparency import (
+    NOT_ENOUGH,
+    SECONDARY,
+    PeriodError,
+    Table,
+    TransparencyReport,
+)
 from balise.web.public import i18n
 from balise.web.public.routes import P_, STATIC_DIR, TEMPLATES
 
@@ -62,10 +72,11 @@ COLUMNS = {
     "within_2.5d": P_("Removed within 2.5 days (%)"), "within_3d": P_("Removed within 3 days (%)"),
     "within_7d": P_("Removed within 7 days (%)"), "detection_route": P_("Detection route"),
     "confirmed": P_("Confirmed"), "overturned": P_("Overturned"), "indicator_source": P_("Source of the indicators"),
-    "cannot_assess": P_("Could not be assessed"), "unassessed": P_("Not decided yet"),
-    "false_match_rate": P_("False matches (%)"), "ci_low": P_("95% interval, from (%)"),
-    "ci_high": P_("95% interval, to (%)"),
+    "cannot_assess": P_("Not assessable"), "unassessed": P_("Not decided yet"),
+    "false_match_rate": P_("False matches (%)"),
 }
+# The error-rate tables show their interval's bounds (two columns in the CSV) as one cell.
+INTERVAL = P_("95% interval (%)")
 # Detection routes and indicator sources (domain/error_rates.py). PDQ bands are worded by
 # _detection_route; an imported list is shown by its name, like a provider.
 ROUTES = {
@@ -217,6 +228,15 @@ def chart_svg(table: Table, threshold: int, locale: str) -> str | None:
     return bar_chart(title, labels, [r.values[0] for r in shown], value_label=tr(COLUMNS[table.measures[0]]))
 
 
+def _with_interval(cells: list[Cell]) -> list[Cell]:
+    """The last two cells (an interval's bounds) as one: "6.8 – 23.8", or a dash when the
+    rate beside it says why there is none."""
+    *head, low, high = cells
+    if low.number and high.number:
+        return [*head, Cell(f"{low.text}\u2009–\u2009{high.text}", True, False)]
+    return [*head, Cell("–", False, False)]
+
+
 def data_uri(svg: str) -> str:
     return "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode("ascii")
 
@@ -233,12 +253,17 @@ def context(report: TransparencyReport, locale: str, *, charts: dict[str, str] |
     tables = []
     for table in report.tables:
         explanation = EXPLANATIONS.get(table.key)
+        columns = [tr(COLUMNS[c]) for c in (*table.keys, *table.measures) if c not in ("ci_low", "ci_high")]
+        rows = table_rows(table, t, locale)
+        if explanation:
+            columns.append(tr(INTERVAL))
+            rows = [(names, _with_interval(cells)) for names, cells in rows]
         tables.append({
+            "css": "rates" if explanation else "",
             "explanation": tr(explanation) % {"min": MIN_DECISIONS} if explanation else None,
             "as_of": as_of if table.key in EXPLANATIONS else None,
             "key": table.key, "point": POINTS.get(table.point, ""), "title": tr(TITLES[table.key]),
-            "columns": [tr(COLUMNS[c]) for c in (*table.keys, *table.measures)],
-            "key_count": len(table.keys), "rows": table_rows(table, t, locale),
+            "columns": columns, "key_count": len(table.keys), "rows": rows,
             "note": tr(NOTES[table.note]) if table.note else None,
             "chart": (charts or {}).get(table.key), "section": table.point,
         })
