@@ -178,3 +178,17 @@ def test_csv_and_pdf_carry_the_error_rates(app):
     text = re.sub(r"\s+", " ", text)
     for word in ("Error rates of detection, by route", "Exact hash: MD5", "not enough decisions"):
         assert word in text, word
+
+
+def test_chart_draws_the_rate_of_each_route_with_enough_decisions(app):
+    from balise.web.public import i18n
+    from balise.web.public.transparency import chart_svg
+
+    balise, _ = app
+    report = _report(balise)
+    i18n.activate("fr")
+    svg = chart_svg(report.table("error_rates"), report.threshold, "fr")
+    assert svg is not None and "Empreinte exacte : MD5" in svg and "Exact hash" not in svg
+    # PDQ 21 to 31 has five decisions: no rate, so no bar.
+    assert "distance de 21 à 31" not in svg and "pdq:" not in svg
+    i18n.activate("en")

@@ -131,7 +131,7 @@ HEADLINE = {
     "providers_notified": P_("Hosting providers notified"), "victims_assisted": P_("Victims assisted"),
 }
 CHARTS = ("indicators_by_year", "reports_by_provider", "reports_forwarded_by_state", "items_by_type",
-          "urls_by_hosting_country", "times_reported")
+          "urls_by_hosting_country", "times_reported", "error_rates")
 NOT_KNOWN = P_("Not known")
 
 
@@ -220,6 +220,14 @@ def chart_svg(table: Table, threshold: int, locale: str) -> str | None:
         if not any(values.values()):
             return None
         return grouped_bar_chart(title, years, [(tr(CODES[k]), [values.get((y, k)) for y in years]) for k in kinds])
+    if table.key == "error_rates":
+        # The false-match rate of each route that has one (ten decisions or more).
+        rated = [r for r in table.rows if r.values[4] is not None]
+        if not rated:
+            return None
+        rate = COLUMNS[table.measures[4]]
+        return bar_chart(title, [_detection_route(str(r.keys[0])) for r in rated], [r.values[4] for r in rated],
+                         value_label=tr(rate))
     shown = [r for r in table.rows if r.values and r.values[0]]
     if not shown:
         return None
