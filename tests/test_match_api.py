@@ -140,5 +140,9 @@ def test_each_call_is_audited_without_the_hashes(app, api):
     post(api, {"hashes": [{"type": "md5", "value": MD5}]})
     with app.db.sessions() as s:
         event = s.execute(select(AuditRecord).where(AuditRecord.event_type == "indicator:match")).scalar_one()
-    assert event.details == {"hashes": 1, "matched": 1, "threshold": 31}
+    # The access grant the query was answered under, and its purpose, are part of the record.
+    assert event.details == {"hashes": 1, "matched": 1, "threshold": 31,
+                             "grants": [{"id": 1, "purpose": "test matching"}],
+                             "databases": ["known_indicators", "new_indicators", "solicitation_indicators", "url_list"]}
+    assert event.purpose == "under grant 1: test matching"
     assert MD5 not in str(event.details)

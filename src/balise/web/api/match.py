@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from dataclasses import replace
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Request, UploadFile
@@ -12,12 +13,15 @@ from starlette.concurrency import run_in_threadpool
 
 from balise.accounts.organisations import Principal
 from balise.detection.matching import HashQuery
+from balise.detection.matching_types import MatchOutcome
 from balise.domain.audit import AuditEvent
+from balise.domain.grants import DATABASE_OF_KIND, GrantDatabase, GrantOperation
 from balise.domain.model import Scope
+from balise.governance.grants import Access
 from balise.intake.report_schema import describe_errors
 from balise.web.api.bodies import read_json, validate_strictly
 from balise.web.api.contract import HashOut, MatchOut, errors, json_request_body
-from balise.web.api.deps import ApiError, principal_with
+from balise.web.api.deps import ApiError, principal_with, require_grant
 
 router = APIRouter(prefix="/api/v1", tags=["detection"])
 
@@ -67,14 +71,17 @@ async def match(request: Request, principal: Principal = principal_with(Scope.MA
     except ValidationError as exc:
         fields, _ = describe_errors(exc)
         raise ApiError(422, "invalid_request", "the match request is invalid", fields) from exc
+    access = require_grant(request, principal, GrantOperation.MATCH, INDICATOR_ORDER, "/api/v1/match")
     queries = [HashQuery(type=h.type, value=h.value, quality=h.quality, dihedral=h.dihedral,
                          frames=[f.model_dump() for f in h.frames] if h.frames else None) for h in body.hashes]
-    outcomes = await run_in_threadpool(balise.matcher.match, queries, threshold=body.threshold)
+    outcomes = within(await run_in_threadpool(balise.matcher.match, queries, threshold=body.threshold), access)
     matched = sum(1 for o in outcomes if o.matches)
     with balise.db.transaction() as session:
         balise.audit.record(session, AuditEvent.INDICATOR_MATCH, principal.actor, "organisation",
-                            str(principal.organisation_id), "provider match query",
-                            {"hashes": len(queries), "matched": matched, "threshold": body.threshold})
+                            str(principal.organisation_id), access.audit_purpose(),
+                            {"hashes": len(queries), "matched": matched, "threshold": body.threshold,
+                             **access.audit_details()})
+        balise.grants.used(session, access)
         version = balise.indicators.current_version(session)
     results = []
     for i, (h, o) in enumerate(zip(body.hashes, outcomes)):
@@ -84,7 +91,21 @@ async def match(request: Request, principal: Principal = principal_with(Scope.MA
         if o.error:
             entry["error"] = o.error
         results.append(entry)
-    return {"indicator_version": version, "matched": matched, "results": results}
+    return {"indicator_version": version, "matched": matched, "results": results,
+            "databases": sorted(d.value for d in access.databases), "grants": [g for g, _ in access.grants]}
+
+
+# Every indicator database, in the order a refusal names them.
+INDICATOR_ORDER = (GrantDatabase.KNOWN_INDICATORS, GrantDatabase.NEW_INDICATORS,
+                   GrantDatabase.SOLICITATION_INDICATORS, GrantDatabase.URL_LIST)
+
+
+def within(outcomes: list[MatchOutcome], access: Access) -> list[MatchOutcome]:
+    """Only the matches in databases the caller's grants cover: a grant for the indicators of
+    known material does not reveal that a hash is in the solicitation list."""
+    allowed = {d.value for d in access.databases}
+    return [replace(o, matches=[m for m in o.matches if DATABASE_OF_KIND.get(m.get("kind", "")) in allowed])
+            if o.matches else o for o in outcomes]
 
 
 @router.post(
@@ -112,15 +133,23 @@ async def hash_upload(request: Request, file: UploadFile, match: bool = False,
         os.unlink(path)
     result.pop("path", None)
     result["filename"] = file.filename
+    access = None
     if match and result.get("status") != "error":
+        access = require_grant(request, principal, GrantOperation.MATCH, INDICATOR_ORDER, "/api/v1/hash")
         queries = [HashQuery("md5", result["md5"]), HashQuery("sha1", result["sha1"]), HashQuery("sha256", result["sha256"])]
         if result.get("pdq"):
             queries.append(HashQuery("pdq", result["pdq"], quality=result.get("pdq_quality")))
-        outcomes = await run_in_threadpool(balise.matcher.match, queries)
+        outcomes = within(await run_in_threadpool(balise.matcher.match, queries), access)
         result["matches"] = [m for o in outcomes for m in o.matches]
     with balise.db.transaction() as session:
-        balise.audit.record(session, AuditEvent.MEDIA_HASH, principal.actor, "media", result.get("sha256") or "unknown",
-                            "hash a file for a provider, not stored", {"size": size})
+        if access is None:
+            balise.audit.record(session, AuditEvent.MEDIA_HASH, principal.actor, "media",
+                                result.get("sha256") or "unknown", "hash a file for a provider, not stored", {"size": size})
+        else:
+            balise.audit.record(session, AuditEvent.MEDIA_HASH, principal.actor, "media",
+                                result.get("sha256") or "unknown", "hash and match a file for a provider, not stored; "
+                                + access.audit_purpose(), {"size": size, **access.audit_details()})
+            balise.grants.used(session, access)
     return result
 
 
