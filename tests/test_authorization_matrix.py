@@ -7,7 +7,14 @@ from fastapi.testclient import TestClient
 
 from balise.domain.model import Scope
 from balise.web.app import create_app
-from tests.helpers import auth, grant_access, make_provider, make_user, minimal_report, sign_in
+from tests.helpers import (
+    auth,
+    grant_access,
+    make_provider,
+    make_user,
+    minimal_report,
+    sign_in,
+)
 
 API_CASES = ["no key", "malformed key", "unknown key", "revoked key", "read-only key", "write-only key", "other org key", "owner key"]
 

@@ -618,6 +618,9 @@ app.add_typer(clocks_app, name="clocks")
 from balise.cli.retention import retention_app  # noqa: E402
 
 app.add_typer(retention_app, name="retention")
+from balise.cli.grants import grant_app  # noqa: E402
+
+app.add_typer(grant_app, name="grant")
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -119,6 +119,8 @@ def within(outcomes: list[MatchOutcome], access: Access) -> list[MatchOutcome]:
 async def hash_upload(request: Request, file: UploadFile, match: bool = False,
                       principal: Principal = principal_with(Scope.MATCH)) -> dict[str, Any]:
     balise = request.app.state.balise
+    # Checked before the work: a key that may not match learns it before uploading in vain.
+    access = require_grant(request, principal, GrantOperation.MATCH, INDICATOR_ORDER, "/api/v1/hash") if match else None
     fd, path = tempfile.mkstemp(prefix="balise-hash-", dir=_tmp_dir(balise))
     try:
         size = 0
@@ -133,16 +135,14 @@ async def hash_upload(request: Request, file: UploadFile, match: bool = False,
         os.unlink(path)
     result.pop("path", None)
     result["filename"] = file.filename
-    access = None
     if match and result.get("status") != "error":
-        access = require_grant(request, principal, GrantOperation.MATCH, INDICATOR_ORDER, "/api/v1/hash")
         queries = [HashQuery("md5", result["md5"]), HashQuery("sha1", result["sha1"]), HashQuery("sha256", result["sha256"])]
         if result.get("pdq"):
             queries.append(HashQuery("pdq", result["pdq"], quality=result.get("pdq_quality")))
-        outcomes = within(await run_in_threadpool(balise.matcher.match, queries), access)
+        outcomes = within(await run_in_threadpool(balise.matcher.match, queries), access)  # type: ignore[arg-type]
         result["matches"] = [m for o in outcomes for m in o.matches]
     with balise.db.transaction() as session:
-        if access is None:
+        if access is None or "matches" not in result:
             balise.audit.record(session, AuditEvent.MEDIA_HASH, principal.actor, "media",
                                 result.get("sha256") or "unknown", "hash a file for a provider, not stored", {"size": size})
         else:
