@@ -105,8 +105,7 @@ def seed(balise: Balise, reports: int = 6) -> DemoResult:
             )
             users.append((username, role.value, new.totp_secret))
         provider_id = provider.id
-        _seed_grants(balise, session, provider.id, others["DEMO Hotline Deutschland"].id,
-                     others["DEMO Police unit France"].id)
+        _seed_grants(balise, session, provider, others["DEMO Hotline Deutschland"], others["DEMO Police unit France"])
         provider_actor = Actor.organisation(str(provider.id), provider.name)
 
     now = datetime.now(timezone.utc)
@@ -145,7 +144,7 @@ def seed(balise: Balise, reports: int = 6) -> DemoResult:
     return DemoResult(api_key=key.plaintext, users=users, reports=reports, ispws=(ispws.username, ispws.password))
 
 
-def _seed_grants(balise: Balise, session: object, provider_id: object, hotline_id: object, police_id: object) -> None:
+def _seed_grants(balise: Balise, session: object, provider: object, hotline: object, police: object) -> None:
     """Access grants (CSAR Art. 46) in every state: the provider's live grant to match (so the
     demo key matches), a download waiting for its second approval, an undecided request, a
     revoked grant, and one ending soon and unused for months (the review lists it)."""
@@ -158,26 +157,27 @@ def _seed_grants(balise: Balise, session: object, provider_id: object, hotline_i
     now = balise.clock()
     indicators = ("known_indicators", "new_indicators", "solicitation_indicators", "url_list")
 
-    def request(org_id: object, databases: tuple[str, ...], operations: tuple[str, ...], purpose: str,
+    def request(org: object, databases: tuple[str, ...], operations: tuple[str, ...], purpose: str,
                 start: datetime, until: datetime, reference: str | None = None):  # type: ignore[no-untyped-def]
         terms = check_terms(databases=databases, operations=operations, purpose=f"DEMO: {purpose}",
                             legal_basis="DEMO: CSAR Art. 46 (demo data, not a real order)", order_reference=reference,
                             valid_from=start, valid_until=until, max_months=balise.settings.grant_max_months, now=now)
-        return balise.grants.request(session, Actor.organisation(str(org_id), "DEMO"), org_id, terms)  # type: ignore[arg-type]
+        by = Actor.organisation(str(org.id), org.name)  # type: ignore[attr-defined]
+        return balise.grants.request(session, by, org.id, terms)  # type: ignore[arg-type, attr-defined]
 
-    live = request(provider_id, indicators, ("match",), "check uploads against the indicators before publication",
+    live = request(provider, indicators, ("match",), "check uploads against the indicators before publication",
                    now - timedelta(days=1), add_months(now, 12), "DEMO-DO-2026-001")
     balise.grants.approve(session, decider, live.id, "DEMO: detection order checked")  # type: ignore[arg-type]
-    download = request(hotline_id, ("known_indicators",), ("download",), "block known material on member hosts",
+    download = request(hotline, ("known_indicators",), ("download",), "block known material on member hosts",
                        now, add_months(now, 6))
     balise.grants.approve(session, decider, download.id, "DEMO: first approval; needs a second administrator")  # type: ignore[arg-type]
-    request(police_id, ("known_indicators",), ("match",), "match seized media in investigations", now, add_months(now, 12),
+    request(police, ("known_indicators",), ("match",), "match seized media in investigations", now, add_months(now, 12),
             "DEMO-PARQUET-2026-17")
-    revoked = request(police_id, ("url_list",), ("match",), "check URLs found in a case", now - timedelta(days=30),
+    revoked = request(police, ("url_list",), ("match",), "check URLs found in a case", now - timedelta(days=30),
                       add_months(now, 3))
     balise.grants.approve(session, decider, revoked.id, "DEMO: case opened")  # type: ignore[arg-type]
     balise.grants.revoke(session, decider, revoked.id, "DEMO: the case was closed")  # type: ignore[arg-type]
-    ending = request(hotline_id, ("url_list",), ("match",), "check reported URLs against the URL list",
+    ending = request(hotline, ("url_list",), ("match",), "check reported URLs against the URL list",
                      now - timedelta(days=330), now + timedelta(days=20))
     balise.grants.approve(session, decider, ending.id, "DEMO: hotline agreement")  # type: ignore[arg-type]
     # Approved eleven months ago and not used since four months: the review lists it twice.

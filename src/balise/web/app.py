@@ -31,6 +31,7 @@ from balise.web.limits import AMBIGUOUS_FRAMING, BodyLimitMiddleware, BodyTooLar
 from balise.web.public import routes as public
 from balise.web.ui import routes as ui
 from balise.web.ui import directory, media, workbench
+from balise.web.ui import grants as ui_grants
 from balise.web.ui.routes import Forbidden, NotSignedIn
 
 log = logging.getLogger("balise.web")
@@ -66,6 +67,7 @@ def create_fastapi(balise: Balise) -> FastAPI:
     app.include_router(workbench.router)
     app.include_router(media.router)
     app.include_router(directory.router)
+    app.include_router(ui_grants.router)
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "ui" / "static")), name="static")
     app.include_router(public.router)
     app.mount("/report-static", StaticFiles(directory=str(public.STATIC_DIR)), name="report-static")
