@@ -19,8 +19,9 @@ BEN = Actor.staff("00000000-0000-0000-0000-00000000000b", "ben")
 
 
 def requested(balise, operations=("download",)) -> int:
-    from balise.domain.grants import check_terms
     from datetime import timedelta
+
+    from balise.domain.grants import check_terms
 
     org_id, _ = make_provider(balise)
     now = balise.clock()

@@ -148,9 +148,10 @@ def _seed_grants(balise: Balise, session: object, provider: object, hotline: obj
     """Access grants (CSAR Art. 46) in every state: the provider's live grant to match (so the
     demo key matches), a download waiting for its second approval, an undecided request, a
     revoked grant, and one ending soon and unused for months (the review lists it)."""
+    from sqlalchemy import select
+
     from balise.adapters.db.models import User
     from balise.domain.grants import add_months, check_terms
-    from sqlalchemy import select
 
     admin = session.execute(select(User).where(User.username == "demo-admin")).scalar_one()  # type: ignore[attr-defined]
     decider = Actor.staff(str(admin.id), admin.username)
