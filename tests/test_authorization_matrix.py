@@ -89,7 +89,29 @@ UI_PAGES = {
     "/ui/audit": {"admin", "auditor"},
     "/ui/organisations": {"admin"},
     "/ui/clocks": {"admin", "senior-analyst", "auditor", "le-liaison"},
+    "/ui/grants": {"admin", "auditor"},
 }
+
+
+@pytest.mark.parametrize("role", [r for r in ROLES if r != "admin"])
+def test_only_administrators_request_or_decide_grants_in_the_ui(balise, role):
+    from balise.adapters.db.models import AccessGrant
+    from tests.helpers import csrf_token
+
+    org_id, _ = make_provider(balise, scopes=(Scope.MATCH,))  # with one approved grant
+    make_user(balise, "someone", role)
+    with TestClient(create_app(balise)) as c:
+        sign_in(c, balise, "someone")
+        token = csrf_token(c.get("/ui/settings").text)
+        for action in ("approve", "reject", "revoke"):
+            assert c.post(f"/ui/grants/1/{action}", data={"reason": "not mine to decide", "csrftoken": token},
+                          follow_redirects=False).status_code == 403
+        assert c.post("/ui/grants", data={"organisation": str(org_id), "databases": "known_indicators",
+                                          "operations": "match", "purpose": "p" * 10, "legal_basis": "b" * 10,
+                                          "valid_until": "2027-06-01", "csrftoken": token},
+                      follow_redirects=False).status_code == 403
+    with balise.db.sessions() as s:
+        assert [g.state for g in s.query(AccessGrant)] == ["approved"]
 
 
 @pytest.mark.parametrize("role", ROLES)
