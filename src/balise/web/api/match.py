@@ -24,6 +24,9 @@ from balise.web.api.contract import HashOut, MatchOut, errors, json_request_body
 from balise.web.api.deps import ApiError, principal_with, require_grant
 
 router = APIRouter(prefix="/api/v1", tags=["detection"])
+# Every indicator database, in the order a refusal names them.
+INDICATOR_ORDER = (GrantDatabase.KNOWN_INDICATORS, GrantDatabase.NEW_INDICATORS,
+                   GrantDatabase.SOLICITATION_INDICATORS, GrantDatabase.URL_LIST)
 
 
 class FrameIn(BaseModel):
@@ -60,7 +63,8 @@ class MatchIn(BaseModel):
                         s413="`too_many_hashes` (over `BALISE_MAX_MATCH_HASHES`) or `payload_too_large`",
                         s422="`invalid_request`: the request is malformed; the JSON is invalid")},
 )
-async def match(request: Request, principal: Principal = principal_with(Scope.MATCH)) -> dict[str, Any]:
+async def match(request: Request, principal: Principal = principal_with(
+        Scope.MATCH, (GrantOperation.MATCH, INDICATOR_ORDER, "/api/v1/match"))) -> dict[str, Any]:
     balise = request.app.state.balise
     raw = await read_json(request)
     limit = balise.settings.max_match_hashes
@@ -71,7 +75,7 @@ async def match(request: Request, principal: Principal = principal_with(Scope.MA
     except ValidationError as exc:
         fields, _ = describe_errors(exc)
         raise ApiError(422, "invalid_request", "the match request is invalid", fields) from exc
-    access = require_grant(request, principal, GrantOperation.MATCH, INDICATOR_ORDER, "/api/v1/match")
+    access: Access = request.state.grant_access  # checked with the key, refused there if missing
     queries = [HashQuery(type=h.type, value=h.value, quality=h.quality, dihedral=h.dihedral,
                          frames=[f.model_dump() for f in h.frames] if h.frames else None) for h in body.hashes]
     outcomes = within(await run_in_threadpool(balise.matcher.match, queries, threshold=body.threshold), access)
@@ -94,10 +98,6 @@ async def match(request: Request, principal: Principal = principal_with(Scope.MA
     return {"indicator_version": version, "matched": matched, "results": results,
             "databases": sorted(d.value for d in access.databases), "grants": [g for g, _ in access.grants]}
 
-
-# Every indicator database, in the order a refusal names them.
-INDICATOR_ORDER = (GrantDatabase.KNOWN_INDICATORS, GrantDatabase.NEW_INDICATORS,
-                   GrantDatabase.SOLICITATION_INDICATORS, GrantDatabase.URL_LIST)
 
 
 def within(outcomes: list[MatchOutcome], access: Access) -> list[MatchOutcome]:
