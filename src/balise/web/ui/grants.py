@@ -4,6 +4,7 @@ Its first section is the periodic review of Art. 46(7)."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime, time, timezone
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -90,8 +91,6 @@ def grants_request(request: Request, user: User = Depends(require_role(Role.ADMI
                             max_months=balise.settings.grant_max_months, now=now)
     except InvalidGrant as exc:
         return _flash(PAGE, error=i18n.gettext("Nothing was stored: %(problem)s") % {"problem": exc.message})
-    import uuid
-
     try:
         org_id = uuid.UUID(organisation)
     except ValueError:
