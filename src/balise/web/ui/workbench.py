@@ -12,7 +12,14 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 
 from balise.accounts.actors import Actor
-from balise.adapters.db.models import Item, Organisation, PublicReport, Report, ReportClaim, User
+from balise.adapters.db.models import (
+    Item,
+    Organisation,
+    PublicReport,
+    Report,
+    ReportClaim,
+    User,
+)
 from balise.casework.assessment import UNFOUNDED_REASONS, AssessmentError, Decision
 from balise.domain.audit import AuditEvent
 from balise.domain.exposure import (
@@ -46,7 +53,9 @@ def _flash(url: str, message: str | None = None, error: str | None = None) -> Re
     from urllib.parse import urlencode
 
     query = {k: v for k, v in (("msg", message), ("err", error)) if v}
-    return RedirectResponse(url + ("?" + urlencode(query) if query else ""), status_code=303)
+    # The query goes before a #fragment, or the browser never sends it.
+    path, hash_, fragment = url.partition("#")
+    return RedirectResponse(path + ("?" + urlencode(query) if query else "") + hash_ + fragment, status_code=303)
 
 
 @router.get("/queue")
@@ -131,13 +140,20 @@ def report_view(request: Request, report_id: uuid.UUID, msg: str = "", err: str 
         balise.audit.record(session, AuditEvent.REPORT_READ, actor, "report", str(report.id), purpose)
         for item in report.items:
             balise.audit.record(session, AuditEvent.ITEM_READ, actor, "item", str(item.id), purpose)
-        for person in report.persons:
-            balise.audit.record(session, AuditEvent.PERSON_READ, actor, "person", str(person.id), purpose)
         claim = balise.assessment.holder(session, report.id)
         holder = session.get(User, claim.user_id) if claim else None
+        # Persons and their identifiers are personal data: shown with the page only to the
+        # analyst who claimed the report (assessing it is the purpose); anyone else says why
+        # first (/persons below), as for the reporter's contact.
+        persons = None
+        if holder is not None and holder.id == user.id:
+            for person in report.persons:
+                balise.audit.record(session, AuditEvent.PERSON_READ, actor, "person", str(person.id),
+                                    f"{purpose} (claimed)")
+            persons = [(p, list(p.identifiers)) for p in report.persons]
+        person_count = len(report.persons)
         org = session.get(Organisation, report.organisation_id) if report.organisation_id else None
         duplicates = {i.id: session.get(Item, i.duplicate_of) for i in report.items if i.duplicate_of}
-        persons = [(p, list(p.identifiers)) for p in report.persons]
         items, events = list(report.items), list(report.events)
         routing = _routing_context(session, report)
         # Only whether a contact exists: the name, email and IP are shown by the audited action below.
@@ -149,6 +165,7 @@ def report_view(request: Request, report_id: uuid.UUID, msg: str = "", err: str 
         "deleted_at": public.contact_deleted_at}
     return render(
         request, "report.html", report=report, items=items, events=events, persons=persons, org=org,
+        person_count=person_count,
         holder=holder, mine=mine, duplicates=duplicates, msg=msg, err=err, routing=routing, contact=contact, ncmec=ncmec,
         can_decide=mine and report.state == ReportState.IN_ASSESSMENT.value,
         displays={i.id: display_of(media_type=i.media_type, hash_status=i.hash_status,
@@ -188,8 +205,38 @@ def reporter_contact(request: Request, report_id: uuid.UUID, purpose: str = Form
     return response
 
 
+@router.post("/reports/{report_id}/persons")
+def report_persons(request: Request, report_id: uuid.UUID, purpose: str = Form(default="", max_length=500),
+                   user: User = Depends(require_role(*ASSESSORS))) -> Response:
+    """A report's persons and identifiers for an analyst who does not hold its claim and says
+    why (each person audited as person:read with that purpose before anything is shown)."""
+    balise = request.app.state.balise
+    purpose = " ".join(purpose.split())
+    if len(purpose) < 5:
+        return _flash(f"/ui/reports/{report_id}#persons",
+                      error=i18n.gettext("Say why you need the persons and accounts (at least 5 characters)."))
+    with balise.db.transaction() as session:
+        report = session.get(Report, report_id)
+        if report is None:
+            return render(request, "error.html", status=404, title=i18n.gettext("Not found"),
+                          message=i18n.gettext("There is no such report."))
+        for person in report.persons:
+            balise.audit.record(session, AuditEvent.PERSON_READ, _actor(user), "person", str(person.id), purpose)
+        persons = [(p, list(p.identifiers)) for p in report.persons]
+    response = render(request, "persons.html", report_id=report_id, persons=persons, purpose=purpose)
+    response.headers["cache-control"] = "no-store, private"
+    return response
+
+
 def _routing_context(session: Any, report: Report) -> dict[str, Any]:
-    from balise.adapters.db.models import Hold, Jurisdiction, Notice, Partner, Takedown, UrlHosting
+    from balise.adapters.db.models import (
+        Hold,
+        Jurisdiction,
+        Notice,
+        Partner,
+        Takedown,
+        UrlHosting,
+    )
 
     hosting = []
     for row in session.execute(select(UrlHosting).where(UrlHosting.report_id == report.id)).scalars():
