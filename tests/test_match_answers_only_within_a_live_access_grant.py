@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from balise.accounts.actors import Actor
-from balise.adapters.db.models import AccessGrant, AuditRecord
+from balise.adapters.db.models import AccessGrant, AuditRecord, MatchAccessBatch
 from balise.container import Balise
 from balise.domain.indicators import IndicatorKind
 from balise.domain.model import Scope
@@ -141,8 +141,19 @@ def test_each_match_records_its_grant_and_purpose_and_the_grants_last_use(app, c
     org_id, key = make_provider(app, scopes=(Scope.MATCH,), grant=False)
     grant_id = grant_access(app, org_id, purpose="scan uploads under detection order 7")
     client.post("/api/v1/match", json=BOTH, headers=auth(key))
+    app.match_log.flush()
     with app.db.sessions() as s:
-        event = s.execute(select(AuditRecord).where(AuditRecord.event_type == "indicator:match")).scalar_one()
+        [entry] = [e for b in s.execute(select(MatchAccessBatch)).scalars() for e in b.entries]
         assert s.get(AccessGrant, grant_id).last_used_at == clock.now
-    assert event.purpose == f"under grant {grant_id}: scan uploads under detection order 7"
-    assert event.details["grants"] == [{"id": grant_id, "purpose": "scan uploads under detection order 7"}]
+    assert entry["grant_id"] == str(grant_id)
+    assert entry["purpose"] == f"provider match query; under grant {grant_id}: scan uploads under detection order 7"
+    # The last use is noted at most once an hour per grant (the review counts days), not per query.
+    first_use = clock.now
+    clock.now += timedelta(minutes=30)
+    client.post("/api/v1/match", json=BOTH, headers=auth(key))
+    with app.db.sessions() as s:
+        assert s.get(AccessGrant, grant_id).last_used_at == first_use
+    clock.now += timedelta(minutes=31)
+    client.post("/api/v1/match", json=BOTH, headers=auth(key))
+    with app.db.sessions() as s:
+        assert s.get(AccessGrant, grant_id).last_used_at == clock.now
