@@ -323,7 +323,39 @@ def classification_parts(classification: dict[str, Any] | None) -> list[tuple[st
     return parts
 
 
+def due(minutes: int) -> str:
+    """A deadline as a reader says it: "due in 23 h", "due in 40 min", "late by 2 h"."""
+    late, left = minutes < 0, abs(minutes)
+    if left >= 48 * 60:
+        amount = i18n.gettext("%(n)s days") % {"n": left // (24 * 60)}
+    elif left >= 60:
+        amount = i18n.gettext("%(n)s h") % {"n": left // 60}
+    else:
+        amount = i18n.gettext("%(n)s min") % {"n": left}
+    return (i18n.gettext("late by %(time)s") if late else i18n.gettext("due in %(time)s")) % {"time": amount}
+
+
+# Priority bands, highest first, by the score triage gave (domain/triage.py): urgent reports
+# score 100,000 and up, an imminent threat 5,000, a young victim or new material 1,500 and more.
+PRIORITY_BANDS = (
+    (100_000, "urgent", N_("urgent")),
+    (5_000, "very_high", N_("very high")),
+    (1_500, "high", N_("high")),
+    (300, "medium", N_("medium")),
+    (0, "low", N_("low")),
+)
+
+
+def priority_band(score: int | None) -> tuple[str, str]:
+    """(code for the style, word) of a priority score."""
+    for floor, code, word in PRIORITY_BANDS:
+        if (score or 0) >= floor:
+            return code, i18n.gettext(word)
+    return "low", i18n.gettext("low")
+
+
 def install(env: Any) -> None:
     """Make the helpers available to every template."""
     env.globals.update(label=label, yes_no=yes_no, reason_text=reason, assessment_source=assessment_source,
-                       classification_parts=classification_parts, vocabulary=lambda name: VOCABULARIES[name])
+                       classification_parts=classification_parts, vocabulary=lambda name: VOCABULARIES[name],
+                       due=due, priority_band=priority_band)
