@@ -145,24 +145,24 @@ def new_path(page, count: Counter, base: str) -> tuple[int, int]:
 def run(src: Path, path, label: str) -> tuple[int, int, int]:
     from playwright.sync_api import sync_playwright
 
-    with tempfile.TemporaryDirectory() as tmp, demo_server(src, Path(tmp) / "data") as (base, env):
-        with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-            page = browser.new_page(viewport={"width": 1280, "height": 900})
-            sign_in(page, base, src, env)
-            page.goto(f"{base}/ui/queue")
-            count = Counter(page)
-            clicks, loads = path(page, count, base)
-            # Until the next report is on the screen: the new page goes there itself; the old
-            # one is back on the queue, where the next report needs its claim.
-            if path is old_path:
-                with page.expect_navigation():
-                    count.click("table.queue tbody tr >> nth=0 >> button:has-text('Claim')")
-            else:
-                page.wait_for_url(re.compile(r".*/ui/reports/.*msg=.*"))
-            page.wait_for_selector("article.item")
-            next_loads = count.loads
-            browser.close()
+    with tempfile.TemporaryDirectory() as tmp, demo_server(src, Path(tmp) / "data") as (base, env), \
+            sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        sign_in(page, base, src, env)
+        page.goto(f"{base}/ui/queue")
+        count = Counter(page)
+        clicks, loads = path(page, count, base)
+        # Until the next report is on the screen: the new page goes there itself; the old
+        # one is back on the queue, where the next report needs its claim.
+        if path is old_path:
+            with page.expect_navigation():
+                count.click("table.queue tbody tr >> nth=0 >> button:has-text('Claim')")
+        else:
+            page.wait_for_url(re.compile(r".*/ui/reports/.*msg=.*"))
+        page.wait_for_selector("article.item")
+        next_loads = count.loads
+        browser.close()
     print(f"{label:<28} {clicks:>6} {loads:>24} {next_loads:>28}")
     return clicks, loads, next_loads
 
@@ -176,7 +176,8 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as old:
             archive = subprocess.run(["git", "-C", str(ROOT), "archive", args.old_ref, "src"], capture_output=True,
                                      check=True).stdout
-            tarfile.open(fileobj=io.BytesIO(archive)).extractall(old)
+            with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+                tar.extractall(old, filter="data")
             run(Path(old) / "src", old_path, f"{args.old_ref} (before)")
     clicks, loads, _ = run(ROOT / "src", new_path, "this tree (one screen)")
     print(f"target: <= 4 clicks and <= 1 page load: {'met' if clicks <= 4 and loads <= 1 else 'NOT met'}")
