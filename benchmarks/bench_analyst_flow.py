@@ -52,7 +52,7 @@ def balise(src: Path, env: dict[str, str], *args: str, **kwargs) -> subprocess.C
 
 
 @contextmanager
-def demo_server(src: Path, data: Path) -> Iterator[tuple[str, dict[str, str]]]:
+def demo_server(src: Path, data: Path) -> Iterator[tuple[str, dict[str, str], subprocess.Popen]]:
     """`balise serve` of the code in ``src`` on a free loopback port, with DEMO data seeded."""
     import httpx
 
@@ -74,7 +74,7 @@ def demo_server(src: Path, data: Path) -> Iterator[tuple[str, dict[str, str]]]:
             time.sleep(0.2)
         else:
             raise RuntimeError("balise serve did not become ready")
-        yield base, env
+        yield base, env, proc
     finally:
         proc.terminate()
         proc.wait(timeout=30)
@@ -145,7 +145,7 @@ def new_path(page, count: Counter, base: str) -> tuple[int, int]:
 def run(src: Path, path, label: str) -> tuple[int, int, int]:
     from playwright.sync_api import sync_playwright
 
-    with tempfile.TemporaryDirectory() as tmp, demo_server(src, Path(tmp) / "data") as (base, env), \
+    with tempfile.TemporaryDirectory() as tmp, demo_server(src, Path(tmp) / "data") as (base, env, _), \
             sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1280, "height": 900})

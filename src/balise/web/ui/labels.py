@@ -10,7 +10,10 @@ is shown as it is (a new code then needs a label here and a translation).
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Any
+
+from markupsafe import Markup, escape
 
 from balise.web.ui import i18n
 
@@ -354,8 +357,30 @@ def priority_band(score: int | None) -> tuple[str, str]:
     return "low", i18n.gettext("low")
 
 
+@lru_cache(maxsize=256)
+def _choices(kind: str, name: str, vocabulary: str, codes: tuple[str, ...], selected: str, language: int) -> Markup:
+    if kind == "options":
+        return Markup("").join(
+            Markup('<option value="{}"{}>{}</option>').format(code, Markup(" selected") if code == selected else "",
+                                                            label(vocabulary, code)) for code in codes)
+    return Markup(" ").join(
+        Markup('<label><input type="checkbox" name="{}" value="{}"> {}</label>').format(name, code, label(vocabulary, code))
+        for code in codes)
+
+
+def options(vocabulary: str, codes: Any, selected: str = "") -> Markup:
+    """``<option>`` elements for ``codes``, each with its label: made once per language, as a
+    page of many items repeats the same lists (bench_report_page.py)."""
+    return _choices("options", "", vocabulary, tuple(codes), selected, id(i18n._current.get()))
+
+
+def checkboxes(name: str, vocabulary: str, codes: Any) -> Markup:
+    """A labelled checkbox named ``name`` for each of ``codes``, made once per language."""
+    return _choices("checkboxes", name, vocabulary, tuple(codes), "", id(i18n._current.get()))
+
+
 def install(env: Any) -> None:
     """Make the helpers available to every template."""
     env.globals.update(label=label, yes_no=yes_no, reason_text=reason, assessment_source=assessment_source,
                        classification_parts=classification_parts, vocabulary=lambda name: VOCABULARIES[name],
-                       due=due, priority_band=priority_band)
+                       due=due, priority_band=priority_band, options=options, checkboxes=checkboxes)

@@ -125,12 +125,11 @@ def report_view(request: Request, report_id: uuid.UUID, msg: str = "", err: str 
         if report is None:
             return render(request, "error.html", status=404, title=i18n.gettext("Not found"),
                           message=i18n.gettext("There is no such report."))
-        purpose = f"assess report {report.id}"
-        balise.audit.record(session, AuditEvent.REPORT_READ, actor, "report", str(report.id), purpose)
-        for item in report.items:
-            balise.audit.record(session, AuditEvent.ITEM_READ, actor, "item", str(item.id), purpose)
-        for person in report.persons:
-            balise.audit.record(session, AuditEvent.PERSON_READ, actor, "person", str(person.id), purpose)
+        # One event per thing shown, as always; written together (one write for a 50-item page).
+        balise.audit.record_many(session, actor, f"assess report {report.id}", [
+            (AuditEvent.REPORT_READ, "report", str(report.id), None),
+            *((AuditEvent.ITEM_READ, "item", str(item.id), None) for item in report.items),
+            *((AuditEvent.PERSON_READ, "person", str(person.id), None) for person in report.persons)])
         context = _report_context(balise, session, report, user)
         org = session.get(Organisation, report.organisation_id) if report.organisation_id else None
         duplicates = {i.id: session.get(Item, i.duplicate_of) for i in report.items if i.duplicate_of}
