@@ -5,6 +5,8 @@ written."""
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import pytest
 from sqlalchemy import select, text
 
@@ -27,7 +29,7 @@ def test_events_written_together_are_chained_in_order_and_verify(balise):
     with balise.db.sessions() as s:
         rows = s.execute(select(AuditRecord).order_by(AuditRecord.seq)).scalars().all()
         assert [r.subject_id for r in rows] == ["r1", "r1", *(f"i{n}" for n in range(50)), "p1", "r1"]
-        assert all(b.prev_mac == a.mac for a, b in zip(rows, rows[1:], strict=False))
+        assert all(b.prev_mac == a.mac for a, b in pairwise(rows))
         assert {r.purpose for r in rows[1:53]} == {"assess report r1"}
         result = balise.audit.verify(s)
     assert result.ok and result.checked == 54
