@@ -4,7 +4,9 @@ visible button also opens, and no shortcut fires while the analyst types in a te
 
 from __future__ import annotations
 
+import os
 import re
+from pathlib import Path
 
 import pytest
 
@@ -71,6 +73,8 @@ def test_shortcuts_on_the_queue_and_the_report_page(tmp_path, db_url):
 
             page.keyboard.press("?")
             assert "choose the outcome" in page.inner_text("dialog#shortcuts")
+            if os.environ.get("BALISE_SCREENSHOTS_DIR"):
+                page.screenshot(path=str(Path(os.environ["BALISE_SCREENSHOTS_DIR"]) / "11-shortcuts.png"))
             page.keyboard.press("Escape")
             assert not dialog_open(page)
 
