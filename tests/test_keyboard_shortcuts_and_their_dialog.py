@@ -74,7 +74,7 @@ def test_shortcuts_on_the_queue_and_the_report_page(tmp_path, db_url):
             page.keyboard.press("?")
             assert "choose the outcome" in page.inner_text("dialog#shortcuts")
             if os.environ.get("BALISE_SCREENSHOTS_DIR"):
-                page.screenshot(path=str(Path(os.environ["BALISE_SCREENSHOTS_DIR"]) / "11-shortcuts.png"))
+                page.screenshot(path=str(Path(os.environ["BALISE_SCREENSHOTS_DIR"]) / "17-shortcuts.png"))
             page.keyboard.press("Escape")
             assert not dialog_open(page)
 
