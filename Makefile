@@ -30,8 +30,8 @@ migrate: install
 # The embedded default resolves no names through DNS (BALISE_FETCH_RESOLVER=static): the DEMO
 # reports' URLs stay on this machine. Set BALISE_FETCH_RESOLVER=system to fetch real URLs.
 run: migrate
-	BALISE_ENV=$${BALISE_ENV:-development} $(BIN)/balise demo --if-new
-	BALISE_ENV=$${BALISE_ENV:-development} BALISE_FETCH_RESOLVER=$${BALISE_FETCH_RESOLVER:-static} $(BIN)/balise serve
+	BALISE_ENV=$${BALISE_ENV:-development} BALISE_CHECKPOINT_DIR=$${BALISE_CHECKPOINT_DIR:-var/checkpoints} $(BIN)/balise demo --if-new --statistics 80
+	BALISE_ENV=$${BALISE_ENV:-development} BALISE_FETCH_RESOLVER=$${BALISE_FETCH_RESOLVER:-static} BALISE_REVEAL_DAILY_CAP=$${BALISE_REVEAL_DAILY_CAP:-50} BALISE_CHECKPOINT_DIR=$${BALISE_CHECKPOINT_DIR:-var/checkpoints} $(BIN)/balise serve
 
 # PostgreSQL is part of the suite: scripts/services starts a local server if one is
 # installed but stopped, and fails (never skips) if none can be reached. Tests run in parallel,
@@ -58,6 +58,7 @@ install-bench: $(BENCH_STAMP)
 # then edit src/balise/web/ui/locale/<lang>/LC_MESSAGES/messages.po (a test fails while a
 # message has no translation).
 translations: install
+	mkdir -p var
 	$(BIN)/pybabel extract -F babel.cfg -k _ -k gettext -k N_ -k g --sort-output -o var/messages.pot .
 	$(BIN)/pybabel update -i var/messages.pot -d src/balise/web/ui/locale --no-fuzzy-matching
 

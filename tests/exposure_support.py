@@ -57,9 +57,9 @@ def sha256(data: bytes) -> str:
 
 
 @contextmanager
-def workbench(tmp_path: Path, db_url: str) -> Iterator[tuple[Balise, Clock, str]]:
+def workbench(tmp_path: Path, db_url: str, **settings: Any) -> Iterator[tuple[Balise, Clock, str]]:
     clock = Clock()
-    balise = Balise(make_settings(tmp_path, db_url), clock=clock)
+    balise = Balise(make_settings(tmp_path, db_url, **settings), clock=clock)
     try:
         _, key = make_provider(balise)
         yield balise, clock, key

@@ -7,6 +7,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -44,16 +45,26 @@ def clean_env(data_dir: Path, **extra: str) -> dict[str, str]:
     return env
 
 
+def server_output(proc: subprocess.Popen[str]) -> str:
+    """What a server started by running_server wrote (standard output and error) so far."""
+    return Path(proc.output_path).read_text(encoding="utf-8", errors="replace")  # type: ignore[attr-defined]
+
+
 @contextmanager
 def running_server(env: dict[str, str], startup_seconds: float = 60.0) -> Iterator[tuple[str, subprocess.Popen[str]]]:
-    """`balise serve` until the block ends; yields its base URL once /readyz answers 200."""
+    """`balise serve` until the block ends; yields its base URL once /readyz answers 200. Its
+    output goes to a file (read it with server_output), never to a pipe nobody drains: a server
+    that logs a line per request would block once the pipe's buffer is full."""
     port = free_port()
-    proc = subprocess.Popen([BALISE, "serve", "--port", str(port)], env=env, stdout=subprocess.PIPE,
+    output = tempfile.NamedTemporaryFile(prefix="balise-serve-", suffix=".log", delete=False)  # noqa: SIM115
+    proc = subprocess.Popen([BALISE, "serve", "--port", str(port)], env=env, stdout=output,
                             stderr=subprocess.STDOUT, text=True)
+    output.close()
+    proc.output_path = output.name  # type: ignore[attr-defined]
     base = f"http://127.0.0.1:{port}"
 
     def ready() -> bool:
-        assert proc.poll() is None, f"balise serve exited: {proc.stdout.read() if proc.stdout else ''}"
+        assert proc.poll() is None, f"balise serve exited: {server_output(proc)}"
         try:
             return httpx.get(f"{base}/readyz", timeout=1).status_code == 200
         except httpx.TransportError:
@@ -65,3 +76,4 @@ def running_server(env: dict[str, str], startup_seconds: float = 60.0) -> Iterat
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+        os.unlink(output.name)

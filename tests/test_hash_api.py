@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from balise.accounts.actors import Actor
-from balise.adapters.db.models import AuditRecord
+from balise.adapters.db.models import AuditRecord, MatchAccessBatch
 from balise.container import Balise
 from balise.demo import demo_image
 from balise.domain.indicators import Algorithm, IndicatorKind
@@ -40,6 +40,10 @@ def test_upload_is_hashed_matched_and_not_kept(tmp_path, db_url):
     assert not [p for p in (app.settings.data_dir / "tmp").iterdir()]
     with app.db.sessions() as s:
         assert s.execute(select(AuditRecord).where(AuditRecord.event_type == "media:hash")).scalars().first()
+        # Only the call with ?match=true queried the indicators; the server's shutdown wrote its entry.
+        [entry] = [e for b in s.execute(select(MatchAccessBatch)).scalars() for e in b.entries]
+    assert entry["purpose"] == "hash and match a file for a provider" and entry["matched"] == 1
+    assert entry["algorithms"] == {"md5": 1, "pdq": 1, "sha1": 1, "sha256": 1}
     app.close()
 
 

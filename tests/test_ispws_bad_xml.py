@@ -21,7 +21,6 @@ from tests.ispws_support import (
     minimal_report,
     open_report,
     rich_report,
-    submit,
     upload_ok,
     demo_jpeg,
 )

@@ -9,7 +9,13 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from balise.accounts.actors import Actor
-from balise.adapters.db.models import AuditRecord, Indicator
+from balise.adapters.db.models import (
+    ApiKey,
+    AuditRecord,
+    Indicator,
+    MatchAccessBatch,
+    Organisation,
+)
 from balise.container import Balise
 from balise.domain.indicators import IndicatorStatus
 from balise.domain.model import Scope
@@ -136,9 +142,36 @@ def test_added_and_suspended_indicators_are_seen_without_a_rebuild(app, api):
     assert post(api, {"hashes": [{"type": "pdq", "value": PDQ_A}]}).json()["results"][0]["matches"] == []
 
 
-def test_each_call_is_audited_without_the_hashes(app, api):
-    post(api, {"hashes": [{"type": "md5", "value": MD5}]})
+def test_each_call_is_logged_in_the_match_access_log_without_the_hashes(app, api):
+    r = post(api, {"hashes": [{"type": "md5", "value": MD5}, {"type": "pdq", "value": flip(PDQ_A, 36)}]})
+    assert r.status_code == 200, r.text
+    app.match_log.flush()
     with app.db.sessions() as s:
-        event = s.execute(select(AuditRecord).where(AuditRecord.event_type == "indicator:match")).scalar_one()
-    assert event.details == {"hashes": 1, "matched": 1, "threshold": 31}
-    assert MD5 not in str(event.details)
+        batches = s.execute(select(MatchAccessBatch)).scalars().all()
+        # The access log replaces the per-query audit event (docs/audit-events.md).
+        assert s.execute(select(AuditRecord).where(AuditRecord.event_type == "indicator:match")).first() is None
+        md5_indicator = s.execute(select(Indicator.id).where(Indicator.value == MD5)).scalar_one()
+        org_id, key_id = s.execute(select(Organisation.id, ApiKey.id).join(ApiKey, ApiKey.organisation_id == Organisation.id)
+                                   .where(Organisation.name == "Matcher")).one()
+    [entry] = [e for b in batches for e in b.entries]
+    assert {k: entry[k] for k in ("hashes", "algorithms", "threshold", "matched", "indicator_ids", "grant_id",
+                                   "purpose")} == {
+        "hashes": 2, "algorithms": {"md5": 1, "pdq": 1}, "threshold": 31, "matched": 1,
+        "indicator_ids": [md5_indicator], "grant_id": None, "purpose": "provider match query"}
+    assert (entry["organisation"], entry["key"]) == (str(org_id), str(key_id))
+    assert MD5 not in str(entry) and flip(PDQ_A, 36) not in str(entry)
+
+
+def test_the_audit_row_mode_still_writes_one_audit_event_per_call(tmp_path, db_url):
+    balise = Balise(make_settings(tmp_path, db_url, match_log_mode="audit-row"))
+    try:
+        _, key = make_provider(balise, "Matcher", scopes=(Scope.MATCH,))
+        with TestClient(create_app(balise)) as c:
+            assert c.post("/api/v1/match", json={"hashes": [{"type": "md5", "value": MD5}]},
+                          headers=auth(key)).status_code == 200
+        with balise.db.sessions() as s:
+            event = s.execute(select(AuditRecord).where(AuditRecord.event_type == "indicator:match")).scalar_one()
+            assert s.execute(select(MatchAccessBatch)).first() is None
+        assert event.details == {"hashes": 1, "matched": 0, "threshold": 31}
+    finally:
+        balise.close()

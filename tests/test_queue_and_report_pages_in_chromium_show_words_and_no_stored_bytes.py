@@ -151,7 +151,7 @@ def test_queue_and_report_show_words_and_never_the_stored_bytes(server):
         video.query_selector("select.purpose").select_option("classify")
         video.query_selector("button.reveal").click()
         page.wait_for_selector("figure.media.revealed video.unblurred")
-        assert wait_for(lambda: page.eval_on_selector("video.unblurred", "v => v.readyState >= 1 && v.muted"))
+        assert wait_for(lambda: page.eval_on_selector("video.unblurred", "v => v.readyState >= 1 && v.muted && v.hasAttribute('muted')"))
         assert [(url.split("/")[-2], status) for url, status, _ in seen if "/reveal/" in url] == [("reveal", 200)]
         browser.close()
     assert staff_reads(env) == ["classify the item"]  # the one reveal, with its purpose

@@ -23,8 +23,12 @@ if TYPE_CHECKING:
     from balise.evidence.exposure import Exposure
     from balise.evidence.packages import EvidencePackages
     from balise.evidence.vault import EvidenceVault
+    from balise.governance.access_log import AccessLog
     from balise.governance.audit import AuditTrail
+    from balise.governance.error_rates import ErrorRates
+    from balise.governance.checkpoints import Checkpoints
     from balise.governance.retention import Retention
+    from balise.governance.transparency import Transparency
     from balise.intake.filing import Intake
     from balise.intake.ispws import IspwsService
     from balise.jobs.periodic import Periodic
@@ -50,6 +54,12 @@ def utc_now() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def next_daily(now: datetime, hour: int) -> datetime:
+    """The next time it is ``hour``:00 UTC, strictly after ``now``."""
+    at = now.astimezone(timezone.utc).replace(hour=hour, minute=0, second=0, microsecond=0)
+    return at if at > now else at + timedelta(days=1)
+
+
 class Balise:
     def __init__(self, settings: Settings, clock=utc_now) -> None:  # type: ignore[no-untyped-def]
         self.settings = settings
@@ -67,6 +77,62 @@ class Balise:
         from balise.governance.audit import AuditTrail
 
         return AuditTrail(derive_audit_key(self.settings.secret_key.get_secret_value()), self.clock)
+
+    @cached_property
+    def match_log(self) -> AccessLog:
+        """The batched, chained log of answered match queries (docs/oversight.md)."""
+        from balise.domain.checkpoints import derive_access_log_key
+        from balise.governance.access_log import AccessLog
+
+        s = self.settings
+        return AccessLog(self.db.sessions, derive_access_log_key(s.secret_key.get_secret_value()), self.clock,
+                         batch_size=s.match_log_batch_size, flush_interval=s.match_log_flush_ms / 1000)
+
+    @cached_property
+    def checkpoint_signer(self) -> Ed25519Signer:
+        """The Ed25519 key of the audit checkpoints (BALISE_CHECKPOINT_KEY_FILE; generated under the
+        data directory in development)."""
+        from balise.evidence.adapters.signing import SigningKeyError, load_or_create_dev_signer, load_signer
+        from balise.settings import UnsafeConfiguration
+
+        problem = self.settings.checkpoint_key_problem()
+        if problem:
+            raise UnsafeConfiguration(problem)
+        path = self.settings.checkpoint_key_path
+        if path is None:
+            raise UnsafeConfiguration("BALISE_CHECKPOINT_KEY_FILE is missing (checkpoints are signed with it)")
+        try:
+            if self.settings.checkpoint_key_file is not None:
+                return load_signer(path)
+            return load_or_create_dev_signer(path)
+        except SigningKeyError as exc:
+            raise UnsafeConfiguration(f"BALISE_CHECKPOINT_KEY_FILE: {exc}") from exc
+
+    @cached_property
+    def checkpoints(self) -> Checkpoints:
+        """Needs BALISE_CHECKPOINT_DIR (the CLI says so before asking)."""
+        from balise.governance.checkpoints import Checkpoints
+
+        s = self.settings
+        if s.checkpoint_dir is None:
+            raise ValueError("BALISE_CHECKPOINT_DIR is not set: checkpoints are off")
+        timestamp = None
+        deliver = []
+        if s.tsa_url:
+            from balise.governance.adapters.timestamping import request_timestamp
+
+            url, timeout = s.tsa_url, s.tsa_timeout_seconds
+            timestamp = lambda digest: request_timestamp(url, digest, timeout)
+        if s.checkpoint_webhook_url:
+            from balise.governance.adapters.checkpoint_webhook import CheckpointWebhook
+
+            deliver.append(("webhook", CheckpointWebhook(s.checkpoint_webhook_url, s.webhook_timeout_seconds)))
+        if s.checkpoint_mail_to:
+            from balise.governance.adapters.checkpoint_mail import CheckpointMail
+
+            deliver.append(("mail", CheckpointMail(self.mailer, s.checkpoint_mail_to, s.centre_name)))
+        return Checkpoints(self.db.sessions, self.audit, self.match_log, self.checkpoint_signer, s.checkpoint_dir,
+                           self.clock, s.centre_name, timestamp=timestamp, deliver=deliver)
 
     @cached_property
     def evidence(self) -> EvidenceVault:
@@ -195,7 +261,7 @@ class Balise:
         """What of an item reaches the staff browser: blurred derivatives, reveal tokens."""
         from balise.evidence.exposure import Exposure
 
-        return Exposure(self.db.transaction, self.evidence, self.audit, self.clock)
+        return Exposure(self.db.transaction, self.evidence, self.audit, self.clock, self.settings.reveal_daily_cap)
 
     @cached_property
     def mailer(self) -> Mailer:
@@ -379,7 +445,19 @@ class Balise:
             # Half a job lease at most per run, so a backlog never outlives the lease.
             PeriodicTask("retention", timedelta(seconds=self.settings.retention_interval_seconds),
                          work=lambda: self.retention.run(budget_seconds=self.settings.job_lease_seconds / 2)),
+            # Nightly: the measured error rates of the recent months and weeks, stored.
+            PeriodicTask("error_rates", timedelta(days=1), self.error_rates.store_recent,
+                         next_run=lambda now: next_daily(now, self.settings.error_rates_hour_utc)),
+            # A signed checkpoint of the audit trail and the match access log, outside the database.
+            *([PeriodicTask("audit.checkpoint", timedelta(minutes=self.settings.checkpoint_interval_minutes),
+                            work=lambda: self.checkpoints.write(SYSTEM))] if self.settings.checkpoint_dir else []),
         ])
+
+    @cached_property
+    def error_rates(self) -> ErrorRates:
+        from balise.governance.error_rates import ErrorRates
+
+        return ErrorRates(self.clock, months=self.settings.error_rates_months)
 
     @cached_property
     def clocks(self) -> Clocks:
@@ -389,6 +467,12 @@ class Balise:
             information_request=timedelta(days=self.settings.information_request_days),
             removal_sla=timedelta(hours=self.settings.removal_sla_hours),
             hold_warning=timedelta(days=self.settings.hold_warning_days)))
+
+    @cached_property
+    def transparency(self) -> Transparency:
+        from balise.governance.transparency import Transparency
+
+        return Transparency(self.clock, self.settings.transparency_min_count)
 
     @cached_property
     def retention(self) -> Retention:
@@ -448,6 +532,8 @@ class Balise:
                                   memory_bytes=self.settings.hash_memory_bytes, dihedral=True)
 
     def close(self) -> None:
+        if "match_log" in self.__dict__:
+            self.match_log.close()  # what is waiting is written: a clean stop loses no entry
         if "db" in self.__dict__:
             self.db.dispose()
         if "webhooks" in self.__dict__:

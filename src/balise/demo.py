@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import random
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
@@ -17,6 +18,9 @@ from balise.intake.filing import UploadedFile, request_fingerprint
 from balise.intake.report_schema import ReportIn
 
 DEMO_PASSWORD = "demo-password-not-secret"
+# Display names in words (a page shows a name as it is).
+DEMO_TITLES = {Role.ANALYST: "analyst", Role.SENIOR_ANALYST: "senior analyst", Role.ADMIN: "administrator",
+               Role.AUDITOR: "auditor", Role.LE_LIAISON: "police liaison"}
 DEMO_USERS = (
     ("demo-analyst", Role.ANALYST),
     ("demo-senior", Role.SENIOR_ANALYST),
@@ -73,7 +77,126 @@ def has_data(balise: Balise) -> bool:
         return bool(session.execute(select(func.count()).select_from(Organisation)).scalar_one())
 
 
-def seed(balise: Balise, reports: int = 6) -> DemoResult:
+# Measured error rates (docs/oversight.md): months of DEMO history, one hash-only item per
+# report: (route, how many per month). The hashes are random values standing for nothing.
+HISTORY_MONTHS = 6
+HISTORY_PLAN = (("exact", 3), ("pdq:0", 1), ("pdq:6", 2), ("pdq:15", 2), ("pdq:27", 3), ("flag", 3))
+
+
+class _DemoClock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def _flip_bits(hex_value: str, bits: int, rng: random.Random) -> str:
+    value = int(hex_value, 16)
+    for position in rng.sample(range(256), bits):
+        value ^= 1 << position
+    return f"{value:064x}"
+
+
+def _history_decision(route: str, month: int, n: int, months: int) -> str | None:
+    """forward, unfounded, not_illegal (item overturned, report forwarded), or None
+    (not yet assessed). More far PDQ matches are overturned in later months (drift)."""
+    if month == 0 and n % 3 == 0:
+        return None  # the current month is not all assessed yet
+    if route == "exact":
+        return "unfounded" if (month, n) == (3, 1) else "forward"
+    if route == "pdq:27":
+        return "unfounded" if (n == 1 and month < months // 2) or (n == 2 and month < 2) else "forward"
+    if route == "pdq:15":
+        return "unfounded" if (month + n) % 5 == 0 else "forward"
+    if route == "flag":
+        return "not_illegal" if n == 0 else ("unfounded" if (month + n) % 4 == 0 else "forward")
+    return "forward"
+
+
+def seed_error_rate_history(balise: Balise, provider_id: uuid.UUID, provider_actor: Actor,
+                            months: int = HISTORY_MONTHS) -> int:
+    """DEMO reports of past months decided by the DEMO analyst, so that the measured error
+    rates (per route, source and month) are not empty. Decisions are taken without routing
+    (forwarded reports go to Europol only): the routing is shown by the current DEMO reports."""
+    from sqlalchemy import select
+
+    from balise.adapters.db.models import Item, User
+    from balise.casework.assessment import Assessment, Decision
+    from balise.domain.error_rates import months_back
+    from balise.domain.indicators import Algorithm, IndicatorKind
+
+    rng = random.Random(2026)
+    now = datetime.now(timezone.utc)
+    clock = _DemoClock(now)
+    past = Balise(balise.settings, clock=clock)
+    try:
+        actor = Actor.system("demo")
+        exact_md5, exact_sha256 = rng.randbytes(16).hex(), rng.randbytes(32).hex()
+        pdq = rng.randbytes(32).hex()
+        with past.db.transaction() as session:
+            for algorithm, value, source in ((Algorithm.MD5, exact_md5, "DEMO hash list A"),
+                                             (Algorithm.SHA256, exact_sha256, "DEMO hash list A"),
+                                             (Algorithm.PDQ, pdq, "DEMO hash list B")):
+                past.indicators.add(session, actor, algorithm=algorithm, value=value, kind=IndicatorKind.KNOWN_CSAM,
+                                    provenance={"source": source, "note": "DEMO indicator: a random value"},
+                                    quality=100 if algorithm is Algorithm.PDQ else None)
+        assessment = Assessment(past.audit, past.indicators, clock)
+        filed = 0
+        for month in range(months - 1, -1, -1):
+            first = months_back(now, month).replace(day=2, hour=9)
+            for route, count in HISTORY_PLAN:
+                for n in range(count):
+                    received = min(first + timedelta(days=2 * n + 3 * len(route), hours=filed % 7), now - timedelta(hours=2))
+                    clock.now = received
+                    if route == "exact":
+                        hashes = {"md5": exact_md5, "sha256": exact_sha256}
+                    elif route.startswith("pdq:"):
+                        hashes = {"pdq": _flip_bits(pdq, int(route[4:]), rng), "pdq_quality": 90}
+                    else:
+                        hashes = {"md5": rng.randbytes(16).hex(), "sha256": rng.randbytes(32).hex()}
+                    document = {
+                        "reported_at": received.isoformat(), "signature": "DEMO-SIGNATURE",
+                        "provider": {"contact_point": {"name": "DEMO Trust & Safety", "email": "ts@provider.demo.invalid"}},
+                        "reported_elsewhere": {"reported": False}, "type": "known_csam",
+                        "service": {"type": "hosting"}, "awareness": {"source": "own_motion"},
+                        "content_removed": True, "user_decision": "suspend",
+                        "additional_info": "DEMO report (error-rate history): hashes only, random values.",
+                        "items": [{"kind": "hash_only", "hashes": hashes, "filename": f"demo-history-{filed}.jpg"}],
+                    }
+                    report = ReportIn.model_validate(document)
+                    report_id = past.intake.file(
+                        actor=provider_actor, organisation_id=provider_id, report=report, files={},
+                        fingerprint=request_fingerprint(document, {}), idempotency_key=None, is_demo=True,
+                    ).report.id
+                    filed += 1
+                    past.run_jobs()  # triage: complete, so in assessment
+                    decision = _history_decision(route, month, n, months)
+                    if decision is None:
+                        continue
+                    clock.now = received + timedelta(hours=1)
+                    with past.db.transaction() as session:
+                        analyst = session.execute(select(User).where(User.username == "demo-analyst")).scalar_one()
+                        assessment.claim(session, analyst, report_id)
+                        item = session.execute(select(Item).where(Item.report_id == report_id)).scalar_one()
+                        if route == "flag":
+                            assessment.classify(session, analyst, item.id, revision=item.revision,
+                                                outcome="not_illegal" if decision == "not_illegal" else "illegal",
+                                                classification={"interpol_baseline": True} if decision == "forward" else None)
+                        session.flush()
+                        if decision == "unfounded":
+                            chosen = Decision("manifestly_unfounded", ("technical_error",),
+                                              "DEMO: the match was a technical error.")
+                        else:
+                            chosen = Decision("forward", (), "DEMO: forwarded." if decision == "not_illegal" else "")
+                        report_row = item.report
+                        assessment.decide(session, analyst, report_id, revision=report_row.revision, decision=chosen)
+        return filed
+    finally:
+        past.close()
+
+
+def seed(balise: Balise, reports: int = 6, error_history: bool = True) -> DemoResult:
     if not balise.settings.is_development:
         raise RuntimeError("demo data is for BALISE_ENV=development only (it has known passwords)")
     actor = Actor.system("demo")
@@ -99,7 +222,7 @@ def seed(balise: Balise, reports: int = 6) -> DemoResult:
         for username, role in DEMO_USERS:
             new = balise.users.create(
                 session, actor, username=username, password=DEMO_PASSWORD, role=role,
-                display_name=f"DEMO {role.value}", is_demo=True,
+                display_name=f"DEMO {DEMO_TITLES[role]}", is_demo=True,
             )
             users.append((username, role.value, new.totp_secret))
         provider_id = provider.id
@@ -137,5 +260,113 @@ def seed(balise: Balise, reports: int = 6) -> DemoResult:
             actor=provider_actor, organisation_id=provider_id, report=report, files=files,
             fingerprint=request_fingerprint(document, files), idempotency_key=None, is_demo=True,
         )
+    if error_history:
+        seed_error_rate_history(balise, provider_id, provider_actor)
     balise.run_jobs()  # triage the demo reports now, so the queue is ready
+    with balise.db.transaction() as session:
+        balise.error_rates.store_recent(session)  # what the nightly job stores, at once
+    _demo_oversight(balise, provider_actor, str(provider_id), str(key.key_id))
     return DemoResult(api_key=key.plaintext, users=users, reports=reports, ispws=(ispws.username, ispws.password))
+
+
+STATISTICS_COUNTRIES = ("FR", "DE", "NL")
+
+
+def seed_statistics(balise: Balise, reports: int = 80) -> int:
+    """DEMO reports enough for a transparency report whose cells are not all withheld
+    (docs/transparency.md): hash-only items (no picture), some the same content reported again,
+    of every type and service, located in several Member States, then assessed by the DEMO
+    analysts through the same steps as in the workbench (claim, classify, decide, confirm).
+    Returns how many reports were decided."""
+    import hashlib
+
+    from sqlalchemy import select
+
+    from balise.adapters.db.models import Organisation, Report, User
+    from balise.casework.assessment import Decision
+
+    if not balise.settings.is_development:
+        raise RuntimeError("demo data is for BALISE_ENV=development only (it has known passwords)")
+    with balise.db.sessions() as session:
+        provider = session.execute(select(Organisation.id).where(
+            Organisation.is_demo.is_(True), Organisation.kind == OrgKind.PROVIDER.value)).scalars().first()
+    if provider is None:
+        raise RuntimeError("seed the DEMO organisations first (balise demo)")
+    provider_actor = Actor.organisation(str(provider), "DEMO Provider (example platform)")
+    now = datetime.now(timezone.utc)
+    types = ("known_csam", "new_csam", "solicitation")
+    services = ("hosting", "hosting", "interpersonal_communication", "other")
+    for n in range(reports):
+        # Every third report carries content an earlier one carried: "reported more than once".
+        seeds = [f"{n}-{k}" for k in range(1 + n % 3)]
+        if n % 3 == 2:
+            seeds.append(f"{n // 4}-0")
+        document = {
+            "reported_at": (now - timedelta(minutes=10 * n)).isoformat(),
+            "signature": "DEMO-SIGNATURE",
+            "provider": {"contact_point": {"name": "DEMO Trust & Safety", "email": "ts@provider.demo.invalid"}},
+            "reported_elsewhere": {"reported": False},
+            "user_decision": "suspend",
+            "type": types[n % 3],
+            "service": {"type": services[n % 4], "url": f"https://provider.demo.invalid/s/{n}"},
+            "awareness": {"source": "own_motion"},
+            "content_removed": True,
+            "additional_info": "DEMO statistics report: hashes of no real material.",
+            "geolocation": {"country": STATISTICS_COUNTRIES[n % len(STATISTICS_COUNTRIES)]} if n % 6 else None,
+            "items": [{"kind": "hash_only", "hashes": {
+                "sha256": hashlib.sha256(f"DEMO statistics item {s}".encode()).hexdigest()}} for s in seeds],
+        }
+        report = ReportIn.model_validate(document)
+        balise.intake.file(actor=provider_actor, organisation_id=provider, report=report, files={},
+                           fingerprint=request_fingerprint(document, {}), idempotency_key=None, is_demo=True)
+    balise.run_jobs()
+    decided = 0
+    with balise.db.transaction() as session:
+        analyst = session.execute(select(User).where(User.username == "demo-analyst")).scalar_one()
+        senior = session.execute(select(User).where(User.username == "demo-senior")).scalar_one()
+        waiting = session.execute(select(Report).where(
+            Report.is_demo.is_(True), Report.state == "in_assessment",
+            Report.additional_info.like("DEMO statistics%")).order_by(Report.created_at)).scalars().all()
+        for index, report in enumerate(waiting):
+            balise.assessment.claim(session, analyst, report.id)
+            if index % 8 == 0:
+                decision = Decision("manifestly_unfounded", ("adult_content",))
+            elif index % 8 in (1, 2) and report.report_type != "known_csam":
+                for item in report.items:
+                    balise.assessment.classify(session, analyst, item.id, revision=item.revision,
+                                               outcome="not_illegal", classification=None)
+                decision = Decision("manifestly_unfounded", ("no_minor_visible",))
+            else:
+                for item in report.items:
+                    balise.assessment.classify(session, analyst, item.id, revision=item.revision,
+                                               outcome="illegal", classification={"ncmec_category": "B2"})
+                decision = Decision("forward")
+            balise.assessment.decide(session, analyst, report.id, revision=report.revision, decision=decision)
+            balise.assessment.release(session, analyst, report.id)
+            decided += 1
+        for awaiting in balise.assessment.awaiting(session):
+            if awaiting.item is not None:
+                balise.assessment.confirm_item(session, senior, awaiting.item.id, accept=True)
+    balise.run_jobs()
+    return decided
+
+
+def _demo_oversight(balise: Balise, provider: Actor, organisation_id: str, key_id: str) -> None:
+    """A few DEMO match queries in the match access log, and (when BALISE_CHECKPOINT_DIR is set,
+    as `make run` does) a signed checkpoint, so that the audit page shows one."""
+    import hashlib
+
+    from balise.detection.matching import HashQuery
+    from balise.domain.checkpoints import match_entry
+
+    for n in range(3):
+        queries = [HashQuery("md5", hashlib.md5(demo_image(1000 + n)).hexdigest())]
+        outcomes = balise.matcher.match(queries)
+        balise.match_log.append(match_entry(
+            at=balise.clock(), actor_type=provider.type.value, actor_id=provider.id, organisation_id=organisation_id,
+            key_id=key_id, grant_id=None, purpose="provider match query (DEMO)", hash_types=["md5"],
+            threshold=None, matched_hashes=sum(1 for o in outcomes if o.matches),
+            indicator_ids=[m["indicator_id"] for o in outcomes for m in o.matches]))
+    balise.match_log.flush()
+    if balise.settings.checkpoint_dir is not None:
+        balise.checkpoints.write(Actor.system("demo"))

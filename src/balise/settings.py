@@ -26,10 +26,14 @@ ENV_PREFIX = "BALISE_"
 DEV_SECRET_KEY = "balise-development-secret-key-do-not-use-in-production"
 DEV_VAULT_KEY = base64.b64encode(b"balise-dev-vault-key-not-secret!").decode()
 
-SECRET_FIELDS = ("secret_key", "vault_key", "smtp_password")
+# Every setting that is or may carry a secret (a database or Redis URL holds its password):
+# each may be read from the file named by BALISE_<NAME>_FILE instead of the environment.
+SECRET_FIELDS = ("secret_key", "vault_key", "smtp_password", "database_url", "rate_limit_storage", "metrics_token")
 DEFAULT_MAIL_FROM = "Balise <notices@balise.invalid>"
 # Development only: where the generated evidence-package signing key is kept, under data_dir.
 DEV_SIGNING_KEY_NAME = "signing-key.pem"
+# Development only: the generated audit checkpoint key, under data_dir.
+DEV_CHECKPOINT_KEY_NAME = "checkpoint-key.pem"
 
 
 def static_hosts(value: str) -> dict[str, list[str]]:
@@ -114,6 +118,9 @@ class Settings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = 8000
+    # Reverse proxies (comma-separated addresses or networks) whose X-Forwarded-For and
+    # X-Forwarded-Proto are believed; empty: none, the client address is the connection's.
+    forwarded_allow_ips: str = ""
     base_url: str = "http://127.0.0.1:8000"
 
     # Intake limits. A request larger than max_request_bytes is refused before it is read.
@@ -143,6 +150,15 @@ class Settings(BaseSettings):
 
     # Off by default: an access log records every client address, anonymous reporters' too.
     access_log: bool = False
+    # Log lines: one JSON object per line (default outside development) or readable text.
+    log_format: Literal["json", "console"] | None = None
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    # Prometheus /metrics (docs/deployment.md#metrics). With a token, a scrape must send
+    # "Authorization: Bearer <token>"; without one, /metrics is served only when metrics_open
+    # says the network in front keeps it private, or in development to loopback clients.
+    metrics_token: SecretStr | None = None
+    metrics_open: bool = False
 
     # The embedded default runs background jobs in a thread of `balise serve`.
     run_jobs_in_server: bool = True
@@ -164,6 +180,11 @@ class Settings(BaseSettings):
     geo_overrides_file: Path | None = None
     # Pictures and videos found on a reported HTML page become items of their own (0: off).
     page_media_limit: int = Field(default=20, ge=0, le=200)
+    # The transparency report (docs/transparency.md): a count below this is published as
+    # "fewer than N", so that no figure points at a person.
+    transparency_min_count: int = Field(default=10, ge=2, le=1000)
+    # The public page /transparency recomputes a year's figures at most this often.
+    transparency_cache_seconds: float = Field(default=3600.0, ge=0)
     # Removal verification: re-fetch after each of these delays from the host notice.
     removal_check_schedule: str = "1h,6h,24h,72h,7d"
     # Not removed this long after the host notice: the coordinating authority is told.
@@ -174,6 +195,9 @@ class Settings(BaseSettings):
     package_include_media: bool = False
 
     session_max_age_seconds: int = 8 * 3600
+    # Wellness: reveals an analyst may make in a day (UTC) before they are refused until a
+    # senior analyst lifts the cap for them for the day; 0 is no cap.
+    reveal_daily_cap: int = Field(default=0, ge=0, le=10_000)
     login_rate_limit: str = "10/minute"
 
     # Anonymous public reporting: per-address buckets (a keyed hash, in memory only) and per
@@ -220,6 +244,18 @@ class Settings(BaseSettings):
         static_hosts(value)
         return value
 
+    @field_validator("forwarded_allow_ips")
+    @classmethod
+    def _forwarded_allow_ips_parse(cls, value: str) -> str:
+        import ipaddress
+
+        for part in filter(None, (p.strip() for p in value.split(","))):
+            try:
+                ipaddress.ip_network(part, strict=False)
+            except ValueError:
+                raise ValueError(f"BALISE_FORWARDED_ALLOW_IPS: {part!r} is not an address or network") from None
+        return value
+
     @field_validator("fetch_allow_networks")
     @classmethod
     def _allow_networks_parse(cls, value: str) -> str:
@@ -240,6 +276,46 @@ class Settings(BaseSettings):
     signing_key_file: Path | None = None
     centre_name: str = Field(default="Balise centre (development)", min_length=1, max_length=200)
     package_dir: Path | None = None
+    # Audit checkpoints (docs/oversight.md): signed files anchoring the audit trail and the match
+    # access log outside the database. On when checkpoint_dir is set. The Ed25519 key (PEM) must
+    # not be readable by whoever can write the database; in development one is generated.
+    checkpoint_dir: Path | None = None
+    checkpoint_key_file: Path | None = None
+    checkpoint_interval_minutes: int = Field(default=60, ge=1, le=7 * 24 * 60)
+    # A partner's endpoint that receives each checkpoint by HTTP POST (JSON), and an RFC 3161
+    # time-stamping authority asked to timestamp each one.
+    checkpoint_webhook_url: str | None = None
+    # ... and/or an address that receives each checkpoint by mail (BALISE_SMTP_URL, else the outbox).
+    checkpoint_mail_to: str | None = None
+    tsa_url: str | None = None
+    tsa_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    # The match access log: batches of at most this many entries, written at least this often.
+    # "audit-row" writes one audit event per query instead (the behaviour before the log).
+    match_log_batch_size: int = Field(default=1000, ge=1, le=100_000)
+    match_log_flush_ms: int = Field(default=100, ge=1, le=60_000)
+    match_log_mode: Literal["batched", "audit-row"] = "batched"
+
+    @field_validator("checkpoint_mail_to")
+    @classmethod
+    def _mail_address(cls, value: str | None) -> str | None:
+        from balise.domain.mail import is_address
+
+        if value and not is_address(value):
+            raise ValueError(f"BALISE_CHECKPOINT_MAIL_TO must be one e-mail address, not {value!r}")
+        return value or None
+
+    @field_validator("checkpoint_webhook_url", "tsa_url")
+    @classmethod
+    def _http_url(cls, value: str | None, info: Any) -> str | None:
+        from urllib.parse import urlsplit
+
+        if not value:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"{ENV_PREFIX}{info.field_name.upper()} must be an http:// or https:// URL, not {value!r}")
+        return value
+
     # NCMEC CyberTipline-compatible API (/ispws): largest <report> or <fileDetails> document,
     # and requests per credential (a report is submit + 2 per file + finish).
     ispws_max_xml_bytes: int = 2 * 1024 * 1024
@@ -266,6 +342,11 @@ class Settings(BaseSettings):
     # How often the retention job runs, and how many records one transaction batch selects.
     retention_interval_seconds: int = 3600
     retention_batch_size: int = 200
+    # Measured error rates (docs/oversight.md#measured-error-rates): the nightly job runs at this
+    # hour (UTC) and recomputes the figures of this many months (the current one included);
+    # older months keep the figures stored when they were last recomputed.
+    error_rates_hour_utc: int = 2
+    error_rates_months: int = 24
 
     @field_validator("retention_unfounded_days", "retention_forwarded_days", "retention_retracted_days",
                      "retention_public_contact_days", "retention_public_contact_max_days", "retention_jobs_days",
@@ -285,6 +366,26 @@ class Settings(BaseSettings):
         if number > ceiling:
             raise ValueError(f"{name} must be at most {ceiling} {unit}, not {number}")
         return number
+
+    @field_validator("metrics_token")
+    @classmethod
+    def _metrics_token_long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 24:
+            raise ValueError("BALISE_METRICS_TOKEN must be at least 24 characters")
+        return value or None
+    @field_validator("error_rates_hour_utc", "error_rates_months", mode="before")
+    @classmethod
+    def _error_rates_whole_in_range(cls, value: Any, info: Any) -> int:
+        name = f"{ENV_PREFIX}{info.field_name.upper()}"
+        low, high, what = (0, 23, "an hour from 0 to 23") if info.field_name == "error_rates_hour_utc" \
+            else (1, 120, "a number of months from 1 to 120")
+        text = value.strip() if isinstance(value, str) else value
+        if isinstance(text, bool) or not (isinstance(text, int) or (isinstance(text, str)
+                                                                       and text.removeprefix("-").isdigit())):
+            raise ValueError(f"{name} must be {what}, not {value!r}")
+        if not low <= int(text) <= high:
+            raise ValueError(f"{name} must be {what}, not {int(text)}")
+        return int(text)
 
     @field_validator("vault_key")
     @classmethod
@@ -430,8 +531,46 @@ class Settings(BaseSettings):
         return None
 
     @property
+    def checkpoint_key_path(self) -> Path | None:
+        """The checkpoint key file: the setting, else (development only) one under data_dir."""
+        if self.checkpoint_key_file is not None:
+            return self.checkpoint_key_file
+        return self.data_dir / DEV_CHECKPOINT_KEY_NAME if self.is_development else None
+
+    def checkpoint_key_problem(self) -> str | None:
+        """Why checkpoints cannot be signed (None when they can, are off, or development will
+        generate its key)."""
+        if self.checkpoint_dir is None and self.checkpoint_key_file is None:
+            return None
+        path = self.checkpoint_key_file
+        if path is None:
+            if self.is_development:
+                return None
+            return ("BALISE_CHECKPOINT_DIR is set but BALISE_CHECKPOINT_KEY_FILE is missing (checkpoints are signed "
+                    "with it; create one with `balise package keygen PATH`, kept where the database cannot reach)")
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            return f"BALISE_CHECKPOINT_KEY_FILE={str(path)!r} cannot be read: {exc.strerror}"
+        from cryptography.exceptions import UnsupportedAlgorithm
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+        from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+        try:
+            key = load_pem_private_key(data, password=None)
+        except (ValueError, TypeError, UnsupportedAlgorithm):
+            key = None
+        if not isinstance(key, Ed25519PrivateKey):
+            return f"BALISE_CHECKPOINT_KEY_FILE={str(path)!r} is not an unencrypted Ed25519 private key in PEM"
+        return None
+
+    @property
     def is_development(self) -> bool:
         return self.env == "development"
+
+    @property
+    def log_as_json(self) -> bool:
+        return self.log_format == "json" or (self.log_format is None and not self.is_development)
 
     def unsafe_reasons(self) -> list[str]:
         """Why this configuration must not serve outside development (empty when safe)."""
@@ -446,6 +585,9 @@ class Settings(BaseSettings):
         signing = self.signing_key_problem()
         if signing:
             reasons.append(signing)
+        checkpoint = self.checkpoint_key_problem()
+        if checkpoint:
+            reasons.append(checkpoint)
         return reasons
 
     def check_safe(self) -> None:

@@ -27,6 +27,15 @@ def load_balise() -> Balise:
     return Balise(settings)
 
 
+def configure_logs(balise: Balise) -> None:
+    """The processes operators watch (serve, worker, jobs run, backup, restore) write their log
+    lines in BALISE_LOG_FORMAT to standard error; what a command prints for its user still
+    goes to standard output."""
+    from balise.adapters.logs import configure_logging
+
+    configure_logging(balise.settings.log_as_json, balise.settings.log_level)
+
+
 def check_routing_configuration(balise: Balise) -> None:
     """Files named by settings are read at start, so a mistake stops the process with its name
     instead of failing the first job that needs them."""

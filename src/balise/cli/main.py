@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from balise.cli.common import CLI_ACTOR, check_routing_configuration, fail, load_balise
+from balise.cli.common import CLI_ACTOR, check_routing_configuration, configure_logs, fail, load_balise
 from balise.domain.audit import AuditEvent
 from balise.domain.model import OrgKind, Role, Scope
 
@@ -47,6 +47,7 @@ def serve(
     from balise.web.app import create_app
 
     balise = load_balise()
+    configure_logs(balise)
     try:
         asgi = create_app(balise)
     except UnsafeConfiguration as exc:
@@ -75,11 +76,16 @@ def serve(
     try:
         # No access log by default: it would write every client address (including anonymous
         # reporters') to the process output. BALISE_ACCESS_LOG=true turns it on.
-        uvicorn.run(asgi, host=host, port=port, log_level="info", proxy_headers=False,
-                    access_log=balise.settings.access_log)
+        # log_config=None: uvicorn's lines go through the handler of BALISE_LOG_FORMAT.
+        # X-Forwarded-For is believed only from the proxies named in BALISE_FORWARDED_ALLOW_IPS.
+        proxies = balise.settings.forwarded_allow_ips.strip()
+        uvicorn.run(asgi, host=host, port=port, log_level="info", proxy_headers=bool(proxies),
+                    forwarded_allow_ips=proxies or None, access_log=balise.settings.access_log, log_config=None)
     finally:
         if worker is not None:
             worker.stop()
+        if "match_log" in balise.__dict__:
+            balise.match_log.close()
 
 
 @app.command()
@@ -92,6 +98,7 @@ def worker(poll: Annotated[float, typer.Option(help="seconds between polls when 
     from balise.settings import UnsafeConfiguration
 
     balise = load_balise()
+    configure_logs(balise)
     try:
         balise.settings.check_safe()
     except UnsafeConfiguration as exc:
@@ -146,6 +153,7 @@ def jobs_retry(job_id: int) -> None:
 def jobs_run() -> None:
     """Run every ready job now, then exit."""
     balise = load_balise()
+    configure_logs(balise)
     typer.echo(f"ran {balise.run_jobs()} job(s)")
 
 
@@ -314,8 +322,11 @@ def org_revoke_key(prefix: Annotated[str, typer.Argument(help="the 12 hex charac
 def demo(
     if_new: Annotated[bool, typer.Option(help="only when the database has no organisation yet")] = False,
     reports: Annotated[int, typer.Option(min=0, max=500)] = 6,
+    statistics: Annotated[int, typer.Option(min=0, max=2000, help="DEMO reports of hashes only, assessed and "
+                                            "decided, so that the transparency report has figures (make run: 80)")] = 0,
 ) -> None:
-    """Seed DEMO organisations, staff and reports with generated benign images."""
+    """Seed DEMO organisations, staff and reports with generated benign images, and hash-only
+    DEMO reports already decided for the transparency report (/transparency)."""
     from balise import demo as demo_mod
 
     balise = load_balise()
@@ -328,6 +339,8 @@ def demo(
             return
         fail("the database already has data; demo seeds only an empty database")
     result = demo_mod.seed(balise, reports)
+    if statistics:
+        demo_mod.seed_statistics(balise, statistics)
     creds = balise.settings.data_dir / "demo-credentials.txt"
     creds.parent.mkdir(parents=True, exist_ok=True)
     lines = [f"DEMO provider API key: {result.api_key}", f"DEMO staff password: {demo_mod.DEMO_PASSWORD}"]
@@ -336,7 +349,8 @@ def demo(
     lines += [f"DEMO user {u} ({r}) TOTP secret: {s}" for u, r, s in result.users]
     creds.write_text("\n".join(lines) + "\n", encoding="utf-8")
     creds.chmod(0o600)
-    typer.echo(f"seeded DEMO data: {len(result.users)} staff, {result.reports} reports")
+    typer.echo(f"seeded DEMO data: {len(result.users)} staff, {result.reports} reports"
+               + (f", {statistics} decided reports for the transparency report" if statistics else ""))
     typer.echo("\n".join(lines))
     _print_login(balise)
 
@@ -367,18 +381,148 @@ def _print_login(balise: Balise) -> None:
 
 
 @audit_app.command("verify")
-def audit_verify() -> None:
-    """Check the whole chain; exit 1 naming the first broken event."""
+def audit_verify(
+    checkpoints: Annotated[Path | None, typer.Option(
+        help="a directory of checkpoints to hold the database against (truncated, rewritten, rolled back)")] = None,
+    public_key: Annotated[Path | None, typer.Option(
+        help="PEM file of the checkpoint public key(s); default: the public half of BALISE_CHECKPOINT_KEY_FILE")] = None,
+) -> None:
+    """Check the audit chain and the match access log; exit 1 naming the first broken event,
+    batch or checkpoint."""
     balise = load_balise()
+    keys = _checkpoint_public_keys(balise, public_key) if checkpoints is not None else []
+    if checkpoints is not None and not checkpoints.is_dir():
+        fail(f"{checkpoints} is not a directory", 2)
     with balise.db.transaction() as session:
         result = balise.audit.verify(session)
+        access = balise.match_log.verify(session)
     if not result.ok:
         typer.echo(f"BROKEN at event {result.first_broken_seq}: {result.reason} ({result.checked} events verified before it)")
         raise typer.Exit(1)
+    if not access.ok:
+        typer.echo(f"BROKEN at access log batch {access.first_broken_seq}: {access.reason} "
+                   f"({access.checked} batches verified before it)")
+        raise typer.Exit(1)
+    details: dict[str, object] = {"checked": result.checked, "access_log_batches": access.checked}
+    if checkpoints is not None:
+        from balise.governance.checkpoints import verify_checkpoints
+
+        with balise.db.sessions() as session:
+            report = verify_checkpoints(session, checkpoints, keys)
+        if not report.ok:
+            for problem in report.problems:
+                typer.echo(f"BROKEN: {problem}")
+            raise typer.Exit(1)
+        details.update(checkpoints=report.checked, latest_checkpoint=report.latest)
     with balise.db.transaction() as session:
         balise.audit.record(session, AuditEvent.AUDIT_VERIFY, CLI_ACTOR, "audit", "trail",
-                            "integrity check", {"checked": result.checked})
-    typer.echo(f"OK: {result.checked} events, chain intact")
+                            "integrity check", details)
+    typer.echo(f"OK: {result.checked} events, chain intact; {access.checked} access log batches, chain intact")
+    if checkpoints is not None:
+        typer.echo(f"OK: {report.checked} checkpoints ({report.timestamped} timestamped) agree with the database; "
+                   f"latest {report.latest}")
+
+
+def _checkpoint_public_keys(balise: Balise, path: Path | None) -> list:  # type: ignore[type-arg]
+    from balise.evidence.adapters.signing import SigningKeyError, load_public_keys
+    from balise.settings import UnsafeConfiguration
+
+    if path is not None:
+        try:
+            return load_public_keys(path.read_bytes(), str(path))
+        except OSError as exc:
+            fail(f"{path} cannot be read: {exc.strerror}", 2)
+        except SigningKeyError as exc:
+            fail(str(exc), 2)
+    try:
+        return [balise.checkpoint_signer.public_key]
+    except UnsafeConfiguration as exc:
+        fail(f"{exc} (or give the public key with --public-key)", 2)
+
+
+@audit_app.command("checkpoint")
+def audit_checkpoint() -> None:
+    """Write a signed checkpoint of the audit trail and the match access log now (to
+    BALISE_CHECKPOINT_DIR, timestamped and delivered when those are configured)."""
+    from balise.settings import UnsafeConfiguration
+
+    balise = load_balise()
+    if balise.settings.checkpoint_dir is None:
+        fail("BALISE_CHECKPOINT_DIR is not set: say where checkpoints are written", 2)
+    try:
+        written = balise.checkpoints.write(CLI_ACTOR)
+    except UnsafeConfiguration as exc:
+        fail(str(exc), 2)
+    except OSError as exc:
+        fail(f"the checkpoint could not be written in {balise.settings.checkpoint_dir}: {exc.strerror}", 2)
+    cp = written.checkpoint
+    typer.echo(f"checkpoint {written.path}: audit event {cp.audit.seq}, access log batch {cp.access_log.seq}, "
+               f"key {cp.key_id}, " + ("timestamped" if written.timestamped else "not timestamped")
+               + ({True: ", delivered to the partner", False: ", NOT delivered", None: ""}[written.delivered]))
+    for problem in written.problems:
+        typer.echo(f"warning: {problem}", err=True)
+
+
+@audit_app.command("public-key")
+def audit_public_key() -> None:
+    """Print the checkpoint public key (PEM) and its id, for whoever verifies the checkpoints."""
+    from balise.settings import UnsafeConfiguration
+
+    balise = load_balise()
+    try:
+        signer = balise.checkpoint_signer
+    except UnsafeConfiguration as exc:
+        fail(str(exc), 2)
+    typer.echo(f"# key id {signer.key_id}")
+    typer.echo(signer.public_pem.rstrip())
+
+
+@app.command()
+def backup(
+    out: Annotated[Path, typer.Option("--out", help="a new or empty directory to write the backup into")],
+    include_secrets: Annotated[bool, typer.Option(help="also copy the evidence package signing key file")] = False,
+) -> None:
+    """Back up the database and the vault, packages, exports and outbox, with a manifest of
+    SHA-256 digests. The keys (BALISE_SECRET_KEY, BALISE_VAULT_KEY) are never written: keep them
+    apart, a restore needs the same ones."""
+    from balise.governance.backup import BackupError, create_backup
+
+    balise = load_balise()
+    configure_logs(balise)
+    try:
+        summary = create_backup(balise.settings, balise.db.engine, balise.audit, balise.db.sessions, CLI_ACTOR,
+                                out, include_secrets=include_secrets, now=balise.clock())
+    except BackupError as exc:
+        fail(str(exc))
+    typer.echo(f"backup written to {summary.directory}: {summary.database} database at revision "
+               f"{summary.schema_revision}, {summary.files} files, {summary.bytes} bytes; "
+               f"checked by {summary.directory / 'manifest.json'}")
+
+
+@app.command()
+def restore(
+    source: Annotated[Path, typer.Option("--from", help="a directory written by `balise backup`")],
+    force: Annotated[bool, typer.Option(help="replace a database or directories that hold data")] = False,
+) -> None:
+    """Check a backup (every file against its manifest, the keys it was made with), then put it
+    in place of the configured database and directories. Nothing changes if a check fails."""
+    from balise.governance.backup import BackupError, restore_backup, schema_note
+
+    balise = load_balise()
+    configure_logs(balise)
+    try:
+        manifest = restore_backup(balise.settings, balise.db.engine, source, force=force)
+    except BackupError as exc:
+        fail(str(exc))
+    with balise.db.transaction() as session:
+        balise.audit.record(session, AuditEvent.BACKUP_RESTORE, CLI_ACTOR, "backup", manifest["created_at"][:64],
+                            "restore", {"created_at": manifest["created_at"],
+                                        "schema_revision": manifest["schema_revision"], "force": force})
+    typer.echo(f"restored the backup of {manifest['created_at']} ({len(manifest['files'])} files)")
+    note = schema_note(balise.settings, balise.db.engine)
+    if note:
+        typer.echo(note)
+    typer.echo("next: `balise audit verify`")
 
 
 @audit_app.command("events")
@@ -588,9 +732,15 @@ def match_cmd(
 
     balise = load_balise()
     outcomes = balise.matcher.match([HashQuery(signal_type, v) for v in values], threshold=threshold)
+    from balise.domain.checkpoints import match_entry
+
+    # One entry in the match access log, in a batch of its own (a CLI run has no writer thread).
     with balise.db.transaction() as session:
-        balise.audit.record(session, AuditEvent.INDICATOR_MATCH, CLI_ACTOR, "organisation", "cli", "match from CLI",
-                            {"hashes": len(values), "matched": sum(1 for o in outcomes if o.matches)})
+        balise.match_log.write_now(session, [match_entry(
+            at=balise.clock(), actor_type=CLI_ACTOR.type.value, actor_id=CLI_ACTOR.id, organisation_id=None,
+            key_id=None, grant_id=None, purpose="match from CLI", hash_types=[signal_type] * len(values), threshold=threshold,
+            matched_hashes=sum(1 for o in outcomes if o.matches),
+            indicator_ids=[m["indicator_id"] for o in outcomes for m in o.matches])])
     for value, outcome in zip(values, outcomes):
         typer.echo(json.dumps({"type": signal_type, "value": value, "status": outcome.status,
                                "matches": outcome.matches, **({"error": outcome.error} if outcome.error else {})}))
@@ -618,6 +768,10 @@ app.add_typer(clocks_app, name="clocks")
 from balise.cli.retention import retention_app  # noqa: E402
 
 app.add_typer(retention_app, name="retention")
+from balise.cli.transparency import transparency_app  # noqa: E402
+
+app.add_typer(transparency_app, name="transparency")
+import balise.cli.error_rates  # noqa: E402, F401 - adds `balise stats errors` to stats_app
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -38,6 +38,9 @@ class AuditEvent(StrEnum):
     MEDIA_REVEAL = "media:reveal"
     MEDIA_PREVIEW = "media:preview"
     MEDIA_REFUSE = "media:refuse"
+    # Wellness: the daily cap of reveals (docs/workbench.md, "Wellness").
+    EXPOSURE_CAP_REACHED = "exposure:cap_reached"
+    EXPOSURE_CAP_LIFT = "exposure:cap_lift"
     PERSON_CREATE = "person:create"
     PERSON_READ = "person:read"
     MEDIA_STORE = "media:store"
@@ -102,6 +105,12 @@ class AuditEvent(StrEnum):
     # The trail itself.
     AUDIT_VERIFY = "audit:verify"
     AUDIT_READ = "audit:read"
+    # Operations (docs/deployment.md#backup-and-restore).
+    BACKUP_CREATE = "backup:create"
+    BACKUP_RESTORE = "backup:restore"
+    # The Article 83 statistics (docs/transparency.md).
+    TRANSPARENCY_BUILD = "transparency:build"
+    AUDIT_CHECKPOINT = "audit:checkpoint"
 
     CLOCK_OVERDUE = "clock:overdue"
     CLOCK_WARNING = "clock:warning"

@@ -64,6 +64,8 @@ class Refusal(StrEnum):
     NOT_SENIOR = "not_senior"
     NOT_AWAITING = "not_awaiting_confirmation"
     OWN_ASSESSMENT = "own_assessment"
+    # Wellness: the analyst reached the installation's daily cap of reveals, not lifted today.
+    DAILY_CAP = "daily_cap"
 
 
 # The purpose recorded when a senior analyst sees the blurred derivative of an item whose
@@ -150,3 +152,50 @@ def token_refusal(token: TokenState, *, user_id: Any, item_id: Any, now: datetim
     if token.claim_claimed_at != token.claimed_at:
         return Refusal.CLAIM_CHANGED
     return None
+
+
+# -- wellness (docs/workbench.md, "Wellness") ---------------------------------------------------
+
+# A break is suggested after this many reveals since the last one was dismissed (0: never),
+# unless the analyst chose another number in their settings.
+DEFAULT_BREAK_AFTER_REVEALS = 20
+MAX_BREAK_AFTER_REVEALS = 500
+
+
+def day_start(now: datetime) -> datetime:
+    """Midnight UTC of ``now``'s day: a day's reveals and a cap's lift count from here."""
+    return now.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def week_start(now: datetime) -> datetime:
+    """Monday midnight UTC of ``now``'s week (ISO weeks)."""
+    return day_start(now) - timedelta(days=now.weekday())
+
+
+def break_after(preferences: dict[str, Any]) -> int:
+    """The number of reveals after which a break is suggested (0: never), from preferences."""
+    try:
+        value = int(preferences.get("break_after_reveals", DEFAULT_BREAK_AFTER_REVEALS))
+    except (TypeError, ValueError):
+        return DEFAULT_BREAK_AFTER_REVEALS
+    return max(0, min(MAX_BREAK_AFTER_REVEALS, value))
+
+
+@dataclass(frozen=True)
+class ExposureCount:
+    """An analyst's reveals: today, this week, since their last dismissed break reminder;
+    and the installation's daily cap (0: none) with whether a senior lifted it for today."""
+
+    today: int
+    week: int
+    since_break: int
+    cap: int
+    lifted: bool
+
+    @property
+    def capped(self) -> bool:
+        """Reveals are refused now."""
+        return bool(self.cap) and self.today >= self.cap and not self.lifted
+
+    def break_due(self, every: int) -> bool:
+        return bool(every) and self.since_break >= every

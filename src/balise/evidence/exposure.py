@@ -15,6 +15,13 @@
   unblurred re-encoded derivative; anything else as the stored bytes, which the web layer
   sends only as an attachment.
 
+Wellness (docs/workbench.md, "Wellness"): :meth:`Exposure.count` tells an analyst's reveals
+today and this week, counted from the audit trail's ``media:reveal`` events (the record of
+what was seen is the only record kept). When the installation sets a daily cap
+(``BALISE_REVEAL_DAILY_CAP``), a reveal past it is refused (``exposure:cap_reached``, 403)
+until a senior analyst lifts the cap for that analyst for the day (:meth:`Exposure.lift_cap`,
+``exposure:cap_lift``).
+
 Every refusal is audited (``media:refuse``, with the reason) and committed; nothing is served.
 Derivatives are recomputed for each request, in memory: no clear copy is written to disk.
 """
@@ -30,11 +37,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from balise.accounts.actors import Actor
-from balise.adapters.db.models import Item, ReportClaim, RevealToken, User
+from balise.adapters.db.models import AuditRecord, Item, ReportClaim, RevealToken, User
 from balise.detection.adapters.hashing import sniff_media_type
 from balise.detection.indicators import candidates_by_item, proposed_by
 from balise.domain.audit import AuditEvent
@@ -44,15 +51,17 @@ from balise.domain.exposure import (
     REVEAL_TOKEN_KEEP,
     REVEAL_TOKEN_TTL,
     Display,
+    ExposureCount,
     Refusal,
     TokenState,
+    day_start,
     display_of,
     token_refusal,
+    week_start,
 )
 from balise.evidence.adapters import derivatives
 from balise.evidence.vault import EvidenceVault
 from balise.governance.audit import AuditTrail
-
 
 EXTENSIONS = {"video/mp4": "mp4", "video/webm": "webm", "video/x-msvideo": "avi"}
 
@@ -97,8 +106,9 @@ class Reveal:
 
 class Exposure:
     def __init__(self, transaction: Callable[[], AbstractContextManager[Session]], evidence: EvidenceVault,
-                 audit: AuditTrail, clock: Callable[[], datetime]) -> None:
+                 audit: AuditTrail, clock: Callable[[], datetime], daily_cap: int = 0) -> None:
         self._transaction = transaction
+        self.daily_cap = daily_cap
         self._evidence = evidence
         self._audit = audit
         self._clock = clock
@@ -177,6 +187,13 @@ class Exposure:
                 return self._refuse(session, viewer, item, Refusal.NO_CLAIM)
             if not purpose:
                 return self._refuse(session, viewer, item, Refusal.NO_PURPOSE, status=400)
+            counted = self.count(session, viewer.user_id)
+            if counted.capped:
+                self._audit.record(session, AuditEvent.EXPOSURE_CAP_REACHED, viewer.actor, "item", str(item.id),
+                                   "reveal refused: daily cap reached",
+                                   {"report": str(item.report_id), "revealed_today": counted.today,
+                                    "cap": counted.cap, "day": now.date().isoformat()})
+                return Refused(403, Refusal.DAILY_CAP.value)
             session.execute(delete(RevealToken).where(RevealToken.expires_at < now - REVEAL_TOKEN_KEEP))
             token = secrets.token_urlsafe(32)
             digest = _digest(token)
@@ -231,6 +248,37 @@ class Exposure:
         kind, mime = sniff_media_type(data[:64])
         media_type = mime if kind == "video" and display is Display.VIDEO and mime else "application/octet-stream"
         return Served(data, media_type, raster=False, filename=f"{filename}.{EXTENSIONS.get(media_type, 'bin')}")
+
+    # -- wellness -----------------------------------------------------------------------------
+
+    def count(self, session: Session, user_id: uuid.UUID, break_since: datetime | None = None) -> ExposureCount:
+        """This user's reveals today and this week (UTC), and since ``break_since`` (their
+        last dismissed break reminder, or the start of the day, whichever is later)."""
+        now = self._clock()
+        today, week = day_start(now), week_start(now)
+        since = max(today, break_since) if break_since else today
+        reveals = (select(func.count()).select_from(AuditRecord)
+                   .where(AuditRecord.event_type == AuditEvent.MEDIA_REVEAL.value,
+                          AuditRecord.actor_type == "staff", AuditRecord.actor_id == str(user_id)))
+        lifted = False
+        if self.daily_cap:
+            lifted = session.execute(select(func.count()).select_from(AuditRecord).where(
+                AuditRecord.event_type == AuditEvent.EXPOSURE_CAP_LIFT.value, AuditRecord.subject_type == "user",
+                AuditRecord.subject_id == str(user_id), AuditRecord.occurred_at >= today)).scalar_one() > 0
+        return ExposureCount(
+            today=session.execute(reveals.where(AuditRecord.occurred_at >= today)).scalar_one(),
+            week=session.execute(reveals.where(AuditRecord.occurred_at >= week)).scalar_one(),
+            since_break=session.execute(reveals.where(AuditRecord.occurred_at >= since)).scalar_one(),
+            cap=self.daily_cap, lifted=lifted)
+
+    def lift_cap(self, session: Session, senior: Actor, analyst: User, reason: str) -> ExposureCount:
+        """Let ``analyst`` reveal past the daily cap until the end of today (UTC), audited as
+        ``exposure:cap_lift`` with the senior's reason. The caller checks the senior's role."""
+        counted = self.count(session, analyst.id)
+        self._audit.record(session, AuditEvent.EXPOSURE_CAP_LIFT, senior, "user", str(analyst.id), reason,
+                           {"username": analyst.username, "revealed_today": counted.today, "cap": counted.cap,
+                            "day": self._clock().date().isoformat()})
+        return self.count(session, analyst.id)
 
     # -- helpers ------------------------------------------------------------------------------
 

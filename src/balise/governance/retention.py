@@ -263,7 +263,7 @@ class Retention:
                 self._vault.purge(self._new_session, sha)
             except OSError as exc:
                 # An encrypted object no record refers to (logged), never a record without its object.
-                log.error("vault object %s was forgotten but its file could not be removed: %s", sha, exc)
+                log.error("a forgotten vault object's encrypted file could not be removed: %s", exc.strerror)
         return due
 
     # -- which reports are due, and which are exempt -----------------------------------------

@@ -450,7 +450,7 @@ class IspwsService:
             try:
                 self._evidence.purge(self._new_session, sha)
             except OSError as exc:
-                log.error("vault object %s was forgotten but its file could not be removed: %s", sha, exc)
+                log.error("a forgotten vault object's encrypted file could not be removed: %s", exc.strerror)
 
     def _delete_staged(self, session: Session, row: IspwsReport, actor: Actor, purpose: str) -> list[str]:
         """Delete the staged files and the document; returns the vault objects no longer referred

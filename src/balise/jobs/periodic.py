@@ -27,6 +27,9 @@ class PeriodicTask:
     # Batched work in transactions of its own, run first (retention: one transaction per report).
     # It must be idempotent: after a crash it runs again before the next run is queued.
     work: Callable[[], None] | None = None
+    # When the next run is due, from the end of this one (a nightly task names its hour);
+    # without it, ``every`` after this one.
+    next_run: Callable[[datetime], datetime] | None = None
 
     @property
     def kind(self) -> str:
@@ -62,4 +65,6 @@ class Periodic:
         with self._new_session() as session, session.begin():
             if task.run is not None:
                 task.run(session)
-            self._jobs.enqueue(session, kind, {}, run_at=self._clock() + task.every, dedupe_key=kind)
+            now = self._clock()
+            run_at = task.next_run(now) if task.next_run is not None else now + task.every
+            self._jobs.enqueue(session, kind, {}, run_at=run_at, dedupe_key=kind)

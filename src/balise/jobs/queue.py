@@ -23,6 +23,7 @@ import logging
 import os
 import socket
 import threading
+import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -34,6 +35,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from balise.adapters.db.models import Job
+from balise.adapters.logs import bound_request_id, current_request_id
 
 log = logging.getLogger("balise.jobs")
 
@@ -54,6 +56,7 @@ class ClaimedJob:
     kind: str
     payload: dict[str, Any]
     attempts: int
+    request_id: str | None = None
 
 
 class JobQueue:
@@ -76,7 +79,8 @@ class JobQueue:
             if pending:
                 return None
         job = Job(kind=kind, payload=payload, dedupe_key=dedupe_key, status="pending", attempts=0,
-                  max_attempts=max_attempts, run_at=run_at or self._clock(), created_at=self._clock())
+                  max_attempts=max_attempts, run_at=run_at or self._clock(), created_at=self._clock(),
+                  request_id=current_request_id())
         if dedupe_key is None:
             session.add(job)
             session.flush()
@@ -107,7 +111,7 @@ class JobQueue:
             job.locked_by = worker
             job.locked_until = now + self.lease
             job.attempts += 1
-            return ClaimedJob(job.id, job.kind, dict(job.payload), job.attempts)
+            return ClaimedJob(job.id, job.kind, dict(job.payload), job.attempts, job.request_id)
 
     def complete(self, job_id: int, worker: str) -> None:
         with self._new_session() as session, session.begin():
@@ -200,6 +204,15 @@ class JobQueue:
         job = self.claim(worker, set(handlers))
         if job is None:
             return False
+        # Every line logged while the job runs carries the request that enqueued it, and so
+        # does every job it enqueues in turn.
+        with bound_request_id(job.request_id):
+            self._run(job, handlers, worker)
+        return True
+
+    def _run(self, job: ClaimedJob, handlers: dict[str, Handler], worker: str) -> None:
+        log.debug("job %s (%s) started, attempt %s", job.id, job.kind, job.attempts)
+        started = time.perf_counter()
         heartbeat = _Heartbeat(self, job.id, worker)
         heartbeat.start()
         error, permanent = None, False
@@ -215,9 +228,9 @@ class JobQueue:
             heartbeat.stop()
         if error is None:
             self.complete(job.id, worker)
+            log.info("job %s (%s) done in %.3f s", job.id, job.kind, time.perf_counter() - started)
         else:
             self.fail(job.id, worker, error, permanent=permanent)
-        return True
 
     def run_until_idle(self, handlers: dict[str, Handler], worker: str | None = None, limit: int = 10_000) -> int:
         worker = worker or worker_name()

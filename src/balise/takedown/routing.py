@@ -157,13 +157,15 @@ class Router:
         if report.organisation_id is None or not contact:
             return None
         reasons = [r["code"] for r in (report.outcome_reasons or [])]
+        # Items given by MD5 or PDQ alone have no SHA-256 to quote; a given list must not be empty.
+        hashes = sorted({i.sha256 for i in report.items if i.sha256})
         return self._notices.create(
             session, report_id=report.id, kind="provider_feedback", dedupe=f"{report.id}:provider_feedback",
             recipient=contact, channel="email", language="en",
             context={"report_reference": str(report.id), "received_at": report.created_at, "decided_at": now,
                      "reasons": reasons, "reason_note": report.outcome_text,
                      "provider_report_reference": report.reported_elsewhere_reference,
-                     "item_hashes": sorted({i.sha256 for i in report.items if i.sha256})})
+                     **({"item_hashes": hashes} if hashes else {})})
 
     def resume(self, session: Session, report_id: uuid.UUID) -> None:
         """A hold ended: route again (only what is missing is added)."""

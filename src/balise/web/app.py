@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi_offline import FastAPIOffline
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
@@ -16,6 +18,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
 from sqlalchemy import text
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.routing import Match, Mount
@@ -29,8 +32,9 @@ from balise.web.api.deps import ApiError
 from balise.web.forms import FormGuard, Refusal
 from balise.web.limits import AMBIGUOUS_FRAMING, BodyLimitMiddleware, BodyTooLarge, FramingGuard, RateLimiter
 from balise.web.public import routes as public
+from balise.web.public import transparency as public_transparency
 from balise.web.ui import routes as ui
-from balise.web.ui import directory, media, workbench
+from balise.web.ui import directory, error_rates, media, wellness, workbench
 from balise.web.ui.routes import Forbidden, NotSignedIn
 
 log = logging.getLogger("balise.web")
@@ -45,8 +49,19 @@ SECURITY_HEADERS = {
 
 
 def create_fastapi(balise: Balise) -> FastAPI:
+    from balise.web.observability import metrics_response, new_registry, note_route
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        # A clean shutdown (SIGTERM, Ctrl-C) writes the match access log entries still waiting.
+        if "match_log" in balise.__dict__:
+            await run_in_threadpool(balise.match_log.close)
+
     # fastapi-offline serves the Swagger UI from the package, not from a CDN.
     app = FastAPIOffline(
+        lifespan=lifespan,
+        dependencies=[Depends(note_route)],
         title="Balise API",
         version=__version__,
         docs_url="/api/docs",
@@ -58,6 +73,7 @@ def create_fastapi(balise: Balise) -> FastAPI:
     settings = balise.settings
     app.state.api_limiter = RateLimiter(settings.api_rate_limit, settings.rate_limit_storage)
     app.state.login_limiter = RateLimiter(settings.login_rate_limit, settings.rate_limit_storage)
+    app.state.metrics_registry, app.state.http_metrics = new_registry(balise)
 
     app.include_router(reports.router)
     app.include_router(match.router)
@@ -65,8 +81,11 @@ def create_fastapi(balise: Balise) -> FastAPI:
     app.include_router(workbench.router)
     app.include_router(media.router)
     app.include_router(directory.router)
+    app.include_router(wellness.router)
+    app.include_router(error_rates.router)
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "ui" / "static")), name="static")
     app.include_router(public.router)
+    app.include_router(public_transparency.router)
     app.mount("/report-static", StaticFiles(directory=str(public.STATIC_DIR)), name="report-static")
 
     @app.exception_handler(ApiError)
@@ -141,6 +160,11 @@ def create_fastapi(balise: Balise) -> FastAPI:
         if not current:
             return JSONResponse({"status": "unavailable", "database": "migrations pending"}, status_code=503)
         return JSONResponse({"status": "ok", "database": "ok"})
+
+    # For Prometheus, not for API clients: left out of the OpenAPI document.
+    @app.get("/metrics", include_in_schema=False)
+    def metrics(request: Request) -> Response:
+        return metrics_response(request, balise, app.state.metrics_registry)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema:
@@ -221,8 +245,10 @@ def create_app(balise: Balise) -> Any:
     from balise.web.ispws import with_ispws
 
     # /ispws (NCMEC-compatible API) is its own stack: XML answers, its own limits, no cookies.
+    from balise.web.observability import ObservedRequests
+
     stack = with_ispws(BodyLimitMiddleware(SecurityHeaders(protected), settings.max_request_bytes), balise)
-    return FramingGuard(stack, _refuse_ambiguous_framing)
+    return ObservedRequests(FramingGuard(stack, _refuse_ambiguous_framing), app.state.http_metrics)
 
 
 def _refuse_ambiguous_framing(scope: dict[str, Any]) -> tuple[int, list[tuple[bytes, bytes]], bytes]:

@@ -360,6 +360,30 @@ class AuditHead(Base):
     mac: Mapped[str] = mapped_column(String(64))
 
 
+class MatchAccessBatch(Base):
+    """The match access log (docs/oversight.md): append-only batches of answered match queries,
+    each batch's MAC covering its entries and the MAC of the batch before it."""
+
+    __tablename__ = "match_access_batches"
+
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    written_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    entry_count: Mapped[int] = mapped_column(Integer)
+    entries: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    prev_mac: Mapped[str] = mapped_column(String(64))
+    mac: Mapped[str] = mapped_column(String(64))
+
+
+class MatchAccessHead(Base):
+    """One row: the last batch's number and MAC, locked by each append like audit_head."""
+
+    __tablename__ = "match_access_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger)
+    mac: Mapped[str] = mapped_column(String(64))
+
+
 class Indicator(Base):
     """A digital identifier of known or new CSAM, solicitation, or a URL (CSAR Art. 44)."""
 
@@ -456,6 +480,9 @@ class Job(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The HTTP request (X-Request-ID) during which the job was enqueued; the worker's log lines
+    # carry it while the job runs (docs/deployment.md#logs).
+    request_id: Mapped[str | None] = mapped_column(String(128))
 
 
 class PublicReport(Base):
@@ -775,3 +802,24 @@ class ClockAlert(Base):
     # The report the clock belongs to, when there is one (kept as text: alerts outlive nothing).
     report_id: Mapped[str | None] = mapped_column(String(64), index=True)
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class ErrorRateFigure(Base):
+    """Measured error rates of detection (docs/oversight.md#measured-error-rates): per period
+    (a month or an ISO week of item arrival), per route or indicator source, the items the
+    analysts confirmed, overturned, could not assess, or have not assessed. Written by the
+    nightly job, which replaces a period's rows as a whole."""
+
+    __tablename__ = "error_rate_figures"
+    __table_args__ = (UniqueConstraint("granularity", "period_start", "dimension", "key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    granularity: Mapped[str] = mapped_column(String(8))  # month, week
+    period_start: Mapped[datetime] = mapped_column(UTCDateTime)
+    dimension: Mapped[str] = mapped_column(String(16))  # route, source
+    key: Mapped[str] = mapped_column(String(200))
+    confirmed: Mapped[int] = mapped_column(Integer)
+    overturned: Mapped[int] = mapped_column(Integer)
+    cannot_assess: Mapped[int] = mapped_column(Integer)
+    unassessed: Mapped[int] = mapped_column(Integer)
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import io
 import mmap
+import re
 import zipfile
 from dataclasses import dataclass, field
 from typing import Union
@@ -36,6 +37,8 @@ Data = Union[bytes, bytearray, mmap.mmap]
 # scan (each a length the next one must follow) rules out chance byte patterns.
 _SOI = b"\xff\xd8\xff"
 _EOI = b"\xff\xd9"
+# The marker that ends entropy-coded data: an FF followed by anything but 00, D0-D7 or FF.
+_ENTROPY_END = re.compile(rb"\xff(?=[\x01-\xcf\xd8-\xfe])")
 # Bounds the work spent on chance SOI patterns in large non-media files, and how far into a file
 # a JPEG is looked for (more than the largest upload; a scan of a 3 GB disk image must not read
 # it all for this).
@@ -267,21 +270,13 @@ def _jpeg_extent(view: Data, start: int) -> tuple[int | None, int]:
         i += 2 + length
         usable = i
         if marker == 0xDA:
-            # Entropy-coded data runs to the next marker that is neither stuffing nor a restart.
-            while True:
-                j = view.find(b"\xff", i)
-                if j < 0 or j + 1 >= n:
-                    return None, n
-                following = view[j + 1]
-                if following == 0x00 or 0xD0 <= following <= 0xD7:
-                    i = j + 2
-                    continue
-                if following == 0xFF:
-                    i = j + 1
-                    continue
-                i = j
-                usable = i
-                break
+            # Entropy-coded data runs to the next marker that is neither stuffing (FF 00), a
+            # restart (FF D0-D7) nor fill (FF FF): found in C, not byte by byte.
+            found = _ENTROPY_END.search(view, i)
+            if found is None:
+                return None, n
+            i = found.start()
+            usable = i
 
 
 # -- PNG, WebP ----------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from balise.domain.ispws import DESCRIPTIONS, HTTP_STATUS, Code
+from balise.domain.ispws import DESCRIPTIONS, Code
 
 
 @dataclass(frozen=True)

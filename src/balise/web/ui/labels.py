@@ -232,6 +232,32 @@ VOCABULARIES: dict[str, dict[str, str]] = {
         "photodna": N_("PhotoDNA"),
         "url": N_("URL"),
     },
+    "clock_kind": {
+        "assessment": N_("assessment"),
+        "information_request": N_("information request"),
+        "indicator_confirmation": N_("indicator confirmation"),
+        "removal": N_("removal"),
+        "hold_expiry": N_("end of a hold"),
+        "unfinished_ncmec": N_("unfinished NCMEC report"),
+    },
+    "clock_state": {
+        "running": N_("running"),
+        "due_soon": N_("due soon"),
+        "overdue": N_("overdue"),
+    },
+    "clock_subject": {
+        "report": N_("report"),
+        "indicator": N_("indicator"),
+        "item": N_("item"),
+        "hold": N_("hold"),
+        "ispws_report": N_("NCMEC-API report"),
+    },
+    "org_kind": {
+        "provider": N_("provider"),
+        "hotline": N_("hotline"),
+        "law_enforcement": N_("law enforcement"),
+        "centre": N_("EU Centre"),
+    },
     "reveal_purpose": {
         "classify": N_("classify the item"),
         "age": N_("estimate the age of the people shown"),

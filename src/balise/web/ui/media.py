@@ -19,9 +19,15 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import JSONResponse, Response
 
 from balise.adapters.db.models import User
-from balise.domain.exposure import REVEAL_PURPOSES, preview_strength, stated_purpose
+from balise.domain.exposure import (
+    REVEAL_PURPOSES,
+    Refusal,
+    preview_strength,
+    stated_purpose,
+)
 from balise.domain.model import Role
 from balise.evidence.exposure import Refused, Served, Viewer
+from balise.web.ui import i18n
 from balise.web.ui.routes import DEFAULT_PREFERENCES, require_role
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
@@ -73,6 +79,13 @@ def reveal(request: Request, item_id: uuid.UUID, purpose: str = Form(default="",
     shows the item once, within a minute, to this analyst while they hold the claim."""
     typed = detail if purpose in REVEAL_PURPOSES or purpose == "other" else (detail or purpose)
     result = request.app.state.balise.exposure.reveal(_viewer(user), item_id, stated_purpose(purpose, typed))
+    if isinstance(result, Refused) and result.reason == Refusal.DAILY_CAP.value:
+        # Balise's own words, for the page to show as they are: no content, no token.
+        cap = request.app.state.balise.exposure.daily_cap
+        i18n.activate(i18n.negotiate(request.headers.get("accept-language"), (user.preferences or {}).get("locale")))
+        message = i18n.gettext("You reached today's cap of %(cap)s reveals. Items stay blurred until a senior "
+                               "analyst lifts the cap for you for today.") % {"cap": cap}
+        return JSONResponse({"refused": result.reason, "message": message}, status_code=403, headers=BASE_HEADERS)
     if isinstance(result, Refused):
         return _answer(result)
     seconds = max(1, int((result.expires_at - request.app.state.balise.clock()).total_seconds()))

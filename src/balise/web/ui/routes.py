@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -14,8 +15,16 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy import func, select
 
 from balise.accounts.actors import Actor
-from balise.adapters.db.models import AuditRecord, Organisation, Report, ReportClaim, User
+from balise.adapters.db.models import (
+    AuditRecord,
+    Organisation,
+    Report,
+    ReportClaim,
+    User,
+)
 from balise.domain.audit import AuditEvent
+from balise.domain.exposure import DEFAULT_BREAK_AFTER_REVEALS, break_after
+from balise.governance.checkpoints import last_checkpoint
 from balise.domain.model import Role
 from balise.web.ui import i18n, labels
 
@@ -25,7 +34,10 @@ def N_(message: str) -> str:
     return message
 
 
-DEFAULT_PREFERENCES = {"blur": 24, "greyscale": True, "locale": None, "break_minutes": 50, "reveal_seconds": 10}
+DEFAULT_PREFERENCES = {"blur": 24, "greyscale": True, "locale": None, "break_minutes": 50, "reveal_seconds": 10,
+                       "break_after_reveals": DEFAULT_BREAK_AFTER_REVEALS}
+# Who reveals items, and so has an exposure counter (docs/workbench.md, "Wellness").
+REVEALERS = (Role.ANALYST.value, Role.SENIOR_ANALYST.value)
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 TEMPLATES.env.add_extension("jinja2.ext.i18n")
@@ -53,6 +65,10 @@ def render(request: Request, template: str, status: int = 200, **context: Any) -
     i18n.activate(locale)
     context.setdefault("locale", locale)
     context.setdefault("prefs", {**DEFAULT_PREFERENCES, **preferences})
+    # (Called inside a write transaction, a route passes exposure=None: SQLite would wait on it.)
+    if user is not None and user.role in REVEALERS and "exposure" not in context:
+        context["exposure"] = exposure_of(request, user)
+        context["break_due"] = context["exposure"].break_due(break_after(context["prefs"]))
     return TEMPLATES.TemplateResponse(
         request, template, {"csrftoken": token() if token else "", **context}, status_code=status
     )
@@ -75,6 +91,20 @@ def refused(request: Request, refusal: Any) -> HTMLResponse:
     title, message = REFUSALS[refusal.code]
     text = i18n.gettext(message) % {"limit": refusal.limit, "field": repr(refusal.field)}
     return render(request, "error.html", status=refusal.status, title=title, message=text)
+
+
+def exposure_of(request: Request, user: User) -> Any:
+    """The user's reveals today, this week and since their last break (header and reminder)."""
+    balise = request.app.state.balise
+    since = None
+    dismissed = (user.preferences or {}).get("break_dismissed_at")
+    if dismissed:
+        try:
+            since = datetime.fromisoformat(dismissed)
+        except (TypeError, ValueError):
+            since = None
+    with balise.db.sessions() as session:
+        return balise.exposure.count(session, user.id, since)
 
 
 def current_user(request: Request) -> User:
@@ -201,7 +231,9 @@ def audit_page(request: Request, user: User = Depends(require_role(Role.AUDITOR,
         result = balise.audit.verify(session)
         balise.audit.record(session, AuditEvent.AUDIT_READ, actor, "audit", "trail", "audit review page")
         events = session.execute(select(AuditRecord).order_by(AuditRecord.seq.desc()).limit(100)).scalars().all()
-    return render(request, "audit.html", result=result, events=events)
+        checkpoint = last_checkpoint(session)
+    return render(request, "audit.html", result=result, events=events, checkpoint=checkpoint,
+                  checkpoints_on=balise.settings.checkpoint_dir is not None)
 
 
 @router.get("/organisations")

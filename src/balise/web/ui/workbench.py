@@ -15,7 +15,14 @@ from balise.accounts.actors import Actor
 from balise.adapters.db.models import Item, Organisation, PublicReport, Report, ReportClaim, User
 from balise.casework.assessment import UNFOUNDED_REASONS, AssessmentError, Conflict, Decision
 from balise.domain.audit import AuditEvent
-from balise.domain.exposure import PREVIEW_MAX_BLUR, PREVIEW_MIN_BLUR, REVEAL_PURPOSES, display_of
+from balise.domain.exposure import (
+    DEFAULT_BREAK_AFTER_REVEALS,
+    MAX_BREAK_AFTER_REVEALS,
+    PREVIEW_MAX_BLUR,
+    PREVIEW_MIN_BLUR,
+    REVEAL_PURPOSES,
+    display_of,
+)
 from balise.domain.indicators import AGE_BANDS, DIRECTIVE_ELEMENTS, FLAGS, NCMEC_CATEGORIES, UK_CATEGORIES
 from balise.domain.model import Role
 from balise.domain.states import ReportState
@@ -123,7 +130,7 @@ def report_view(request: Request, report_id: uuid.UUID, msg: str = "", err: str 
     with balise.db.transaction() as session:
         report = session.get(Report, report_id)
         if report is None:
-            return render(request, "error.html", status=404, title=i18n.gettext("Not found"),
+            return render(request, "error.html", status=404, exposure=None, title=i18n.gettext("Not found"),
                           message=i18n.gettext("There is no such report."))
         # One event per thing shown, as always; written together (one write for a 50-item page).
         balise.audit.record_many(session, actor, f"assess report {report.id}", [
@@ -181,7 +188,7 @@ def reporter_contact(request: Request, report_id: uuid.UUID, purpose: str = Form
     with balise.db.transaction() as session:
         public = session.get(PublicReport, report_id)
         if public is None:
-            return render(request, "error.html", status=404, title=i18n.gettext("Not found"),
+            return render(request, "error.html", status=404, exposure=None, title=i18n.gettext("Not found"),
                           message=i18n.gettext("There is no such report."))
         fields = [name for name, value in (("name", public.reporter_name), ("email", public.reporter_email),
                                            ("ip", public.reporter_ip)) if value]
@@ -234,7 +241,7 @@ def download_ncmec_xml(request: Request, report_id: uuid.UUID, document: str = F
         found = originals(session, report_id)
         wanted = next((d for d in found[1] if d.key == document), None) if found else None
         if found is None or wanted is None:
-            return render(request, "error.html", status=404, title=i18n.gettext("Not found"),
+            return render(request, "error.html", status=404, exposure=None, title=i18n.gettext("Not found"),
                           message=i18n.gettext("This report has no such original CyberTipline document."))
         content = balise.evidence.read_all(
             session, wanted.sha256, _actor(user), purpose.strip(),
@@ -461,17 +468,23 @@ def confirm(request: Request, indicator_id: int, verdict: str, note: str = Form(
 
 @router.get("/settings")
 def settings_page(request: Request, msg: str = "", user: User = Depends(current_user)) -> HTMLResponse:
-    return render(request, "settings.html", msg=msg, locales=i18n.LOCALES, blur_range=(PREVIEW_MIN_BLUR, PREVIEW_MAX_BLUR))
+    return render(request, "settings.html", msg=msg, locales=i18n.LOCALES, blur_range=(PREVIEW_MIN_BLUR, PREVIEW_MAX_BLUR),
+                  max_break_after=MAX_BREAK_AFTER_REVEALS)
 
 
 @router.post("/settings")
 def save_settings(request: Request, blur: int = Form(ge=PREVIEW_MIN_BLUR, le=PREVIEW_MAX_BLUR), greyscale: str = Form(default=""),
                   locale: str = Form(default="en"), break_minutes: int = Form(ge=5, le=240),
-                  reveal_seconds: int = Form(ge=2, le=60), user: User = Depends(current_user)) -> Response:
+                  reveal_seconds: int = Form(ge=2, le=60),
+                  break_after_reveals: int = Form(default=DEFAULT_BREAK_AFTER_REVEALS, ge=0, le=MAX_BREAK_AFTER_REVEALS),
+                  user: User = Depends(current_user)) -> Response:
     balise = request.app.state.balise
     prefs = {**DEFAULT_PREFERENCES, "blur": blur, "greyscale": bool(greyscale),
              "locale": locale if locale in i18n.LOCALES else "en", "break_minutes": break_minutes,
-             "reveal_seconds": reveal_seconds}
+             "reveal_seconds": reveal_seconds, "break_after_reveals": break_after_reveals}
+    # When the last break reminder was dismissed is kept: saving settings is not a break.
+    if (user.preferences or {}).get("break_dismissed_at"):
+        prefs["break_dismissed_at"] = user.preferences["break_dismissed_at"]
     with balise.db.transaction() as session:
         stored = session.get(User, user.id)
         assert stored is not None

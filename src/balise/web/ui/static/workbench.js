@@ -25,11 +25,12 @@
     if (timer) { clearTimeout(timer); timer = null; }
   }
 
-  // The messages are the page's own (translated); the server's answer is not shown.
-  function refuse(fig, status) {
+  // The messages are the page's own (translated), or Balise's own words for a refusal that
+  // says why (the daily cap); a stored item's bytes are never shown as text.
+  function refuse(fig, status, message) {
     var p = fig.querySelector(".reveal-error");
     if (!p) { return; }
-    p.textContent = p.getAttribute(status === 400 ? "data-purpose" : "data-refused") || "";
+    p.textContent = message || p.getAttribute(status === 400 ? "data-purpose" : "data-refused") || "";
     p.hidden = false;
   }
 
@@ -46,7 +47,7 @@
     }).then(function (blob) {
       var el = document.createElement(view === "video" ? "video" : "img");
       el.className = "unblurred";
-      if (view === "video") { el.muted = true; el.controls = true; el.playsInline = true; }
+      if (view === "video") { el.muted = true; el.defaultMuted = true; el.setAttribute("muted", ""); el.controls = true; el.playsInline = true; }
       else { el.alt = fig.querySelector("img.derivative").alt; }
       el.src = URL.createObjectURL(blob);
       fig.insertBefore(el, fig.firstChild);
@@ -75,6 +76,9 @@
       body: form.toString()
     }).then(function (response) {
       // Nothing is shown unless the reveal was recorded.
+      if (response.status === 403 && (response.headers.get("content-type") || "").indexOf("application/json") === 0) {
+        return response.json().then(function (answer) { refuse(fig, 403, answer.message); });
+      }
       if (response.status !== 200) { refuse(fig, response.status); return; }
       return response.json().then(function (answer) { show(fig, answer.url); });
     });
