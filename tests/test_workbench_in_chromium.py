@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from balise.demo import demo_image
-from tests.cli_support import run_cli
+from tests.cli_support import grant_match_by_cli, run_cli
 from tests.servers import (
     CHROMIUM,
     CHROMIUM_ARGS,
@@ -41,6 +41,7 @@ def server(tmp_path):
     run(env, "db", "upgrade")
     key = re.search(r"(bal_\S+)", run(env, "org", "create", "DEMO Platform", "--kind", "provider", "--country", "FR",
                                       "--scope", "reports:write", "--scope", "reports:read", "--scope", "match")).group(1)
+    grant_match_by_cli(env, "DEMO Platform")
     run(env, "user", "create", "ana", "--role", "analyst", "--password-stdin", input=PASSWORD + "\n")
     run(env, "user", "create", "sam", "--role", "senior-analyst", "--password-stdin", input=PASSWORD + "\n")
     with running_server(env) as (base, _):

@@ -265,6 +265,26 @@ VOCABULARIES: dict[str, dict[str, str]] = {
         "identify": N_("look for clues to identify a victim, an offender or a place"),
         "check_file": N_("check that the file is what the report says"),
     },
+    "grant_database": {
+        "known_indicators": N_("indicators of known material"),
+        "new_indicators": N_("indicators of new material"),
+        "solicitation_indicators": N_("indicators of solicitation"),
+        "url_list": N_("URL list"),
+        "reports": N_("reports"),
+    },
+    "grant_operation": {
+        "match": N_("match hashes"),
+        "download": N_("download indicators"),
+        "read_reports": N_("read reports"),
+    },
+    "grant_state": {
+        "requested": N_("requested"),
+        "awaiting_second_approval": N_("approved once, awaiting a second administrator"),
+        "approved": N_("approved"),
+        "rejected": N_("rejected"),
+        "revoked": N_("revoked"),
+        "expired": N_("expired"),
+    },
 }
 
 # Priority reasons: the number in the stored English detail is kept.

@@ -12,7 +12,14 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from sqlalchemy import or_, select
 
 from balise.accounts.actors import Actor
-from balise.adapters.db.models import Item, Organisation, PublicReport, Report, ReportClaim, User
+from balise.adapters.db.models import (
+    Item,
+    Organisation,
+    PublicReport,
+    Report,
+    ReportClaim,
+    User,
+)
 from balise.casework.assessment import UNFOUNDED_REASONS, AssessmentError, Conflict, Decision
 from balise.domain.audit import AuditEvent
 from balise.domain.exposure import (
@@ -49,7 +56,9 @@ def _flash(url: str, message: str | None = None, error: str | None = None) -> Re
     from urllib.parse import urlencode
 
     query = {k: v for k, v in (("msg", message), ("err", error)) if v}
-    return RedirectResponse(url + ("?" + urlencode(query) if query else ""), status_code=303)
+    # The query goes before a #fragment, or the browser never sends it.
+    path, hash_, fragment = url.partition("#")
+    return RedirectResponse(path + ("?" + urlencode(query) if query else "") + hash_ + fragment, status_code=303)
 
 
 @router.get("/queue")
@@ -132,15 +141,24 @@ def report_view(request: Request, report_id: uuid.UUID, msg: str = "", err: str 
         if report is None:
             return render(request, "error.html", status=404, exposure=None, title=i18n.gettext("Not found"),
                           message=i18n.gettext("There is no such report."))
+        purpose = f"assess report {report.id}"
+        claim = balise.assessment.holder(session, report.id)
+        # Persons and their identifiers are personal data: shown with the page only to the
+        # analyst who claimed the report (assessing it is the purpose); anyone else says why
+        # first (/persons below), as for the reporter's contact.
+        shown_persons = list(report.persons) if claim is not None and claim.user_id == user.id else []
         # One event per thing shown, as always; written together (one write for a 50-item page).
-        balise.audit.record_many(session, actor, f"assess report {report.id}", [
+        balise.audit.record_many(session, actor, purpose, [
             (AuditEvent.REPORT_READ, "report", str(report.id), None),
-            *((AuditEvent.ITEM_READ, "item", str(item.id), None) for item in report.items),
-            *((AuditEvent.PERSON_READ, "person", str(person.id), None) for person in report.persons)])
+            *((AuditEvent.ITEM_READ, "item", str(item.id), None) for item in report.items)])
+        if shown_persons:
+            balise.audit.record_many(session, actor, f"{purpose} (claimed)", [
+                (AuditEvent.PERSON_READ, "person", str(person.id), None) for person in shown_persons])
+        persons = [(p, list(p.identifiers)) for p in shown_persons] if shown_persons else None
+        person_count = len(report.persons)
         context = _report_context(balise, session, report, user)
         org = session.get(Organisation, report.organisation_id) if report.organisation_id else None
         duplicates = {i.id: session.get(Item, i.duplicate_of) for i in report.items if i.duplicate_of}
-        persons = [(p, list(p.identifiers)) for p in report.persons]
         events = list(report.events)
         routing = _routing_context(session, report)
         # Only whether a contact exists: the name, email and IP are shown by the audited action below.
@@ -150,9 +168,9 @@ def report_view(request: Request, report_id: uuid.UUID, msg: str = "", err: str 
         "given": bool(public.reporter_name or public.reporter_email or public.reporter_ip),
         "deleted_at": public.contact_deleted_at}
     return render(
-        request, "report.html", events=events, persons=persons, org=org, duplicates=duplicates, msg=msg, err=err,
-        routing=routing, contact=contact, ncmec=ncmec, purposes=REVEAL_PURPOSES, unfounded=UNFOUNDED_REASONS,
-        short=queue_filters.SHORT_ID, **context,
+        request, "report.html", events=events, persons=persons, person_count=person_count, org=org,
+        duplicates=duplicates, msg=msg, err=err, routing=routing, contact=contact, ncmec=ncmec,
+        purposes=REVEAL_PURPOSES, unfounded=UNFOUNDED_REASONS, short=queue_filters.SHORT_ID, **context,
     )
 
 
@@ -202,8 +220,38 @@ def reporter_contact(request: Request, report_id: uuid.UUID, purpose: str = Form
     return response
 
 
+@router.post("/reports/{report_id}/persons")
+def report_persons(request: Request, report_id: uuid.UUID, purpose: str = Form(default="", max_length=500),
+                   user: User = Depends(require_role(*ASSESSORS))) -> Response:
+    """A report's persons and identifiers for an analyst who does not hold its claim and says
+    why (each person audited as person:read with that purpose before anything is shown)."""
+    balise = request.app.state.balise
+    purpose = " ".join(purpose.split())
+    if len(purpose) < 5:
+        return _flash(f"/ui/reports/{report_id}#persons",
+                      error=i18n.gettext("Say why you need the persons and accounts (at least 5 characters)."))
+    with balise.db.transaction() as session:
+        report = session.get(Report, report_id)
+        if report is None:
+            return render(request, "error.html", status=404, title=i18n.gettext("Not found"),
+                          message=i18n.gettext("There is no such report."))
+        for person in report.persons:
+            balise.audit.record(session, AuditEvent.PERSON_READ, _actor(user), "person", str(person.id), purpose)
+        persons = [(p, list(p.identifiers)) for p in report.persons]
+    response = render(request, "persons.html", report_id=report_id, persons=persons, purpose=purpose)
+    response.headers["cache-control"] = "no-store, private"
+    return response
+
+
 def _routing_context(session: Any, report: Report) -> dict[str, Any]:
-    from balise.adapters.db.models import Hold, Jurisdiction, Notice, Partner, Takedown, UrlHosting
+    from balise.adapters.db.models import (
+        Hold,
+        Jurisdiction,
+        Notice,
+        Partner,
+        Takedown,
+        UrlHosting,
+    )
 
     hosting = []
     for row in session.execute(select(UrlHosting).where(UrlHosting.report_id == report.id)).scalars():
