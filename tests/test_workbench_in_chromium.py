@@ -127,9 +127,8 @@ def test_assess_confirm_and_match_in_chromium(server):
         page.wait_for_selector("figure.media:not(.revealed)", timeout=10_000)  # re-blurred by itself
         assert page.query_selector("img.unblurred") is None and derivative_width(page) > 0
 
-        page.check("input[name=outcome][value=illegal]")
         page.select_option("select[name=ncmec_category]", "A2")
-        page.click("form.classify button[type=submit]")
+        page.click("article.item >> nth=0 >> button[name=outcome][value=illegal]")
         page.wait_for_selector("p.ok")
         assert "illegal" in page.inner_text("article.item")
         page.click("form.logout button")
