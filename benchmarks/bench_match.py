@@ -446,6 +446,11 @@ def bench_http(n: int, seconds: float, batch: int, rng: np.random.Generator) -> 
     try:
         run("db", "upgrade")
         key = re.search(r"(bal_\S+)", run("org", "create", "Bench", "--kind", "provider", "--scope", "match")).group(1)
+        # Keys match only within a live access grant (docs/oversight.md#access-grants).
+        until = time.strftime("%Y-%m-%d", time.gmtime(time.time() + 300 * 86400))
+        grant = run("grant", "request", "Bench", "--database", "known_indicators", "--operation", "match",
+                    "--purpose", "benchmark", "--legal-basis", "benchmark", "--until", until).split()[1]
+        run("grant", "approve", grant, "--reason", "benchmark approval")
         corpus = random_words(n, rng)
         hexes = words_to_hex(corpus)
         lines = work / "pdq.txt"

@@ -69,3 +69,19 @@ def _containers_closed_after_the_call() -> Iterator[None]:
         finally:
             for container in built:
                 container.close()
+
+
+def grant_match_by_cli(env: Mapping[str, str], organisation: str) -> None:
+    """A live access grant for ``organisation`` to match every indicator database, requested and
+    approved with `balise grant`: API keys match only within a grant (CSAR Art. 46)."""
+    from datetime import datetime, timedelta, timezone
+
+    databases = [a for d in ("known_indicators", "new_indicators", "solicitation_indicators", "url_list")
+                 for a in ("--database", d)]
+    until = (datetime.now(timezone.utc) + timedelta(days=365)).date().isoformat()
+    requested = run_cli(env, "grant", "request", organisation, *databases, "--operation", "match",
+                        "--purpose", "test matching", "--legal-basis", "test fixture", "--until", until)
+    assert requested.returncode == 0, requested.stdout + requested.stderr
+    grant_id = requested.stdout.split()[1]
+    approved = run_cli(env, "grant", "approve", grant_id, "--reason", "approved for the test")
+    assert approved.returncode == 0 and "approved" in approved.stdout, approved.stdout + approved.stderr

@@ -3,17 +3,45 @@
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 
 from balise.accounts.actors import Actor
 from balise.container import Balise
 from balise.domain.model import OrgKind, Scope
 
+INDICATOR_DATABASES = ("known_indicators", "new_indicators", "solicitation_indicators", "url_list")
 
-def make_provider(balise: Balise, name: str = "Test Provider", scopes: tuple[Scope, ...] = (Scope.REPORTS_WRITE, Scope.REPORTS_READ)) -> tuple[uuid.UUID, str]:
+
+def make_provider(balise: Balise, name: str = "Test Provider", scopes: tuple[Scope, ...] = (Scope.REPORTS_WRITE, Scope.REPORTS_READ),
+                  grant: bool = True) -> tuple[uuid.UUID, str]:
+    """An organisation and an API key; a key with the `match` scope also gets a live access
+    grant to match every indicator database (grant=False: none, to test refusals)."""
     with balise.db.transaction() as session:
         org = balise.organisations.create(session, Actor.system("test"), name=name, kind=OrgKind.PROVIDER, country="FR")
         key = balise.organisations.issue_key(session, Actor.system("test"), org, scopes)
-        return org.id, key.plaintext
+        org_id = org.id
+    if Scope.MATCH in scopes and grant:
+        grant_access(balise, org_id)
+    return org_id, key.plaintext
+
+
+def grant_access(balise: Balise, org_id: uuid.UUID, databases: tuple[str, ...] = INDICATOR_DATABASES,
+                 operations: tuple[str, ...] = ("match",), months: int = 12, purpose: str = "test matching") -> int:
+    """A live access grant (CSAR Art. 46), requested for the organisation and approved (twice,
+    by two different administrators, when it allows downloads): keys act only within one."""
+    from balise.domain.grants import add_months, check_terms
+
+    now = balise.clock()
+    terms = check_terms(databases=databases, operations=operations, purpose=purpose, legal_basis="test fixture",
+                        order_reference=None, valid_from=now - timedelta(minutes=1),
+                        valid_until=add_months(now, months) - timedelta(minutes=2),
+                        max_months=balise.settings.grant_max_months, now=now)
+    with balise.db.transaction() as session:
+        grant = balise.grants.request(session, Actor.system("test"), org_id, terms)
+        balise.grants.approve(session, Actor.system("test-admin-1"), grant.id, "approved for the test")
+        if "download" in operations:
+            balise.grants.approve(session, Actor.system("test-admin-2"), grant.id, "second approval for the test")
+        return grant.id
 
 
 def auth(key: str) -> dict[str, str]:

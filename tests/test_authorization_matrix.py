@@ -7,7 +7,14 @@ from fastapi.testclient import TestClient
 
 from balise.domain.model import Scope
 from balise.web.app import create_app
-from tests.helpers import auth, make_provider, make_user, minimal_report, sign_in
+from tests.helpers import (
+    auth,
+    grant_access,
+    make_provider,
+    make_user,
+    minimal_report,
+    sign_in,
+)
 
 API_CASES = ["no key", "malformed key", "unknown key", "revoked key", "read-only key", "write-only key", "other org key", "owner key"]
 
@@ -82,7 +89,29 @@ UI_PAGES = {
     "/ui/audit": {"admin", "auditor"},
     "/ui/organisations": {"admin"},
     "/ui/clocks": {"admin", "senior-analyst", "auditor", "le-liaison"},
+    "/ui/grants": {"admin", "auditor"},
 }
+
+
+@pytest.mark.parametrize("role", [r for r in ROLES if r != "admin"])
+def test_only_administrators_request_or_decide_grants_in_the_ui(balise, role):
+    from balise.adapters.db.models import AccessGrant
+    from tests.helpers import csrf_token
+
+    org_id, _ = make_provider(balise, scopes=(Scope.MATCH,))  # with one approved grant
+    make_user(balise, "someone", role)
+    with TestClient(create_app(balise)) as c:
+        sign_in(c, balise, "someone")
+        token = csrf_token(c.get("/ui/settings").text)
+        for action in ("approve", "reject", "revoke"):
+            assert c.post(f"/ui/grants/1/{action}", data={"reason": "not mine to decide", "csrftoken": token},
+                          follow_redirects=False).status_code == 403
+        assert c.post("/ui/grants", data={"organisation": str(org_id), "databases": "known_indicators",
+                                          "operations": "match", "purpose": "p" * 10, "legal_basis": "b" * 10,
+                                          "valid_until": "2027-06-01", "csrftoken": token},
+                      follow_redirects=False).status_code == 403
+    with balise.db.sessions() as s:
+        assert [g.state for g in s.query(AccessGrant)] == ["approved"]
 
 
 @pytest.mark.parametrize("role", ROLES)
@@ -121,6 +150,9 @@ def test_an_api_key_does_not_open_the_staff_ui(client, provider):
         ((Scope.REPORTS_READ,), {"match": 403, "hash": 403, "patch": 403}),
         ((Scope.REPORTS_WRITE,), {"match": 403, "hash": 403, "patch": 409}),
         ((Scope.MATCH,), {"match": 200, "hash": 200, "patch": 403}),
+        # The scope alone is not enough to match: the organisation needs a live access grant.
+        # Hashing a file without matching it touches no database and needs none.
+        ((Scope.MATCH, "no grant"), {"match": 403, "hash": 200, "patch": 403}),
     ],
 )
 def test_detection_and_patch_endpoints_by_scope(balise, scopes, expected):
@@ -131,7 +163,11 @@ def test_detection_and_patch_endpoints_by_scope(balise, scopes, expected):
     with balise.db.transaction() as s:
         org = balise.organisations.create(s, Actor.system("t"), name="Scoped", kind=OrgKind.PROVIDER)
         owner = balise.organisations.issue_key(s, Actor.system("t"), org, [Scope.REPORTS_WRITE]).plaintext
-        key = balise.organisations.issue_key(s, Actor.system("t"), org, scopes).plaintext if scopes else None
+        wanted = [x for x in scopes if x != "no grant"]
+        key = balise.organisations.issue_key(s, Actor.system("t"), org, wanted).plaintext if wanted else None
+        org_id = org.id
+    if "no grant" not in scopes:
+        grant_access(balise, org_id)
     headers = auth(key) if key else {}
     with TestClient(create_app(balise)) as c:
         rid = c.post("/api/v1/reports", json=minimal_report(signature="S"), headers=auth(owner)).json()["id"]

@@ -20,7 +20,10 @@ def test_the_demo_logs_match_queries_and_writes_a_checkpoint(tmp_path, db_url):
             batches = s.execute(select(MatchAccessBatch)).scalars().all()
             entries = [e for b in batches for e in b.entries]
             event = s.execute(select(AuditRecord).where(AuditRecord.event_type == "audit:checkpoint")).scalar_one()
-        assert len(entries) == 3 and all(e["purpose"] == "provider match query (DEMO)" for e in entries)
+        # Answered under the DEMO provider's live access grant, as through the API.
+        assert len(entries) == 3 and all(e["grant_id"] for e in entries)
+        assert all(e["purpose"] == f"provider match query (DEMO); under grant {e['grant_id']}: DEMO: check uploads "
+                   "against the indicators before publication" for e in entries)
         [path] = checkpoint_files(balise.settings.checkpoint_dir)
         assert event.details["file"] == path.name and event.details["access_log_seq"] == len(batches)
         result = run_cli(cli_env(balise), "audit", "verify", "--checkpoints", str(balise.settings.checkpoint_dir))

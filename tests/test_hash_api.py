@@ -42,7 +42,8 @@ def test_upload_is_hashed_matched_and_not_kept(tmp_path, db_url):
         assert s.execute(select(AuditRecord).where(AuditRecord.event_type == "media:hash")).scalars().first()
         # Only the call with ?match=true queried the indicators; the server's shutdown wrote its entry.
         [entry] = [e for b in s.execute(select(MatchAccessBatch)).scalars() for e in b.entries]
-    assert entry["purpose"] == "hash and match a file for a provider" and entry["matched"] == 1
+    assert entry["purpose"] == f"hash and match a file for a provider; under grant {entry['grant_id']}: test matching"
+    assert entry["matched"] == 1
     assert entry["algorithms"] == {"md5": 1, "pdq": 1, "sha1": 1, "sha256": 1}
     app.close()
 

@@ -161,7 +161,7 @@ def test_report_ids_are_integers_that_grow(client, balise):
 
 
 def test_the_analyst_opens_the_filed_report_in_the_workbench(client, balise):
-    from tests.helpers import make_user, sign_in
+    from tests.helpers import csrf_token, make_user, sign_in
 
     _, user, password = make_ispws_provider(balise)
     auth = basic(user, password)
@@ -175,7 +175,10 @@ def test_the_analyst_opens_the_filed_report_in_the_workbench(client, balise):
     sign_in(client, balise, "ana")
     queue = client.get("/ui/queue", params={"state": "information_requested", "source": "ncmec_xml"})
     assert str(report_uuid) in queue.text
-    page = client.get(f"/ui/reports/{report_uuid}")
+    assert client.get(f"/ui/reports/{report_uuid}").status_code == 200
+    # Not the claimant: the persons are shown once the analyst says why.
+    page = client.post(f"/ui/reports/{report_uuid}/persons", data={"purpose": "check the reported accounts",
+                                                                   "csrftoken": csrf_token(queue.text)})
     assert page.status_code == 200
     assert "uploader@example.test" in page.text and "192.0.2.10" in page.text
     # Earlier CyberTipline reports about the user and the associated account, on their persons.

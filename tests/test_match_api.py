@@ -157,7 +157,9 @@ def test_each_call_is_logged_in_the_match_access_log_without_the_hashes(app, api
     assert {k: entry[k] for k in ("hashes", "algorithms", "threshold", "matched", "indicator_ids", "grant_id",
                                    "purpose")} == {
         "hashes": 2, "algorithms": {"md5": 1, "pdq": 1}, "threshold": 31, "matched": 1,
-        "indicator_ids": [md5_indicator], "grant_id": None, "purpose": "provider match query"}
+        "indicator_ids": [md5_indicator], "grant_id": "1",
+        # The access grant the query was answered under, and its purpose, are part of the entry.
+        "purpose": "provider match query; under grant 1: test matching"}
     assert (entry["organisation"], entry["key"]) == (str(org_id), str(key_id))
     assert MD5 not in str(entry) and flip(PDQ_A, 36) not in str(entry)
 
@@ -172,6 +174,9 @@ def test_the_audit_row_mode_still_writes_one_audit_event_per_call(tmp_path, db_u
         with balise.db.sessions() as s:
             event = s.execute(select(AuditRecord).where(AuditRecord.event_type == "indicator:match")).scalar_one()
             assert s.execute(select(MatchAccessBatch)).first() is None
-        assert event.details == {"hashes": 1, "matched": 0, "threshold": 31}
+        assert event.details == {"hashes": 1, "matched": 0, "threshold": 31,
+                                 "grants": [{"id": 1, "purpose": "test matching"}],
+                                 "databases": ["known_indicators", "new_indicators", "solicitation_indicators", "url_list"]}
+        assert event.purpose == "provider match query; under grant 1: test matching"
     finally:
         balise.close()

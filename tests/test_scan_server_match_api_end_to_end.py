@@ -9,7 +9,7 @@ import re
 import pytest
 
 from balise.demo import demo_image
-from tests.cli_support import run_cli
+from tests.cli_support import grant_match_by_cli, run_cli
 from tests.scan_support import by_path, near_duplicate, pdq_of, run_scan
 from tests.servers import clean_env, running_server
 
@@ -26,6 +26,7 @@ def test_scan_against_server(tmp_path, db_url):
     _run(env, "db", "upgrade")
     key = re.search(r"(bal_[0-9a-f]{12}_\S{43})",
                     _run(env, "org", "create", "Police Unit", "--kind", "law_enforcement", "--scope", "match")).group(1)
+    grant_match_by_cli(env, "Police Unit")
     known_exact = demo_image(100, (320, 240))
     known_pdq = demo_image(101, (320, 240))
     lst = tmp_path / "list.txt"

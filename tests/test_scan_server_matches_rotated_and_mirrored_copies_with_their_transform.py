@@ -9,7 +9,7 @@ import shutil
 
 import pytest
 
-from tests.cli_support import run_cli
+from tests.cli_support import grant_match_by_cli, run_cli
 from tests.scan_support import DIHEDRAL_COPIES, check_dihedral_rows, dihedral_copies_dir, pdq_of, run_scan
 from tests.servers import clean_env, running_server
 
@@ -26,6 +26,7 @@ def test_every_dihedral_copy_is_known_through_the_match_api_with_its_transform(t
     _run(env, "db", "upgrade")
     key = re.search(r"(bal_[0-9a-f]{12}_\S{43})",
                     _run(env, "org", "create", "Police Unit", "--kind", "law_enforcement", "--scope", "match")).group(1)
+    grant_match_by_cli(env, "Police Unit")
     dih = dihedral_copies_dir()
     listed = tmp_path / "list.txt"
     listed.write_text(f"pdq {pdq_of((dih / 'bridge-1-original.jpg').read_bytes())}\n")

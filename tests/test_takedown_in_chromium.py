@@ -89,8 +89,7 @@ def test_configure_hold_forward_and_follow_the_takedown_in_chromium(tmp_path) ->
                 page.goto(f"{base}/ui/queue")
                 page.click("table.queue button:has-text('Claim')")
                 page.wait_for_url(re.compile(r".*/ui/reports/.*"))
-                page.check("input[name=decision][value=forward]")
-                page.click("form.decide button[type=submit]")
+                page.click("form.decide button[name=decision][value=forward]")
                 page.wait_for_selector("p.ok")
 
                 def delivered() -> bool:

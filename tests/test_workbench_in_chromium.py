@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from balise.demo import demo_image
-from tests.cli_support import run_cli
+from tests.cli_support import grant_match_by_cli, run_cli
 from tests.servers import (
     CHROMIUM,
     CHROMIUM_ARGS,
@@ -41,6 +41,7 @@ def server(tmp_path):
     run(env, "db", "upgrade")
     key = re.search(r"(bal_\S+)", run(env, "org", "create", "DEMO Platform", "--kind", "provider", "--country", "FR",
                                       "--scope", "reports:write", "--scope", "reports:read", "--scope", "match")).group(1)
+    grant_match_by_cli(env, "DEMO Platform")
     run(env, "user", "create", "ana", "--role", "analyst", "--password-stdin", input=PASSWORD + "\n")
     run(env, "user", "create", "sam", "--role", "senior-analyst", "--password-stdin", input=PASSWORD + "\n")
     with running_server(env) as (base, _):
@@ -126,9 +127,8 @@ def test_assess_confirm_and_match_in_chromium(server):
         page.wait_for_selector("figure.media:not(.revealed)", timeout=10_000)  # re-blurred by itself
         assert page.query_selector("img.unblurred") is None and derivative_width(page) > 0
 
-        page.check("input[name=outcome][value=illegal]")
         page.select_option("select[name=ncmec_category]", "A2")
-        page.click("form.classify button[type=submit]")
+        page.click("article.item >> nth=0 >> button[name=outcome][value=illegal]")
         page.wait_for_selector("p.ok")
         assert "illegal" in page.inner_text("article.item")
         page.click("form.logout button")

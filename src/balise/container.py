@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from balise.governance.audit import AuditTrail
     from balise.governance.error_rates import ErrorRates
     from balise.governance.checkpoints import Checkpoints
+    from balise.governance.grants import Grants
     from balise.governance.retention import Retention
     from balise.governance.transparency import Transparency
     from balise.intake.filing import Intake
@@ -147,6 +148,12 @@ class Balise:
         from balise.accounts.organisations import Organisations
 
         return Organisations(self.audit, self.clock)
+
+    @cached_property
+    def grants(self) -> Grants:
+        from balise.governance.grants import Grants
+
+        return Grants(self.audit, self.clock)
 
     @cached_property
     def users(self) -> Users:
@@ -438,6 +445,7 @@ class Balise:
         every = timedelta(seconds=self.settings.periodic_seconds)
         return Periodic(self.db.sessions, self.jobs, self.clock, [
             PeriodicTask("holds.expire", every, lambda session: self.holds.expire(session, SYSTEM)),
+            PeriodicTask("grants.expire", every, lambda session: self.grants.expire(session, SYSTEM)),
             PeriodicTask("clocks.check", every, self.clocks.check),
             # Zips left by a worker killed between writing a package and committing its record.
             PeriodicTask("packages.sweep", every, lambda session: sweep_orphans(

@@ -209,12 +209,14 @@ def seed(balise: Balise, reports: int = 6, error_history: bool = True) -> DemoRe
         key = balise.organisations.issue_key(
             session, actor, provider, [Scope.REPORTS_WRITE, Scope.REPORTS_READ, Scope.MATCH], "demo key"
         )
+        others = {}
         for name, kind, country in (
             ("DEMO Hotline Deutschland", OrgKind.HOTLINE, "DE"),
             ("DEMO Police unit France", OrgKind.LAW_ENFORCEMENT, "FR"),
             ("DEMO EU Centre", OrgKind.CENTRE, None),
         ):
-            balise.organisations.create(session, actor, name=name, kind=kind, country=country, is_demo=True)
+            others[name] = balise.organisations.create(session, actor, name=name, kind=kind, country=country,
+                                                       is_demo=True)
         ispws = balise.ispws.issue_credential(session, actor, provider)
         # The partner directory: every EU Member State and Europol, exporting to files only.
         balise.partners.seed(session, actor)
@@ -226,6 +228,7 @@ def seed(balise: Balise, reports: int = 6, error_history: bool = True) -> DemoRe
             )
             users.append((username, role.value, new.totp_secret))
         provider_id = provider.id
+        _seed_grants(balise, session, provider, others["DEMO Hotline Deutschland"], others["DEMO Police unit France"])
         provider_actor = Actor.organisation(str(provider.id), provider.name)
 
     now = datetime.now(timezone.utc)
@@ -356,17 +359,62 @@ def _demo_oversight(balise: Balise, provider: Actor, organisation_id: str, key_i
     as `make run` does) a signed checkpoint, so that the audit page shows one."""
     import hashlib
 
+    import uuid
+
     from balise.detection.matching import HashQuery
     from balise.domain.checkpoints import match_entry
+    from balise.domain.grants import GrantDatabase, GrantOperation
 
+    with balise.db.sessions() as session:  # the DEMO provider's live grant, as the API would find it
+        access = balise.grants.check(session, uuid.UUID(organisation_id), GrantOperation.MATCH, tuple(GrantDatabase))
     for n in range(3):
         queries = [HashQuery("md5", hashlib.md5(demo_image(1000 + n)).hexdigest())]
         outcomes = balise.matcher.match(queries)
         balise.match_log.append(match_entry(
             at=balise.clock(), actor_type=provider.type.value, actor_id=provider.id, organisation_id=organisation_id,
-            key_id=key_id, grant_id=None, purpose="provider match query (DEMO)", hash_types=["md5"],
+            key_id=key_id, grant_id=",".join(str(g) for g, _ in access.grants) or None,
+            purpose="provider match query (DEMO); " + access.audit_purpose(), hash_types=["md5"],
             threshold=None, matched_hashes=sum(1 for o in outcomes if o.matches),
             indicator_ids=[m["indicator_id"] for o in outcomes for m in o.matches]))
     balise.match_log.flush()
     if balise.settings.checkpoint_dir is not None:
         balise.checkpoints.write(Actor.system("demo"))
+def _seed_grants(balise: Balise, session: object, provider: object, hotline: object, police: object) -> None:
+    """Access grants (CSAR Art. 46) in every state: the provider's live grant to match (so the
+    demo key matches), a download waiting for its second approval, an undecided request, a
+    revoked grant, and one ending soon and unused for months (the review lists it)."""
+    from sqlalchemy import select
+
+    from balise.adapters.db.models import User
+    from balise.domain.grants import add_months, check_terms
+
+    admin = session.execute(select(User).where(User.username == "demo-admin")).scalar_one()  # type: ignore[attr-defined]
+    decider = Actor.staff(str(admin.id), admin.username)
+    now = balise.clock()
+    indicators = ("known_indicators", "new_indicators", "solicitation_indicators", "url_list")
+
+    def request(org: object, databases: tuple[str, ...], operations: tuple[str, ...], purpose: str,
+                start: datetime, until: datetime, reference: str | None = None):  # type: ignore[no-untyped-def]
+        terms = check_terms(databases=databases, operations=operations, purpose=f"DEMO: {purpose}",
+                            legal_basis="DEMO: CSAR Art. 46 (demo data, not a real order)", order_reference=reference,
+                            valid_from=start, valid_until=until, max_months=balise.settings.grant_max_months, now=now)
+        by = Actor.organisation(str(org.id), org.name)  # type: ignore[attr-defined]
+        return balise.grants.request(session, by, org.id, terms)  # type: ignore[arg-type, attr-defined]
+
+    live = request(provider, indicators, ("match",), "check uploads against the indicators before publication",
+                   now - timedelta(days=1), add_months(now, 12), "DEMO-DO-2026-001")
+    balise.grants.approve(session, decider, live.id, "DEMO: detection order checked")  # type: ignore[arg-type]
+    download = request(hotline, ("known_indicators",), ("download",), "block known material on member hosts",
+                       now, add_months(now, 6))
+    balise.grants.approve(session, decider, download.id, "DEMO: first approval; needs a second administrator")  # type: ignore[arg-type]
+    request(police, ("known_indicators",), ("match",), "match seized media in investigations", now, add_months(now, 12),
+            "DEMO-PARQUET-2026-17")
+    revoked = request(police, ("url_list",), ("match",), "check URLs found in a case", now - timedelta(days=30),
+                      add_months(now, 3))
+    balise.grants.approve(session, decider, revoked.id, "DEMO: case opened")  # type: ignore[arg-type]
+    balise.grants.revoke(session, decider, revoked.id, "DEMO: the case was closed")  # type: ignore[arg-type]
+    ending = request(hotline, ("url_list",), ("match",), "check reported URLs against the URL list",
+                     now - timedelta(days=330), now + timedelta(days=20))
+    balise.grants.approve(session, decider, ending.id, "DEMO: hotline agreement")  # type: ignore[arg-type]
+    # Approved eleven months ago and not used since four months: the review lists it twice.
+    ending.decided_at, ending.last_used_at = now - timedelta(days=330), now - timedelta(days=120)

@@ -147,6 +147,8 @@ class Settings(BaseSettings):
     hash_timeout_seconds: float = 60.0
     hash_memory_bytes: int = 2 * 1024 * 1024 * 1024
     max_match_hashes: int = 10_000
+    # Access grants (CSAR Art. 46): the longest validity an administrator may approve.
+    grant_max_months: int = Field(default=24, ge=1, le=120)
 
     # Off by default: an access log records every client address, anonymous reporters' too.
     access_log: bool = False

@@ -772,6 +772,9 @@ from balise.cli.transparency import transparency_app  # noqa: E402
 
 app.add_typer(transparency_app, name="transparency")
 from balise.cli import error_rates as _error_rates  # noqa: E402, F401 - adds `balise stats errors` to stats_app
+from balise.cli.grants import grant_app  # noqa: E402
+
+app.add_typer(grant_app, name="grant")
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -307,6 +307,7 @@ class Matcher:
             if query_pct >= pct:
                 hits.append({"indicator_id": indicator_id, "algorithm": "vpdq", "distance": 0,
                              "query_match_pct": round(query_pct, 2), "compared_match_pct": round(compared_pct, 2)})
+        self._describe({0: hits})  # kind and classification, as for the other algorithms
         return MatchOutcome("ok", hits)
 
 

@@ -63,6 +63,13 @@ class AuditEvent(StrEnum):
     ORG_CREATE = "org:create"
     APIKEY_CREATE = "apikey:create"
     APIKEY_REVOKE = "apikey:revoke"
+    # Access grants (CSAR Art. 46, docs/oversight.md).
+    GRANT_REQUEST = "grant:request"
+    GRANT_APPROVE = "grant:approve"
+    GRANT_REJECT = "grant:reject"
+    GRANT_REVOKE = "grant:revoke"
+    GRANT_EXPIRE = "grant:expire"
+    GRANT_REFUSE = "grant:refuse"
     # Staff.
     USER_CREATE = "user:create"
     USER_LOGIN = "user:login"

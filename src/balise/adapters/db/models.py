@@ -823,3 +823,32 @@ class ErrorRateFigure(Base):
     cannot_assess: Mapped[int] = mapped_column(Integer)
     unassessed: Mapped[int] = mapped_column(Integer)
     computed_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+class AccessGrant(Base):
+    """An organisation's access to Balise's databases (CSAR Art. 46): what, for what, until
+    when, and who decided (domain/grants.py)."""
+
+    __tablename__ = "access_grants"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    organisation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organisations.id", ondelete="CASCADE"), index=True)
+    databases: Mapped[list[str]] = mapped_column(JSON)
+    operations: Mapped[list[str]] = mapped_column(JSON)
+    purpose: Mapped[str] = mapped_column(Text)
+    legal_basis: Mapped[str] = mapped_column(Text)
+    order_reference: Mapped[str | None] = mapped_column(String(200))
+    valid_from: Mapped[datetime] = mapped_column(UTCDateTime)
+    valid_until: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    state: Mapped[str] = mapped_column(String(32), index=True)
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    requested_by: Mapped[str] = mapped_column(String(300))
+    first_approved_by: Mapped[str | None] = mapped_column(String(300))
+    first_approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    first_approval_reason: Mapped[str | None] = mapped_column(Text)
+    decided_by: Mapped[str | None] = mapped_column(String(300))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decision_reason: Mapped[str | None] = mapped_column(Text)
+    revoked_by: Mapped[str | None] = mapped_column(String(300))
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoke_reason: Mapped[str | None] = mapped_column(Text)
+    expired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

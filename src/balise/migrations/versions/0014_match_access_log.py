@@ -1,7 +1,7 @@
 """match access log: batched, chained log of answered match queries (issue 15 item 2, issue 19 item 3)
 
 Revision ID: 0014
-Revises: 0012
+Revises: 0013
 Create Date: 2026-12-02 11:30:00
 
 """
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision: str = '0014'
-down_revision: Union[str, Sequence[str], None] = '0012'
+down_revision: Union[str, Sequence[str], None] = '0013'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 

@@ -21,6 +21,11 @@ class FieldError(BaseModel):
     message: str
 
 
+class MissingGrant(BaseModel):
+    operation: str = Field(description="`match`, `download` or `read_reports`")
+    databases: list[str] = Field(description="the databases of which none is covered")
+
+
 class ErrorBody(BaseModel):
     """Every error of the API: a stable `error` code, a message for people, and the fields."""
 
@@ -28,6 +33,8 @@ class ErrorBody(BaseModel):
     message: str
     fields: list[FieldError] | None = Field(default=None, description="each field in error, when there are fields")
     missing: list[str] | None = Field(default=None, description="`invalid_report`: the absent required fields")
+    missing_grant: MissingGrant | None = Field(
+        default=None, description="`no_grant`: the operation and databases no live access grant allows")
 
 
 def _header(description: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -181,8 +188,36 @@ class MatchResultOut(_Out):
 
 class MatchOut(_Out):
     indicator_version: int
+    databases: list[str] = Field(description="the databases searched: those your live access grants cover")
+    grants: list[int] = Field(description="the access grants the query was answered under")
     matched: int = Field(description="how many of the hashes matched")
     results: list[MatchResultOut]
+
+
+class GrantOut(_Out):
+    """An access grant (CSAR Art. 46) as its organisation sees it."""
+
+    id: int
+    state: str = Field(description="`requested`, `awaiting_second_approval`, `approved`, `rejected`, `revoked` "
+                                   "or `expired`")
+    live: bool = Field(description="approved and inside its validity: keys act under it now")
+    databases: list[str]
+    operations: list[str]
+    purpose: str
+    legal_basis: str
+    order_reference: str | None
+    valid_from: str
+    valid_until: str
+    requested_at: str
+    decided_at: str | None
+    decision_reason: str | None
+    revoked_at: str | None
+    revoke_reason: str | None
+    last_used_at: str | None
+
+
+class GrantListOut(_Out):
+    grants: list[GrantOut]
 
 
 class HashOut(_Out):

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, NoReturn
 
 from fastapi import Depends, Request
 
 from balise.accounts.organisations import Principal
+from balise.domain.grants import GrantDatabase, GrantOperation
 from balise.domain.model import Scope
+from balise.governance.grants import Access
 
 
 class ApiError(Exception):
@@ -40,15 +42,22 @@ def _presented_key(request: Request) -> str | None:
     return request.headers.get("x-api-key")
 
 
-def require_scope(scope: Scope) -> Callable[..., Principal]:
+def require_scope(scope: Scope | None, grant: GrantNeed | None = None) -> Callable[..., Principal]:
+    """The caller's principal; with ``scope`` None any valid key (whatever its scopes) passes.
+    With ``grant`` (operation, databases, endpoint), the key must also act within a live access
+    grant: checked in the session that authenticates it (no second session per request), the
+    answer left in ``request.state.grant_access`` for the endpoint."""
     def dependency(request: Request) -> Principal:
         balise = request.app.state.balise
         presented = _presented_key(request)
         if not presented:
             raise ApiError(401, "unauthenticated", "an API key is required (Authorization: Bearer <key>)",
                            headers={"WWW-Authenticate": "Bearer"})
+        access = None
         with balise.db.sessions() as session:
             principal = balise.organisations.authenticate(session, presented)
+            if principal is not None and grant is not None:
+                access = balise.grants.check(session, principal.organisation_id, grant[0], grant[1])
         if principal is None:
             raise ApiError(401, "unauthenticated", "the API key is unknown or revoked",
                            headers={"WWW-Authenticate": "Bearer"})
@@ -56,12 +65,44 @@ def require_scope(scope: Scope) -> Callable[..., Principal]:
         if not allowed:
             raise ApiError(429, "rate_limited", f"too many requests for this API key; retry in {retry_after} s",
                            headers={"Retry-After": str(retry_after)})
-        if scope.value not in principal.scopes:
+        if scope is not None and scope.value not in principal.scopes:
             raise ApiError(403, "forbidden", f"this API key lacks the scope {scope.value!r}")
+        if grant is not None and access is not None:
+            if not access.allowed:
+                _refuse(request, principal, access, grant[2])
+            request.state.grant_access = access
         return principal
 
     return dependency
 
 
-def principal_with(scope: Scope) -> Any:
-    return Depends(require_scope(scope))
+def principal_with(scope: Scope | None, grant: GrantNeed | None = None) -> Any:
+    return Depends(require_scope(scope, grant))
+
+
+def require_grant(request: Request, principal: Principal, operation: GrantOperation,
+                  databases: Iterable[GrantDatabase], endpoint: str) -> Access:
+    """The live access grants (CSAR Art. 46) under which ``principal`` may do ``operation`` on
+    any of ``databases``; otherwise 403 `no_grant` naming what is missing, audited as
+    grant:refuse. Read on every request, so a revoked or expired grant stops the key at once."""
+    balise = request.app.state.balise
+    with balise.db.sessions() as session:
+        access = balise.grants.check(session, principal.organisation_id, operation, databases)
+    if not access.allowed:
+        _refuse(request, principal, access, endpoint)
+    return access
+
+
+def _refuse(request: Request, principal: Principal, access: Access, endpoint: str) -> NoReturn:
+    balise = request.app.state.balise
+    with balise.db.transaction() as session:
+        balise.grants.refused(session, principal.actor, principal.organisation_id, access, endpoint)
+    operation = access.operation
+    raise ApiError(403, "no_grant", f"no live access grant of your organisation allows {access.missing}; "
+                                    "request one with POST /api/v1/grants (docs/api.md#access-grants)",
+                   extra={"missing_grant": {"operation": operation.value, "databases": [d.value for d in access.wanted]}})
+
+
+#: What an endpoint needs a live grant for: the operation, the databases (any of them), and
+#: the endpoint's name for the audit trail.
+GrantNeed = tuple[GrantOperation, tuple[GrantDatabase, ...], str]

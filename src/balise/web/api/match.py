@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from dataclasses import replace
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Request, UploadFile
@@ -12,14 +13,20 @@ from starlette.concurrency import run_in_threadpool
 
 from balise.accounts.organisations import Principal
 from balise.detection.matching import HashQuery
+from balise.detection.matching_types import MatchOutcome
 from balise.domain.audit import AuditEvent
+from balise.domain.grants import DATABASE_OF_KIND, GrantDatabase, GrantOperation
 from balise.domain.model import Scope
+from balise.governance.grants import Access
 from balise.intake.report_schema import describe_errors
 from balise.web.api.bodies import read_json, validate_strictly
 from balise.web.api.contract import HashOut, MatchOut, errors, json_request_body
-from balise.web.api.deps import ApiError, principal_with
+from balise.web.api.deps import ApiError, principal_with, require_grant
 
 router = APIRouter(prefix="/api/v1", tags=["detection"])
+# Every indicator database, in the order a refusal names them.
+INDICATOR_ORDER = (GrantDatabase.KNOWN_INDICATORS, GrantDatabase.NEW_INDICATORS,
+                   GrantDatabase.SOLICITATION_INDICATORS, GrantDatabase.URL_LIST)
 
 
 class FrameIn(BaseModel):
@@ -56,7 +63,8 @@ class MatchIn(BaseModel):
                         s413="`too_many_hashes` (over `BALISE_MAX_MATCH_HASHES`) or `payload_too_large`",
                         s422="`invalid_request`: the request is malformed; the JSON is invalid")},
 )
-async def match(request: Request, principal: Principal = principal_with(Scope.MATCH)) -> dict[str, Any]:
+async def match(request: Request, principal: Principal = principal_with(
+        Scope.MATCH, (GrantOperation.MATCH, INDICATOR_ORDER, "/api/v1/match"))) -> dict[str, Any]:
     balise = request.app.state.balise
     raw = await read_json(request)
     limit = balise.settings.max_match_hashes
@@ -67,12 +75,13 @@ async def match(request: Request, principal: Principal = principal_with(Scope.MA
     except ValidationError as exc:
         fields, _ = describe_errors(exc)
         raise ApiError(422, "invalid_request", "the match request is invalid", fields) from exc
+    access: Access = request.state.grant_access  # checked with the key, refused there if missing
     queries = [HashQuery(type=h.type, value=h.value, quality=h.quality, dihedral=h.dihedral,
                          frames=[f.model_dump() for f in h.frames] if h.frames else None) for h in body.hashes]
-    outcomes = await run_in_threadpool(balise.matcher.match, queries, threshold=body.threshold)
+    outcomes = within(await run_in_threadpool(balise.matcher.match, queries, threshold=body.threshold), access)
     matched = sum(1 for o in outcomes if o.matches)
     version = await run_in_threadpool(record_match_access, balise, principal, [h.type for h in body.hashes],
-                                      outcomes, body.threshold, grant_id=None)
+                                      outcomes, body.threshold, access=access)
     results = []
     for i, (h, o) in enumerate(zip(body.hashes, outcomes)):
         entry: dict[str, Any] = {"index": i, "type": h.type, "status": o.status, "matches": o.matches}
@@ -81,36 +90,53 @@ async def match(request: Request, principal: Principal = principal_with(Scope.MA
         if o.error:
             entry["error"] = o.error
         results.append(entry)
-    return {"indicator_version": version, "matched": matched, "results": results}
+    return {"indicator_version": version, "matched": matched, "results": results,
+            "databases": sorted(d.value for d in access.databases), "grants": [g for g, _ in access.grants]}
+
+
+
+def within(outcomes: list[MatchOutcome], access: Access) -> list[MatchOutcome]:
+    """Only the matches in databases the caller's grants cover: a grant for the indicators of
+    known material does not reveal that a hash is in the solicitation list."""
+    allowed = {d.value for d in access.databases}
+    return [replace(o, matches=[m for m in o.matches if DATABASE_OF_KIND.get(m.get("kind", "")) in allowed])
+            if o.matches else o for o in outcomes]
 
 
 MATCH_PURPOSE = "provider match query"
 
 
 def record_match_access(balise: Any, principal: Principal, hash_types: list[str], outcomes: list[Any],
-                        threshold: int | None, *, grant_id: str | None = None,
-                        purpose: str = MATCH_PURPOSE) -> int:
+                        threshold: int | None, *, access: Access, purpose: str = MATCH_PURPOSE) -> int:
     """Log one answered match query and return the indicator version it was answered at.
 
-    Batched (the default): an entry in the match access log, written with others by its
-    background writer; no transaction of its own. ``grant_id`` is the access grant the key acted
-    under (issue 15 item 1 passes it; None until grants exist). ``BALISE_MATCH_LOG_MODE=audit-row``
-    keeps the former behaviour, one ``indicator:match`` audit event per query (benchmarks)."""
+    Batched (the default): an entry in the match access log naming the access grant(s) the key
+    acted under and their purpose, written with others by its background writer; no transaction
+    of its own, except to note a grant's last use (for the Art. 46(7) review) at most once an
+    hour per grant and process. ``BALISE_MATCH_LOG_MODE=audit-row`` keeps the former behaviour,
+    one ``indicator:match`` audit event per query (benchmarks)."""
     from balise.domain.checkpoints import match_entry
 
     matched = sum(1 for o in outcomes if o.matches)
+    stated = f"{purpose}; {access.audit_purpose()}" if access.grants else purpose
     if balise.settings.match_log_mode == "audit-row":
         with balise.db.transaction() as session:
             balise.audit.record(session, AuditEvent.INDICATOR_MATCH, principal.actor, "organisation",
-                                str(principal.organisation_id), purpose,
-                                {"hashes": len(hash_types), "matched": matched, "threshold": threshold})
+                                str(principal.organisation_id), stated,
+                                {"hashes": len(hash_types), "matched": matched, "threshold": threshold,
+                                 **access.audit_details()})
+            balise.grants.used(session, access)
             return balise.indicators.current_version(session)
     actor = principal.actor
     balise.match_log.append(match_entry(
         at=balise.clock(), actor_type=actor.type.value, actor_id=actor.id,
-        organisation_id=str(principal.organisation_id), key_id=str(principal.key_id), grant_id=grant_id, purpose=purpose,
+        organisation_id=str(principal.organisation_id), key_id=str(principal.key_id),
+        grant_id=",".join(str(g) for g, _ in access.grants) or None, purpose=stated,
         hash_types=hash_types, threshold=threshold, matched_hashes=matched,
         indicator_ids=[m["indicator_id"] for o in outcomes for m in o.matches]))
+    if balise.grants.needs_use_mark(access):
+        with balise.db.transaction() as session:
+            balise.grants.used(session, access)
     with balise.db.sessions() as session:
         return balise.indicators.current_version(session)
 
@@ -126,6 +152,8 @@ def record_match_access(balise: Any, principal: Principal, hash_types: list[str]
 async def hash_upload(request: Request, file: UploadFile, match: bool = False,
                       principal: Principal = principal_with(Scope.MATCH)) -> dict[str, Any]:
     balise = request.app.state.balise
+    # Checked before the work: a key that may not match learns it before uploading in vain.
+    access = require_grant(request, principal, GrantOperation.MATCH, INDICATOR_ORDER, "/api/v1/hash") if match else None
     fd, path = tempfile.mkstemp(prefix="balise-hash-", dir=_tmp_dir(balise))
     try:
         size = 0
@@ -144,14 +172,20 @@ async def hash_upload(request: Request, file: UploadFile, match: bool = False,
         queries = [HashQuery("md5", result["md5"]), HashQuery("sha1", result["sha1"]), HashQuery("sha256", result["sha256"])]
         if result.get("pdq"):
             queries.append(HashQuery("pdq", result["pdq"], quality=result.get("pdq_quality")))
-        outcomes = await run_in_threadpool(balise.matcher.match, queries)
+        outcomes = within(await run_in_threadpool(balise.matcher.match, queries), access)  # type: ignore[arg-type]
         result["matches"] = [m for o in outcomes for m in o.matches]
         # A query of the indicator database like /match: an entry of the match access log.
         await run_in_threadpool(record_match_access, balise, principal, [q.type for q in queries], outcomes, None,
-                                grant_id=None, purpose="hash and match a file for a provider")
+                                access=access, purpose="hash and match a file for a provider")
     with balise.db.transaction() as session:
-        balise.audit.record(session, AuditEvent.MEDIA_HASH, principal.actor, "media", result.get("sha256") or "unknown",
-                            "hash a file for a provider, not stored", {"size": size})
+        if access is None or "matches" not in result:
+            balise.audit.record(session, AuditEvent.MEDIA_HASH, principal.actor, "media",
+                                result.get("sha256") or "unknown", "hash a file for a provider, not stored", {"size": size})
+        else:
+            balise.audit.record(session, AuditEvent.MEDIA_HASH, principal.actor, "media",
+                                result.get("sha256") or "unknown", "hash and match a file for a provider, not stored; "
+                                + access.audit_purpose(), {"size": size, **access.audit_details()})
+            balise.grants.used(session, access)
     return result
 
 

@@ -24,7 +24,14 @@ from balise.intake.report_schema import (
     VictimIn,
     describe_errors,
 )
-from balise.web.api.bodies import NUL, nul_in, parse_json, read_json, too_large, validate_strictly
+from balise.web.api.bodies import (
+    NUL,
+    nul_in,
+    parse_json,
+    read_json,
+    too_large,
+    validate_strictly,
+)
 from balise.web.api.contract import (
     IDEMPOTENCY_KEY_PARAMETER,
     IDEMPOTENT_REPLAYED,

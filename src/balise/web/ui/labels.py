@@ -10,7 +10,10 @@ is shown as it is (a new code then needs a label here and a translation).
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Any
+
+from markupsafe import Markup, escape
 
 from balise.web.ui import i18n
 
@@ -262,6 +265,26 @@ VOCABULARIES: dict[str, dict[str, str]] = {
         "identify": N_("look for clues to identify a victim, an offender or a place"),
         "check_file": N_("check that the file is what the report says"),
     },
+    "grant_database": {
+        "known_indicators": N_("indicators of known material"),
+        "new_indicators": N_("indicators of new material"),
+        "solicitation_indicators": N_("indicators of solicitation"),
+        "url_list": N_("URL list"),
+        "reports": N_("reports"),
+    },
+    "grant_operation": {
+        "match": N_("match hashes"),
+        "download": N_("download indicators"),
+        "read_reports": N_("read reports"),
+    },
+    "grant_state": {
+        "requested": N_("requested"),
+        "awaiting_second_approval": N_("approved once, awaiting a second administrator"),
+        "approved": N_("approved"),
+        "rejected": N_("rejected"),
+        "revoked": N_("revoked"),
+        "expired": N_("expired"),
+    },
 }
 
 # Priority reasons: the number in the stored English detail is kept.
@@ -349,7 +372,61 @@ def classification_parts(classification: dict[str, Any] | None) -> list[tuple[st
     return parts
 
 
+def due(minutes: int) -> str:
+    """A deadline as a reader says it: "due in 23 h", "due in 40 min", "late by 2 h"."""
+    late, left = minutes < 0, abs(minutes)
+    if left >= 48 * 60:
+        amount = i18n.gettext("%(n)s days") % {"n": left // (24 * 60)}
+    elif left >= 60:
+        amount = i18n.gettext("%(n)s h") % {"n": left // 60}
+    else:
+        amount = i18n.gettext("%(n)s min") % {"n": left}
+    return (i18n.gettext("late by %(time)s") if late else i18n.gettext("due in %(time)s")) % {"time": amount}
+
+
+# Priority bands, highest first, by the score triage gave (domain/triage.py): urgent reports
+# score 100,000 and up, an imminent threat 5,000, a young victim or new material 1,500 and more.
+PRIORITY_BANDS = (
+    (100_000, "urgent", N_("urgent")),
+    (5_000, "very_high", N_("very high")),
+    (1_500, "high", N_("high")),
+    (300, "medium", N_("medium")),
+    (0, "low", N_("low")),
+)
+
+
+def priority_band(score: int | None) -> tuple[str, str]:
+    """(code for the style, word) of a priority score."""
+    for floor, code, word in PRIORITY_BANDS:
+        if (score or 0) >= floor:
+            return code, i18n.gettext(word)
+    return "low", i18n.gettext("low")
+
+
+@lru_cache(maxsize=256)
+def _choices(kind: str, name: str, vocabulary: str, codes: tuple[str, ...], selected: str, language: int) -> Markup:
+    if kind == "options":
+        return Markup("").join(
+            Markup('<option value="{}"{}>{}</option>').format(code, Markup(" selected") if code == selected else "",
+                                                            label(vocabulary, code)) for code in codes)
+    return Markup(" ").join(
+        Markup('<label><input type="checkbox" name="{}" value="{}"> {}</label>').format(name, code, label(vocabulary, code))
+        for code in codes)
+
+
+def options(vocabulary: str, codes: Any, selected: str = "") -> Markup:
+    """``<option>`` elements for ``codes``, each with its label: made once per language, as a
+    page of many items repeats the same lists (bench_report_page.py)."""
+    return _choices("options", "", vocabulary, tuple(codes), selected, id(i18n._current.get()))
+
+
+def checkboxes(name: str, vocabulary: str, codes: Any) -> Markup:
+    """A labelled checkbox named ``name`` for each of ``codes``, made once per language."""
+    return _choices("checkboxes", name, vocabulary, tuple(codes), "", id(i18n._current.get()))
+
+
 def install(env: Any) -> None:
     """Make the helpers available to every template."""
     env.globals.update(label=label, yes_no=yes_no, reason_text=reason, assessment_source=assessment_source,
-                       classification_parts=classification_parts, vocabulary=lambda name: VOCABULARIES[name])
+                       classification_parts=classification_parts, vocabulary=lambda name: VOCABULARIES[name],
+                       due=due, priority_band=priority_band, options=options, checkboxes=checkboxes)

@@ -8,12 +8,19 @@ from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy import select
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from sqlalchemy import or_, select
 
 from balise.accounts.actors import Actor
-from balise.adapters.db.models import Item, Organisation, PublicReport, Report, ReportClaim, User
-from balise.casework.assessment import UNFOUNDED_REASONS, AssessmentError, Decision
+from balise.adapters.db.models import (
+    Item,
+    Organisation,
+    PublicReport,
+    Report,
+    ReportClaim,
+    User,
+)
+from balise.casework.assessment import UNFOUNDED_REASONS, AssessmentError, Conflict, Decision
 from balise.domain.audit import AuditEvent
 from balise.domain.exposure import (
     DEFAULT_BREAK_AFTER_REVEALS,
@@ -36,6 +43,9 @@ ASSESSORS = (Role.ANALYST, Role.SENIOR_ANALYST)
 # Who may download the original CyberTipline XML (evidence, as the media are).
 ORIGINAL_READERS = (Role.ANALYST, Role.SENIOR_ANALYST, Role.LE_LIAISON)
 QUEUE_LIMIT = 200
+# The report page's script asks for a fragment instead of a page (static/assess.js): "item" for
+# an item's assessment panel after a save, "decision" for where to go after a decision.
+FRAGMENT_HEADER = "x-balise-fragment"
 
 
 def _actor(user: User) -> Actor:
@@ -46,7 +56,9 @@ def _flash(url: str, message: str | None = None, error: str | None = None) -> Re
     from urllib.parse import urlencode
 
     query = {k: v for k, v in (("msg", message), ("err", error)) if v}
-    return RedirectResponse(url + ("?" + urlencode(query) if query else ""), status_code=303)
+    # The query goes before a #fragment, or the browser never sends it.
+    path, hash_, fragment = url.partition("#")
+    return RedirectResponse(path + ("?" + urlencode(query) if query else "") + hash_ + fragment, status_code=303)
 
 
 @router.get("/queue")
@@ -120,6 +132,8 @@ def release(request: Request, report_id: uuid.UUID, user: User = Depends(require
 @router.get("/reports/{report_id}")
 def report_view(request: Request, report_id: uuid.UUID, msg: str = "", err: str = "",
                 user: User = Depends(require_role(*ASSESSORS))) -> Response:
+    """One assessment screen: the items (blurred) with their matches, the classification beside
+    each, the Annex III facts in a summary, and the decision (docs/workbench.md)."""
     balise = request.app.state.balise
     actor = _actor(user)
     with balise.db.transaction() as session:
@@ -128,37 +142,55 @@ def report_view(request: Request, report_id: uuid.UUID, msg: str = "", err: str 
             return render(request, "error.html", status=404, exposure=None, title=i18n.gettext("Not found"),
                           message=i18n.gettext("There is no such report."))
         purpose = f"assess report {report.id}"
-        balise.audit.record(session, AuditEvent.REPORT_READ, actor, "report", str(report.id), purpose)
-        for item in report.items:
-            balise.audit.record(session, AuditEvent.ITEM_READ, actor, "item", str(item.id), purpose)
-        for person in report.persons:
-            balise.audit.record(session, AuditEvent.PERSON_READ, actor, "person", str(person.id), purpose)
         claim = balise.assessment.holder(session, report.id)
-        holder = session.get(User, claim.user_id) if claim else None
+        # Persons and their identifiers are personal data: shown with the page only to the
+        # analyst who claimed the report (assessing it is the purpose); anyone else says why
+        # first (/persons below), as for the reporter's contact.
+        shown_persons = list(report.persons) if claim is not None and claim.user_id == user.id else []
+        # One event per thing shown, as always; written together (one write for a 50-item page).
+        balise.audit.record_many(session, actor, purpose, [
+            (AuditEvent.REPORT_READ, "report", str(report.id), None),
+            *((AuditEvent.ITEM_READ, "item", str(item.id), None) for item in report.items)])
+        if shown_persons:
+            balise.audit.record_many(session, actor, f"{purpose} (claimed)", [
+                (AuditEvent.PERSON_READ, "person", str(person.id), None) for person in shown_persons])
+        persons = [(p, list(p.identifiers)) for p in shown_persons] if shown_persons else None
+        person_count = len(report.persons)
+        context = _report_context(balise, session, report, user)
         org = session.get(Organisation, report.organisation_id) if report.organisation_id else None
         duplicates = {i.id: session.get(Item, i.duplicate_of) for i in report.items if i.duplicate_of}
-        persons = [(p, list(p.identifiers)) for p in report.persons]
-        items, events = list(report.items), list(report.events)
+        events = list(report.events)
         routing = _routing_context(session, report)
         # Only whether a contact exists: the name, email and IP are shown by the audited action below.
         public = session.get(PublicReport, report.id)
         ncmec = originals(session, report.id)
-    mine = holder is not None and holder.id == user.id
     contact = None if public is None else {
         "given": bool(public.reporter_name or public.reporter_email or public.reporter_ip),
         "deleted_at": public.contact_deleted_at}
     return render(
-        request, "report.html", report=report, items=items, events=events, persons=persons, org=org,
-        holder=holder, mine=mine, duplicates=duplicates, msg=msg, err=err, routing=routing, contact=contact, ncmec=ncmec,
-        can_decide=mine and report.state == ReportState.IN_ASSESSMENT.value,
-        displays={i.id: display_of(media_type=i.media_type, hash_status=i.hash_status,
-                                   vault_object=i.vault_object, polyglot=bool(i.polyglot)).value for i in items},
-        purposes=REVEAL_PURPOSES,
-        schemes={"ncmec": NCMEC_CATEGORIES, "uk": UK_CATEGORIES, "directive": DIRECTIVE_ELEMENTS,
-                 "flags": FLAGS, "ages": AGE_BANDS},
-        unfounded=UNFOUNDED_REASONS,
-        sla=sla_deadline(report.created_at, report.urgent),
+        request, "report.html", events=events, persons=persons, person_count=person_count, org=org,
+        duplicates=duplicates, msg=msg, err=err, routing=routing, contact=contact, ncmec=ncmec,
+        purposes=REVEAL_PURPOSES, unfounded=UNFOUNDED_REASONS, short=queue_filters.SHORT_ID, **context,
     )
+
+
+def _report_context(balise: Any, session: Any, report: Report, user: User) -> dict[str, Any]:
+    """What the report page and an item's assessment panel (the fragment a save answers) share."""
+    claim = balise.assessment.holder(session, report.id)
+    holder = session.get(User, claim.user_id) if claim else None
+    mine = holder is not None and holder.id == user.id
+    items = list(report.items)
+    now = balise.clock()
+    return {
+        "report": report, "items": items, "holder": holder, "mine": mine,
+        "can_decide": mine and report.state == ReportState.IN_ASSESSMENT.value,
+        "displays": {i.id: display_of(media_type=i.media_type, hash_status=i.hash_status,
+                                      vault_object=i.vault_object, polyglot=bool(i.polyglot)).value for i in items},
+        "schemes": {"ncmec": NCMEC_CATEGORIES, "uk": UK_CATEGORIES, "directive": DIRECTIVE_ELEMENTS,
+                    "flags": FLAGS, "ages": AGE_BANDS},
+        "sla": sla_deadline(report.created_at, report.urgent),
+        "sla_minutes": minutes_left(sla_deadline(report.created_at, report.urgent), now),
+    }
 
 
 @router.post("/reports/{report_id}/reporter-contact")
@@ -188,8 +220,38 @@ def reporter_contact(request: Request, report_id: uuid.UUID, purpose: str = Form
     return response
 
 
+@router.post("/reports/{report_id}/persons")
+def report_persons(request: Request, report_id: uuid.UUID, purpose: str = Form(default="", max_length=500),
+                   user: User = Depends(require_role(*ASSESSORS))) -> Response:
+    """A report's persons and identifiers for an analyst who does not hold its claim and says
+    why (each person audited as person:read with that purpose before anything is shown)."""
+    balise = request.app.state.balise
+    purpose = " ".join(purpose.split())
+    if len(purpose) < 5:
+        return _flash(f"/ui/reports/{report_id}#persons",
+                      error=i18n.gettext("Say why you need the persons and accounts (at least 5 characters)."))
+    with balise.db.transaction() as session:
+        report = session.get(Report, report_id)
+        if report is None:
+            return render(request, "error.html", status=404, title=i18n.gettext("Not found"),
+                          message=i18n.gettext("There is no such report."))
+        for person in report.persons:
+            balise.audit.record(session, AuditEvent.PERSON_READ, _actor(user), "person", str(person.id), purpose)
+        persons = [(p, list(p.identifiers)) for p in report.persons]
+    response = render(request, "persons.html", report_id=report_id, persons=persons, purpose=purpose)
+    response.headers["cache-control"] = "no-store, private"
+    return response
+
+
 def _routing_context(session: Any, report: Report) -> dict[str, Any]:
-    from balise.adapters.db.models import Hold, Jurisdiction, Notice, Partner, Takedown, UrlHosting
+    from balise.adapters.db.models import (
+        Hold,
+        Jurisdiction,
+        Notice,
+        Partner,
+        Takedown,
+        UrlHosting,
+    )
 
     hosting = []
     for row in session.execute(select(UrlHosting).where(UrlHosting.report_id == report.id)).scalars():
@@ -292,18 +354,45 @@ async def assess(request: Request, item_id: uuid.UUID, user: User = Depends(requ
         report_id = item.report_id if item else None
     if report_id is None:
         return render(request, "error.html", status=404, title=i18n.gettext("Not found"), message=i18n.gettext("No such item."))
+    fragment = request.headers.get(FRAGMENT_HEADER) == "item"
+    from starlette.concurrency import run_in_threadpool
+
     try:
         def work() -> None:
             with balise.db.transaction() as session:
                 balise.assessment.classify(session, user, item_id, revision=revision,
                                            outcome=str(form.get("outcome", "")), classification=classification,
                                            note=str(form.get("note") or "")[:2000])
-        from starlette.concurrency import run_in_threadpool
 
         await run_in_threadpool(work)
     except (AssessmentError, ValueError) as exc:
+        if fragment:
+            status = 409 if isinstance(exc, Conflict) else 400
+            return await run_in_threadpool(_item_panel, request, user, item_id, None, str(exc), status)
         return _flash(f"/ui/reports/{report_id}", error=str(exc))
+    if fragment:
+        return await run_in_threadpool(_item_panel, request, user, item_id, i18n.gettext("Item classified."), None, 200)
     return _flash(f"/ui/reports/{report_id}", message=i18n.gettext("Item classified."))
+
+
+def _item_panel(request: Request, user: User, item_id: uuid.UUID, message: str | None, error: str | None,
+                status: int) -> HTMLResponse:
+    """The item's assessment panel alone, as the report page shows it: what a save without a page
+    load puts in place of the form (static/assess.js). It shows no content and no hash, only the
+    assessment, so it is not another read of the item."""
+    balise = request.app.state.balise
+    with balise.db.sessions() as session:
+        item = session.get(Item, item_id)
+        assert item is not None
+        report = session.get(Report, item.report_id)
+        assert report is not None
+        context = _report_context(balise, session, report, user)
+    number = next(n for n, i in enumerate(context["items"], start=1) if i.id == item_id)
+    response = render(request, "_assess_item.html", status=status, item=item, n=number, panel_msg=message,
+                      panel_err=error, **context)
+    response.headers[FRAGMENT_HEADER] = "item"
+    response.headers["cache-control"] = "no-store, private"
+    return response
 
 
 @router.post("/reports/{report_id}/decide")
@@ -316,16 +405,53 @@ async def decide(request: Request, report_id: uuid.UUID, user: User = Depends(re
         revision = -1
     decision = Decision(str(form.get("decision", "")), tuple(str(r) for r in form.getlist("reasons")),
                         str(form.get("text", ""))[:5000])
+    fragment = request.headers.get(FRAGMENT_HEADER) == "decision"
+    then_next = bool(form.get("next"))
+    from starlette.concurrency import run_in_threadpool
+
     try:
-        def work() -> None:
+        def work() -> uuid.UUID | None:
             with balise.db.transaction() as session:
                 balise.assessment.decide(session, user, report_id, revision=revision, decision=decision)
-        from starlette.concurrency import run_in_threadpool
+            return _claim_next(balise, user, report_id) if then_next else None
 
-        await run_in_threadpool(work)
+        following = await run_in_threadpool(work)
     except AssessmentError as exc:
+        if fragment:
+            return JSONResponse({"error": str(exc)}, status_code=409 if isinstance(exc, Conflict) else 400,
+                                headers={FRAGMENT_HEADER: "decision"})
         return _flash(f"/ui/reports/{report_id}", error=str(exc))
-    return _flash("/ui/queue", message=i18n.gettext("Decision recorded."))
+    if following is not None:
+        target = _flash(f"/ui/reports/{following}", message=i18n.gettext(
+            "Decision recorded. This is the next report in the queue; it is yours now."))
+    elif then_next:
+        target = _flash("/ui/queue", message=i18n.gettext("Decision recorded. No other report waits in the queue."))
+    else:
+        target = _flash("/ui/queue", message=i18n.gettext("Decision recorded."))
+    if fragment:
+        # The page goes there itself: the decision cost no page load of its own.
+        return JSONResponse({"location": target.headers["location"]}, headers={FRAGMENT_HEADER: "decision"})
+    return target
+
+
+def _claim_next(balise: Any, user: User, after: uuid.UUID) -> uuid.UUID | None:
+    """Claim the first report of the queue's default view (in assessment, urgent first, then by
+    priority, oldest first) that nobody else holds; its id, or None when none is left."""
+    now = balise.clock()
+    with balise.db.sessions() as session:
+        candidates = session.execute(
+            select(Report.id).outerjoin(ReportClaim, ReportClaim.report_id == Report.id)
+            .where(Report.state == ReportState.IN_ASSESSMENT.value, Report.id != after,
+                   or_(ReportClaim.report_id.is_(None), ReportClaim.expires_at <= now, ReportClaim.user_id == user.id))
+            .order_by(Report.urgent.desc(), Report.priority.desc(), Report.created_at).limit(5)).scalars().all()
+    for candidate in candidates:
+        try:
+            with balise.db.transaction() as session:
+                balise.assessment.claim(session, user, candidate)
+        except AssessmentError:
+            continue  # taken by someone else a moment ago: the one after it
+        return candidate
+    return None
 
 
 @router.get("/candidates")

@@ -1,5 +1,5 @@
 // Balise workbench: reveal one blurred item at a time (each reveal is logged, with its
-// purpose), re-blur automatically, keyboard shortcuts for the common path, a break reminder.
+// purpose), re-blur automatically, a break reminder.
 (function () {
   "use strict";
   var body = document.body;
@@ -110,29 +110,9 @@
     }
   });
 
-  // Shortcuts: j/k next/previous item, r reveal, i/n/x outcome of the current item.
-  var current = -1;
-  function items() { return Array.prototype.slice.call(document.querySelectorAll("article.item")); }
-  function focusItem(index) {
-    var all = items();
-    if (!all.length) { return; }
-    current = Math.max(0, Math.min(all.length - 1, index));
-    all[current].focus();
-    all[current].scrollIntoView({block: "start"});
-  }
+  // Esc hides a revealed item again (the other shortcuts are in assess.js).
   document.addEventListener("keydown", function (event) {
-    var tag = (event.target.tagName || "").toLowerCase();
-    if (tag === "input" || tag === "textarea" || tag === "select" || event.ctrlKey || event.metaKey || event.altKey) { return; }
-    var all = items();
-    var item = all[current] || all[0];
-    if (event.key === "j") { focusItem(current + 1); }
-    else if (event.key === "k") { focusItem(current - 1); }
-    else if (event.key === "r" && item) { var b = item.querySelector("figure.media:not(.download) button.reveal"); if (b) { reveal(b); } }
-    else if ((event.key === "i" || event.key === "n" || event.key === "x") && item) {
-      var value = {i: "illegal", n: "not_illegal", x: "cannot_assess"}[event.key];
-      var radio = item.querySelector('input[name="outcome"][value="' + value + '"]');
-      if (radio) { radio.checked = true; radio.focus(); }
-    } else if (event.key === "Escape") { reblurAll(); }
+    if (event.key === "Escape") { reblurAll(); }
   });
 
   // Session timer and break reminder.
