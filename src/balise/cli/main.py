@@ -290,6 +290,54 @@ def user_reset_2fa(username: str, reason: Reason) -> None:
     typer.echo(f"TOTP URI: {new.provisioning_uri}")  # type: ignore[attr-defined]
 
 
+@org_app.command("list")
+def org_list(format: Annotated[str, typer.Option("--format", help="table or json")] = "table") -> None:
+    """List organisations: name, kind, country, status, live API keys."""
+    if format not in ("table", "json"):
+        fail(f"unknown format {format!r}; use table or json", 2)
+    balise = load_balise()
+    with balise.db.sessions() as session:
+        live = balise.organisations.live_key_counts(session)
+        rows = [{"name": o.name, "kind": o.kind, "country": o.country,
+                 "suspended_at": o.suspended_at.isoformat(timespec="seconds") if o.suspended_at else None,
+                 "live_api_keys": live.get(o.id, 0)}
+                for o in balise.organisations.list_all(session)]
+    if format == "json":
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    table = [("NAME", "KIND", "COUNTRY", "STATUS", "LIVE KEYS")] + [
+        (r["name"], r["kind"], r["country"] or "-", f"suspended {r['suspended_at']}" if r["suspended_at"] else "active",
+         str(r["live_api_keys"])) for r in rows]
+    widths = [max(len(row[i]) for row in table) for i in range(5)]
+    for row in table:
+        typer.echo("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+
+
+def _org_change(action: str, name: str, reason: str) -> None:
+    from balise.accounts.organisations import OrganisationError
+
+    balise = load_balise()
+    try:
+        with balise.db.transaction() as session:
+            getattr(balise.organisations, action)(session, CLI_ACTOR, name, reason)
+    except OrganisationError as exc:
+        fail(str(exc))
+
+
+@org_app.command("suspend")
+def org_suspend(name: str, reason: Reason) -> None:
+    """Suspend an organisation: its API keys and /ispws credentials are refused (403) at once."""
+    _org_change("suspend", name, reason)
+    typer.echo(f"suspended {name}")
+
+
+@org_app.command("reinstate")
+def org_reinstate(name: str, reason: Reason) -> None:
+    """Reinstate a suspended organisation: its unrevoked credentials work again."""
+    _org_change("reinstate", name, reason)
+    typer.echo(f"reinstated {name}")
+
+
 @org_app.command("create")
 def org_create(
     name: str,

@@ -61,6 +61,8 @@ class AuditEvent(StrEnum):
     PACKAGE_SWEEP = "package:sweep"
     # Organisations and their credentials.
     ORG_CREATE = "org:create"
+    ORG_SUSPEND = "org:suspend"
+    ORG_REINSTATE = "org:reinstate"
     APIKEY_CREATE = "apikey:create"
     APIKEY_REVOKE = "apikey:revoke"
     # Access grants (CSAR Art. 46, docs/oversight.md).
