@@ -227,6 +227,14 @@ def seed(balise: Balise, reports: int = 6, error_history: bool = True) -> DemoRe
                 display_name=f"DEMO {DEMO_TITLES[role]}", is_demo=True,
             )
             users.append((username, role.value, new.totp_secret))
+        # Administration (docs/security.md): an analyst who left, disabled, and a platform whose
+        # contract ended, suspended; `balise user list` and `balise org list` show them.
+        balise.users.create(session, actor, username="demo-former", password=DEMO_PASSWORD, role=Role.ANALYST,
+                            display_name="DEMO former analyst", is_demo=True)
+        balise.users.disable(session, actor, "demo-former", "DEMO: left the team")
+        balise.organisations.create(session, actor, name="DEMO Suspended platform", kind=OrgKind.PROVIDER,
+                                    country="BE", is_demo=True)
+        balise.organisations.suspend(session, actor, "DEMO Suspended platform", "DEMO: contract ended")
         provider_id = provider.id
         _seed_grants(balise, session, provider, others["DEMO Hotline Deutschland"], others["DEMO Police unit France"])
         provider_actor = Actor.organisation(str(provider.id), provider.name)

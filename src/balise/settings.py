@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import os
+import re
 from datetime import timedelta
 from functools import cached_property
 from pathlib import Path
@@ -207,6 +208,9 @@ class Settings(BaseSettings):
     public_report_rate_limit: str = "10/hour"
     public_status_rate_limit: str = "30/hour"
     public_number_rate_limit: str = "30/hour"
+    # Where the public form's "Quick exit" button goes (docs/public-reporting.md): a path on this
+    # service (default: a neutral weather page) or an http(s) URL of another site.
+    quick_exit_url: str = "/weather"
 
     # Notices. An empty smtp_url keeps each email as an .eml file under data_dir/outbox
     # instead of sending it: nothing leaves the machine until an operator says where mail goes.
@@ -239,6 +243,15 @@ class Settings(BaseSettings):
     rdap_bootstrap: str | None = None
     rdap_cache_ttl_seconds: float = Field(default=7 * 24 * 3600.0, ge=0)
     rdap_negative_cache_ttl_seconds: float = Field(default=3600.0, ge=0)
+
+    @field_validator("quick_exit_url")
+    @classmethod
+    def _quick_exit_url_is_a_path_or_a_web_address(cls, value: str) -> str:
+        value = value.strip()
+        is_path = value.startswith("/") and not value.startswith("//")
+        if not (is_path or re.fullmatch(r"https?://[^\s/]+(/\S*)?", value)):
+            raise ValueError(f"BALISE_QUICK_EXIT_URL must be a path such as /weather or an http(s):// URL, not {value!r}")
+        return value
 
     @field_validator("fetch_static_hosts")
     @classmethod

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from balise.accounts.actors import Actor
@@ -27,6 +27,14 @@ KEY_RE = re.compile(r"^bal_([0-9a-f]{12})_([A-Za-z0-9_-]{43})$")
 
 class OrganisationError(ValueError):
     pass
+
+
+class OrganisationSuspended(Exception):
+    """Right credentials of a suspended organisation: refused (403), never authenticated."""
+
+    def __init__(self, name: str, since: datetime) -> None:
+        super().__init__(f"the organisation {name!r} is suspended since {since:%Y-%m-%d %H:%M} UTC; "
+                         "its credentials do not work until it is reinstated")
 
 
 @dataclass(frozen=True)
@@ -135,7 +143,8 @@ class Organisations:
 
     def authenticate(self, session: Session, presented: str) -> Principal | None:
         """The principal for a presented key, or None. Unknown, malformed and revoked keys
-        are indistinguishable to the caller."""
+        are indistinguishable to the caller; a valid key of a suspended organisation raises
+        OrganisationSuspended."""
         match = KEY_RE.match(presented or "")
         if not match:
             return None
@@ -152,6 +161,8 @@ class Organisations:
             return None
         if key.revoked_at is not None:
             return None
+        if org.suspended_at is not None:
+            raise OrganisationSuspended(org.name, org.suspended_at)
         return Principal(
             organisation_id=org.id, organisation_name=org.name, key_id=key.id,
             key_prefix=key.prefix, scopes=frozenset(key.scopes),
@@ -159,3 +170,45 @@ class Organisations:
 
     def get_by_name(self, session: Session, name: str) -> Organisation | None:
         return session.execute(select(Organisation).where(Organisation.name == name)).scalar_one_or_none()
+
+    def list_all(self, session: Session) -> list[Organisation]:
+        return list(session.execute(select(Organisation).order_by(Organisation.name)).scalars())
+
+    def live_key_counts(self, session: Session) -> dict[uuid.UUID, int]:
+        """Unrevoked API keys per organisation (organisations without any are absent)."""
+        rows = session.execute(select(ApiKey.organisation_id, func.count()).where(ApiKey.revoked_at.is_(None))
+                               .group_by(ApiKey.organisation_id)).all()
+        return {org_id: count for org_id, count in rows}
+
+    def suspend(self, session: Session, actor: Actor, name: str, reason: str) -> Organisation:
+        reason = _reason(reason)
+        org = self._named(session, name)
+        if org.suspended_at is not None:
+            raise OrganisationError(f"{name!r} is already suspended")
+        org.suspended_at = self._clock()
+        self._audit.record(session, AuditEvent.ORG_SUSPEND, actor, "organisation", str(org.id),
+                           "suspend organisation", {"name": org.name, "reason": reason})
+        return org
+
+    def reinstate(self, session: Session, actor: Actor, name: str, reason: str) -> Organisation:
+        reason = _reason(reason)
+        org = self._named(session, name)
+        if org.suspended_at is None:
+            raise OrganisationError(f"{name!r} is not suspended")
+        org.suspended_at = None
+        self._audit.record(session, AuditEvent.ORG_REINSTATE, actor, "organisation", str(org.id),
+                           "reinstate organisation", {"name": org.name, "reason": reason})
+        return org
+
+    def _named(self, session: Session, name: str) -> Organisation:
+        org = self.get_by_name(session, name)
+        if org is None:
+            raise OrganisationError(f"no organisation named {name!r}")
+        return org
+
+
+def _reason(reason: str | None) -> str:
+    reason = (reason or "").strip()
+    if not reason:
+        raise OrganisationError("a reason is required (--reason) and cannot be empty")
+    return reason

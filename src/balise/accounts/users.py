@@ -17,7 +17,7 @@ from balise.accounts.actors import Actor
 from balise.adapters.db.models import User
 from balise.adapters.secretbox import SecretBox
 from balise.domain.audit import AuditEvent
-from balise.domain.model import Role
+from balise.domain.model import ActorType, Role
 from balise.governance.audit import AuditTrail
 
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
@@ -131,3 +131,93 @@ class Users:
 
     def get(self, session: Session, username: str) -> User | None:
         return session.execute(select(User).where(User.username == username)).scalar_one_or_none()
+
+    # Administration (`balise user …`; docs/security.md). Every change needs a reason, is refused
+    # with a UserError before anything is written, and is audited with the actor and the reason.
+    # Sessions need no revoking here: the staff UI reloads the user on every request
+    # (web/ui/routes.py current_user), so a disabled account is signed out and a new role applies
+    # at its next request.
+
+    def list_all(self, session: Session) -> list[User]:
+        return list(session.execute(select(User).order_by(User.username)).scalars())
+
+    def disable(self, session: Session, actor: Actor, username: str, reason: str) -> User:
+        reason = _reason(reason)
+        user = self._target(session, username)
+        if not user.active:
+            raise UserError(f"{username!r} is already disabled")
+        if _is_self(actor, user):
+            raise UserError("you cannot disable your own account")
+        if user.role == Role.ADMIN and self._other_active_admins(session, user) == 0:
+            raise UserError(f"{username!r} is the last active admin; make another admin first")
+        user.active = False
+        self._record(session, AuditEvent.USER_DISABLE, actor, user, "disable staff account", reason)
+        return user
+
+    def enable(self, session: Session, actor: Actor, username: str, reason: str) -> User:
+        reason = _reason(reason)
+        user = self._target(session, username)
+        if user.active:
+            raise UserError(f"{username!r} is already enabled")
+        user.active = True
+        self._record(session, AuditEvent.USER_ENABLE, actor, user, "enable staff account", reason)
+        return user
+
+    def set_role(self, session: Session, actor: Actor, username: str, role: Role | str, reason: str) -> User:
+        reason = _reason(reason)
+        try:
+            new_role = Role(role)
+        except ValueError:
+            raise UserError(f"unknown role {role!r}; one of {', '.join(r.value for r in Role)}") from None
+        user = self._target(session, username)
+        old = user.role
+        if old == new_role:
+            raise UserError(f"{username!r} already has the role {new_role.value}")
+        if old == Role.ADMIN:
+            if _is_self(actor, user):
+                raise UserError("you cannot lower your own role")
+            if user.active and self._other_active_admins(session, user) == 0:
+                raise UserError(f"{username!r} is the last active admin; make another admin first")
+        user.role = new_role.value
+        self._record(session, AuditEvent.USER_ROLE_CHANGE, actor, user, "change staff role", reason,
+                     {"from": old, "to": new_role.value})
+        return user
+
+    def reset_totp(self, session: Session, actor: Actor, username: str, reason: str) -> NewUser:
+        """A new TOTP secret, returned once (as `create` does); the old authenticator stops
+        working at once."""
+        reason = _reason(reason)
+        user = self._target(session, username)
+        secret = pyotp.random_base32()
+        user.totp_secret_enc = self._box.seal(secret)
+        user.totp_last_step = None
+        self._record(session, AuditEvent.USER_RESET_TOTP, actor, user, "reset second factor", reason)
+        uri = pyotp.TOTP(secret).provisioning_uri(name=user.username, issuer_name=ISSUER)
+        return NewUser(user, secret, uri)
+
+    def _target(self, session: Session, username: str) -> User:
+        user = self.get(session, username)
+        if user is None:
+            raise UserError(f"no user {username!r}")
+        return user
+
+    def _other_active_admins(self, session: Session, user: User) -> int:
+        return len(session.execute(
+            select(User.id).where(User.role == Role.ADMIN.value, User.active.is_(True), User.id != user.id)
+        ).all())
+
+    def _record(self, session: Session, event: AuditEvent, actor: Actor, user: User, purpose: str,
+                reason: str, extra: dict[str, str] | None = None) -> None:
+        self._audit.record(session, event, actor, "user", str(user.id), purpose,
+                           {"username": user.username, "reason": reason, **(extra or {})})
+
+
+def _reason(reason: str | None) -> str:
+    reason = (reason or "").strip()
+    if not reason:
+        raise UserError("a reason is required (--reason) and cannot be empty")
+    return reason
+
+
+def _is_self(actor: Actor, user: User) -> bool:
+    return actor.type == ActorType.STAFF and actor.id == str(user.id)

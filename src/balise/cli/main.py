@@ -220,6 +220,124 @@ def user_totp_code(username: str) -> None:
         typer.echo(balise.users.current_totp(user))
 
 
+Reason = Annotated[str, typer.Option(help="why (kept in the audit trail); required")]
+
+
+@user_app.command("list")
+def user_list(format: Annotated[str, typer.Option("--format", help="table or json")] = "table") -> None:
+    """List staff accounts: username, role, active, TOTP enrolled, last sign-in."""
+    if format not in ("table", "json"):
+        fail(f"unknown format {format!r}; use table or json", 2)
+    balise = load_balise()
+    with balise.db.sessions() as session:
+        rows = [{"username": u.username, "role": u.role, "active": bool(u.active),
+                 "totp_enrolled": bool(u.totp_secret_enc),
+                 "last_sign_in": u.last_login_at.isoformat(timespec="seconds") if u.last_login_at else None}
+                for u in balise.users.list_all(session)]
+    if format == "json":
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    table = [("USERNAME", "ROLE", "ACTIVE", "2FA", "LAST SIGN-IN")] + [
+        (r["username"], r["role"], "yes" if r["active"] else "disabled", "TOTP" if r["totp_enrolled"] else "none",
+         r["last_sign_in"] or "never") for r in rows]
+    widths = [max(len(row[i]) for row in table) for i in range(5)]
+    for row in table:
+        typer.echo("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+
+
+def _user_change(action: str, username: str, reason: str, **kwargs) -> object:  # type: ignore[no-untyped-def]
+    from balise.accounts.users import UserError
+
+    balise = load_balise()
+    try:
+        with balise.db.transaction() as session:
+            return getattr(balise.users, action)(session, CLI_ACTOR, username, reason=reason, **kwargs)
+    except UserError as exc:
+        fail(str(exc))
+
+
+@user_app.command("disable")
+def user_disable(username: str, reason: Reason) -> None:
+    """Disable an account: its sessions end at their next request and it cannot sign in."""
+    _user_change("disable", username, reason)
+    typer.echo(f"disabled {username}")
+
+
+@user_app.command("enable")
+def user_enable(username: str, reason: Reason) -> None:
+    """Enable a disabled account again."""
+    _user_change("enable", username, reason)
+    typer.echo(f"enabled {username}")
+
+
+@user_app.command("set-role")
+def user_set_role(
+    username: str,
+    role: Annotated[Role, typer.Argument(help="admin, analyst, senior-analyst, le-liaison or auditor")],
+    reason: Reason,
+) -> None:
+    """Change an account's role; it applies from the account's next request."""
+    _user_change("set_role", username, reason, role=role)
+    typer.echo(f"{username} is now {role.value}")
+
+
+@user_app.command("reset-2fa")
+def user_reset_2fa(username: str, reason: Reason) -> None:
+    """Replace an account's TOTP secret and print the new one once; the old one stops working."""
+    new = _user_change("reset_totp", username, reason)
+    typer.echo(f"TOTP secret of {username} replaced")
+    typer.echo(f"TOTP secret (shown once): {new.totp_secret}")  # type: ignore[attr-defined]
+    typer.echo(f"TOTP URI: {new.provisioning_uri}")  # type: ignore[attr-defined]
+
+
+@org_app.command("list")
+def org_list(format: Annotated[str, typer.Option("--format", help="table or json")] = "table") -> None:
+    """List organisations: name, kind, country, status, live API keys."""
+    if format not in ("table", "json"):
+        fail(f"unknown format {format!r}; use table or json", 2)
+    balise = load_balise()
+    with balise.db.sessions() as session:
+        live = balise.organisations.live_key_counts(session)
+        rows = [{"name": o.name, "kind": o.kind, "country": o.country,
+                 "suspended_at": o.suspended_at.isoformat(timespec="seconds") if o.suspended_at else None,
+                 "live_api_keys": live.get(o.id, 0)}
+                for o in balise.organisations.list_all(session)]
+    if format == "json":
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    table = [("NAME", "KIND", "COUNTRY", "STATUS", "LIVE KEYS")] + [
+        (r["name"], r["kind"], r["country"] or "-", f"suspended {r['suspended_at']}" if r["suspended_at"] else "active",
+         str(r["live_api_keys"])) for r in rows]
+    widths = [max(len(row[i]) for row in table) for i in range(5)]
+    for row in table:
+        typer.echo("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+
+
+def _org_change(action: str, name: str, reason: str) -> None:
+    from balise.accounts.organisations import OrganisationError
+
+    balise = load_balise()
+    try:
+        with balise.db.transaction() as session:
+            getattr(balise.organisations, action)(session, CLI_ACTOR, name, reason)
+    except OrganisationError as exc:
+        fail(str(exc))
+
+
+@org_app.command("suspend")
+def org_suspend(name: str, reason: Reason) -> None:
+    """Suspend an organisation: its API keys and /ispws credentials are refused (403) at once."""
+    _org_change("suspend", name, reason)
+    typer.echo(f"suspended {name}")
+
+
+@org_app.command("reinstate")
+def org_reinstate(name: str, reason: Reason) -> None:
+    """Reinstate a suspended organisation: its unrevoked credentials work again."""
+    _org_change("reinstate", name, reason)
+    typer.echo(f"reinstated {name}")
+
+
 @org_app.command("create")
 def org_create(
     name: str,

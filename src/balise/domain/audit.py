@@ -61,6 +61,8 @@ class AuditEvent(StrEnum):
     PACKAGE_SWEEP = "package:sweep"
     # Organisations and their credentials.
     ORG_CREATE = "org:create"
+    ORG_SUSPEND = "org:suspend"
+    ORG_REINSTATE = "org:reinstate"
     APIKEY_CREATE = "apikey:create"
     APIKEY_REVOKE = "apikey:revoke"
     # Access grants (CSAR Art. 46, docs/oversight.md).
@@ -75,6 +77,10 @@ class AuditEvent(StrEnum):
     USER_LOGIN = "user:login"
     USER_LOGIN_FAILED = "user:login_failed"
     USER_LOGOUT = "user:logout"
+    USER_DISABLE = "user:disable"
+    USER_ENABLE = "user:enable"
+    USER_ROLE_CHANGE = "user:role_change"
+    USER_RESET_TOTP = "user:reset_totp"
     # Routing, notice-and-takedown, holds (issue 5).
     PARTNER_CREATE = "partner:create"
     PARTNER_UPDATE = "partner:update"

@@ -171,7 +171,7 @@ class IspwsService:
 
     def authenticate(self, username: str, password: str) -> IspwsPrincipal:
         """The caller, or 2000 (unknown user or wrong password: one answer for both) or 3000
-        (right password of a revoked credential)."""
+        (right password of a revoked credential, or of a suspended organisation)."""
         with self._new_session() as session:
             row = session.execute(
                 select(IspwsCredential, Organisation)
@@ -186,6 +186,9 @@ class IspwsService:
         credential, org = row
         if credential.revoked_at is not None:
             raise IspwsError(Code.NOT_AUTHORIZED, f"this credential was revoked on {credential.revoked_at:%Y-%m-%d %H:%M} UTC")
+        if org.suspended_at is not None:
+            raise IspwsError(Code.NOT_AUTHORIZED, f"the organisation {org.name!r} is suspended since "
+                             f"{org.suspended_at:%Y-%m-%d %H:%M} UTC; its credentials do not work until it is reinstated")
         return IspwsPrincipal(org.id, org.name, credential.id, credential.username)
 
     # -- the staged report -----------------------------------------------------------------

@@ -74,6 +74,8 @@ class Organisation(Base):
     country: Mapped[str | None] = mapped_column(String(2))
     legal_representative: Mapped[str | None] = mapped_column(Text)
     is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Set by `balise org suspend`: its API keys and /ispws credentials stop working at once.
+    suspended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     contact_points: Mapped[list[ContactPoint]] = relationship(

@@ -7,7 +7,7 @@ from typing import Any, NoReturn
 
 from fastapi import Depends, Request
 
-from balise.accounts.organisations import Principal
+from balise.accounts.organisations import OrganisationSuspended, Principal
 from balise.domain.grants import GrantDatabase, GrantOperation
 from balise.domain.model import Scope
 from balise.governance.grants import Access
@@ -55,7 +55,10 @@ def require_scope(scope: Scope | None, grant: GrantNeed | None = None) -> Callab
                            headers={"WWW-Authenticate": "Bearer"})
         access = None
         with balise.db.sessions() as session:
-            principal = balise.organisations.authenticate(session, presented)
+            try:
+                principal = balise.organisations.authenticate(session, presented)
+            except OrganisationSuspended as exc:
+                raise ApiError(403, "organisation_suspended", str(exc)) from None
             if principal is not None and grant is not None:
                 access = balise.grants.check(session, principal.organisation_id, grant[0], grant[1])
         if principal is None:

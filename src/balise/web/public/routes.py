@@ -143,7 +143,7 @@ def render(request: Request, locale: str, template: str, status: int = 200, **co
     context.setdefault("values", {})
     response = TEMPLATES.TemplateResponse(request, template, {
         "csrftoken": token() if token else "", "locale": locale, "languages": i18n.LANGUAGE_NAMES,
-        "here": here, "max_description": MAX_DESCRIPTION, "max_addition": MAX_ADDITION, "max_url": MAX_URL,
+        "here": here, "quick_exit_url": request.app.state.balise.settings.quick_exit_url, "max_description": MAX_DESCRIPTION, "max_addition": MAX_ADDITION, "max_url": MAX_URL,
         **context}, status_code=status)
     response.headers["cache-control"] = "no-store"
     response.headers["content-language"] = locale
@@ -176,6 +176,15 @@ def _not_found(request: Request) -> HTMLResponse:
 
 
 # -- routes -------------------------------------------------------------------------------
+
+@router.get("/weather")
+def weather(request: Request) -> HTMLResponse:
+    """The quick exit's default target (BALISE_QUICK_EXIT_URL): a neutral page that says nothing
+    about reporting, in no language of the form, with nothing of the form in it."""
+    response = TEMPLATES.TemplateResponse(request, "weather.html", {})
+    response.headers["cache-control"] = "no-store"
+    return response
+
 
 @router.get("/report")
 def choose_language(request: Request) -> Response:

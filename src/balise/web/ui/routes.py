@@ -154,7 +154,9 @@ def login(request: Request, username: str = Form(max_length=64), password: str =
         if user is None:
             known = balise.users.get(session, username)
             if known is not None:
-                balise.users.record_login(session, known, False, "password")
+                # A disabled account gets the same answer as a wrong password (no hint either way);
+                # only the audit trail says why.
+                balise.users.record_login(session, known, False, "password" if known.active else "account disabled")
             failed = True
         else:
             failed = False
