@@ -7,6 +7,7 @@ Use a real process only where the process boundary is what a test proves (signal
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -41,12 +42,26 @@ def run_cli(env: Mapping[str, str], *args: str, input: str | None = None) -> Cli
     loudly instead of passing for exit code 1."""
     overrides: dict[str, str | None] = {k: None for k in os.environ if k.startswith("BALISE_") and k not in env}
     overrides.update({k: v for k, v in env.items() if os.environ.get(k) != v})
-    with _containers_closed_after_the_call():
+    with _containers_closed_after_the_call(), _logging_restored_after_the_call():
         result = CliRunner().invoke(app, list(args), input=input, env=overrides, catch_exceptions=True)
     if result.exception is not None and not isinstance(result.exception, SystemExit):
         result.exception.add_note(f"balise {' '.join(args)}\nstdout:\n{result.stdout}\nstderr:\n{result.stderr}")
         raise result.exception
     return CliResult(tuple(args), result.exit_code, result.stdout, result.stderr)
+
+
+@contextmanager
+def _logging_restored_after_the_call() -> Iterator[None]:
+    """`serve`, `worker`, `jobs run`, `backup` and `restore` install Balise's log handler on the
+    root logger, as a process of their own should; here it would outlive the call and write every
+    later test's log lines (an SMTP server's, say) into the test run's output."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    try:
+        yield
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
 
 
 @contextmanager

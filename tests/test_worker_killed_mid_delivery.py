@@ -69,9 +69,14 @@ def test_a_worker_killed_while_sending_leaves_the_notice_to_the_next_worker_and_
             assert notice().status == "pending" and smtp.messages == []
             start_worker(env, workers)
             wait_for(lambda: notice().status == "sent", seconds=60)
-            with app.db.sessions() as s:
-                job = s.execute(select(Job).where(Job.kind == "notice.send")).scalar_one()
-            assert job.status == "done" and job.attempts == 2
+
+            def job() -> Job:
+                with app.db.sessions() as s:
+                    return s.execute(select(Job).where(Job.kind == "notice.send")).scalar_one()
+
+            # The worker marks the job done just after the notice is marked sent: wait for both.
+            wait_for(lambda: job().status != "running", seconds=60)
+            assert job().status == "done" and job().attempts == 2
             assert len(smtp.messages) == 1 and notice().reference.encode() in smtp.messages[0]
     finally:
         for proc in workers:
