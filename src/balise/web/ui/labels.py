@@ -13,7 +13,7 @@ import re
 from functools import lru_cache
 from typing import Any
 
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 from balise.web.ui import i18n
 
