@@ -11,8 +11,6 @@ contradicts.
 from __future__ import annotations
 
 import logging
-import os
-import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -25,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from balise.accounts.actors import Actor
 from balise.adapters.db.models import AuditHead, AuditRecord, MatchAccessBatch
+from balise.adapters.files import write_new_file
 from balise.domain.audit import AuditEvent
 from balise.domain.checkpoints import (
     ChainHead,
@@ -130,16 +129,7 @@ def last_checkpoint(session: Session) -> dict[str, Any] | None:
 
 def _write_new(path: Path, data: bytes) -> None:
     # Whole or not at all, never over an existing checkpoint.
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.link(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    write_new_file(path, data, 0o644)
 
 
 # -- verification -------------------------------------------------------------------------------

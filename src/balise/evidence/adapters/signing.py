@@ -5,7 +5,6 @@ from __future__ import annotations
 import errno
 import os
 import re
-import secrets
 from pathlib import Path
 
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
@@ -19,6 +18,7 @@ from cryptography.hazmat.primitives.serialization import (
     load_pem_public_key,
 )
 
+from balise.adapters.files import write_new_file
 from balise.domain.packages import key_id_of
 
 PEM_PUBLIC_RE = re.compile(rb"-----BEGIN PUBLIC KEY-----\r?\n[A-Za-z0-9+/=\r\n]+-----END PUBLIC KEY-----")
@@ -103,16 +103,7 @@ def _write_exclusive(path: Path, data: bytes) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
     except FileExistsError as exc:  # a file where the directory should be, not the key itself
         raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(path.parent)) from exc
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.link(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    write_new_file(path, data, 0o600)
 
 
 def load_or_create_dev_signer(path: Path) -> Ed25519Signer:
