@@ -17,10 +17,11 @@ from sqlalchemy import create_engine, select
 
 from balise.adapters.db.models import Item, Report, ReportClaim
 from balise.demo import demo_image
+from tests.browser_support import PASSWORD
+from tests.browser_support import sign_in as browser_sign_in
 from tests.cli_support import run_cli
 from tests.servers import CHROMIUM, running_server, wait_for
 
-PASSWORD = "a long enough password"
 COMPLETE = {"signature": "DEMO-SIG", "provider": {"contact_point": {"email": "ts@provider.demo.invalid"}},
             "user_decision": "suspend", "reported_elsewhere": {"reported": False}}
 
@@ -63,14 +64,7 @@ def file_report(base: str, key: str, pictures: int, seed: int, **fields) -> str:
 
 
 def sign_in(page, base: str, env: dict[str, str], username: str = "ana") -> None:
-    page.goto(f"{base}/ui/login")
-    page.fill("#username", username)
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/ui/login/totp")
-    page.fill("#code", run(env, "user", "totp-code", username).strip())
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/ui/")
+    browser_sign_in(page, base, env, username)
 
 
 class MainFrameLoads:

@@ -13,10 +13,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.browser_support import PASSWORD, sign_in
 from tests.cli_support import run_cli
 from tests.servers import CHROMIUM, CHROMIUM_ARGS, clean_env, running_server
 
-PASSWORD = "a long enough password"
 MATCH = {"hashes": [{"type": "md5", "value": "0" * 32}]}
 
 
@@ -36,18 +36,6 @@ def server(tmp_path):
         run(env, "user", "create", name, "--role", role, "--password-stdin", input=PASSWORD + "\n")
     with running_server(env) as (base, _):
         yield base, key, env
-
-
-def sign_in(page, base, env, username):
-    page.context.clear_cookies()
-    page.goto(f"{base}/ui/login")
-    page.fill("#username", username)
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/ui/login/totp")
-    page.fill("#code", run(env, "user", "totp-code", username).strip())
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/ui/")
 
 
 def fill_request(page, purpose: str) -> None:

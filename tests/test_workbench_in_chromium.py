@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from balise.demo import demo_image
+from tests.browser_support import PASSWORD, sign_in
 from tests.cli_support import grant_match_by_cli, run_cli
 from tests.servers import (
     CHROMIUM,
@@ -25,7 +26,6 @@ from tests.servers import (
 SHOTS = os.environ.get("BALISE_SCREENSHOTS_DIR")
 COMPLETE = {"signature": "DEMO-SIG", "provider": {"contact_point": {"email": "ts@provider.demo.invalid"}},
             "user_decision": "suspend", "reported_elsewhere": {"reported": False}}
-PASSWORD = "a long enough password"
 
 
 def run(env, *args, input=None):
@@ -67,17 +67,6 @@ def shot(page, name):
     if SHOTS:
         Path(SHOTS).mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(Path(SHOTS) / f"{name}.png"), full_page=False)
-
-
-def sign_in(page, base, env, username):
-    page.goto(f"{base}/ui/login")
-    page.fill("#username", username)
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/ui/login/totp")
-    page.fill("#code", run(env, "user", "totp-code", username).strip())
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/ui/")
 
 
 def derivative_width(page) -> int:
