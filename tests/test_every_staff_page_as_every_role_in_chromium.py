@@ -98,7 +98,8 @@ def demo(tmp_path: Path, sqlite_template: Path) -> Iterator[tuple[Balise, str, d
     seed(balise)
     assert {role for _, role in DEMO_USERS} == set(Role), "the DEMO data has one user per role"
     with balise.db.transaction() as session:
-        users = {u.role: u for u in session.execute(select(User)).scalars()}
+        # One active DEMO user per role walks the pages (the DEMO data also holds a disabled one).
+        users = {u.role: u for u in session.execute(select(User).where(User.active.is_(True))).scalars()}
         analyst = users[Role.ANALYST.value]
         report = session.execute(select(Report).order_by(Report.urgent.desc(), Report.created_at)).scalars().first()
         # The analyst works on the first report: claimed, its picture classified (so four eyes

@@ -239,7 +239,7 @@ def create_app(balise: Balise) -> Any:
         # The API authenticates with keys in headers, never with cookies; its bodies are JSON
         # or multipart submissions it bounds itself.
         skip=lambda scope: scope["path"].startswith("/api/"),
-        refuse=_refuse_form,
+        refuse=lambda scope, refusal: _refuse_form({**scope, "app": app}, refusal),
         max_bytes=settings.max_form_bytes,
         max_fields=settings.max_form_fields,
         cookie_secure=not settings.is_development,
@@ -267,7 +267,9 @@ def _refuse_ambiguous_framing(scope: dict[str, Any]) -> tuple[int, list[tuple[by
 
 
 async def _refuse_form(scope: dict[str, Any], refusal: Refusal) -> Response:
-    """The HTML page for a refused form body: the public pages' in their language, else staff's."""
+    """The HTML page for a refused form body: the public pages' in their language, else staff's.
+    The guard runs in front of the application, so ``scope`` is given the application here
+    (pages read settings through it)."""
     request = Request(scope)
     if scope["path"] == "/report" or scope["path"].startswith("/report/"):
         return public.refused(request, refusal)

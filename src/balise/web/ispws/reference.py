@@ -65,7 +65,8 @@ CODES: dict[Code, CodeUse] = {
         "no credentials, not Basic, malformed (including a NUL character), unknown user name or wrong password (the "
         "last two get the same answer); 429 with `Retry-After` once the client address is over "
         "`BALISE_ISPWS_AUTH_FAILURE_LIMIT` failed attempts (see Limits)"),
-    Code.NOT_AUTHORIZED: CodeUse("403", "the right password of a revoked credential"),
+    Code.NOT_AUTHORIZED: CodeUse("403", "the right password of a revoked credential, or of an organisation "
+                                      "suspended with `balise org suspend` (the description says which, and since when)"),
     Code.REPORT_NOT_AUTHORIZED: CodeUse("403", "the report belongs to another organisation"),
     Code.FILE_NOT_AUTHORIZED: CodeUse("403", "the `fileId` in `<fileDetails>` belongs to another organisation"),
     Code.INVALID_REQUEST: CodeUse(
