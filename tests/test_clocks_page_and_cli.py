@@ -51,7 +51,7 @@ def test_supervisors_see_overdue_clocks_first_and_analysts_are_refused(late):
         assert page.status_code == 200
         html = page.text
         assert html.index(str(overdue)[:8]) < html.index(str(running)[:8])
-        assert "clock-overdue" in html and "min late" in html
+        assert "clock-overdue" in html and "late by" in html
         only = client.get("/ui/clocks", params={"state": "running"}).text
         assert str(running)[:8] in only and str(overdue)[:8] not in only
     with TestClient(create_app(app), base_url="https://testserver") as client:
