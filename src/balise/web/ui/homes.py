@@ -93,7 +93,7 @@ def senior(session: Session, user: User) -> dict[str, Any]:
             by_report[report_id] = by_report.get(report_id, 0) + 1
     reports = {r.id: r for r in session.execute(select(Report).where(Report.id.in_(list(by_report)))).scalars()} \
         if by_report else {}
-    return {"four_eyes": [{"report": reports[rid], "items": n} for rid, n in
+    return {"four_eyes": [{"report": reports[rid], "waiting": n} for rid, n in
                           sorted(by_report.items(), key=lambda kv: reports[kv[0]].created_at) if rid in reports],
             "four_eyes_items": len(waiting)}
 
