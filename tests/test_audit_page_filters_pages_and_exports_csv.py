@@ -12,7 +12,6 @@ import re
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import timedelta
 from html import unescape
 
 from fastapi.testclient import TestClient

@@ -16,7 +16,6 @@ from sqlalchemy import func, select
 
 from balise.accounts.actors import Actor
 from balise.adapters.db.models import (
-    AuditRecord,
     Organisation,
     Report,
     ReportClaim,
