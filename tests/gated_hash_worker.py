@@ -19,7 +19,7 @@ from balise.cli.main import app
 from balise.container import Balise
 
 
-def hashing_that_never_ends(self: Balise, path: str) -> dict:
+def hashing_that_never_ends(self: Balise, path: str, **_options: object) -> dict:
     marker = Path(os.environ["HASH_GATE_MARKER"])
     partial = marker.with_name(marker.name + ".partial")
     partial.write_text(path)

@@ -8,7 +8,7 @@ without touching this file, and a route that is neither walked nor listed in NOT
 why) fails the test. One user per role (the DEMO users), one browser, pages in sequence.
 
 With BALISE_SCREENSHOTS_DIR set, each page is saved as the first role allowed to see it sees
-it (docs/screenshots).
+it (docs/screenshots), and the home page as each role sees theirs (11-home-<role>).
 """
 
 from __future__ import annotations
@@ -32,7 +32,6 @@ import balise.domain
 from balise.adapters.db.models import Item, Report, User
 from balise.container import Balise
 from balise.demo import DEMO_PASSWORD, DEMO_USERS, seed
-from balise.domain.audit import AuditEvent
 from balise.domain.model import Role
 from balise.web.app import create_app, create_fastapi
 from tests.conftest import make_settings
@@ -48,15 +47,16 @@ NOT_PAGES = {
     "/ui/items/{item_id}/media": "a blurred derivative (PNG): loaded, and checked, by the report page",
     "/ui/candidates/items/{item_id}/media": "a blurred derivative (PNG): loaded, and checked, by the four-eyes page",
     "/ui/items/{item_id}/reveal/{token}": "a reveal's single-use answer: never opened without a reveal",
+    "/ui/audit.csv": "a CSV download of the audit page's view (tests/test_audit_page_filters_pages_and_exports_csv.py)",
 }
 # Screenshot names kept from earlier walks (docs link to them); other pages get walk-<name>.
 SHOT_NAMES = {"/ui/login": "01-sign-in", "/ui/queue": "02-queue", "/ui/reports/{report_id}": "03-report",
               "/ui/candidates": "05-candidates", "/ui/partners": "06-partners", "/ui/holds": "08-holds",
               "/ui/": "11-home", "/ui/clocks": "12-clocks", "/ui/audit": "13-audit",
               "/ui/organisations": "14-organisations", "/ui/settings": "15-settings", "/ui/wellness": "16-wellness"}
-# Enums whose values a page may show as they are: the audit trail's documented vocabulary
-# (docs/audit-events.md), which the audit page lists by its codes.
-SHOWN_AS_CODES = {AuditEvent}
+# Enums whose values a page may show as they are: none (the audit page and the auditor's home
+# show the audit trail's event types in words too, web/ui/labels.py).
+SHOWN_AS_CODES: set[type] = set()
 
 
 def domain_codes() -> set[str]:
@@ -231,6 +231,8 @@ def test_every_staff_page_as_every_role_shows_words_fits_and_never_the_stored_by
                 findings.page(page, where, response.status)
                 if response.status == 200:
                     seen_by[template].append(role.value)
+                    if template == "/ui/" and SHOTS:  # each role has its own home page
+                        page.screenshot(path=str(Path(SHOTS) / f"11-home-{role.value}.png"), full_page=True)
                     if template not in shot_taken:
                         shot_taken.add(template)
                         if SHOTS:

@@ -12,6 +12,7 @@ import json
 import stat
 import uuid
 from pathlib import Path
+from typing import Any
 
 from fastapi.testclient import TestClient
 from PIL import Image
@@ -38,10 +39,10 @@ class RecordingHasher:
         self.app = app
         self.calls: list[tuple[Path, int, int]] = []
 
-    def __call__(self, path: str) -> dict:
+    def __call__(self, path: str, **options: Any) -> dict:
         p = Path(path)
         self.calls.append((p, stat.S_IMODE(p.stat().st_mode), stat.S_IMODE(p.parent.stat().st_mode)))
-        return Balise.media_hasher(self.app, path)
+        return Balise.media_hasher(self.app, path, **options)
 
 
 def make_app(tmp_path, db_url, **overrides) -> tuple[Balise, RecordingHasher]:

@@ -5,9 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from balise.accounts.actors import Actor
     # Every service is imported where it is built, so that a command pays only for what it
     # uses: `balise jobs list` needs the database, not the intake's schemas or TOTP.
     from balise.accounts.organisations import Organisations
@@ -226,8 +229,8 @@ class Balise:
         from balise.detection.media_hashing import MediaHashing
 
         return MediaHashing(self.db.sessions, self.audit, self.clock, evidence=self.evidence, matcher=self.matcher,
-                            media_hasher=self.media_hasher, tmp_dir=self.settings.data_dir / "tmp",
-                            when_hashed=self._after_hashing)
+                            media_hasher=self._hash_with_preview, tmp_dir=self.settings.data_dir / "tmp",
+                            when_hashed=self._after_hashing, keep_preview=self._keep_preview)
 
     @cached_property
     def jobs(self) -> JobQueue:
@@ -268,7 +271,8 @@ class Balise:
         """What of an item reaches the staff browser: blurred derivatives, reveal tokens."""
         from balise.evidence.exposure import Exposure
 
-        return Exposure(self.db.transaction, self.evidence, self.audit, self.clock, self.settings.reveal_daily_cap)
+        return Exposure(self.db.transaction, self.evidence, self.audit, self.clock, self.settings.reveal_daily_cap,
+                        new_session=self.db.sessions)
 
     @cached_property
     def mailer(self) -> Mailer:
@@ -532,12 +536,31 @@ class Balise:
         """Run every ready job now (tests, `balise jobs run`)."""
         return self.jobs.run_until_idle(self.job_handlers())
 
-    def media_hasher(self, path: str) -> dict:  # type: ignore[type-arg]
+    def media_hasher(self, path: str, preview_side: int | None = None) -> dict:  # type: ignore[type-arg]
+        """The isolated hasher. ``preview_side``: a picture's result also holds its preview
+        pixels (the hashing job keeps them encrypted as the source of the blurred view)."""
         from balise.detection.adapters.media_hash import hash_file_isolated
 
         # Dihedral hashes too, so that rotated or mirrored copies of known material match.
         return hash_file_isolated(path, timeout_s=self.settings.hash_timeout_seconds,
-                                  memory_bytes=self.settings.hash_memory_bytes, dihedral=True)
+                                  memory_bytes=self.settings.hash_memory_bytes, dihedral=True,
+                                  preview_side=preview_side)
+
+    def _hash_with_preview(self, path: str) -> dict:  # type: ignore[type-arg]
+        from balise.domain.exposure import PREVIEW_MAX_SIDE
+
+        return self.media_hasher(path, preview_side=PREVIEW_MAX_SIDE)
+
+    def _keep_preview(self, session: Session, original: str, pixels: Any, actor: Actor) -> Any:
+        """The hashing job's preview pixels of ``original``, kept encrypted (in its transaction);
+        None when they are not what was asked for (the first view makes the source instead)."""
+        from balise.evidence.adapters.derivatives import NotDecodable, source_from_pixels
+
+        try:
+            source = source_from_pixels(pixels)
+        except NotDecodable:
+            return None
+        return self.exposure.keep_source(session, original, source, actor)
 
     def close(self) -> None:
         if "match_log" in self.__dict__:

@@ -139,7 +139,8 @@ def has_pending(report: Report) -> bool:
 class MediaHashing:
     def __init__(self, new_session: Callable[[], Session], audit: AuditTrail, clock: Callable[[], datetime], *,
                  evidence: VaultReader, matcher: MatchPort, media_hasher: Callable[[str], dict[str, Any]],
-                 tmp_dir: Path, when_hashed: Callable[[Session, Report], None]) -> None:
+                 tmp_dir: Path, when_hashed: Callable[[Session, Report], None],
+                 keep_preview: Callable[[Session, str, Any, Actor], Any] | None = None) -> None:
         self._new_session = new_session
         self._audit = audit
         self._clock = clock
@@ -150,6 +151,10 @@ class MediaHashing:
         # Called in the transaction that records the last pending item of a report (queues
         # its triage), so that the results and what acts on them commit together.
         self._when_hashed = when_hashed
+        # Keeps a picture's preview pixels (given by the hasher, which decoded the picture
+        # anyway) encrypted in the vault, in the transaction that records the hashes; returns
+        # the stored blob, to discard if that transaction fails (docs/workbench.md).
+        self._keep_preview = keep_preview
 
     def enqueue(self, jobs: Any, session: Session, report: Report) -> int:
         """Queue one job per pending item of ``report`` in the caller's transaction."""
@@ -178,6 +183,7 @@ class MediaHashing:
             if item is None or item.report_id != report_id or item.hash_status != PENDING:
                 return
             exact = exact_queries(item.md5, item.sha1, item.sha256)
+            original = item.vault_object
             if item.vault_object is None:
                 result: dict[str, Any] | None = {"status": "error", "error": "no stored content to hash"}
                 chunks: Iterable[bytes] = ()
@@ -188,13 +194,23 @@ class MediaHashing:
                 chunks = self._evidence.read(session, item.vault_object, SYSTEM, PURPOSE)
         if result is None:
             result = hash_private_copy(self._hasher, self._tmp, f"balise-hash-{item_id}-", chunks)
+        preview = result.pop("preview", None)
         found = read_perceptual(result)
         matches, low_quality = distinct_matches(self._matcher.match(exact + found.queries))
         status = "low_quality" if low_quality and found.status == "ok" else found.status
-        self._record(report_id, item_id, found, status, matches)
+        kept: list[Any] = []
+        try:
+            self._record(report_id, item_id, found, status, matches,
+                         (original, preview, kept) if preview and original and status != "error" else None)
+        except BaseException:
+            for blob in kept:
+                discard = getattr(self._evidence, "discard", None)
+                if blob is not None and discard is not None:
+                    discard(self._new_session, blob)
+            raise
 
     def _record(self, report_id: uuid.UUID, item_id: uuid.UUID, found: Perceptual, status: str,
-                matches: list[dict[str, Any]]) -> None:
+                matches: list[dict[str, Any]], preview: tuple[str, Any, list[Any]] | None = None) -> None:
         with self._new_session() as session, session.begin():
             # The report row is the lock that serialises the items of one report: exactly one
             # transaction sees "no other item pending" and queues the triage.
@@ -210,6 +226,9 @@ class MediaHashing:
             item.polyglot = bool(found.polyglot)
             item.matches = matches or None
             item.matched = bool(matches)
+            if preview is not None and self._keep_preview is not None:
+                original, pixels, kept = preview
+                kept.append(self._keep_preview(session, original, pixels, SYSTEM))
             self._audit.record(session, AuditEvent.ITEM_HASH, SYSTEM, "item", str(item.id), PURPOSE,
                                {"report": str(report.id), "hash_status": status, "matched": item.matched,
                                 "matches": len(matches)})

@@ -23,7 +23,15 @@ until a senior analyst lifts the cap for that analyst for the day (:meth:`Exposu
 ``exposure:cap_lift``).
 
 Every refusal is audited (``media:refuse``, with the reason) and committed; nothing is served.
-Derivatives are recomputed for each request, in memory: no clear copy is written to disk.
+
+Kept sources: a picture's blurred view is made from its *source* — the picture upright,
+downscaled, greyscale (or colour), not blurred — kept encrypted in the vault as an object of
+its own (``media_derivatives``). The hashing job makes the greyscale source from the picture
+its isolated child decodes anyway (:meth:`keep_source`); a picture hashed before, or a colour
+view, gets its source made from the original at the first view and kept (``media:store``).
+A view then costs the decrypt of a small PNG, a blur and an encode. The blur is applied per
+request, at the viewer's strength. Nothing is written to disk in clear; the source goes with
+its original when that is deleted. Video contact sheets are made from the video each time.
 """
 
 from __future__ import annotations
@@ -38,6 +46,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from balise.accounts.actors import Actor
@@ -48,6 +57,7 @@ from balise.domain.audit import AuditEvent
 from balise.domain.exposure import (
     FOUR_EYES_PURPOSE,
     FOUR_EYES_ROLE,
+    PREVIEW_MAX_SIDE,
     REVEAL_TOKEN_KEEP,
     REVEAL_TOKEN_TTL,
     Display,
@@ -62,6 +72,16 @@ from balise.domain.exposure import (
 from balise.evidence.adapters import derivatives
 from balise.evidence.vault import EvidenceVault
 from balise.governance.audit import AuditTrail
+
+# The kinds of kept preview source (MediaDerivative.kind), and why one is stored.
+SOURCE_GREY = "preview-grey"
+SOURCE_COLOUR = "preview-colour"
+SOURCE_PURPOSE = "source of the blurred preview, kept encrypted"
+
+
+def source_kind(greyscale: bool) -> str:
+    return SOURCE_GREY if greyscale else SOURCE_COLOUR
+
 
 EXTENSIONS = {"video/mp4": "mp4", "video/webm": "webm", "video/x-msvideo": "avi"}
 
@@ -106,8 +126,10 @@ class Reveal:
 
 class Exposure:
     def __init__(self, transaction: Callable[[], AbstractContextManager[Session]], evidence: EvidenceVault,
-                 audit: AuditTrail, clock: Callable[[], datetime], daily_cap: int = 0) -> None:
+                 audit: AuditTrail, clock: Callable[[], datetime], daily_cap: int = 0,
+                 new_session: Callable[[], Session] | None = None) -> None:
         self._transaction = transaction
+        self._new_session = new_session
         self.daily_cap = daily_cap
         self._evidence = evidence
         self._audit = audit
@@ -127,13 +149,13 @@ class Exposure:
             if display not in (Display.PICTURE, Display.VIDEO):
                 # Nothing of a placeholder's content is decrypted for the viewer.
                 return Refused(415, f"not shown: {display.value}")
-            chunks = self._evidence.read(
-                session, item.vault_object, viewer.actor, f"blurred preview while assessing report {report_id}",
+            original = item.vault_object
+            chunks, kept = self._preview_chunks(
+                session, item, viewer, display, f"blurred preview while assessing report {report_id}",
                 {"item": str(item.id), "report": str(report_id), "view": display.value, "blur": viewer.blur,
-                 "greyscale": viewer.greyscale},
-                event=AuditEvent.MEDIA_PREVIEW)
+                 "greyscale": viewer.greyscale})
         # Decrypted and decoded after the commit: no transaction waits on a decoder.
-        return self._blurred(viewer, display, b"".join(chunks))
+        return self._blurred(viewer, display, b"".join(chunks), kept, original)
 
     def four_eyes_preview(self, viewer: Viewer, item_id: uuid.UUID) -> Served | Refused:
         """The blurred derivative for the senior analyst asked to confirm this item's new
@@ -155,23 +177,54 @@ class Exposure:
             display = _display(item)
             if display not in (Display.PICTURE, Display.VIDEO):
                 return Refused(415, f"not shown: {display.value}")
-            chunks = self._evidence.read(
-                session, item.vault_object, viewer.actor, FOUR_EYES_PURPOSE,
+            original = item.vault_object
+            chunks, kept = self._preview_chunks(
+                session, item, viewer, display, FOUR_EYES_PURPOSE,
                 {"item": str(item.id), "report": str(item.report_id), "view": display.value, "blur": viewer.blur,
-                 "greyscale": viewer.greyscale, "indicators": [i.id for i in group]},
-                event=AuditEvent.MEDIA_PREVIEW)
-        return self._blurred(viewer, display, b"".join(chunks))
+                 "greyscale": viewer.greyscale, "indicators": [i.id for i in group]})
+        return self._blurred(viewer, display, b"".join(chunks), kept, original)
 
-    @staticmethod
-    def _blurred(viewer: Viewer, display: Display, data: bytes) -> Served | Refused:
+    def _preview_chunks(self, session: Session, item: Item, viewer: Viewer, display: Display, purpose: str,
+                        details: dict[str, Any]) -> tuple[Any, bool]:
+        """Audited ``media:preview``; a picture's kept source when there is one (True)."""
+        assert item.vault_object
+        if display is Display.PICTURE:
+            return self._evidence.preview(session, item.vault_object, source_kind(viewer.greyscale), viewer.actor,
+                                          purpose, details)
+        return self._evidence.read(session, item.vault_object, viewer.actor, purpose, details,
+                                   event=AuditEvent.MEDIA_PREVIEW), False
+
+    def _blurred(self, viewer: Viewer, display: Display, data: bytes, kept: bool, original: str) -> Served | Refused:
         try:
-            if display is Display.PICTURE:
-                body = derivatives.picture_preview(data, blur=viewer.blur, greyscale=viewer.greyscale)
+            if display is Display.PICTURE and kept:
+                body = derivatives.preview_from_source(data, blur=viewer.blur, greyscale=viewer.greyscale)
+            elif display is Display.PICTURE:
+                # Not kept yet (hashed before sources were kept, or a colour view): made from the
+                # original this once, then kept encrypted for the next views.
+                source = derivatives.picture_source(data, greyscale=viewer.greyscale)
+                self._keep(original, source_kind(viewer.greyscale), source, viewer.actor)
+                body = derivatives.preview_from_source(source, blur=viewer.blur, greyscale=viewer.greyscale)
             else:
                 body = derivatives.video_contact_sheet(data, blur=viewer.blur, greyscale=viewer.greyscale)
         except derivatives.NotDecodable as exc:
             return Refused(415, f"not shown: {exc}")
         return Served(body, "image/png", raster=True)
+
+    # -- kept sources ---------------------------------------------------------------------------
+
+    def keep_source(self, session: Session, original: str, source: bytes, actor: Actor, kind: str = SOURCE_GREY) -> Any:
+        """Keep ``source`` (a PNG made by :mod:`derivatives`) encrypted as ``original``'s source of
+        ``kind``, in the caller's transaction; the stored blob (to discard if it rolls back)."""
+        return self._evidence.keep_derivative(session, original, kind, source, PREVIEW_MAX_SIDE, actor, SOURCE_PURPOSE)
+
+    def _keep(self, original: str, kind: str, source: bytes, actor: Actor) -> None:
+        blob = None
+        try:
+            with self._transaction() as session:
+                blob = self.keep_source(session, original, source, actor, kind)
+        except (IntegrityError, FileNotFoundError):  # another view kept one first, or the original is gone
+            if blob is not None and self._new_session is not None:
+                self._evidence.discard(self._new_session, blob)
 
     # -- reveal -------------------------------------------------------------------------------
 

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 from collections.abc import Callable, Iterator
 from typing import Any, BinaryIO
 
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from balise.accounts.actors import Actor
-from balise.adapters.db.models import VaultObject
+from balise.adapters.db.models import MediaDerivative, VaultObject
 from balise.domain.audit import AuditEvent
 from balise.governance.audit import AuditTrail
 from balise.ports import BlobVault, StoredBlob
@@ -20,6 +22,9 @@ class EvidenceVault:
     def __init__(self, blobs: BlobVault, audit: AuditTrail) -> None:
         self._blobs = blobs
         self._audit = audit
+        # Derivatives whose records :meth:`forget` deleted with their original's, by original:
+        # :meth:`purge` removes their bytes with the original's after the commit.
+        self._forgotten_derivatives: dict[str, list[str]] = {}
 
     def store(
         self, session: Session, sha256: str, stream: BinaryIO, actor: Actor, purpose: str
@@ -59,6 +64,40 @@ class EvidenceVault:
         self._audit.record(session, event, actor, "media", sha256, purpose, details)
         return self._blobs.read_chunks(sha256)
 
+    def preview(
+        self, session: Session, sha256: str, kind: str, actor: Actor, purpose: str, details: dict[str, Any],
+    ) -> tuple[Iterator[bytes], bool]:
+        """For the blurred view of an object: audited ``media:preview`` of the object, like
+        :meth:`read`; the decrypted chunks of its kept derivative of ``kind`` when there is one
+        (True), else of the object itself (False). The event says which was decrypted."""
+        if session.get(VaultObject, sha256) is None:
+            raise FileNotFoundError(f"no vault object {sha256}")
+        kept = session.get(MediaDerivative, (sha256, kind))
+        source = kept.derivative if kept is not None else sha256
+        self._audit.record(session, AuditEvent.MEDIA_PREVIEW, actor, "media", sha256, purpose,
+                           {**details, "from": "kept derivative" if kept is not None else "original"})
+        return self._blobs.read_chunks(source), kept is not None
+
+    def keep_derivative(self, session: Session, original: str, kind: str, data: bytes, max_side: int,
+                        actor: Actor, purpose: str) -> StoredBlob | None:
+        """Store ``data`` (a derivative of ``original`` made by Balise) encrypted, as an object
+        of its own, and record it as ``original``'s derivative of ``kind``, in the caller's
+        transaction (audited ``media:store``). None when one is kept already. If the
+        transaction fails, call :meth:`discard` with the returned blob."""
+        if session.get(VaultObject, original) is None:
+            raise FileNotFoundError(f"no vault object {original}")
+        if session.get(MediaDerivative, (original, kind)) is not None:
+            return None
+        sha = hashlib.sha256(data).hexdigest()
+        blob = self._blobs.put(sha, io.BytesIO(data))
+        if session.get(VaultObject, sha) is None:
+            session.add(VaultObject(sha256=sha, size=blob.size, key_id=blob.key_id))
+            session.flush()  # the object before the record that refers to it
+        session.add(MediaDerivative(original=original, kind=kind, derivative=sha, max_side=max_side))
+        self._audit.record(session, AuditEvent.MEDIA_STORE, actor, "media", sha, purpose,
+                           {"size": blob.size, "new": blob.created, "derivative_of": original, "kind": kind})
+        return blob
+
     def read_all(self, session: Session, sha256: str, actor: Actor, purpose: str,
                  details: dict[str, Any] | None = None) -> bytes:
         return b"".join(self.read(session, sha256, actor, purpose, details))
@@ -78,22 +117,52 @@ class EvidenceVault:
         row = session.get(VaultObject, sha256)
         if row is None:
             return False
+        derived = list(session.execute(select(MediaDerivative).where(MediaDerivative.original == sha256)).scalars())
         try:
             with session.begin_nested():
+                for link in derived:  # the derivatives go with their original
+                    session.delete(link)
+                session.flush()
                 session.delete(row)
                 session.flush()
         except IntegrityError:
             session.expire(row)
+            for link in derived:
+                session.expire(link)
             return False
         self._audit.record(session, AuditEvent.MEDIA_DELETE, actor, "media", sha256, purpose, {"size": row.size})
+        gone = []
+        for link in derived:
+            if self._forget_object(session, link.derivative):
+                self._audit.record(session, AuditEvent.MEDIA_DELETE, actor, "media", link.derivative, purpose,
+                                   {"derivative_of": sha256, "kind": link.kind})
+                gone.append(link.derivative)
+        if gone:
+            self._forgotten_derivatives[sha256] = gone
+        return True
+
+    @staticmethod
+    def _forget_object(session: Session, sha256: str) -> bool:
+        derived = session.get(VaultObject, sha256)
+        if derived is None:
+            return False
+        try:
+            with session.begin_nested():
+                session.delete(derived)
+                session.flush()
+        except IntegrityError:  # the same bytes are also something else's content
+            session.expire(derived)
+            return False
         return True
 
     def purge(self, new_session: Callable[[], Session], sha256: str) -> None:
         """After the commit of :meth:`forget`: remove the encrypted bytes unless a record was
         created for the same content in the meantime."""
+        derived = self._forgotten_derivatives.pop(sha256, [])
         with new_session() as session:
-            if session.get(VaultObject, sha256) is None:
-                self._blobs.delete(sha256)
+            for sha in [sha256, *derived]:
+                if session.get(VaultObject, sha) is None:
+                    self._blobs.delete(sha)
 
 
 class _VaultReader(io.RawIOBase):

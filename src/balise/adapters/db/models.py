@@ -331,6 +331,22 @@ class VaultObject(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class MediaDerivative(Base):
+    """A derivative source of a stored picture, itself an object of the evidence vault (so
+    encrypted at rest like the original): the picture upright, downscaled to ``max_side`` and
+    greyscale or colour (``kind``), not yet blurred: the blur is applied per request at the
+    viewer's strength. Made when the picture is hashed, or at its first view. Forgotten with
+    its original (``EvidenceVault.forget``)."""
+
+    __tablename__ = "media_derivatives"
+
+    original: Mapped[str] = mapped_column(String(64), ForeignKey("vault_objects.sha256"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(24), primary_key=True)
+    derivative: Mapped[str] = mapped_column(String(64), ForeignKey("vault_objects.sha256"), index=True)
+    max_side: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class AuditRecord(Base):
     """Append-only. Rows are never updated or deleted by the application."""
 

@@ -179,10 +179,40 @@ class ImageHash:
     pdq_alpha_ignored: str | None = None
     error: str | None = None
     notes: list[str] = field(default_factory=list)
+    # Only when asked (``preview_side``): {"mode": "L", "size": [w, h], "pixels": bytes}; never
+    # part of the JSON result.
+    preview: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
-        return {k: v for k, v in d.items() if v is not None and v != []}
+        return {k: v for k, v in d.items() if v is not None and v != [] and k != "preview"}
+
+
+# EXIF orientation -> the transposition that makes the picture upright (as ImageOps.exif_transpose).
+_UPRIGHT = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180, 4: Image.Transpose.FLIP_TOP_BOTTOM,
+            5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
+            8: Image.Transpose.ROTATE_90}
+
+
+def preview_pixels(im: Image.Image, orientation: int, side: int) -> dict[str, Any] | None:
+    """The current (decoded) frame as raw greyscale pixels, upright, long side at most
+    ``side``: alpha composited on white, 16-bit grey scaled to 8 bits. Raw pixels rather than
+    an encoded file, so that whoever receives them decodes nothing. None if it cannot be made
+    (the hash does not depend on it; the derivative is then made from the stored file)."""
+    try:
+        frame = im
+        if frame.mode in ("RGBA", "LA", "PA") or (frame.mode == "P" and "transparency" in frame.info):
+            rgba = frame.convert("RGBA")
+            frame = Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)), rgba)
+        elif frame.mode.startswith("I;16"):
+            frame = frame.convert("I").point(lambda v: v * (1 / 257))  # type: ignore[arg-type, operator]
+        grey = frame.convert("L") if frame.mode != "L" else frame.copy()
+        grey.thumbnail((side, side), Image.Resampling.BILINEAR, reducing_gap=2.0)
+        if orientation in _UPRIGHT:
+            grey = grey.transpose(_UPRIGHT[orientation])
+        return {"mode": "L", "size": [grey.width, grey.height], "pixels": grey.tobytes()}
+    except Exception:  # noqa: BLE001 - a preview is optional
+        return None
 
 
 def _status(quality: int) -> str:
@@ -431,8 +461,14 @@ def hash_image(
     max_pixels: int = DEFAULT_MAX_PIXELS,
     max_frames: int = DEFAULT_MAX_FRAMES,
     grey16: str = "scale",
+    preview_side: int | None = None,
 ) -> ImageHash:
     """PDQ of an image as it looks (alpha on white, EXIF orientation applied).
+
+    ``preview_side``: also give, in ``preview``, the first frame upright, greyscale and
+    downscaled to that long side, made from the picture this call decoded anyway (for a JPEG,
+    the reduced DCT-scale decode of the fast path): the source of the staff browser's blurred
+    derivative, so that it costs no second decode (see :func:`preview_pixels`).
 
     Raises :class:`MediaError` with a precise reason for anything that cannot be hashed.
     Animated GIF/WebP: ``frames`` holds every frame's hash (up to ``max_frames``, and the total
@@ -450,6 +486,7 @@ def hash_image(
         n_frames = _frame_count(im) if fmt in ("GIF", "WEBP", "PNG", "TIFF", "HEIF", "MPO") else 1
         animated = n_frames > 1 and fmt in ("GIF", "WEBP", "PNG")
         luma, luma_no_alpha, full, scale = _still_luma(im, fast=fast and not animated, grey16=grey16)
+        preview = preview_pixels(im, orientation, preview_side) if preview_side else None
         buf = _buffer_from_luma(luma, orientation, full, scale)
         pdq, quality, dih = _hash_buffer(buf, dihedral)
         result = ImageHash(
@@ -462,6 +499,7 @@ def hash_image(
             mode=mode,
             dihedral=dih,
         )
+        result.preview = preview
         if luma_no_alpha is not None:
             result.pdq_alpha_ignored = _hash_buffer(_buffer_from_luma(luma_no_alpha, orientation, full, scale), False)[0]
             result.notes.append("transparent pixels composited onto white; pdq_alpha_ignored hashes the colour channels alone")
@@ -609,6 +647,7 @@ def hash_file(
     video_max_seconds: float = DEFAULT_VIDEO_MAX_SECONDS,
     video_downscale: tuple[int, int] | None = None,
     perceptual: bool = True,
+    preview_side: int | None = None,
 ) -> dict[str, Any]:
     """JSON-ready result for one file; never raises for a bad file (status "error" + error).
 
@@ -618,7 +657,8 @@ def hash_file(
     {frame_number, timestamp, pdq, quality}) and frame_count, for errors error (the reason);
     notes (what was ignored or repaired, see media_layout.py) and polyglot (the other formats
     the file also is) when there are any. ``perceptual=False`` stops after the exact hashes and
-    the media type (status "ok").
+    the media type (status "ok"). ``preview_side`` adds ``preview`` for a picture (raw pixels,
+    not JSON: see :func:`hash_image`).
     """
     p = Path(path)
     result: dict[str, Any] = {"path": str(p)}
@@ -638,7 +678,7 @@ def hash_file(
     try:
         return _hash_data(result, data, p, dihedral=dihedral, fast=fast, max_pixels=max_pixels,
                           video_max_frames=video_max_frames, video_max_seconds=video_max_seconds,
-                          video_downscale=video_downscale, perceptual=perceptual)
+                          video_downscale=video_downscale, perceptual=perceptual, preview_side=preview_side)
     finally:
         if isinstance(data, mmap.mmap):
             data.close()
@@ -646,7 +686,7 @@ def hash_file(
 
 def _hash_data(result: dict[str, Any], data: Any, p: Path, *, dihedral: bool, fast: bool, max_pixels: int,
                video_max_frames: int, video_max_seconds: float, video_downscale: tuple[int, int] | None,
-               perceptual: bool) -> dict[str, Any]:
+               perceptual: bool, preview_side: int | None = None) -> dict[str, Any]:
     try:
         layout = describe(data)
     except Exception as exc:  # noqa: BLE001 - a hostile file must never crash a batch
@@ -662,9 +702,11 @@ def _hash_data(result: dict[str, Any], data: Any, p: Path, *, dihedral: bool, fa
     try:
         if layout.media_type == "image":
             source: Any = p if layout.whole else io.BytesIO(layout.media_bytes(data))
-            ih = hash_image(source, dihedral=dihedral, fast=fast, max_pixels=max_pixels)
+            ih = hash_image(source, dihedral=dihedral, fast=fast, max_pixels=max_pixels, preview_side=preview_side)
             d = ih.to_dict()
             result.update({k: v for k, v in d.items() if k != "notes"})
+            if ih.preview:
+                result["preview"] = ih.preview
             notes += ih.notes
         elif layout.media_type == "video":
             declared: list[int] = []

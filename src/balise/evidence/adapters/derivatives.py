@@ -8,6 +8,10 @@ nothing the provider put in the file — comments, trailing data, a second forma
 * :func:`picture_preview` — downscaled (long side ``PREVIEW_MAX_SIDE``), blurred, greyscale
   unless asked for colour. JPEGs are decoded at a reduced DCT scale (``Image.draft``), the
   fast path the hasher uses, so a 12 MP photo costs a fraction of a full decode.
+* :func:`picture_source` — the preview before its blur (upright, downscaled, greyscale or
+  colour), as a PNG: what is kept encrypted in the vault so that later previews cost a small
+  decrypt, a blur and an encode (:func:`preview_from_source`). The hasher makes the greyscale
+  one from the picture it decodes anyway (:func:`source_from_pixels`).
 * :func:`picture_unblurred` — the picture as decoded, upright, in colour, at most
   ``REVEALED_MAX_SIDE``, as a WebP (what a reveal shows).
 * :func:`video_contact_sheet` — up to ``CONTACT_SHEET_FRAMES`` keyframes spread over the
@@ -60,6 +64,8 @@ def _encoded(image: Image.Image, fmt: str = "PNG") -> bytes:
     out = io.BytesIO()
     if fmt == "PNG":
         clean.save(out, format="PNG", compress_level=3)
+    elif fmt == "PNG-FAST":  # a source kept in the vault: written once, read at each view
+        clean.save(out, format="PNG", compress_level=1)
     else:  # a full-size picture: lossy WebP is ten times faster to encode than PNG
         clean.save(out, format="WEBP", quality=88, method=0)
     return out.getvalue()
@@ -118,6 +124,40 @@ def _blurred(image: Image.Image, max_side: int, blur: int) -> Image.Image:
 
 def picture_preview(data: bytes, *, blur: int, greyscale: bool = True, max_side: int = PREVIEW_MAX_SIDE) -> bytes:
     image = _upright(_open(data), max_side, "L" if greyscale else "RGB")
+    return _encoded(_blurred(image, max_side, blur))
+
+
+def picture_source(data: bytes, *, greyscale: bool = True, max_side: int = PREVIEW_MAX_SIDE) -> bytes:
+    """What :func:`picture_preview` blurs, as a PNG without metadata (fast to encode, lossless)."""
+    image = _upright(_open(data), max_side, "L" if greyscale else "RGB")
+    image.thumbnail((max_side, max_side), Image.Resampling.BILINEAR, reducing_gap=2.0)
+    return _encoded(image, "PNG-FAST")
+
+
+def source_from_pixels(pixels: Any, *, max_side: int = PREVIEW_MAX_SIDE) -> bytes:
+    """The hasher's raw greyscale pixels (``{"mode": "L", "size": [w, h], "pixels": bytes}``,
+    made in its child process) as a source PNG; :class:`NotDecodable` if they are not that."""
+    try:
+        mode, (w, h), raw = pixels["mode"], pixels["size"], pixels["pixels"]
+        w, h = int(w), int(h)
+    except (KeyError, TypeError, ValueError):
+        raise NotDecodable("not preview pixels") from None
+    if mode != "L" or not (0 < w <= max_side and 0 < h <= max_side) or not isinstance(raw, bytes) or len(raw) != w * h:
+        raise NotDecodable("not preview pixels of the expected size")
+    return _encoded(Image.frombytes("L", (w, h), raw), "PNG-FAST")
+
+
+def preview_from_source(source: bytes, *, blur: int, greyscale: bool = True,
+                        max_side: int = PREVIEW_MAX_SIDE) -> bytes:
+    """:func:`picture_preview` from a kept source (a PNG Balise encoded): blur and encode only."""
+    try:
+        image = Image.open(io.BytesIO(source), formats=["PNG"])
+        image.load()
+    except Exception as exc:  # noqa: BLE001
+        raise NotDecodable(f"not a preview source: {type(exc).__name__}") from None
+    mode = "L" if greyscale else "RGB"
+    if image.mode != mode:
+        image = image.convert(mode)
     return _encoded(_blurred(image, max_side, blur))
 
 

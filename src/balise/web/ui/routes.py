@@ -16,7 +16,6 @@ from sqlalchemy import func, select
 
 from balise.accounts.actors import Actor
 from balise.adapters.db.models import (
-    AuditRecord,
     Organisation,
     Report,
     ReportClaim,
@@ -212,30 +211,92 @@ def logout(request: Request) -> Response:
 
 @router.get("/")
 def home(request: Request, user: User = Depends(require_role(*ANY_STAFF))) -> HTMLResponse:
+    """Each role's home page (web/ui/homes.py, docs/workbench.md "Home pages")."""
+    from balise.web.ui import homes
+
     balise = request.app.state.balise
     now = balise.clock()
+    role = user.role
+    context: dict[str, Any] = {"now": now, "short": 8}
+    if role == Role.AUDITOR.value:
+        # Reading the trail is itself recorded, as on the audit page.
+        with balise.db.transaction() as session:
+            context.update(homes.auditor(balise, session))
+            balise.audit.record(session, AuditEvent.AUDIT_READ, Actor.staff(str(user.id), user.username), "audit",
+                                "trail", "auditor home page", {"events": len(context["access"])})
     with balise.db.sessions() as session:
         by_state = dict(session.execute(select(Report.state, func.count()).group_by(Report.state)).all())
         # For analysts: their claims; for senior analysts, the items waiting for their four eyes.
         my_claims = session.execute(select(func.count()).select_from(ReportClaim).where(
             ReportClaim.user_id == user.id, ReportClaim.expires_at > now)).scalar_one()
         awaiting = balise.assessment.waiting_for(session, user)
+        if role in (Role.ANALYST.value, Role.SENIOR_ANALYST.value):
+            context.update(homes.assessor(balise, session, user, now))
+        if role == Role.SENIOR_ANALYST.value:
+            context.update(homes.senior(session, user))
+        if role == Role.LE_LIAISON.value:
+            context.update(homes.liaison(balise, session, now))
+        if role == Role.ADMIN.value:
+            context.update(homes.admin(session, now))
     return render(request, "home.html", by_state=by_state, session_hours=balise.settings.session_max_age_seconds // 3600,
-                  can_queue=user.role in (Role.ANALYST.value, Role.SENIOR_ANALYST.value), my_claims=my_claims,
-                  awaiting=awaiting, senior=user.role == Role.SENIOR_ANALYST.value)
+                  can_queue=role in (Role.ANALYST.value, Role.SENIOR_ANALYST.value), my_claims=my_claims,
+                  awaiting=awaiting, senior=role == Role.SENIOR_ANALYST.value, role=role, **context)
 
 
 @router.get("/audit")
 def audit_page(request: Request, user: User = Depends(require_role(Role.AUDITOR, Role.ADMIN))) -> HTMLResponse:
+    """The audit trail, filtered by who, what, on what and when, a page at a time; each view is
+    itself recorded (audit:read, with its filters)."""
+    from balise.web.ui import audit_filters, homes
+
     balise = request.app.state.balise
     actor = Actor.staff(str(user.id), user.username)
+    problem, status, events, total = None, 200, [], 0
+    try:
+        filters = audit_filters.parse(request.query_params)
+    except audit_filters.BadFilter as exc:
+        problem, status, filters = exc.problem, 400, audit_filters.AuditFilters()
     with balise.db.transaction() as session:
         result = balise.audit.verify(session)
-        balise.audit.record(session, AuditEvent.AUDIT_READ, actor, "audit", "trail", "audit review page")
-        events = session.execute(select(AuditRecord).order_by(AuditRecord.seq.desc()).limit(100)).scalars().all()
+        if problem is None:
+            events, total = audit_filters.page_of(session, filters)
+        balise.audit.record(session, AuditEvent.AUDIT_READ, actor, "audit", "trail", "audit review page",
+                            {**filters.recorded(), "shown": len(events)} if problem is None else {"refused": True})
         checkpoint = last_checkpoint(session)
-    return render(request, "audit.html", result=result, events=events, checkpoint=checkpoint,
-                  checkpoints_on=balise.settings.checkpoint_dir is not None)
+        names = homes.staff_names(session, events)
+        subject_types = audit_filters.subject_types(session)
+    pages = max(1, -(-total // audit_filters.PAGE_SIZE))
+    shown = audit_filters.shown_again(request.query_params) if problem else {
+        "actor": filters.actor, "subject_type": filters.subject_type, "subject": filters.subject,
+        "from": filters.since.isoformat() if filters.since else "", "to": filters.until.isoformat() if filters.until else ""}
+    return render(request, "audit.html", status=status, result=result, events=events, checkpoint=checkpoint,
+                  checkpoints_on=balise.settings.checkpoint_dir is not None, filters=filters, shown=shown,
+                  problem=problem, total=total, pages=pages, names=names, subject_types=subject_types,
+                  event_types=audit_filters.EVENT_TYPES, page_size=audit_filters.PAGE_SIZE)
+
+
+@router.get("/audit.csv")
+def audit_csv(request: Request, user: User = Depends(require_role(Role.AUDITOR, Role.ADMIN))) -> Response:
+    """The filtered audit trail as CSV (the page's view, every page, at most CSV_LIMIT rows);
+    the export is itself recorded (audit:read, with its filters and row count)."""
+    from balise.web.ui import audit_filters, homes
+
+    balise = request.app.state.balise
+    try:
+        filters = audit_filters.parse(request.query_params)
+    except audit_filters.BadFilter as exc:
+        i18n.activate(i18n.negotiate(request.headers.get("accept-language"), (user.preferences or {}).get("locale")))
+        return Response(i18n.gettext(exc.problem.message) % exc.problem.values, status_code=400,
+                        media_type="text/plain; charset=utf-8")
+    i18n.activate(i18n.negotiate(request.headers.get("accept-language"), (user.preferences or {}).get("locale")))
+    with balise.db.transaction() as session:
+        text, rows = audit_filters.csv_of(session, filters, labels.label, homes.staff_names)
+        balise.audit.record(session, AuditEvent.AUDIT_READ, Actor.staff(str(user.id), user.username), "audit", "trail",
+                            "audit trail export (CSV)", {**filters.recorded(), "export": "csv", "rows": rows})
+    stamp = balise.clock().strftime("%Y%m%d-%H%M%S")
+    return Response(text, media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="balise-audit-{stamp}.csv"',
+                             "Cache-Control": "no-store"})
 
 
 @router.get("/organisations")
