@@ -32,6 +32,18 @@ def test_a_removal_order_from_sending_to_final(balise, client):
     assert order["urls"][0]["item_id"] and order["urls"][1]["item_id"] is None
     assert order["non_disclosure"]["weeks"] == 6 and order["non_disclosure"]["active"] is True
     oid = order["id"]
+    # The non-disclosure period reaches the provider's view of its report.
+    seen = client.get(f"/api/v1/reports/{report_id}", headers=auth(provider_key)).json()
+    assert seen["orders"] == [{"id": oid, "kind": "removal", "reference": body["reference"], "state": "issued",
+                               "non_disclosure_until": order["non_disclosure"]["until"]}]
+    assert seen["instructions"]["do_not_inform_user_until"] == order["non_disclosure"]["until"]
+
+    # Renewable once, by the authority only.
+    assert client.post(f"/api/v1/orders/{oid}/non-disclosure/renewal", headers=auth(provider_key)).status_code == 403
+    renewed = client.post(f"/api/v1/orders/{oid}/non-disclosure/renewal", headers=auth(authority.key))
+    assert renewed.status_code == 200 and renewed.json()["non_disclosure"]["renewals"] == 1
+    assert renewed.json()["non_disclosure"]["until"] > order["non_disclosure"]["until"]
+    assert client.post(f"/api/v1/orders/{oid}/non-disclosure/renewal", headers=auth(authority.key)).status_code == 409
 
     # The provider sees it among its orders, and acknowledges receipt: the 24 h clock starts.
     listed = client.get("/api/v1/orders", headers=auth(provider_key)).json()["orders"]

@@ -382,6 +382,19 @@ class Orders:
         start = order.received_at or order.recorded_at
         return non_disclosure_until(start, order.non_disclosure_weeks, order.non_disclosure_renewals)
 
+    def provider_view(self, session: Session, report_id: uuid.UUID, organisation_id: uuid.UUID,
+                      now: datetime) -> list[dict[str, Any]]:
+        """The orders addressed to ``organisation_id`` about a report, as its provider sees them
+        on the report: kind, reference, state and the end of an active non-disclosure period."""
+        out = []
+        for order in self.for_report(session, report_id):
+            if order.addressee_organisation_id != organisation_id:
+                continue
+            ends = self.non_disclosure_ends(order)
+            out.append({"id": str(order.id), "kind": order.kind, "reference": order.reference, "state": order.state,
+                        "non_disclosure_until": ends.isoformat() if ends and ends > now else None})
+        return out
+
     # -- detection orders give access -------------------------------------------------------
 
     def _grant(self, session: Session, order: Order, actor: Actor) -> None:
