@@ -157,7 +157,8 @@ def check_url(value: object, name: str) -> str:
     except ValueError:
         raise InvalidOrder(name, f"{url[:80]!r} is not a URL") from None
     del port
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname or "." not in parts.hostname.strip("."):
+    host = parts.hostname or ""
+    if parts.scheme.lower() not in ("http", "https") or not (":" in host or "." in host.strip(".")):
         raise InvalidOrder(name, f"{url[:80]!r} is not an http(s) URL with a host name")
     return url
 
