@@ -90,7 +90,23 @@ UI_PAGES = {
     "/ui/organisations": {"admin"},
     "/ui/clocks": {"admin", "senior-analyst", "auditor", "le-liaison"},
     "/ui/grants": {"admin", "auditor"},
+    "/ui/orders": {"admin", "senior-analyst", "auditor", "le-liaison"},
 }
+
+
+@pytest.mark.parametrize("role", ["analyst", "auditor"])
+def test_analysts_and_auditors_do_not_enter_or_move_orders(balise, role):
+    from tests.helpers import csrf_token
+
+    make_user(balise, "someone", role)
+    with TestClient(create_app(balise)) as c:
+        sign_in(c, balise, "someone")
+        token = csrf_token(c.get("/ui/settings").text)
+        assert c.post("/ui/orders", data={"kind": "removal", "csrftoken": token},
+                      follow_redirects=False).status_code == 403
+        assert c.post("/ui/orders/00000000-0000-0000-0000-000000000000/transition",
+                      data={"state": "received", "part": "provider", "csrftoken": token},
+                      follow_redirects=False).status_code == 403
 
 
 @pytest.mark.parametrize("role", [r for r in ROLES if r != "admin"])

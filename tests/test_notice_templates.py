@@ -40,6 +40,7 @@ REQUIRED: dict[str, dict[str, Any]] = {
                    "timeline": [{"at": T, "event": "assessed"}, {"at": T, "event": "host_notice_sent"}]},
     "provider_feedback": {**COMMON, "report_reference": "RPT-DEMO-2", "received_at": T, "decided_at": T,
                           "reasons": ["adult_content"]},
+    "order_escalation": {**COMMON, "urls": URLS, "order_reference": "CA-DEMO-ORDER-1", "received_at": T, "hours": 24},
 }
 
 # Each optional field with a value, and what shows in the text when (and only when) it is given.
@@ -71,6 +72,9 @@ OPTIONAL: dict[str, dict[str, tuple[Any, Any]]] = {
         "recipient_name": ("Recipient DEMO Authority", "Recipient DEMO Authority"),
         "host_name": ("Host DEMO BV", "Host DEMO BV"),
         "hosting_country": ("NL", "(NL)"),
+    },
+    "order_escalation": {
+        "recipient_name": ("Recipient DEMO Authority", "Recipient DEMO Authority"),
     },
     "provider_feedback": {
         "recipient_name": ("Recipient DEMO Provider", "Recipient DEMO Provider"),
@@ -124,7 +128,7 @@ def test_optional_fields_appear_when_given_and_leave_no_trace_when_not(kind, lan
 
 
 @pytest.mark.parametrize("lang", LANGS)
-@pytest.mark.parametrize("kind", ["host_notice", "hotline_referral", "escalation"])
+@pytest.mark.parametrize("kind", ["host_notice", "hotline_referral", "escalation", "order_escalation"])
 def test_every_url_is_listed(kind, lang):
     body = render_notice(kind, lang, REQUIRED[kind]).body
     assert all(url in body for url in URLS)

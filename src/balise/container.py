@@ -37,6 +37,8 @@ if TYPE_CHECKING:
     from balise.intake.ispws import IspwsService
     from balise.jobs.periodic import Periodic
     from balise.jobs.queue import JobQueue
+    from balise.orders.clocks import OrderClocks
+    from balise.orders.registry import Orders
     from balise.ports import Mailer
     from balise.settings import Settings
     from balise.takedown.adapters.webhook import HttpWebhookSender
@@ -451,6 +453,8 @@ class Balise:
             PeriodicTask("holds.expire", every, lambda session: self.holds.expire(session, SYSTEM)),
             PeriodicTask("grants.expire", every, lambda session: self.grants.expire(session, SYSTEM)),
             PeriodicTask("clocks.check", every, self.clocks.check),
+            # Removal orders whose 24 h ran out: re-check their URLs, escalate (balise/orders/clocks.py).
+            PeriodicTask("orders.check", every, self.order_clocks.check),
             # Zips left by a worker killed between writing a package and committing its record.
             PeriodicTask("packages.sweep", every, lambda session: sweep_orphans(
                 session, self.audit, SYSTEM, self.settings.package_path, self.clock(), PACKAGE_ORPHAN_AGE)),
@@ -478,7 +482,20 @@ class Balise:
         return Clocks(self.audit, self.clock, ClockSettings(
             information_request=timedelta(days=self.settings.information_request_days),
             removal_sla=timedelta(hours=self.settings.removal_sla_hours),
-            hold_warning=timedelta(days=self.settings.hold_warning_days)))
+            hold_warning=timedelta(days=self.settings.hold_warning_days)), sources=self.order_clocks.sources())
+
+    @cached_property
+    def orders(self) -> Orders:
+        from balise.orders.registry import Orders
+
+        return Orders(self.audit, self.clock)
+
+    @cached_property
+    def order_clocks(self) -> OrderClocks:
+        from balise.orders.clocks import OrderClocks
+
+        return OrderClocks(self.audit, self.clock, jobs=self.jobs, new_session=self.db.sessions,
+                           verifier=lambda: self.takedowns, partners=self.partners, notices=lambda: self.notices)
 
     @cached_property
     def transparency(self) -> Transparency:
@@ -514,6 +531,7 @@ class Balise:
         from balise.casework.triage import TRIAGE_JOB
         from balise.detection.media_hashing import MEDIA_HASH_JOB
         from balise.intake.ispws import EXPIRE_JOB
+        from balise.orders.clocks import RECHECK_JOB
         from balise.takedown.notices import NOTICE_SEND_JOB
         from balise.takedown.routing import ROUTE_JOB
         from balise.takedown.takedowns import TAKEDOWN_CHECK_JOB
@@ -522,7 +540,8 @@ class Balise:
         return {MEDIA_HASH_JOB: self.media_hashing.handle, TRIAGE_JOB: self.triage.handle, EXPIRE_JOB: self.ispws.expire,
                 URL_FETCH_JOB: self.url_inspector.handle,
                 ROUTE_JOB: self.router.handle, NOTICE_SEND_JOB: self.notices.handle_send,
-                TAKEDOWN_CHECK_JOB: self.takedowns.handle_check, **self.periodic.handlers()}
+                TAKEDOWN_CHECK_JOB: self.takedowns.handle_check, RECHECK_JOB: self.order_clocks.handle_recheck,
+                **self.periodic.handlers()}
 
     def retry_job(self, job_id: int, actor) -> bool:  # type: ignore[no-untyped-def]
         """`balise jobs retry`: the job goes back in the queue, and what it acts on with it (a

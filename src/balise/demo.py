@@ -277,7 +277,56 @@ def seed(balise: Balise, reports: int = 6, error_history: bool = True) -> DemoRe
     with balise.db.transaction() as session:
         balise.error_rates.store_recent(session)  # what the nightly job stores, at once
     _demo_oversight(balise, provider_actor, str(provider_id), str(key.key_id))
+    _seed_orders(balise, actor)
     return DemoResult(api_key=key.plaintext, users=users, reports=reports, ispws=(ispws.username, ispws.password))
+
+
+def _seed_orders(balise: Balise, actor: Actor) -> None:
+    """One order of each kind (docs/orders.md), entered as staff would from a DEMO authority's
+    letter: a removal order received 3 hours ago (its 24-hour clock runs, with a 6-week
+    non-disclosure period), a blocking order executed, a draft detection order waiting for the
+    centre's opinion (its 4-week clock runs)."""
+    from sqlalchemy import select
+
+    from balise.adapters.db.models import Item, Report
+    from balise.orders.registry import Sender
+
+    now = datetime.now(timezone.utc)
+    authority = "DEMO Coordinating Authority France"
+    with balise.db.transaction() as session:
+        balise.organisations.create(session, actor, name=authority, kind=OrgKind.COORDINATING_AUTHORITY,
+                                    country="FR", is_demo=True)
+        first = session.execute(select(Item.report_id, Item.url).join(Report, Report.id == Item.report_id).where(
+            Report.is_demo.is_(True), Item.url.is_not(None)).order_by(Item.url)).first()
+        common = {"issuing_authority": {"name": authority, "member_state": "FR", "contact": "orders@ca.demo.invalid"},
+                  "addressee": {"name": "DEMO Provider (example platform)"},
+                  "redress": "DEMO: the provider and the content provider may challenge this order before the "
+                             "competent court within 2 months.",
+                  "reasons": "DEMO: material assessed as child sexual abuse material (not real material)."}
+        bodies = [
+            {**common, "kind": "removal", "reference": "DEMO-CA-FR-RO-001", "legal_basis": "CSAR Art. 14",
+             "sent_at": (now - timedelta(hours=4)).isoformat(), "urls": [first[1]] if first else
+             ["https://provider.demo.invalid/media/0.jpg"], "non_disclosure_weeks": 6,
+             "report_ids": [str(first[0])] if first else []},
+            {**common, "kind": "blocking", "reference": "DEMO-CA-FR-BO-001", "legal_basis": "CSAR Art. 16",
+             "addressee": {"name": "DEMO Internet access provider"},
+             "sent_at": (now - timedelta(days=3)).isoformat(), "urls": ["https://blocked.demo.invalid/gallery"],
+             "period": {"start": (now - timedelta(days=3)).isoformat(), "end": (now + timedelta(days=362)).isoformat()}},
+            {**common, "kind": "detection", "reference": "DEMO-CA-FR-DO-001", "legal_basis": "CSAR Art. 7",
+             "draft": True, "sent_at": (now - timedelta(days=5)).isoformat(), "services": ["DEMO photo sharing"],
+             "databases": ["known_indicators"],
+             "period": {"start": (now + timedelta(days=30)).isoformat(), "end": (now + timedelta(days=210)).isoformat()}},
+        ]
+        staff = Sender(actor, "staff", {"method": "staff_entry", "user": "demo", "on_behalf_of": "provider"})
+        for body in bodies:
+            order = balise.orders.enter(session, actor, body, "DEMO: signature checked on the DEMO letter")
+            order.is_demo = True
+            if order.kind == "removal":
+                balise.orders.transition(session, order.id, "received", staff, at=now - timedelta(hours=3))
+            elif order.kind == "blocking":
+                balise.orders.transition(session, order.id, "received", staff, at=now - timedelta(days=3))
+                balise.orders.report_execution(session, order.id, staff, "disabled", now - timedelta(days=2),
+                                               "DEMO: DNS blocking in place")
 
 
 STATISTICS_COUNTRIES = ("FR", "DE", "NL")

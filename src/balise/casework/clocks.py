@@ -36,10 +36,13 @@ class ClockSettings:
 
 
 class Clocks:
-    def __init__(self, audit: AuditTrail, clock_now: Callable[[], datetime], settings: ClockSettings) -> None:
+    def __init__(self, audit: AuditTrail, clock_now: Callable[[], datetime], settings: ClockSettings,
+                 sources: dict[ClockKind, Callable[[Session], list[Clock]]] | None = None) -> None:
         self._audit = audit
         self._now = clock_now
         self._settings = settings
+        # Clocks other capabilities compute (orders: balise/orders/clocks.py).
+        self._sources = dict(sources or {})
 
     def running(self, session: Session, kinds: Iterable[ClockKind] | None = None) -> list[Clock]:
         """Every clock that runs now, soonest deadline first."""
@@ -52,6 +55,7 @@ class Clocks:
             ClockKind.REMOVAL: self._removal,
             ClockKind.HOLD_EXPIRY: self._hold_expiry,
             ClockKind.UNFINISHED_NCMEC: self._unfinished_ncmec,
+            **self._sources,
         }
         for kind, source in gather.items():
             if kind in wanted:

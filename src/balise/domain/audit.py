@@ -72,6 +72,17 @@ class AuditEvent(StrEnum):
     GRANT_REVOKE = "grant:revoke"
     GRANT_EXPIRE = "grant:expire"
     GRANT_REFUSE = "grant:refuse"
+    # Orders: removal, blocking, detection (CSAR Art. 7, 14, 16; docs/orders.md).
+    ORDER_KEY_REGISTER = "order:key_register"
+    ORDER_CREATE = "order:create"
+    ORDER_READ = "order:read"
+    ORDER_TRANSITION = "order:transition"
+    ORDER_EXECUTE = "order:execute"
+    ORDER_OPINION = "order:opinion"
+    ORDER_NON_DISCLOSURE_RENEW = "order:non_disclosure_renew"
+    ORDER_GRANT = "order:grant"
+    ORDER_RECHECK = "order:recheck"
+    ORDER_ESCALATE = "order:escalate"
     # Staff.
     USER_CREATE = "user:create"
     USER_LOGIN = "user:login"

@@ -21,6 +21,9 @@ class ClockKind(StrEnum):
     REMOVAL = "removal"
     HOLD_EXPIRY = "hold_expiry"
     UNFINISHED_NCMEC = "unfinished_ncmec"
+    ORDER_REMOVAL = "order_removal"
+    ORDER_OPINION = "order_opinion"
+    ORDER_PERIOD = "order_period"
 
 
 class ClockState(StrEnum):
@@ -59,6 +62,17 @@ RULES: dict[ClockKind, ClockRule] = {rule.kind: rule for rule in (
               "an unfinished NCMEC-API report is deleted 24 h after opening or 1 h after its last change, "
               "whichever is later (CyberTipline API)",
               "the report, its XML and its files are deleted", ends_by_itself=True),
+    ClockRule(ClockKind.ORDER_REMOVAL, "order",
+              "a removal order is executed within 24 h of its receipt; a clarification request or an "
+              "impossibility pauses the clock (CSAR Art. 14(3), (5), (6))",
+              "the URLs are checked again by removal verification; those still served are escalated to the "
+              "issuing authority"),
+    ClockRule(ClockKind.ORDER_OPINION, "order",
+              "the centre gives its opinion on a draft detection order within 4 weeks (CSAR Art. 7(3))",
+              "the opinion is late; the authority may issue the order without it"),
+    ClockRule(ClockKind.ORDER_PERIOD, "order",
+              "a detection order lasts at most 24 months, 12 for solicitation (CSAR Art. 7(9))",
+              "the provider's access to the databases ends with the order's period", ends_by_itself=True),
 )}
 
 

@@ -10,6 +10,8 @@ class OrgKind(StrEnum):
     HOTLINE = "hotline"
     LAW_ENFORCEMENT = "law_enforcement"
     CENTRE = "centre"
+    # Issues orders (CSAR Art. 7, 14, 16) with its API key (docs/orders.md).
+    COORDINATING_AUTHORITY = "coordinating_authority"
 
 
 class Role(StrEnum):

@@ -218,6 +218,29 @@ class Takedowns:
             else:
                 takedown.status, takedown.next_check_at = "not_removed", None
 
+    def verify_url(self, url: str, item_id: uuid.UUID | None = None) -> tuple[str, str | None]:
+        """One check of ``url`` outside any schedule (the removal clock of an order, see
+        balise/orders/clocks.py): the outcome (``served``, ``gone``, ``changed``, ``unreachable``,
+        ``refused``, ``error``) and its detail. With the reported item it concerns, other bytes
+        that are still the same picture or video count as ``served``, as in the scheduled checks."""
+        original = Original(None)
+        if item_id is not None:
+            with self._new_session() as session:
+                takedown = session.get(Takedown, item_id)
+                item = session.get(Item, item_id)
+                original = Original.of(item, takedown.original_sha256 if takedown else (item.sha256 if item else None))
+        fetched = self._fetcher.fetch(url)
+        outcome, detail = fetched.outcome, fetched.detail
+        if outcome == "served" and fetched.body is not None and original.sha256:
+            if hashlib.sha256(fetched.body).hexdigest() != original.sha256:
+                outcome = "changed"
+                if original.perceptual:
+                    sameness = self._same_media(fetched.body, original)
+                    detail = sameness.detail
+                    if sameness.same:
+                        outcome = "served"
+        return outcome, detail
+
     def _picture_gone(self, url: str, original: Original) -> bool:
         fetched = self._fetcher.fetch(url)
         if fetched.outcome == "gone":

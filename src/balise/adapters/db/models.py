@@ -870,3 +870,109 @@ class AccessGrant(Base):
     revoke_reason: Mapped[str | None] = mapped_column(Text)
     expired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Order(Base):
+    """A removal (CSAR Art. 14), blocking (Art. 16) or detection (Art. 7) order in the centre's
+    registry: the fields of its annex, its state, when it was sent and received and by whom
+    (domain/orders.py, docs/orders.md)."""
+
+    __tablename__ = "orders"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=_uuid)
+    kind: Mapped[str] = mapped_column(String(16), index=True)  # removal, blocking, detection
+    state: Mapped[str] = mapped_column(String(32), index=True)
+    reference: Mapped[str] = mapped_column(String(200), index=True)
+    # The coordinating authority's organisation when it sent the order with its API key.
+    authority_organisation_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("organisations.id"), index=True)
+    authority_name: Mapped[str] = mapped_column(String(200))
+    authority_member_state: Mapped[str] = mapped_column(String(2))
+    authority_contact: Mapped[str | None] = mapped_column(String(200))
+    legal_basis: Mapped[str] = mapped_column(Text)
+    addressee_organisation_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("organisations.id"), index=True)
+    addressee_name: Mapped[str] = mapped_column(String(200))
+    services: Mapped[list[str]] = mapped_column(JSON)
+    databases: Mapped[list[str]] = mapped_column(JSON)
+    reasons: Mapped[str] = mapped_column(Text)
+    redress: Mapped[str] = mapped_column(Text)
+    period_start: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    period_end: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    non_disclosure_weeks: Mapped[int | None] = mapped_column(Integer)
+    non_disclosure_renewals: Mapped[int] = mapped_column(Integer, default=0)
+    # The order as sent and its signature ({algorithm, key_id, value}), kept to verify again.
+    document: Mapped[dict[str, Any]] = mapped_column(JSON)
+    signature: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # How the sender was authenticated: API key (prefix, organisation) and signing key, or the
+    # staff member who entered it and how they checked the signature.
+    sender_auth: Mapped[dict[str, Any]] = mapped_column(JSON)
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    # Receipt by the provider: the removal clock's start.
+    received_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    opinion_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    opinion_given_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    opinion: Mapped[str | None] = mapped_column(Text)
+    execution: Mapped[str | None] = mapped_column(String(16))  # removed, disabled
+    executed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    execution_reported_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    execution_note: Mapped[str | None] = mapped_column(Text)
+    escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    grant_id: Mapped[int | None] = mapped_column(ForeignKey("access_grants.id"))
+    is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    urls: Mapped[list[OrderUrl]] = relationship(order_by="OrderUrl.position", cascade="all, delete-orphan")
+    events: Mapped[list[OrderEvent]] = relationship(order_by="OrderEvent.id", cascade="all, delete-orphan")
+
+
+class OrderUrl(Base):
+    """A URL an order names, with the report item it concerns (when known) and the last
+    re-check of the removal clock."""
+
+    __tablename__ = "order_urls"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    order_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    url: Mapped[str] = mapped_column(Text)
+    item_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("items.id", ondelete="SET NULL"), index=True)
+    last_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_outcome: Mapped[str | None] = mapped_column(String(16))
+
+
+class OrderReport(Base):
+    """A report an order concerns."""
+
+    __tablename__ = "order_reports"
+
+    order_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), primary_key=True)
+    report_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"), primary_key=True,
+                                                 index=True)
+
+
+class OrderEvent(Base):
+    """Each change of an order's state: when, by whom (and in which part), how authenticated."""
+
+    __tablename__ = "order_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    order_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
+    from_state: Mapped[str | None] = mapped_column(String(32))
+    to_state: Mapped[str] = mapped_column(String(32))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    part: Mapped[str] = mapped_column(String(16))  # authority, provider, staff, system
+    actor: Mapped[str] = mapped_column(String(300))
+    auth: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class OrderSigningKey(Base):
+    """A coordinating authority's Ed25519 public key: orders it sends are signed with it."""
+
+    __tablename__ = "order_signing_keys"
+
+    key_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    organisation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organisations.id", ondelete="CASCADE"), index=True)
+    public_key: Mapped[str] = mapped_column(String(64))  # base64 of the 32 raw bytes
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -83,6 +83,19 @@ def _instructions(holds: Any) -> dict[str, Any]:
     }
 
 
+def _with_orders(balise: Any, session: Any, principal: Principal, out: dict[str, Any]) -> dict[str, Any]:
+    """The orders addressed to the provider about this report (docs/orders.md); an active
+    non-disclosure period of a removal order (CSAR Art. 15(4)) also reaches the instructions."""
+    orders = balise.orders.provider_view(session, uuid.UUID(out["id"]), principal.organisation_id, balise.clock())
+    if orders:
+        out["orders"] = orders
+        ends = [o["non_disclosure_until"] for o in orders if o["non_disclosure_until"]]
+        if ends and "instructions" in out:
+            held = out["instructions"]["do_not_inform_user_until"]
+            out["instructions"]["do_not_inform_user_until"] = max([*ends, *([held] if held else [])])
+    return out
+
+
 def _status_out(report: Report, holds: Any = None) -> dict[str, Any]:
     return {
         **({"instructions": _instructions(holds)} if holds is not None else {}),
@@ -238,7 +251,7 @@ def get_report(report_id: uuid.UUID, request: Request,
         if report is None:
             # The same answer whether it does not exist or belongs to someone else.
             raise ApiError(404, "not_found", f"no report {report_id} for this organisation")
-        return _status_out(report, balise.holds.active(session, report.id))
+        return _with_orders(balise, session, principal, _status_out(report, balise.holds.active(session, report.id)))
 
 
 class ReportPatch(BaseModel):
@@ -288,4 +301,4 @@ async def patch_report(report_id: uuid.UUID, request: Request,
             raise ApiError(409, "not_requested", f"the report is {report.state}; information can be added only when requested")
         supply_information(session, balise.audit, report, data, principal.actor, balise.clock())
         balise.jobs.enqueue(session, "report.triage", {"report_id": str(report.id)}, dedupe_key=f"triage:{report.id}")
-        return _status_out(report, balise.holds.active(session, report.id))
+        return _with_orders(balise, session, principal, _status_out(report, balise.holds.active(session, report.id)))

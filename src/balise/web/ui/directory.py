@@ -188,5 +188,11 @@ def _clock_rules(rules):  # type: ignore[no-untyped-def]
                         g("The hold ends and routing resumes; the authority renews it before if it still needs it.")),
         "unfinished_ncmec": (g("An unfinished NCMEC-API report is deleted 24 h after opening or 1 h after its last change, whichever is later"),
                              g("The report, its XML and its files are deleted.")),
+        "order_removal": (g("A removal order is executed within 24 h of its receipt; a clarification request or an impossibility pauses the clock (CSAR Art. 14)"),
+                          g("The URLs are checked again; those still served are escalated to the issuing authority.")),
+        "order_opinion": (g("The centre gives its opinion on a draft detection order within 4 weeks (CSAR Art. 7(3))"),
+                          g("The opinion is late; the authority may issue the order without it.")),
+        "order_period": (g("A detection order lasts at most 24 months, 12 for solicitation (CSAR Art. 7(9))"),
+                         g("The provider's access to the databases ends with the order's period.")),
     }
     return [{"kind": kind.value, "basis": text[kind.value][0], "on_expiry": text[kind.value][1]} for kind in rules]

@@ -129,6 +129,12 @@ def release(request: Request, report_id: uuid.UUID, user: User = Depends(require
     return _flash("/ui/queue", message=i18n.gettext("Claim released."))
 
 
+def orders_for_report(balise: Any, session: Any, report_id: uuid.UUID) -> list[dict[str, Any]]:
+    from balise.web.ui.orders import orders_for_report as orders_of
+
+    return orders_of(balise, session, report_id)
+
+
 @router.get("/reports/{report_id}")
 def report_view(request: Request, report_id: uuid.UUID, msg: str = "", err: str = "",
                 user: User = Depends(require_role(*ASSESSORS))) -> Response:
@@ -164,13 +170,15 @@ def report_view(request: Request, report_id: uuid.UUID, msg: str = "", err: str 
         # Only whether a contact exists: the name, email and IP are shown by the audited action below.
         public = session.get(PublicReport, report.id)
         ncmec = originals(session, report.id)
+        orders = orders_for_report(balise, session, report.id)
     contact = None if public is None else {
         "given": bool(public.reporter_name or public.reporter_email or public.reporter_ip),
         "deleted_at": public.contact_deleted_at}
     return render(
         request, "report.html", events=events, persons=persons, person_count=person_count, org=org,
         duplicates=duplicates, msg=msg, err=err, routing=routing, contact=contact, ncmec=ncmec,
-        purposes=REVEAL_PURPOSES, unfounded=UNFOUNDED_REASONS, short=queue_filters.SHORT_ID, **context,
+        purposes=REVEAL_PURPOSES, unfounded=UNFOUNDED_REASONS, short=queue_filters.SHORT_ID, orders=orders,
+        **context,
     )
 
 
