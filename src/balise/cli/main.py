@@ -341,7 +341,7 @@ def org_reinstate(name: str, reason: Reason) -> None:
 @org_app.command("create")
 def org_create(
     name: str,
-    kind: Annotated[OrgKind, typer.Option(help="provider, hotline, law_enforcement or centre")],
+    kind: Annotated[OrgKind, typer.Option(help="provider, hotline, law_enforcement, centre or coordinating_authority")],
     country: Annotated[str | None, typer.Option(help="ISO 3166-1 alpha-2")] = None,
     contact_email: Annotated[str | None, typer.Option()] = None,
     scope: Annotated[list[Scope] | None, typer.Option(help="API key scope (repeat); default reports:write and reports:read")] = None,
@@ -893,6 +893,11 @@ from balise.cli import error_rates as _error_rates  # noqa: E402, F401 - adds `b
 from balise.cli.grants import grant_app  # noqa: E402
 
 app.add_typer(grant_app, name="grant")
+from balise.cli.submissions import indicators_history, submissions_app, urllist_app  # noqa: E402
+
+app.add_typer(submissions_app, name="submissions")
+app.add_typer(urllist_app, name="urllist")
+indicators_app.command("history")(indicators_history)
 
 
 def main() -> None:  # pragma: no cover - console entry point

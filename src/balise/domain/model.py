@@ -10,6 +10,8 @@ class OrgKind(StrEnum):
     HOTLINE = "hotline"
     LAW_ENFORCEMENT = "law_enforcement"
     CENTRE = "centre"
+    # A Member State's coordinating authority (CSAR Art. 25): submits confirmed material (Art. 36).
+    COORDINATING_AUTHORITY = "coordinating_authority"
 
 
 class Role(StrEnum):

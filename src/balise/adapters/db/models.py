@@ -409,11 +409,74 @@ class Indicator(Base):
     # vPDQ indicators: the frames [[frame_number, quality, pdq, timestamp], ...]; `value` is
     # then the SHA-256 of their canonical text, which keeps (algorithm, value) unique.
     frames: Mapped[list[Any] | None] = mapped_column(JSON)
-    status: Mapped[str] = mapped_column(String(16), index=True)
+    status: Mapped[str] = mapped_column(String(32), index=True)
     # Raised on every change, from one counter: consumers sync "everything after version N".
     version: Mapped[int] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The Article 36 submission it was generated from or confirmed by (CSAR Art. 44(4)).
+    submission_id: Mapped[int | None] = mapped_column(ForeignKey("indicator_submissions.id"), index=True)
+    # The centre's candidate confirmed by four eyes: since when it waits for an authority, and
+    # until when (1 month, extendable to 2: CSAR Art. 36(3)).
+    awaiting_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    authority_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class IndicatorSubmission(Base):
+    """Material or hashes a coordinating authority confirmed and submitted (CSAR Art. 36), or a
+    court decision recorded as one: the only source of indicators (docs/orders.md)."""
+
+    __tablename__ = "indicator_submissions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    # The submitting coordinating authority; None for a court decision entered by staff.
+    organisation_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("organisations.id"), index=True)
+    authority: Mapped[str] = mapped_column(String(200))
+    reference: Mapped[str] = mapped_column(String(200), index=True)
+    process: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(32))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    classification: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    note: Mapped[str | None] = mapped_column(Text)
+    channel: Mapped[str] = mapped_column(String(16))
+    entered_by: Mapped[str] = mapped_column(String(300))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    hash_count: Mapped[int] = mapped_column(Integer)
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    withdrawn_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class IndicatorHistory(Base):
+    """Every change of an indicator, kept as long as the indicator (CSAR Art. 44(4))."""
+
+    __tablename__ = "indicator_history"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+    indicator_id: Mapped[int] = mapped_column(ForeignKey("indicators.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    action: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(32))
+    actor: Mapped[str] = mapped_column(String(300))
+    submission_id: Mapped[int | None] = mapped_column(ForeignKey("indicator_submissions.id"))
+    detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class IndicatorVerificationRun(Base):
+    """One periodic re-verification (CSAR Art. 46(7)): hashes still confirmed, URLs still live."""
+
+    __tablename__ = "indicator_verification_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    finished_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    checked: Mapped[int] = mapped_column(Integer)
+    confirmed: Mapped[int] = mapped_column(Integer)
+    unconfirmed: Mapped[int] = mapped_column(Integer)
+    urls_checked: Mapped[int] = mapped_column(Integer)
+    urls_live: Mapped[int] = mapped_column(Integer)
+    urls_gone: Mapped[int] = mapped_column(Integer)
+    # The indicators and URLs found wanting (ids and why), at most a few hundred.
+    problems: Mapped[list[Any]] = mapped_column(JSON)
 
 
 class IndicatorVersion(Base):
@@ -854,3 +917,4 @@ class AccessGrant(Base):
     revoke_reason: Mapped[str | None] = mapped_column(Text)
     expired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+

@@ -236,6 +236,7 @@ VOCABULARIES: dict[str, dict[str, str]] = {
         "assessment": N_("assessment"),
         "information_request": N_("information request"),
         "indicator_confirmation": N_("indicator confirmation"),
+        "authority_confirmation": N_("authority's confirmation"),
         "removal": N_("removal"),
         "hold_expiry": N_("end of a hold"),
         "unfinished_ncmec": N_("unfinished NCMEC report"),
@@ -257,6 +258,7 @@ VOCABULARIES: dict[str, dict[str, str]] = {
         "hotline": N_("hotline"),
         "law_enforcement": N_("law enforcement"),
         "centre": N_("EU Centre"),
+        "coordinating_authority": N_("coordinating authority"),
     },
     "reveal_purpose": {
         "classify": N_("classify the item"),
