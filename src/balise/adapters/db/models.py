@@ -918,3 +918,64 @@ class AccessGrant(Base):
     expired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
+
+class UrlListEntry(Base):
+    """A URL on the URL list (CSAR Art. 44(1)(b)): on a host outside the Union that refuses
+    removal, in a country whose authorities do not cooperate; with its evidence."""
+
+    __tablename__ = "url_list_entries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    url: Mapped[str] = mapped_column(Text)
+    host: Mapped[str] = mapped_column(String(255))
+    host_country: Mapped[str] = mapped_column(String(2))
+    # The reported URL's takedown whose notices the host refused, when there is one.
+    takedown_item_id: Mapped[str | None] = mapped_column(String(64))
+    evidence: Mapped[dict[str, Any]] = mapped_column(JSON)
+    state: Mapped[str] = mapped_column(String(16), index=True)  # listed, removed
+    # From the indicators' version counter: providers sync "changes after version N".
+    version: Mapped[int] = mapped_column(BigInteger, index=True)
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    added_by: Mapped[str] = mapped_column(String(300))
+    removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    removed_by: Mapped[str | None] = mapped_column(String(300))
+    removed_reason: Mapped[str | None] = mapped_column(Text)
+    last_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_outcome: Mapped[str | None] = mapped_column(String(16))
+
+
+class UrlListExport(Base):
+    """One export of the URL list for a blocking order, to the internet access providers it names."""
+
+    __tablename__ = "url_list_exports"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    order_reference: Mapped[str] = mapped_column(String(200), index=True)
+    providers: Mapped[list[Any]] = mapped_column(JSON)
+    format: Mapped[str] = mapped_column(String(8))
+    since_version: Mapped[int] = mapped_column(BigInteger)
+    version: Mapped[int] = mapped_column(BigInteger)
+    entries: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    exported_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    exported_by: Mapped[str] = mapped_column(String(300))
+
+
+class UrlListVerification(Base):
+    """A representative sample of the URL list fetched again, e.g. by a coordinating authority
+    before it asks for a blocking order (CSAR Art. 16)."""
+
+    __tablename__ = "url_list_verifications"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    organisation_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("organisations.id"), index=True)
+    requested_by: Mapped[str] = mapped_column(String(300))
+    order_reference: Mapped[str | None] = mapped_column(String(200))
+    population: Mapped[int] = mapped_column(Integer)
+    sample_size: Mapped[int] = mapped_column(Integer)
+    live: Mapped[int] = mapped_column(Integer)
+    gone: Mapped[int] = mapped_column(Integer)
+    other: Mapped[int] = mapped_column(Integer)
+    results: Mapped[list[Any]] = mapped_column(JSON)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime] = mapped_column(UTCDateTime)
