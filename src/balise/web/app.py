@@ -36,6 +36,7 @@ from balise.web.public import transparency as public_transparency
 from balise.web.ui import routes as ui
 from balise.web.ui import directory, error_rates, media, wellness, workbench
 from balise.web.ui import grants as ui_grants
+from balise.web.ui import submissions as ui_submissions
 from balise.web.ui.routes import Forbidden, NotSignedIn
 
 log = logging.getLogger("balise.web")
@@ -88,6 +89,7 @@ def create_fastapi(balise: Balise) -> FastAPI:
     app.include_router(wellness.router)
     app.include_router(error_rates.router)
     app.include_router(ui_grants.router)
+    app.include_router(ui_submissions.router)
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "ui" / "static")), name="static")
     app.include_router(public.router)
     app.include_router(public_transparency.router)
