@@ -1,7 +1,7 @@
 """The periodic re-verification (CSAR Art. 46(7)), run as its periodic job: every active indicator
 is still backed by a submission that stands (an indicator without one, or whose authority is
 suspended, is recorded as not confirmed), and URL indicators are fetched (a URL the host took down
-is recorded as gone). The run and a history row per indicator found wanting are recorded;
+is recorded as gone), and a sample of the URL list is fetched again. The run and a history row per indicator found wanting are recorded;
 no status changes by itself."""
 
 from __future__ import annotations
@@ -9,11 +9,18 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from balise.accounts.actors import Actor
-from balise.adapters.db.models import AuditRecord, Indicator, IndicatorHistory, IndicatorVerificationRun
+from balise.adapters.db.models import (
+    AuditRecord,
+    Indicator,
+    IndicatorHistory,
+    IndicatorVerificationRun,
+    UrlListEntry,
+    UrlListVerification,
+)
 from balise.container import Balise
 from balise.domain.indicators import Algorithm, IndicatorKind
 from balise.domain.model import OrgKind
-from balise.domain.submissions import SubmissionChannel, check_submission
+from balise.domain.submissions import SubmissionChannel, check_submission, check_url_entry
 from tests.conftest import make_settings
 from tests.takedown_support import demo_site
 
@@ -39,6 +46,8 @@ def test_a_run_records_what_is_no_longer_confirmed_or_no_longer_served(tmp_path,
             legacy = app.indicators.add(s, TEST, algorithm=Algorithm.MD5, value="b" * 32, kind=IndicatorKind.KNOWN_CSAM,
                                         provenance={"source": "an old list"})
             live_id, dead_id = (i.id for i in urls.created)
+            app.url_list.add(s, TEST, check_url_entry(url=dead, host_country="US", refusal="DEMO: refused",
+                                                     authority_non_cooperation="DEMO: no answer"))
             backed_id, legacy_id = backed.created[0].id, legacy.id
         with app.db.transaction() as s:  # the German authority is suspended: its hashes are not confirmed now
             app.organisations.suspend(s, TEST, "DEMO CA 2", "DEMO: mandate ended")
@@ -57,4 +66,8 @@ def test_a_run_records_what_is_no_longer_confirmed_or_no_longer_served(tmp_path,
         assert {i.status for i in s.execute(select(Indicator)).scalars()} == {"active"}  # staff decide
         event = s.execute(select(AuditRecord).where(AuditRecord.event_type == "indicator:verify")).scalar_one()
         assert event.details["urls_gone"] == 1 and live_id not in verified
+        # The URL list's sample is checked in the same run.
+        sample = s.execute(select(UrlListVerification)).scalar_one()
+        assert (sample.population, sample.gone) == (1, 1)
+        assert s.execute(select(UrlListEntry.last_outcome)).scalar_one() == "gone"
     app.close()

@@ -474,8 +474,17 @@ class Balise:
         return Submissions(self.audit, self.indicators, self.clock)
 
     def verify_indicators(self) -> Any:
-        """One periodic re-verification of the indicators (URL indicators fetched again)."""
-        return self.submissions.verify(self.db.sessions, lambda url: self.fetcher.fetch(url).outcome)
+        """One periodic re-verification (CSAR Art. 46(7)): the indicators (URL indicators fetched
+        again), then a representative sample of the URL list when it is not empty."""
+        from balise.accounts.actors import Actor
+
+        fetch = lambda url: self.fetcher.fetch(url).outcome  # noqa: E731 - one fetcher for both checks
+        run = self.submissions.verify(self.db.sessions, fetch)
+        with self.db.sessions() as session:
+            listed = self.url_list.listed_count(session)
+        if listed:
+            self.url_list.verify_sample(self.db.sessions, Actor.system("indicator-verification"), fetch)
+        return run
 
     @cached_property
     def url_list(self) -> UrlList:
