@@ -29,7 +29,7 @@ import uvicorn
 from sqlalchemy import select
 
 import balise.domain
-from balise.adapters.db.models import Item, Report, User
+from balise.adapters.db.models import Indicator, Item, Report, User
 from balise.container import Balise
 from balise.demo import DEMO_PASSWORD, DEMO_USERS, seed
 from balise.domain.audit import AuditEvent
@@ -110,6 +110,9 @@ def demo(tmp_path: Path, sqlite_template: Path) -> Iterator[tuple[Balise, str, d
                                    classification={"ncmec_category": "A1", "directive_2011_93": ["2c_iii"],
                                                    "flags": ["drawing_cgi"]}, note="DEMO assessment")
         report_id = str(report.id)
+        # An indicator born of a DEMO submission, for its provenance page.
+        indicator_id = str(session.execute(select(Indicator.id).where(Indicator.submission_id.is_not(None))
+                                           .order_by(Indicator.id)).scalars().first())
         secrets = {u.role: u.username for u in users.values()}
     app = create_app(balise)
     port = free_port()
@@ -118,7 +121,8 @@ def demo(tmp_path: Path, sqlite_template: Path) -> Iterator[tuple[Balise, str, d
     thread.start()
     assert wait_for(lambda: server.started, 30), "the server did not start"
     try:
-        yield balise, f"http://127.0.0.1:{port}", {"report_id": report_id, **{f"user:{k}": v for k, v in secrets.items()}}
+        yield balise, f"http://127.0.0.1:{port}", {"report_id": report_id, "indicator_id": indicator_id,
+                                                    **{f"user:{k}": v for k, v in secrets.items()}}
     finally:
         server.should_exit = True
         thread.join(30)

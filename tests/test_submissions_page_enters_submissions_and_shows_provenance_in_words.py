@@ -44,6 +44,12 @@ def test_a_senior_enters_a_submission_extends_a_clock_and_reads_the_history(bali
         text = check_words(page, "submissions (en)", CODES)
         assert "DEMO: notices unanswered" in text and "waiting since" in text
 
+        clocks = client.get("/ui/clocks").text
+        assert "authority&#39;s confirmation" in clocks and f'href="/ui/indicators/{waiting_id}"' in clocks
+        with balise.db.transaction() as s:
+            balise.submissions.extend_clock(s, Actor.system("test"), waiting_id, "complex case")
+        assert "extended to 2 months" in check_words(client.get("/ui/clocks").text, "clocks (en)", CODES)
+
         # No reference: refused, naming the field; nothing stored.
         r = client.post("/ui/submissions", data={"csrftoken": token, "authority": str(org_id), "reference": " ",
                                                  "hashes": f"md5 {MD5}"}, follow_redirects=True)
