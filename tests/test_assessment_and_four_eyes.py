@@ -12,6 +12,7 @@ from balise.adapters.db.models import Report, User
 from balise.casework.assessment import AssessmentError, Conflict, Decision
 from balise.demo import demo_image
 from balise.domain.model import Scope
+from tests.authority_support import make_authority
 from tests.helpers import auth, make_provider, make_user, minimal_report
 
 COMPLETE = {"signature": "SIG", "provider": {"contact_point": {"email": "ts@example.test"}},
@@ -103,6 +104,13 @@ def test_new_illegal_material_becomes_an_indicator_only_after_a_senior_confirms(
     with balise.db.transaction() as s:
         confirmed = balise.assessment.confirm(s, senior, pdq_candidate.id, accept=True)
         assert confirmed.provenance["confirmation"]["by"] == str(senior.id)
+        assert confirmed.status == "candidate_awaiting_authority"
+    # Four eyes are not enough: it waits for a coordinating authority (CSAR Art. 36(3)).
+    assert client.post("/api/v1/match", json=probe, headers=auth(key)).json()["results"][0]["matches"] == []
+    _, authority = make_authority(balise)
+    r = client.post("/api/v1/submissions", headers=auth(authority), json={
+        "reference": "CA-2026-0042", "kind": "new_csam", "hashes": [{"algorithm": "pdq", "value": item.hashes["pdq"]}]})
+    assert r.status_code == 201 and r.json()["indicators"][0]["outcome"] == "confirmed", r.text
     hit = client.post("/api/v1/match", json=probe, headers=auth(key)).json()["results"][0]["matches"]
     assert hit[0]["indicator_id"] == pdq_candidate.id and hit[0]["kind"] == "new_csam"
 

@@ -77,7 +77,7 @@ def test_the_auditor_reads_the_demo_error_rates_in_words_in_english_and_french(s
         assert sum(int(r[3]) for r in routes.values()) > 0  # items nobody decided yet
         assert "the provider's own flag, no indicator match" in routes
         sources = _cells(page, "By indicator source")
-        assert set(sources) >= {"DEMO hash list A", "DEMO hash list B"}
+        assert set(sources) >= {"DEMO Coordinating Authority France", "DEMO Tribunal judiciaire de Paris"}
         first_chart = page.locator("svg.drift-chart").first
         assert first_chart.get_attribute("aria-label") == (
             "Rate of false matches per month for any indicator match (each item once)")

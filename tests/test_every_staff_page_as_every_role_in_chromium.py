@@ -29,7 +29,7 @@ import uvicorn
 from sqlalchemy import select
 
 import balise.domain
-from balise.adapters.db.models import Item, Order, Report, User
+from balise.adapters.db.models import Indicator, Item, Order, Report, User
 from balise.container import Balise
 from balise.demo import DEMO_PASSWORD, DEMO_USERS, seed
 from balise.domain.model import Role
@@ -111,6 +111,9 @@ def demo(tmp_path: Path, sqlite_template: Path) -> Iterator[tuple[Balise, str, d
                                                    "flags": ["drawing_cgi"]}, note="DEMO assessment")
         report_id = str(report.id)
         order_id = str(session.execute(select(Order.id).where(Order.kind == "removal")).scalar_one())
+        # An indicator born of a DEMO submission, for its provenance page.
+        indicator_id = str(session.execute(select(Indicator.id).where(Indicator.submission_id.is_not(None))
+                                           .order_by(Indicator.id)).scalars().first())
         secrets = {u.role: u.username for u in users.values()}
     app = create_app(balise)
     port = free_port()
@@ -119,7 +122,8 @@ def demo(tmp_path: Path, sqlite_template: Path) -> Iterator[tuple[Balise, str, d
     thread.start()
     assert wait_for(lambda: server.started, 30), "the server did not start"
     try:
-        yield balise, f"http://127.0.0.1:{port}", {"report_id": report_id, "order_id": order_id, **{f"user:{k}": v for k, v in secrets.items()}}
+        yield balise, f"http://127.0.0.1:{port}", {"report_id": report_id, "order_id": order_id, "indicator_id": indicator_id,
+                                                    **{f"user:{k}": v for k, v in secrets.items()}}
     finally:
         server.should_exit = True
         thread.join(30)

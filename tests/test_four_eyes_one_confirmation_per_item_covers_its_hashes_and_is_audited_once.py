@@ -53,9 +53,9 @@ def test_one_confirmation_covers_every_hash_of_the_item_and_is_audited_once(tmp_
 
             r = sam.post(f"/ui/candidates/items/{item_id}/confirm",
                          data={"csrftoken": token_of(sam, "/ui/candidates"), "note": "agree"}, follow_redirects=True)
-            assert "Item confirmed: its 3 hashes now match." in r.text
+            assert "Item confirmed: its 3 hashes now wait for a coordinating authority&#39;s confirmation." in r.text
             confirmed = _indicators(balise)
-            assert {i.status for i in confirmed.values()} == {"active"}
+            assert {i.status for i in confirmed.values()} == {"candidate_awaiting_authority"}
             assert len({i.version for i in confirmed.values()}) == 3  # each change has its version
             assert {i.provenance["confirmation"]["note"] for i in confirmed.values()} == {"agree"}
 
@@ -69,7 +69,7 @@ def test_one_confirmation_covers_every_hash_of_the_item_and_is_audited_once(tmp_
             # Decided once: a second confirmation (a stale page) changes nothing and says why.
             again = sam.post(f"/ui/candidates/items/{item_id}/reject", data={"csrftoken": token_of(sam)},
                              follow_redirects=True)
-            assert "already decided" in again.text and {i.status for i in _indicators(balise).values()} == {"active"}
+            assert "already decided" in again.text and {i.status for i in _indicators(balise).values()} == {"candidate_awaiting_authority"}
             assert len(events(balise, "indicator:reject")) == 0
 
 

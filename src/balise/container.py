@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     from balise.detection.indicators import Indicators
     from balise.detection.matching import Matcher, PdqIndexHolder
     from balise.detection.media_hashing import MediaHashing
+    from balise.detection.submissions import Submissions
+    from balise.detection.url_list import UrlList
     from balise.evidence.adapters.signing import Ed25519Signer
     from balise.evidence.exposure import Exposure
     from balise.evidence.packages import EvidencePackages
@@ -464,10 +466,39 @@ class Balise:
             # Nightly: the measured error rates of the recent months and weeks, stored.
             PeriodicTask("error_rates", timedelta(days=1), self.error_rates.store_recent,
                          next_run=lambda now: next_daily(now, self.settings.error_rates_hour_utc)),
+            # Daily: each active indicator still backed by a standing submission, URLs still
+            # served (CSAR Art. 46(7)); results recorded (docs/orders.md).
+            PeriodicTask("indicators.verify", timedelta(days=1),
+                         work=lambda: self.verify_indicators()),
             # A signed checkpoint of the audit trail and the match access log, outside the database.
             *([PeriodicTask("audit.checkpoint", timedelta(minutes=self.settings.checkpoint_interval_minutes),
                             work=lambda: self.checkpoints.write(SYSTEM))] if self.settings.checkpoint_dir else []),
         ])
+
+    @cached_property
+    def submissions(self) -> Submissions:
+        from balise.detection.submissions import Submissions
+
+        return Submissions(self.audit, self.indicators, self.clock)
+
+    def verify_indicators(self) -> Any:
+        """One periodic re-verification (CSAR Art. 46(7)): the indicators (URL indicators fetched
+        again), then a representative sample of the URL list when it is not empty."""
+        from balise.accounts.actors import Actor
+
+        fetch = lambda url: self.fetcher.fetch(url).outcome  # noqa: E731 - one fetcher for both checks
+        run = self.submissions.verify(self.db.sessions, fetch)
+        with self.db.sessions() as session:
+            listed = self.url_list.listed_count(session)
+        if listed:
+            self.url_list.verify_sample(self.db.sessions, Actor.system("indicator-verification"), fetch)
+        return run
+
+    @cached_property
+    def url_list(self) -> UrlList:
+        from balise.detection.url_list import UrlList
+
+        return UrlList(self.audit, self.indicators, self.clock, lambda: self.signer, self.settings.centre_name)
 
     @cached_property
     def error_rates(self) -> ErrorRates:

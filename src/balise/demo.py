@@ -134,13 +134,14 @@ def seed_error_rate_history(balise: Balise, provider_id: uuid.UUID, provider_act
         actor = Actor.system("demo")
         exact_md5, exact_sha256 = rng.randbytes(16).hex(), rng.randbytes(32).hex()
         pdq = rng.randbytes(32).hex()
-        with past.db.transaction() as session:
-            for algorithm, value, source in ((Algorithm.MD5, exact_md5, "DEMO hash list A"),
-                                             (Algorithm.SHA256, exact_sha256, "DEMO hash list A"),
-                                             (Algorithm.PDQ, pdq, "DEMO hash list B")):
-                past.indicators.add(session, actor, algorithm=algorithm, value=value, kind=IndicatorKind.KNOWN_CSAM,
-                                    provenance={"source": source, "note": "DEMO indicator: a random value"},
-                                    quality=100 if algorithm is Algorithm.PDQ else None)
+        # The known-material indicators come from the DEMO coordinating authority's submissions
+        # (CSAR Art. 36); the PDQ one is named again by a later decision: its history shows both.
+        clock.now = months_back(now, months).replace(day=1, hour=8)
+        _authority_submits(past, [("md5", exact_md5), ("sha256", exact_sha256)], "DEMO-CA-FR-2025-001")
+        _authority_submits(past, [("pdq", pdq)], "DEMO TJ Paris 25/0042", court=DEMO_COURT)
+        clock.now = months_back(now, 1).replace(day=1, hour=8)
+        _authority_submits(past, [("pdq", pdq)], "DEMO-CA-FR-2026-031",
+                           "DEMO: the same series confirmed again in a later case")
         assessment = Assessment(past.audit, past.indicators, clock)
         filed = 0
         for month in range(months - 1, -1, -1):
@@ -191,6 +192,7 @@ def seed_error_rate_history(balise: Balise, provider_id: uuid.UUID, provider_act
                             chosen = Decision("forward", (), "DEMO: forwarded." if decision == "not_illegal" else "")
                         report_row = item.report
                         assessment.decide(session, analyst, report_id, revision=report_row.revision, decision=chosen)
+        _confirm_history_candidates(past, assessment, clock, now)
         return filed
     finally:
         past.close()
@@ -214,6 +216,7 @@ def seed(balise: Balise, reports: int = 6, error_history: bool = True) -> DemoRe
             ("DEMO Hotline Deutschland", OrgKind.HOTLINE, "DE"),
             ("DEMO Police unit France", OrgKind.LAW_ENFORCEMENT, "FR"),
             ("DEMO EU Centre", OrgKind.CENTRE, None),
+            (DEMO_AUTHORITY, OrgKind.COORDINATING_AUTHORITY, "FR"),
         ):
             others[name] = balise.organisations.create(session, actor, name=name, kind=kind, country=country,
                                                        is_demo=True)
@@ -238,6 +241,7 @@ def seed(balise: Balise, reports: int = 6, error_history: bool = True) -> DemoRe
         provider_id = provider.id
         _seed_grants(balise, session, provider, others["DEMO Hotline Deutschland"], others["DEMO Police unit France"])
         provider_actor = Actor.organisation(str(provider.id), provider.name)
+        _seed_url_list(balise, session)
 
     now = datetime.now(timezone.utc)
     for n in range(reports):
@@ -404,11 +408,86 @@ def seed_statistics(balise: Balise, reports: int = 80) -> int:
             balise.assessment.decide(session, analyst, report.id, revision=report.revision, decision=decision)
             balise.assessment.release(session, analyst, report.id)
             decided += 1
+        confirmed = []
         for awaiting in balise.assessment.awaiting(session):
-            if awaiting.item is not None:
-                balise.assessment.confirm_item(session, senior, awaiting.item.id, accept=True)
+            if awaiting.item is not None and awaiting.item.report.additional_info.startswith("DEMO statistics"):
+                confirmed += balise.assessment.confirm_item(session, senior, awaiting.item.id, accept=True)
+        hashes = [(i.algorithm, i.value) for i in confirmed]
+    if hashes:  # the DEMO authority confirms what the centre's four eyes sent it (CSAR Art. 36(3))
+        _authority_submits(balise, hashes, "DEMO-CA-FR-2026-STATS", kind="new_csam")
     balise.run_jobs()
     return decided
+
+
+DEMO_AUTHORITY = "DEMO Coordinating Authority France"
+DEMO_COURT = "DEMO Tribunal judiciaire de Paris"
+
+
+def _authority_submits(balise: Balise, hashes: list[tuple[str, str]], reference: str, note: str = "",
+                       kind: str = "known_csam", court: str | None = None) -> None:
+    """A submission of the DEMO coordinating authority, as its API key would send it; with
+    ``court``, a court decision recorded by staff as a submission."""
+    from sqlalchemy import select
+
+    from balise.adapters.db.models import Organisation
+    from balise.domain.submissions import SubmissionChannel, check_submission
+
+    with balise.db.transaction() as session:
+        org = session.execute(select(Organisation).where(Organisation.name == DEMO_AUTHORITY)).scalar_one()
+        terms = check_submission(reference=reference, kind=kind, authority=court or org.name,
+                                 process="court_decision" if court else "authority_confirmation",
+                                 decided_at=balise.clock(), hashes=[{"algorithm": a, "value": v} for a, v in hashes],
+                                 note=note or "DEMO submission: random hashes of no real material.")
+        if court:
+            balise.submissions.submit(session, Actor.system("demo"), terms, channel=SubmissionChannel.UI,
+                                      organisation_id=None)
+        else:
+            balise.submissions.submit(session, Actor.organisation(str(org.id), org.name), terms,
+                                      channel=SubmissionChannel.API, organisation_id=org.id)
+
+
+def _confirm_history_candidates(past: Balise, assessment: object, clock: _DemoClock, now: datetime) -> None:
+    """The DEMO history's new material: confirmed by the DEMO senior a day after its assessment,
+    then by the DEMO authority five days later, except the newest item, which still waits for
+    the authority (its Art. 36(3) clock runs on the clocks page)."""
+    from sqlalchemy import select
+
+    from balise.adapters.db.models import User
+
+    with past.db.sessions() as session:
+        waiting = [(a.item.id, datetime.fromisoformat(a.assessed_at)) for a in assessment.awaiting(session)  # type: ignore[attr-defined]
+                   if a.item is not None and a.assessed_at]
+    waiting.sort(key=lambda pair: pair[1])
+    for index, (item_id, assessed) in enumerate(waiting):
+        clock.now = min(assessed + timedelta(days=1), now - timedelta(hours=1))
+        with past.db.transaction() as session:
+            senior = session.execute(select(User).where(User.username == "demo-senior")).scalar_one()
+            group = assessment.confirm_item(session, senior, item_id, accept=True,  # type: ignore[attr-defined]
+                                            note="DEMO: second pair of eyes agrees")
+            hashes = [(i.algorithm, i.value) for i in group]
+        if index == len(waiting) - 1:
+            break
+        clock.now = min(assessed + timedelta(days=6), now - timedelta(minutes=30))
+        _authority_submits(past, hashes, f"DEMO-CA-FR-{assessed:%Y}-{index + 100:03d}", kind="new_csam")
+    clock.now = now
+
+
+def _seed_url_list(balise: Balise, session: object) -> None:
+    """The URL list (CSAR Art. 44(1)(b)): two DEMO URLs listed with their evidence, and one taken
+    off the list after the host removed it at last (a feed of changes shows the removal)."""
+    from balise.domain.submissions import check_url_entry
+
+    staff = Actor.system("demo")
+    entries = []
+    for n, country in enumerate(("US", "RU", "US")):
+        terms = check_url_entry(
+            url=f"https://offshore-host-{n}.demo.invalid/gallery/{n}", host_country=country,
+            refusal=f"DEMO: notices sent on day 1 and day 8 to the host's abuse contact; the host answered on day 9 "
+                    f"that it does not act on foreign notices (host {n}).",
+            authority_non_cooperation="DEMO: request to the host country's authorities through the liaison "
+                                      "officer on day 10; no answer after 30 days.")
+        entries.append(balise.url_list.add(session, staff, terms))  # type: ignore[arg-type]
+    balise.url_list.remove(session, staff, entries[2].id, "DEMO: the host removed it at last")  # type: ignore[arg-type]
 
 
 def _demo_oversight(balise: Balise, provider: Actor, organisation_id: str, key_id: str) -> None:

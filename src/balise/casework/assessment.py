@@ -16,10 +16,13 @@ from balise.accounts.actors import Actor
 from balise.adapters.db.models import Indicator, Item, Report, ReportClaim, User
 from balise.casework.triage import transition
 from balise.detection.indicators import Indicators, candidates_by_item, proposed_by
+from balise.detection.provenance import record_history
 from balise.domain.audit import AuditEvent
+from balise.domain.clocks import add_months
 from balise.domain.indicators import Algorithm, IndicatorKind, IndicatorStatus, validate_classification
 from balise.domain.model import Role
 from balise.domain.states import ReportState
+from balise.domain.submissions import HistoryAction, authority_months
 from balise.governance.audit import AuditTrail
 
 CLAIM_TTL = timedelta(minutes=30)
@@ -184,7 +187,7 @@ class Assessment:
             ).scalar_one_or_none()
             if existing is not None:
                 continue
-            session.add(Indicator(
+            proposed = Indicator(
                 kind=IndicatorKind.NEW_CSAM.value, media_type=item.media_type or "image", algorithm=algorithm.value,
                 value=value, quality=(item.hashes or {}).get("pdq_quality") if algorithm is Algorithm.PDQ else None,
                 classification=classification or None,
@@ -193,7 +196,11 @@ class Assessment:
                                            **({"note": note} if note else {})}},
                 status=IndicatorStatus.CANDIDATE.value, version=self._indicators.reserve_versions(session, 1),
                 created_at=now, updated_at=now,
-            ))
+            )
+            session.add(proposed)
+            session.flush()
+            record_history(session, proposed, HistoryAction.PROPOSED, _actor(user), now,
+                           detail={"item": str(item.id), "report": str(item.report_id)})
         session.flush()
 
     # -- four eyes -------------------------------------------------------------------------
@@ -239,11 +246,14 @@ class Assessment:
         note = " ".join(note.split())[:MAX_NOTE]
         now = self._clock()
         first = self._indicators.reserve_versions(session, len(group))
-        status = (IndicatorStatus.ACTIVE if accept else IndicatorStatus.DELETED).value
+        # Four eyes make the centre's candidate ready, not active: it waits for a coordinating
+        # authority's confirmation (CSAR Art. 36(3)) before it joins the database.
+        status = (IndicatorStatus.AWAITING_AUTHORITY if accept else IndicatorStatus.DELETED).value
         confirmation = {"by": str(user.id), "at": now.isoformat(), "accepted": accept, "note": note, "item": str(item_id)}
         for offset, indicator in enumerate(group):
             indicator.status, indicator.version, indicator.updated_at = status, first + offset, now
             indicator.provenance = {**(indicator.provenance or {}), "confirmation": confirmation}
+            self._await_authority(session, user, indicator, accept, now, note)
         event = AuditEvent.INDICATOR_CONFIRM if accept else AuditEvent.INDICATOR_REJECT
         report = ((group[0].provenance or {}).get("assessment") or {}).get("report")
         self._audit.record(session, event, _actor(user), "item", str(item_id), "four-eyes confirmation",
@@ -261,15 +271,24 @@ class Assessment:
         if assessed_by == str(user.id):
             raise AssessmentError("four eyes: the analyst who assessed the item cannot also confirm it")
         now = self._clock()
-        indicator.status = (IndicatorStatus.ACTIVE if accept else IndicatorStatus.DELETED).value
+        indicator.status = (IndicatorStatus.AWAITING_AUTHORITY if accept else IndicatorStatus.DELETED).value
         indicator.version = self._indicators.reserve_versions(session, 1)
         indicator.updated_at = now
         indicator.provenance = {**(indicator.provenance or {}),
                                 "confirmation": {"by": str(user.id), "at": now.isoformat(), "accepted": accept, "note": note}}
+        self._await_authority(session, user, indicator, accept, now, note)
         event = AuditEvent.INDICATOR_CONFIRM if accept else AuditEvent.INDICATOR_REJECT
         self._audit.record(session, event, _actor(user), "indicator", str(indicator.id), "four-eyes confirmation",
                            {"version": indicator.version, "note": note})
         return indicator
+
+    def _await_authority(self, session: Session, user: User, indicator: Indicator, accept: bool, now: datetime,
+                         note: str) -> None:
+        if accept:
+            indicator.awaiting_since = now
+            indicator.authority_due_at = add_months(now, authority_months(extended=False))
+        record_history(session, indicator, HistoryAction.FOUR_EYES if accept else HistoryAction.REJECTED,
+                       _actor(user), now, detail={"note": note} if note else None)
 
     # -- report decisions ------------------------------------------------------------------
 

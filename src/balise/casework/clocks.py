@@ -52,6 +52,7 @@ class Clocks:
             ClockKind.ASSESSMENT: self._assessment,
             ClockKind.INFORMATION_REQUEST: self._information_request,
             ClockKind.INDICATOR_CONFIRMATION: self._indicator_confirmation,
+            ClockKind.AUTHORITY_CONFIRMATION: self._authority_confirmation,
             ClockKind.REMOVAL: self._removal,
             ClockKind.HOLD_EXPIRY: self._hold_expiry,
             ClockKind.UNFINISHED_NCMEC: self._unfinished_ncmec,
@@ -85,6 +86,22 @@ class Clocks:
             report = ((provenance or {}).get("assessment") or {}).get("report")
             out.append(clock(ClockKind.INDICATOR_CONFIRMATION, str(iid), created, add_months(created, 1),
                              warn_before=timedelta(days=7), report_id=report))
+        return out
+
+    def _authority_confirmation(self, session: Session) -> list[Clock]:
+        """The centre's candidates confirmed by four eyes, waiting for a coordinating authority's
+        submission (CSAR Art. 36(3)): 1 month, 2 when extended."""
+        rows = session.execute(select(Indicator.id, Indicator.awaiting_since, Indicator.authority_due_at,
+                                      Indicator.provenance)
+                               .where(Indicator.status == IndicatorStatus.AWAITING_AUTHORITY.value,
+                                      Indicator.awaiting_since.is_not(None))).all()
+        out = []
+        for iid, since, due, provenance in rows:
+            report = ((provenance or {}).get("assessment") or {}).get("report")
+            deadline = due or add_months(since, 1)
+            extended = deadline > add_months(since, 1)
+            out.append(clock(ClockKind.AUTHORITY_CONFIRMATION, str(iid), since, deadline,
+                             warn_before=timedelta(days=7), report_id=report, detail="extended" if extended else ""))
         return out
 
     def _removal(self, session: Session) -> list[Clock]:

@@ -896,6 +896,11 @@ app.add_typer(grant_app, name="grant")
 from balise.cli.orders import orders_app  # noqa: E402
 
 app.add_typer(orders_app, name="orders")
+from balise.cli.submissions import indicators_history, submissions_app, urllist_app  # noqa: E402
+
+app.add_typer(submissions_app, name="submissions")
+app.add_typer(urllist_app, name="urllist")
+indicators_app.command("history")(indicators_history)
 
 
 def main() -> None:  # pragma: no cover - console entry point

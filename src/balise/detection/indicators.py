@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from balise.accounts.actors import Actor
 from balise.adapters.db.models import Indicator, IndicatorVersion
+from balise.detection.provenance import record_history
 from balise.domain.audit import AuditEvent
 from balise.domain.indicators import (
     MEDIA_TYPE,
@@ -26,6 +27,7 @@ from balise.domain.indicators import (
     normalise_value,
     validate_classification,
 )
+from balise.domain.submissions import HistoryAction
 from balise.governance.audit import AuditTrail
 
 BATCH = 2000
@@ -155,6 +157,8 @@ class Indicators:
             )
             session.add(indicator)
         session.flush()
+        record_history(session, indicator, HistoryAction.RECONFIRMED if existing is not None else HistoryAction.CREATED,
+                       actor, now, submission_id=indicator.submission_id, detail={"provenance": provenance})
         self._audit.record(
             session, AuditEvent.INDICATOR_CREATE, actor, "indicator", str(indicator.id),
             "add indicator", {"algorithm": algorithm.value, "kind": kind.value, "version": version},
@@ -199,6 +203,8 @@ class Indicators:
             )
             session.add(indicator)
         session.flush()
+        record_history(session, indicator, HistoryAction.RECONFIRMED if existing is not None else HistoryAction.CREATED,
+                       actor, now, submission_id=indicator.submission_id, detail={"provenance": provenance})
         self._audit.record(
             session, AuditEvent.INDICATOR_CREATE, actor, "indicator", str(indicator.id),
             "add video indicator", {"algorithm": "vpdq", "frames": len(clean), "version": version},
@@ -214,6 +220,8 @@ class Indicators:
         indicator.status = status.value
         indicator.version = self.reserve_versions(session, 1)
         indicator.updated_at = self._clock()
+        record_history(session, indicator, HistoryAction.STATUS, actor, indicator.updated_at,
+                       detail={"reason": reason[:300]})
         self._audit.record(
             session, AuditEvent.INDICATOR_STATUS, actor, "indicator", str(indicator.id), reason,
             {"status": status.value, "version": indicator.version},

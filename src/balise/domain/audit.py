@@ -138,6 +138,18 @@ class AuditEvent(StrEnum):
 
     CLOCK_OVERDUE = "clock:overdue"
     CLOCK_WARNING = "clock:warning"
+    # Article 36 submissions, indicator provenance and the URL list (docs/orders.md).
+    SUBMISSION_CREATE = "submission:create"
+    SUBMISSION_REFUSE = "submission:refuse"
+    SUBMISSION_WITHDRAW = "submission:withdraw"
+    INDICATOR_AUTHORITY_CONFIRM = "indicator:authority_confirm"
+    INDICATOR_CLOCK_EXTEND = "indicator:clock_extend"
+    INDICATOR_HISTORY_READ = "indicator:history_read"
+    INDICATOR_VERIFY = "indicator:verify"
+    URL_LIST_ADD = "urllist:add"
+    URL_LIST_REMOVE = "urllist:remove"
+    URL_LIST_EXPORT = "urllist:export"
+    URL_LIST_VERIFY = "urllist:verify"
 
     @property
     def subject(self) -> str:

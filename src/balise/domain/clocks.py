@@ -18,6 +18,7 @@ class ClockKind(StrEnum):
     ASSESSMENT = "assessment"
     INFORMATION_REQUEST = "information_request"
     INDICATOR_CONFIRMATION = "indicator_confirmation"
+    AUTHORITY_CONFIRMATION = "authority_confirmation"
     REMOVAL = "removal"
     HOLD_EXPIRY = "hold_expiry"
     UNFINISHED_NCMEC = "unfinished_ncmec"
@@ -49,8 +50,13 @@ RULES: dict[ClockKind, ClockRule] = {rule.kind: rule for rule in (
               "the provider was asked for missing information (CSAR Art. 48(2))",
               "the report goes back to the assessment queue without the answer; an analyst decides on what it holds"),
     ClockRule(ClockKind.INDICATOR_CONFIRMATION, "indicator",
-              "new material is confirmed within 1 month (CSAR Art. 36)",
+              "a second, senior analyst confirms new material within 1 month (service target, before the "
+              "coordinating authority's month of CSAR Art. 36(3))",
               "the candidate indicator still waits for a second, senior analyst"),
+    ClockRule(ClockKind.AUTHORITY_CONFIRMATION, "indicator",
+              "the coordinating authority confirms the centre's new material within 1 month, 2 when extended "
+              "(CSAR Art. 36(3))",
+              "the candidate still matches nothing; the centre asks the authority again or extends to 2 months"),
     ClockRule(ClockKind.REMOVAL, "item",
               "removal after notice, within the removal SLA (BALISE_REMOVAL_SLA_HOURS)",
               "removal verification escalates to the coordinating authority"),

@@ -118,11 +118,15 @@ def routes_of(matches: Sequence[Mapping[str, Any]] | None, report_source: str | 
 
 
 def source_of(provenance: Mapping[str, Any] | None) -> str:
-    """The list or process an indicator came from: the imported list's name, ``cli``, or
-    this centre's own four-eyes assessment."""
+    """The list or process an indicator came from: the submitting authority (CSAR Art. 36), the
+    imported list's name, ``cli``, or this centre's own four-eyes assessment."""
     provenance = provenance or {}
     if provenance.get("assessment"):
         return OWN_ASSESSMENT_SOURCE
+    submission = provenance.get("submission")
+    if isinstance(submission, Mapping) and submission.get("authority"):
+        # An Article 36 submission: the authority that confirmed the material.
+        return str(submission["authority"])[:200]
     source = provenance.get("source")
     return str(source)[:200] if source else UNKNOWN_SOURCE
 

@@ -18,6 +18,9 @@ class IndicatorKind(StrEnum):
 class IndicatorStatus(StrEnum):
     # Assessed illegal by one analyst; matches nothing until a second, senior analyst confirms.
     CANDIDATE = "candidate"
+    # Confirmed by four eyes at the centre; matches nothing until a coordinating authority
+    # confirms it by a submission (CSAR Art. 36(3): 1 month, extendable to 2).
+    AWAITING_AUTHORITY = "candidate_awaiting_authority"
     ACTIVE = "active"
     SUSPENDED = "suspended"
     DELETED = "deleted"

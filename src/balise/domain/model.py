@@ -11,6 +11,7 @@ class OrgKind(StrEnum):
     LAW_ENFORCEMENT = "law_enforcement"
     CENTRE = "centre"
     # Issues orders (CSAR Art. 7, 14, 16) with its API key (docs/orders.md).
+    # A Member State's coordinating authority (CSAR Art. 25): submits confirmed material (Art. 36).
     COORDINATING_AUTHORITY = "coordinating_authority"
 
 

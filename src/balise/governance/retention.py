@@ -11,7 +11,7 @@ A periodic job (and ``balise retention run``) works in bounded batches:
   to stays (the vault's foreign keys decide).
 * A report that is due is **exempt** while a law-enforcement hold applies, a takedown is still
   being verified, a notice is still to be delivered, or it is the source of an indicator that is
-  still candidate, active or suspended. The exemption ends with its cause.
+  still candidate (or awaiting an authority), active or suspended. The exemption ends with its cause.
 * A **public reporter's** optional name, email and IP are deleted a while after the report is
   closed, and in any case a while after it was filed.
 * **Housekeeping**: done jobs, old Idempotency-Keys and expired RDAP cache rows are deleted.

@@ -112,7 +112,7 @@ class Transparency:
         trend: list[tuple[tuple[Any, ...], int]] = []
         for year in range(first.year, period.year + 1):
             year_end = min(datetime(year + 1, 1, 1, tzinfo=UTC), end)
-            present = and_(Indicator.created_at < year_end, Indicator.status != "candidate",
+            present = and_(Indicator.created_at < year_end, Indicator.status.not_in(("candidate", "candidate_awaiting_authority")),
                            or_(Indicator.status != "deleted", Indicator.updated_at >= year_end))
             by_kind = dict(session.execute(select(Indicator.kind, func.count()).where(present)
                                            .group_by(Indicator.kind)).all())

@@ -26,7 +26,7 @@ from starlette.routing import Match, Mount
 from balise import __version__
 from balise.adapters.db.migrate import is_current
 from balise.container import Balise
-from balise.web.api import grants, match, orders, reports
+from balise.web.api import grants, match, orders, reports, submissions, url_list
 from balise.web.api.contract import request_components
 from balise.web.api.deps import ApiError
 from balise.web.forms import FormGuard, Refusal
@@ -37,6 +37,7 @@ from balise.web.ui import routes as ui
 from balise.web.ui import directory, error_rates, media, wellness, workbench
 from balise.web.ui import grants as ui_grants
 from balise.web.ui import orders as ui_orders
+from balise.web.ui import submissions as ui_submissions
 from balise.web.ui.routes import Forbidden, NotSignedIn
 
 log = logging.getLogger("balise.web")
@@ -81,6 +82,8 @@ def create_fastapi(balise: Balise) -> FastAPI:
     app.include_router(match.router)
     app.include_router(grants.router)
     app.include_router(orders.router)
+    app.include_router(submissions.router)
+    app.include_router(url_list.router)
     app.include_router(ui.router)
     app.include_router(workbench.router)
     app.include_router(media.router)
@@ -89,6 +92,7 @@ def create_fastapi(balise: Balise) -> FastAPI:
     app.include_router(error_rates.router)
     app.include_router(ui_grants.router)
     app.include_router(ui_orders.router)
+    app.include_router(ui_submissions.router)
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "ui" / "static")), name="static")
     app.include_router(public.router)
     app.include_router(public_transparency.router)

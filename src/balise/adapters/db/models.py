@@ -425,11 +425,74 @@ class Indicator(Base):
     # vPDQ indicators: the frames [[frame_number, quality, pdq, timestamp], ...]; `value` is
     # then the SHA-256 of their canonical text, which keeps (algorithm, value) unique.
     frames: Mapped[list[Any] | None] = mapped_column(JSON)
-    status: Mapped[str] = mapped_column(String(16), index=True)
+    status: Mapped[str] = mapped_column(String(32), index=True)
     # Raised on every change, from one counter: consumers sync "everything after version N".
     version: Mapped[int] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The Article 36 submission it was generated from or confirmed by (CSAR Art. 44(4)).
+    submission_id: Mapped[int | None] = mapped_column(ForeignKey("indicator_submissions.id"), index=True)
+    # The centre's candidate confirmed by four eyes: since when it waits for an authority, and
+    # until when (1 month, extendable to 2: CSAR Art. 36(3)).
+    awaiting_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    authority_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class IndicatorSubmission(Base):
+    """Material or hashes a coordinating authority confirmed and submitted (CSAR Art. 36), or a
+    court decision recorded as one: the only source of indicators (docs/orders.md)."""
+
+    __tablename__ = "indicator_submissions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    # The submitting coordinating authority; None for a court decision entered by staff.
+    organisation_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("organisations.id"), index=True)
+    authority: Mapped[str] = mapped_column(String(200))
+    reference: Mapped[str] = mapped_column(String(200), index=True)
+    process: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(32))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    classification: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    note: Mapped[str | None] = mapped_column(Text)
+    channel: Mapped[str] = mapped_column(String(16))
+    entered_by: Mapped[str] = mapped_column(String(300))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    hash_count: Mapped[int] = mapped_column(Integer)
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    withdrawn_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class IndicatorHistory(Base):
+    """Every change of an indicator, kept as long as the indicator (CSAR Art. 44(4))."""
+
+    __tablename__ = "indicator_history"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+    indicator_id: Mapped[int] = mapped_column(ForeignKey("indicators.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    action: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(32))
+    actor: Mapped[str] = mapped_column(String(300))
+    submission_id: Mapped[int | None] = mapped_column(ForeignKey("indicator_submissions.id"))
+    detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class IndicatorVerificationRun(Base):
+    """One periodic re-verification (CSAR Art. 46(7)): hashes still confirmed, URLs still live."""
+
+    __tablename__ = "indicator_verification_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    finished_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    checked: Mapped[int] = mapped_column(Integer)
+    confirmed: Mapped[int] = mapped_column(Integer)
+    unconfirmed: Mapped[int] = mapped_column(Integer)
+    urls_checked: Mapped[int] = mapped_column(Integer)
+    urls_live: Mapped[int] = mapped_column(Integer)
+    urls_gone: Mapped[int] = mapped_column(Integer)
+    # The indicators and URLs found wanting (ids and why), at most a few hundred.
+    problems: Mapped[list[Any]] = mapped_column(JSON)
 
 
 class IndicatorVersion(Base):
@@ -936,6 +999,27 @@ class OrderUrl(Base):
     position: Mapped[int] = mapped_column(Integer)
     url: Mapped[str] = mapped_column(Text)
     item_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("items.id", ondelete="SET NULL"), index=True)
+class UrlListEntry(Base):
+    """A URL on the URL list (CSAR Art. 44(1)(b)): on a host outside the Union that refuses
+    removal, in a country whose authorities do not cooperate; with its evidence."""
+
+    __tablename__ = "url_list_entries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    url: Mapped[str] = mapped_column(Text)
+    host: Mapped[str] = mapped_column(String(255))
+    host_country: Mapped[str] = mapped_column(String(2))
+    # The reported URL's takedown whose notices the host refused, when there is one.
+    takedown_item_id: Mapped[str | None] = mapped_column(String(64))
+    evidence: Mapped[dict[str, Any]] = mapped_column(JSON)
+    state: Mapped[str] = mapped_column(String(16), index=True)  # listed, removed
+    # From the indicators' version counter: providers sync "changes after version N".
+    version: Mapped[int] = mapped_column(BigInteger, index=True)
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    added_by: Mapped[str] = mapped_column(String(300))
+    removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    removed_by: Mapped[str | None] = mapped_column(String(300))
+    removed_reason: Mapped[str | None] = mapped_column(Text)
     last_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_outcome: Mapped[str | None] = mapped_column(String(16))
 
@@ -976,3 +1060,38 @@ class OrderSigningKey(Base):
     public_key: Mapped[str] = mapped_column(String(64))  # base64 of the 32 raw bytes
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+class UrlListExport(Base):
+    """One export of the URL list for a blocking order, to the internet access providers it names."""
+
+    __tablename__ = "url_list_exports"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    order_reference: Mapped[str] = mapped_column(String(200), index=True)
+    providers: Mapped[list[Any]] = mapped_column(JSON)
+    format: Mapped[str] = mapped_column(String(8))
+    since_version: Mapped[int] = mapped_column(BigInteger)
+    version: Mapped[int] = mapped_column(BigInteger)
+    entries: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    exported_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    exported_by: Mapped[str] = mapped_column(String(300))
+
+
+class UrlListVerification(Base):
+    """A representative sample of the URL list fetched again, e.g. by a coordinating authority
+    before it asks for a blocking order (CSAR Art. 16)."""
+
+    __tablename__ = "url_list_verifications"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    organisation_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("organisations.id"), index=True)
+    requested_by: Mapped[str] = mapped_column(String(300))
+    order_reference: Mapped[str | None] = mapped_column(String(200))
+    population: Mapped[int] = mapped_column(Integer)
+    sample_size: Mapped[int] = mapped_column(Integer)
+    live: Mapped[int] = mapped_column(Integer)
+    gone: Mapped[int] = mapped_column(Integer)
+    other: Mapped[int] = mapped_column(Integer)
+    results: Mapped[list[Any]] = mapped_column(JSON)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -367,6 +367,7 @@ VOCABULARIES: dict[str, dict[str, str]] = {
         "assessment": N_("assessment"),
         "information_request": N_("information request"),
         "indicator_confirmation": N_("indicator confirmation"),
+        "authority_confirmation": N_("authority's confirmation"),
         "removal": N_("removal"),
         "hold_expiry": N_("end of a hold"),
         "unfinished_ncmec": N_("unfinished NCMEC report"),
@@ -455,6 +456,38 @@ VOCABULARIES: dict[str, dict[str, str]] = {
         "rejected": N_("rejected"),
         "revoked": N_("revoked"),
         "expired": N_("expired"),
+    },
+    "indicator_status": {
+        "candidate": N_("candidate, waiting for a second analyst"),
+        "candidate_awaiting_authority": N_("waiting for a coordinating authority's confirmation"),
+        "active": N_("active"),
+        "suspended": N_("suspended"),
+        "deleted": N_("deleted"),
+    },
+    "submission_process": {
+        "authority_confirmation": N_("confirmed by a competent authority"),
+        "court_decision": N_("court decision"),
+    },
+    "submission_channel": {
+        "api": N_("API"),
+        "ui": N_("staff pages"),
+        "cli": N_("command line"),
+    },
+    "history_action": {
+        "created": N_("generated from a submission"),
+        "proposed": N_("proposed by an analyst's assessment"),
+        "four_eyes": N_("confirmed by a second analyst; sent to the authority"),
+        "rejected": N_("rejected by a second analyst"),
+        "authority_confirmed": N_("confirmed by the authority's submission"),
+        "reconfirmed": N_("named again by a later decision"),
+        "clock_extended": N_("authority's time extended to 2 months"),
+        "status": N_("status changed by staff"),
+        "submission_withdrawn": N_("submission withdrawn by the authority"),
+        "verified": N_("periodic re-verification found a problem"),
+    },
+    "url_list_state": {
+        "listed": N_("listed"),
+        "removed": N_("taken off the list"),
     },
 }
 

@@ -501,7 +501,8 @@ def confirm_item(request: Request, item_id: uuid.UUID, verdict: str, note: str =
         return _flash("/ui/candidates", error=str(exc))
     if verdict == "confirm":
         return _flash("/ui/candidates", message=i18n.ngettext(
-            "Item confirmed: its %(num)d hash now matches.", "Item confirmed: its %(num)d hashes now match.",
+            "Item confirmed: its %(num)d hash now waits for a coordinating authority's confirmation.",
+            "Item confirmed: its %(num)d hashes now wait for a coordinating authority's confirmation.",
             len(confirmed)) % {"num": len(confirmed)})
     return _flash("/ui/candidates", message=i18n.gettext("Item rejected: its hashes will match nothing."))
 
@@ -518,7 +519,7 @@ def confirm(request: Request, indicator_id: int, verdict: str, note: str = Form(
             balise.assessment.confirm(session, user, indicator_id, accept=verdict == "confirm", note=note)
     except AssessmentError as exc:
         return _flash("/ui/candidates", error=str(exc))
-    return _flash("/ui/candidates", message=i18n.gettext("Indicator confirmed: it now matches.") if verdict == "confirm"
+    return _flash("/ui/candidates", message=i18n.gettext("Indicator confirmed: it now waits for a coordinating authority's confirmation.") if verdict == "confirm"
                   else i18n.gettext("Candidate rejected."))
 
 

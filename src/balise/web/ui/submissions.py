@@ -1,0 +1,129 @@
+"""The Article 36 page: submissions of coordinating authorities (and court decisions) entered by
+staff, the centre's candidates waiting for an authority on their Art. 36(3) clock, the last
+re-verification run, and the URL list with its evidence; and an indicator's provenance page
+(its submission and every change: CSAR Art. 44(4)), an audited read."""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, Response
+
+from balise.accounts.actors import Actor
+from balise.adapters.db.models import User
+from balise.detection.submissions import NotAnAuthority, SubmissionConflict
+from balise.domain.indicators import IndicatorKind
+from balise.domain.model import Role
+from balise.domain.submissions import (
+    MAX_NOTE,
+    MAX_REFERENCE,
+    InvalidSubmission,
+    SubmissionChannel,
+    SubmissionProcess,
+    check_submission,
+)
+from balise.web.ui import i18n
+from balise.web.ui.routes import render, require_role
+from balise.web.ui.workbench import _flash
+
+router = APIRouter(prefix="/ui", include_in_schema=False)
+PAGE = "/ui/submissions"
+READERS = (Role.SENIOR_ANALYST, Role.ADMIN, Role.AUDITOR)
+EDITORS = (Role.SENIOR_ANALYST, Role.ADMIN)
+
+
+def _actor(user: User) -> Actor:
+    return Actor.staff(str(user.id), user.username)
+
+
+@router.get("/submissions")
+def submissions_page(request: Request, msg: str = "", err: str = "",
+                     user: User = Depends(require_role(*READERS))) -> HTMLResponse:
+    balise = request.app.state.balise
+    with balise.db.sessions() as session:
+        submissions = balise.submissions.list(session, limit=100)
+        awaiting = balise.submissions.awaiting(session)
+        authorities = balise.submissions.authorities(session)
+        runs = balise.submissions.verification_runs(session, limit=1)
+        url_list = balise.url_list.entries(session, listed_only=False, limit=200)
+    return render(request, "submissions.html", submissions=submissions, awaiting=awaiting, authorities=authorities,
+                  run=runs[0] if runs else None, url_list=url_list, can_edit=user.role in {r.value for r in EDITORS},
+                  processes=[p.value for p in SubmissionProcess], kinds=[k.value for k in IndicatorKind],
+                  limits={"reference": MAX_REFERENCE, "note": MAX_NOTE}, msg=msg, err=err)
+
+
+def _lines(text: str) -> list[dict[str, str]]:
+    """``algorithm value`` (or ``algorithm:value``) per line."""
+    out = []
+    for line in text.splitlines():
+        line = line.strip()
+        if not line:
+            continue
+        parts = line.replace(":", " ", 1).split(None, 1) if not line.lower().startswith(("url ", "url:")) \
+            else ["url", line[4:].strip()]
+        out.append({"algorithm": parts[0], "value": parts[1] if len(parts) > 1 else ""})
+    return out
+
+
+@router.post("/submissions")
+def submissions_enter(request: Request, user: User = Depends(require_role(*EDITORS)),
+                      authority: str = Form(""), court: str = Form("", max_length=300),
+                      reference: str = Form("", max_length=MAX_REFERENCE + 100),
+                      kind: str = Form("known_csam", max_length=32), hashes: str = Form("", max_length=200_000),
+                      note: str = Form("", max_length=MAX_NOTE + 100)) -> Response:
+    """A submission received by letter or e-mail, or a court decision, entered by staff."""
+    balise = request.app.state.balise
+    g = i18n.gettext
+    org_id = None
+    if authority and authority != "court":
+        try:
+            org_id = uuid.UUID(authority)
+        except ValueError:
+            return _flash(PAGE, error=g("Choose the coordinating authority, or a court decision."))
+    elif authority != "court":
+        return _flash(PAGE, error=g("Choose the coordinating authority, or a court decision."))
+    try:
+        terms = check_submission(reference=reference, hashes=_lines(hashes), kind=kind,
+                                 process="court_decision" if org_id is None else "authority_confirmation",
+                                 authority=court if org_id is None else "authority", note=note, now=balise.clock())
+        with balise.db.transaction() as session:
+            result = balise.submissions.submit(session, _actor(user), terms, channel=SubmissionChannel.UI,
+                                               organisation_id=org_id)
+            counts = (len(result.created), len(result.confirmed), len(result.reconfirmed))
+    except InvalidSubmission as exc:
+        return _flash(PAGE, error=g("Nothing was stored: %(field)s: %(problem)s") % {
+            "field": exc.field, "problem": exc.message})
+    except NotAnAuthority as exc:
+        return _flash(PAGE, error=str(exc))
+    return _flash(PAGE, message=g("Submission recorded: %(created)s indicator(s) created, %(confirmed)s candidate(s) "
+                                  "confirmed, %(again)s named again.") % {
+        "created": counts[0], "confirmed": counts[1], "again": counts[2]})
+
+
+@router.post("/indicators/{indicator_id}/extend")
+def indicator_extend(request: Request, indicator_id: int, reason: str = Form("", max_length=400),
+                     user: User = Depends(require_role(*EDITORS))) -> Response:
+    balise = request.app.state.balise
+    try:
+        with balise.db.transaction() as session:
+            balise.submissions.extend_clock(session, _actor(user), indicator_id, reason)
+    except InvalidSubmission as exc:
+        return _flash(PAGE, error=f"{exc.field}: {exc.message}")
+    except SubmissionConflict as exc:
+        return _flash(PAGE, error=str(exc))
+    return _flash(PAGE, message=i18n.gettext("The authority now has 2 months for indicator %(id)s.")
+                  % {"id": indicator_id})
+
+
+@router.get("/indicators/{indicator_id}")
+def indicator_page(request: Request, indicator_id: int,
+                   user: User = Depends(require_role(*READERS))) -> Response:
+    balise = request.app.state.balise
+    try:
+        with balise.db.transaction() as session:
+            seen = balise.submissions.provenance(session, _actor(user), indicator_id, "read indicator provenance")
+    except InvalidSubmission:
+        return Response(status_code=404)
+    return render(request, "indicator.html", indicator=seen.indicator, submission=seen.submission,
+                  history=seen.history)
