@@ -124,14 +124,12 @@ def seed_error_rate_history(balise: Balise, provider_id: uuid.UUID, provider_act
     from balise.adapters.db.models import Item, User
     from balise.casework.assessment import Assessment, Decision
     from balise.domain.error_rates import months_back
-    from balise.domain.indicators import Algorithm, IndicatorKind
 
     rng = random.Random(2026)
     now = datetime.now(timezone.utc)
     clock = _DemoClock(now)
     past = Balise(balise.settings, clock=clock)
     try:
-        actor = Actor.system("demo")
         exact_md5, exact_sha256 = rng.randbytes(16).hex(), rng.randbytes(32).hex()
         pdq = rng.randbytes(32).hex()
         # The known-material indicators come from the DEMO coordinating authority's submissions

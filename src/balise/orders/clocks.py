@@ -20,7 +20,7 @@ from typing import Any, Protocol
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from balise.adapters.db.models import Order, OrderEvent, OrderReport, OrderUrl
+from balise.adapters.db.models import Order, OrderEvent, OrderReport
 from balise.domain.audit import AuditEvent
 from balise.domain.clocks import Clock, ClockKind, clock
 from balise.domain.orders import REMOVAL_HOURS, OrderKind, OrderState, StateChange, opinion_deadline, removal_deadline

@@ -999,6 +999,10 @@ class OrderUrl(Base):
     position: Mapped[int] = mapped_column(Integer)
     url: Mapped[str] = mapped_column(Text)
     item_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("items.id", ondelete="SET NULL"), index=True)
+    last_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_outcome: Mapped[str | None] = mapped_column(String(16))
+
+
 class UrlListEntry(Base):
     """A URL on the URL list (CSAR Art. 44(1)(b)): on a host outside the Union that refuses
     removal, in a country whose authorities do not cooperate; with its evidence."""
