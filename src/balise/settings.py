@@ -144,6 +144,10 @@ class Settings(BaseSettings):
 
     # Detection. A changed indicator reaches the in-memory PDQ index within this many seconds.
     index_refresh_seconds: float = 0.2
+    # Changes behind the database past which a process opens the host's newer PDQ snapshot
+    # instead of applying them, and past which `balise indicators import` rebuilds that
+    # snapshot once at its end (issue 19 item 6).
+    index_snapshot_after_changes: int = Field(default=50_000, ge=1)
     # Each uploaded file is hashed in a child process bounded in time and memory.
     hash_timeout_seconds: float = 60.0
     hash_memory_bytes: int = 2 * 1024 * 1024 * 1024

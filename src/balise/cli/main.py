@@ -716,6 +716,10 @@ def indicators_import(
     typer.echo(f"read {report.read}, imported {report.imported}, updated {report.updated}, "
                f"unchanged {report.unchanged}, rejected {report.rejected}; "
                f"versions {report.first_version}..{report.last_version}")
+    if report.imported + report.updated >= balise.settings.index_snapshot_after_changes:
+        # Once, at the end (issue 19 item 6): API processes open it rather than apply each change.
+        path = balise.pdq_index.rebuild_snapshot()
+        typer.echo(f"PDQ index snapshot rebuilt at version {balise.pdq_index.version}: {path}")
 
 
 @indicators_app.command("export")
