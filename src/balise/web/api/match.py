@@ -137,8 +137,10 @@ def record_match_access(balise: Any, principal: Principal, hash_types: list[str]
     if balise.grants.needs_use_mark(access):
         with balise.db.transaction() as session:
             balise.grants.used(session, access)
-    with balise.db.sessions() as session:
-        return balise.indicators.current_version(session)
+    # The version the process's index was brought to (within BALISE_INDEX_REFRESH_SECONDS of
+    # the database's), read from memory: no database round trip per query (issue 19).
+    balise.pdq_index.refresh()
+    return balise.pdq_index.version
 
 
 @router.post(
