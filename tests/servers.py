@@ -51,13 +51,15 @@ def server_output(proc: subprocess.Popen[str]) -> str:
 
 
 @contextmanager
-def running_server(env: dict[str, str], startup_seconds: float = 60.0) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+def running_server(env: dict[str, str], startup_seconds: float = 60.0,
+                   workers: int = 1) -> Iterator[tuple[str, subprocess.Popen[str]]]:
     """`balise serve` until the block ends; yields its base URL once /readyz answers 200. Its
     output goes to a file (read it with server_output), never to a pipe nobody drains: a server
-    that logs a line per request would block once the pipe's buffer is full."""
+    that logs a line per request would block once the pipe's buffer is full. One API process
+    unless ``workers`` says otherwise (`serve` alone starts one per core)."""
     port = free_port()
     output = tempfile.NamedTemporaryFile(prefix="balise-serve-", suffix=".log", delete=False)  # noqa: SIM115
-    proc = subprocess.Popen([BALISE, "serve", "--port", str(port)], env=env, stdout=output,
+    proc = subprocess.Popen([BALISE, "serve", "--port", str(port), "--workers", str(workers)], env=env, stdout=output,
                             stderr=subprocess.STDOUT, text=True)
     output.close()
     proc.output_path = output.name  # type: ignore[attr-defined]

@@ -182,7 +182,8 @@ class Balise:
         from balise.detection.matching import PdqIndexHolder
 
         return PdqIndexHolder(self.db.sessions, self.indicators, self.settings.data_dir / "index" / "pdq",
-                              refresh_interval=self.settings.index_refresh_seconds)
+                              refresh_interval=self.settings.index_refresh_seconds,
+                              reload_after=self.settings.index_snapshot_after_changes)
 
     @cached_property
     def matcher(self) -> Matcher:

@@ -137,6 +137,13 @@ class Settings(BaseSettings):
     max_file_bytes: int = 32 * 1024 * 1024
     max_items_per_report: int = 1000
 
+    # Overload (per API process): past this many requests in progress a new one gets 503 with
+    # Retry-After instead of waiting in an unbounded queue (0: no bound); a request whose body
+    # stops arriving for this many seconds gets 408 and its connection closed.
+    max_concurrent_requests: int = Field(default=128, ge=0)
+    body_read_timeout_seconds: float = Field(default=30.0, ge=0)
+    # API processes of `balise serve` (0: one per core); `balise worker` job processes (default 1).
+    serve_workers: int = Field(default=0, ge=0)
     # Rate limiting per API key, "N/period" in the `limits` library notation.
     api_rate_limit: str = "120/minute"
     # memory:// keeps counters in the process; redis://127.0.0.1:6379 shares them.
@@ -144,6 +151,10 @@ class Settings(BaseSettings):
 
     # Detection. A changed indicator reaches the in-memory PDQ index within this many seconds.
     index_refresh_seconds: float = 0.2
+    # Changes behind the database past which a process opens the host's newer PDQ snapshot
+    # instead of applying them, and past which `balise indicators import` rebuilds that
+    # snapshot once at its end (issue 19 item 6).
+    index_snapshot_after_changes: int = Field(default=50_000, ge=1)
     # Each uploaded file is hashed in a child process bounded in time and memory.
     hash_timeout_seconds: float = 60.0
     hash_memory_bytes: int = 2 * 1024 * 1024 * 1024
@@ -578,6 +589,15 @@ class Settings(BaseSettings):
         if not isinstance(key, Ed25519PrivateKey):
             return f"BALISE_CHECKPOINT_KEY_FILE={str(path)!r} is not an unencrypted Ed25519 private key in PEM"
         return None
+
+    def check_processes(self, count: int) -> None:
+        """Several API processes each keep rate-limit counters of their own with memory://:
+        every budget (per key, per address, sign-in attempts) would be multiplied by their
+        number. Refused outside development; BALISE_RATE_LIMIT_STORAGE=redis://… shares them."""
+        if count > 1 and self.rate_limit_storage.startswith("memory://") and not self.is_development:
+            raise UnsafeConfiguration(
+                f"{count} API processes with BALISE_RATE_LIMIT_STORAGE=memory:// would each allow the whole rate "
+                "limit: set BALISE_RATE_LIMIT_STORAGE=redis://… or run `balise serve --workers 1`")
 
     @property
     def is_development(self) -> bool:

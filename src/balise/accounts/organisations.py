@@ -33,6 +33,7 @@ class OrganisationSuspended(Exception):
     """Right credentials of a suspended organisation: refused (403), never authenticated."""
 
     def __init__(self, name: str, since: datetime) -> None:
+        self.name, self.since = name, since
         super().__init__(f"the organisation {name!r} is suspended since {since:%Y-%m-%d %H:%M} UTC; "
                          "its credentials do not work until it is reinstated")
 
@@ -63,10 +64,16 @@ def _hash_secret(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
+#: Authenticated keys kept per process; past this many the cache starts again empty.
+CACHE_LIMIT = 10_000
+
+
 class Organisations:
     def __init__(self, audit: AuditTrail, clock: Callable[[], datetime]) -> None:
         self._audit = audit
         self._clock = clock
+        # presented key -> (credential epoch, principal or (name, since) of its suspended organisation)
+        self._cache: dict[str, tuple[int, Principal | tuple[str, datetime]]] = {}
 
     def create(
         self,
@@ -141,10 +148,39 @@ class Organisations:
         )
         return key
 
-    def authenticate(self, session: Session, presented: str) -> Principal | None:
+    def authenticate(self, session: Session, presented: str, epoch: int | None = None) -> Principal | None:
         """The principal for a presented key, or None. Unknown, malformed and revoked keys
         are indistinguishable to the caller; a valid key of a suspended organisation raises
-        OrganisationSuspended."""
+        OrganisationSuspended.
+
+        With ``epoch`` (the credential epoch read in this session, adapters/db/epoch.py), a key
+        authenticated before at the same epoch is answered from this process's memory, without
+        reading the key or its organisation again nor hashing its secret: any change to a key,
+        an organisation's suspension or a grant raises the epoch, so the next request reads again.
+        Unknown keys are never cached (they cost a read each, as before)."""
+        if epoch is not None:
+            cached = self._cache.get(presented)
+            if cached is not None and cached[0] == epoch:
+                if isinstance(cached[1], tuple):
+                    raise OrganisationSuspended(*cached[1])
+                return cached[1]
+        try:
+            principal = self._authenticate(session, presented)
+        except OrganisationSuspended as exc:
+            self._remember(presented, epoch, (exc.name, exc.since))
+            raise
+        if principal is not None:
+            self._remember(presented, epoch, principal)
+        return principal
+
+    def _remember(self, presented: str, epoch: int | None, outcome: Principal | tuple[str, datetime]) -> None:
+        if epoch is None:
+            return
+        if len(self._cache) >= CACHE_LIMIT:
+            self._cache = {}
+        self._cache[presented] = (epoch, outcome)
+
+    def _authenticate(self, session: Session, presented: str) -> Principal | None:
         match = KEY_RE.match(presented or "")
         if not match:
             return None

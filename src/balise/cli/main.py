@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -38,8 +39,13 @@ app.add_typer(indicators_app, name="indicators")
 def serve(
     host: Annotated[str | None, typer.Option(help="address to listen on")] = None,
     port: Annotated[int | None, typer.Option(help="port to listen on")] = None,
+    workers: Annotated[int | None, typer.Option(
+        "--workers", min=1, help="API processes on this port, sharing the host's PDQ snapshot "
+                                 "(default: BALISE_SERVE_WORKERS, else one per core)")] = None,
 ) -> None:
     """Serve the API and the staff web interface."""
+    import os
+
     import uvicorn
 
     from balise.adapters.db.migrate import is_current
@@ -50,6 +56,7 @@ def serve(
     configure_logs(balise)
     try:
         asgi = create_app(balise)
+        balise.settings.check_processes(workers or balise.settings.serve_workers or os.cpu_count() or 1)
     except UnsafeConfiguration as exc:
         fail(str(exc), 2)
     if not is_current(balise.db.engine):
@@ -71,16 +78,29 @@ def serve(
         worker = BackgroundWorker(balise.jobs, balise.job_handlers())
         worker.start()
     listen = f"[{host}]" if ":" in host and not host.startswith("[") else host
+    processes = workers or balise.settings.serve_workers or os.cpu_count() or 1
     typer.echo(f"Balise serving on http://{listen}:{port} (env={balise.settings.env}, "
-               f"database={balise.db.engine.url.render_as_string(hide_password=True)})")
+               f"database={balise.db.engine.url.render_as_string(hide_password=True)}, "
+               f"{processes} API process{'es' if processes > 1 else ''})")
     try:
         # No access log by default: it would write every client address (including anonymous
         # reporters') to the process output. BALISE_ACCESS_LOG=true turns it on.
         # log_config=None: uvicorn's lines go through the handler of BALISE_LOG_FORMAT.
         # X-Forwarded-For is believed only from the proxies named in BALISE_FORWARDED_ALLOW_IPS.
         proxies = balise.settings.forwarded_allow_ips.strip()
-        uvicorn.run(asgi, host=host, port=port, log_level="info", proxy_headers=bool(proxies),
-                    forwarded_allow_ips=proxies or None, access_log=balise.settings.access_log, log_config=None)
+        options = {"host": host, "port": port, "log_level": "info", "proxy_headers": bool(proxies),
+                   "forwarded_allow_ips": proxies or None, "access_log": balise.settings.access_log,
+                   "log_config": None}
+        if processes == 1:
+            uvicorn.run(asgi, **options)  # type: ignore[arg-type]
+        else:
+            # Each process builds its own container from the same environment and opens the
+            # snapshot written above (mmap: one copy of the index in memory for all of them);
+            # uvicorn restarts a process that dies. The jobs thread, if any, stays here.
+            # A process importing and opening its index answers uvicorn's pings late on a busy
+            # host: a minute before it is taken for hung (its default, 5 s, killed starters).
+            uvicorn.run("balise.web.app:app_from_environment", factory=True, workers=processes,
+                        timeout_worker_healthcheck=60, **options)  # type: ignore[arg-type]
     finally:
         if worker is not None:
             worker.stop()
@@ -89,10 +109,16 @@ def serve(
 
 
 @app.command()
-def worker(poll: Annotated[float, typer.Option(help="seconds between polls when idle")] = 0.5) -> None:
+def worker(poll: Annotated[float, typer.Option(help="seconds between polls when idle")] = 0.5,
+           workers: Annotated[int, typer.Option("--workers", min=1, help="job processes to run")] = 1) -> None:
     """Run background jobs (triage, …) until interrupted. Production runs one or more of these
-    beside the API processes (and sets BALISE_RUN_JOBS_IN_SERVER=false)."""
+    beside the API processes (and sets BALISE_RUN_JOBS_IN_SERVER=false). With --workers N, N
+    processes claim jobs from the same queue (claims are atomic); one that dies is started again."""
     import signal
+
+    if workers > 1:
+        _worker_processes(poll, workers)
+        return
 
     from balise.jobs.queue import BackgroundWorker
     from balise.settings import UnsafeConfiguration
@@ -118,6 +144,46 @@ def worker(poll: Annotated[float, typer.Option(help="seconds between polls when 
     while not stop["now"] and runner.is_alive():
         runner.join(0.5)
     runner.stop()
+
+
+def _worker_processes(poll: float, count: int) -> None:
+    import multiprocessing
+    import signal
+
+    load_balise().settings.check_safe()  # refuse a bad configuration once, before starting any
+    context = multiprocessing.get_context("spawn")
+    stop = {"now": False}
+
+    def _stop(*_: object) -> None:
+        stop["now"] = True
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+
+    def start() -> multiprocessing.process.BaseProcess:
+        process = context.Process(target=_worker_process, args=(poll,), daemon=False)
+        process.start()
+        return process
+
+    processes = [start() for _ in range(count)]
+    typer.echo(f"{count} worker processes running; Ctrl-C to stop")
+    while not stop["now"]:
+        for i, process in enumerate(processes):
+            process.join(0.5 / count)
+            if not process.is_alive() and not stop["now"]:
+                typer.echo(f"worker process {process.pid} ended (exit code {process.exitcode}); starting another",
+                           err=True)
+                processes[i] = start()
+    for process in processes:
+        if process.is_alive() and process.pid is not None:
+            os.kill(process.pid, signal.SIGTERM)
+    for process in processes:
+        process.join()
+
+
+def _worker_process(poll: float) -> None:
+    """One job process of `balise worker --workers N` (its own container, same environment)."""
+    worker(poll=poll, workers=1)
 
 
 jobs_app = typer.Typer(help="Background jobs.", no_args_is_help=True)
@@ -716,6 +782,10 @@ def indicators_import(
     typer.echo(f"read {report.read}, imported {report.imported}, updated {report.updated}, "
                f"unchanged {report.unchanged}, rejected {report.rejected}; "
                f"versions {report.first_version}..{report.last_version}")
+    if report.imported + report.updated >= balise.settings.index_snapshot_after_changes:
+        # Once, at the end (issue 19 item 6): API processes open it rather than apply each change.
+        path = balise.pdq_index.rebuild_snapshot()
+        typer.echo(f"PDQ index snapshot rebuilt at version {balise.pdq_index.version}: {path}")
 
 
 @indicators_app.command("export")

@@ -8,10 +8,10 @@ import io
 import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import func, insert, select, tuple_, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from balise.accounts.actors import Actor
@@ -351,13 +351,19 @@ class Indicators:
             if (c.algorithm.value, c.value) in latest:
                 report.unchanged += 1
             latest[(c.algorithm.value, c.value)] = c
-        keys = list(latest)
+        # One query per algorithm with `value IN (…)`: an index range scan on (algorithm, value).
+        # A row-value IN over both columns was planned by PostgreSQL as a scan of the table per
+        # page (quadratic in the list's size: most of a million-line import's time).
+        by_algorithm: dict[str, list[str]] = {}
+        for algorithm, value in latest:
+            by_algorithm.setdefault(algorithm, []).append(value)
         existing = {
             (row.algorithm, row.value): row
+            for algorithm, values in by_algorithm.items()
             for row in session.execute(
                 select(Indicator.id, Indicator.algorithm, Indicator.value, Indicator.kind, Indicator.status,
                        Indicator.classification)
-                .where(tuple_(Indicator.algorithm, Indicator.value).in_(keys))
+                .where(Indicator.algorithm == algorithm, Indicator.value.in_(values))
             )
         }
         new = [c for k, c in latest.items() if k not in existing]
@@ -375,13 +381,15 @@ class Indicators:
         report.last_version = first + needed - 1
         now = self._clock()
         if new:
-            session.execute(insert(Indicator), [
-                {"kind": c.kind.value, "media_type": c.media_type, "algorithm": c.algorithm.value, "value": c.value,
-                 "quality": c.quality, "language": c.language, "classification": c.classification or None,
-                 "provenance": {"source": source, "line": c.line}, "status": c.status.value,
-                 "version": first + i, "created_at": now, "updated_at": now}
-                for i, c in enumerate(new)
-            ])
+            rows = [{"kind": c.kind.value, "media_type": c.media_type, "algorithm": c.algorithm.value, "value": c.value,
+                     "quality": c.quality, "language": c.language, "classification": c.classification or None,
+                     "provenance": {"source": source, "line": c.line}, "status": c.status.value,
+                     "version": first + i, "created_at": now, "updated_at": now}
+                    for i, c in enumerate(new)]
+            if session.get_bind().dialect.name == "postgresql":
+                _copy_indicators(session, rows)
+            else:
+                session.execute(insert(Indicator), rows)  # one executemany
             report.imported += len(new)
         for j, (indicator_id, c) in enumerate(changed, start=len(new)):
             values: dict[str, Any] = {"kind": c.kind.value, "status": c.status.value, "version": first + j,
@@ -450,6 +458,27 @@ class Indicators:
             "active": sum(r[3] for r in rows if r[2] == IndicatorStatus.ACTIVE.value),
             "by": [{"kind": k, "algorithm": a, "status": s, "count": n} for k, a, s, n in rows],
         }
+
+
+_COPY_COLUMNS = ("kind", "media_type", "algorithm", "value", "quality", "language", "classification", "provenance",
+                 "status", "version", "created_at", "updated_at")
+
+
+def _copy_indicators(session: Session, rows: list[dict[str, Any]]) -> None:
+    """New indicators through PostgreSQL's COPY (issue 19 item 6): several times faster than
+    an INSERT per row or per page of rows, in the caller's transaction like any statement."""
+    raw = session.connection().connection.driver_connection  # psycopg 3, this transaction's
+    assert raw is not None
+    with raw.cursor() as cursor:
+        with cursor.copy(f"COPY indicators ({', '.join(_COPY_COLUMNS)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row((
+                    row["kind"], row["media_type"], row["algorithm"], row["value"], row["quality"], row["language"],
+                    json.dumps(row["classification"]),  # JSON null, as SQLAlchemy's insert stores None
+                    json.dumps(row["provenance"]), row["status"], row["version"],
+                    row["created_at"].astimezone(timezone.utc).replace(tzinfo=None),
+                    row["updated_at"].astimezone(timezone.utc).replace(tzinfo=None),
+                ))
 
 
 def _csv_line(values: list[str]) -> str:

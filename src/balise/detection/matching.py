@@ -43,6 +43,10 @@ def vpdq_fingerprint(frames: Sequence[Sequence[Any]]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+#: Changes behind the database past which a process opens a newer snapshot, if the host has one.
+RELOAD_AFTER = 50_000
+
+
 class PdqIndexHolder:
     """One PdqIndex per process, built from the database, saved as a snapshot that other
     processes on the host open with mmap, and brought up to date with every indicator change
@@ -55,11 +59,13 @@ class PdqIndexHolder:
         indicators: Indicators,
         snapshot_dir: Path,
         refresh_interval: float = 0.2,
+        reload_after: int = RELOAD_AFTER,
     ) -> None:
         self._new_session = new_session
         self._indicators = indicators
         self.snapshot_dir = snapshot_dir
         self.refresh_interval = refresh_interval
+        self.reload_after = reload_after
         self._lock = threading.Lock()
         self._index: PdqIndex | None = None
         self.version = 0
@@ -128,6 +134,31 @@ class PdqIndexHolder:
                     shutil.rmtree(old, ignore_errors=True)
             return final
 
+    def rebuild_snapshot(self) -> Path:
+        """Build the index afresh from the database and save it as the snapshot: what a bulk
+        import does once at its end (issue 19 item 6) rather than every process applying a
+        million changes one batch at a time. Running processes open it at their next refresh."""
+        with self._lock:
+            self._build_from_database()
+            self._last_refresh = time.monotonic()
+        return self.save_snapshot()
+
+    def _newer_snapshot(self, latest: int) -> bool:
+        """Open the host's snapshot instead of applying changes when it is newer than this
+        process's index and the changes are many (a bulk import): mmap, no rebuild."""
+        if latest - self.version < self.reload_after:
+            return False
+        current = self._current_snapshot()
+        if current is None or current[1] <= self.version:
+            return False
+        try:
+            self._index = PdqIndex.load(current[0], mmap=True)
+        except Exception as exc:  # noqa: BLE001 - the changes are applied instead
+            log.warning("PDQ snapshot %s unusable (%s); applying the changes instead", current[0], exc)
+            return False
+        self.version = current[1]
+        return True
+
     def _ensure(self) -> None:
         if self._index is None:
             self._load_or_build()
@@ -140,6 +171,7 @@ class PdqIndexHolder:
             # are handed out under a lock held until commit, so every change up to the counter's
             # committed value is visible now.
             latest = self._indicators.current_version(session)
+            self._newer_snapshot(latest)
             while self.version < latest:
                 changes = self._indicators.changes_since(session, self.version, Algorithm.PDQ, up_to=latest)
                 if not changes:
@@ -216,9 +248,8 @@ class Matcher:
             except InvalidIndicator as exc:
                 outcomes[i] = MatchOutcome("invalid", error=str(exc))
         hits: dict[int, list[dict[str, Any]]] = {}
-        for algorithm, pairs in exact.items():
-            for i, indicator_id, distance in self._exact(algorithm, pairs):
-                hits.setdefault(i, []).append({"indicator_id": indicator_id, "algorithm": algorithm, "distance": distance})
+        for i, indicator_id, algorithm in self._exact(exact):
+            hits.setdefault(i, []).append({"indicator_id": indicator_id, "algorithm": algorithm, "distance": 0})
         if pdq_rows:
             result = self.pdq.query(hex_to_words([r[2] for r in pdq_rows]), threshold)
             best: dict[tuple[int, int], tuple[int, int]] = {}
@@ -240,22 +271,28 @@ class Matcher:
             final.append(outcome)
         return final
 
-    def _exact(self, algorithm: str, pairs: list[tuple[int, str]]) -> list[tuple[int, int, int]]:
-        by_value: dict[str, list[int]] = {}
-        for i, value in pairs:
-            by_value.setdefault(value, []).append(i)
-        found: list[tuple[int, int, int]] = []
-        values = list(by_value)
+    def _exact(self, exact: dict[str, list[tuple[int, str]]]) -> list[tuple[int, int, str]]:
+        """(query index, indicator id, algorithm) of every exact hit: one query for all the
+        algorithms of a request (a report's MD5 and SHA-256 together), not one per algorithm."""
+        by_value: dict[tuple[str, str], list[int]] = {}
+        for algorithm, pairs in exact.items():
+            for i, value in pairs:
+                by_value.setdefault((algorithm, value), []).append(i)
+        if not by_value:
+            return []
+        found: list[tuple[int, int, str]] = []
+        algorithms = sorted(exact)
+        values = sorted({value for _, value in by_value})
         with self._new_session() as session:
             for start in range(0, len(values), 900):
                 chunk = values[start:start + 900]
-                for indicator_id, value in session.execute(
-                    select(Indicator.id, Indicator.value).where(
-                        Indicator.algorithm == algorithm, Indicator.value.in_(chunk),
+                for indicator_id, algorithm, value in session.execute(
+                    select(Indicator.id, Indicator.algorithm, Indicator.value).where(
+                        Indicator.algorithm.in_(algorithms), Indicator.value.in_(chunk),
                         Indicator.status == IndicatorStatus.ACTIVE.value,
                     )
                 ):
-                    found.extend((i, indicator_id, 0) for i in by_value[value])
+                    found.extend((i, indicator_id, algorithm) for i in by_value.get((algorithm, value), []))
         return found
 
     def _describe(self, hits: dict[int, list[dict[str, Any]]]) -> None:

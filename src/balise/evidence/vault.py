@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, BinaryIO
 
 from sqlalchemy import select
@@ -39,6 +39,36 @@ class EvidenceVault:
             {"size": blob.size, "new": blob.created},
         )
         return blob
+
+    def store_many(self, session: Session, uploads: Sequence[tuple[str, BinaryIO]], actor: Actor, purpose: str,
+                   created: list[StoredBlob]) -> list[StoredBlob]:
+        """:meth:`store` for several objects with a number of statements that does not grow with
+        them: one read of which are already recorded, the new ones inserted together, one audit
+        append (a ``media:store`` event per object, in order). Each object new to the vault is
+        appended to ``created`` as soon as it is written, so that a failure part-way can still
+        :meth:`discard` every one of them."""
+        blobs = []
+        for sha256, stream in uploads:
+            stream.seek(0)  # one file part may be the content of several items
+            blob = self._blobs.put(sha256, stream)
+            if blob.created:
+                created.append(blob)
+            blobs.append(blob)
+        if not blobs:
+            return []
+        wanted = sorted({b.sha256 for b in blobs})
+        known = set(session.execute(select(VaultObject.sha256).where(VaultObject.sha256.in_(wanted))).scalars())
+        added = False
+        for blob in blobs:
+            if blob.sha256 not in known:
+                session.add(VaultObject(sha256=blob.sha256, size=blob.size, key_id=blob.key_id))
+                known.add(blob.sha256)
+                added = True
+        if added:
+            session.flush()  # before any row that refers to them
+        self._audit.record_many(session, actor, purpose, [
+            (AuditEvent.MEDIA_STORE, "media", b.sha256, {"size": b.size, "new": b.created}) for b in blobs])
+        return blobs
 
     def discard(self, new_session: Callable[[], Session], blob: StoredBlob) -> None:
         """Undo a store whose transaction rolled back: the object goes unless another,

@@ -1,8 +1,11 @@
 """Access grants (CSAR Art. 46): requests, decisions with reasons (four eyes for downloads),
 the check every API access passes, expiry, and the periodic review (Art. 46(7)).
 
-The check reads the grant rows on every request: nothing is cached, so a revoked or expired
-grant stops its organisation's keys with the next request. Every decision, every refusal and
+The check keeps an organisation's approved grants in memory while the credential epoch
+(adapters/db/epoch.py) stays the same, and compares their validity with the clock on every
+request: a decision, a revocation or any change of a grant raises the epoch (a database
+trigger), and an expiry is a time the check compares, so a revoked or expired grant stops its
+organisation's keys with the next request, in every process. Every decision, every refusal and
 every expiry is in the audit trail (docs/audit-events.md, docs/oversight.md).
 """
 
@@ -108,6 +111,15 @@ _LIVE_GRANTS = (select(AccessGrant.id, AccessGrant.purpose, AccessGrant.database
                 .order_by(AccessGrant.id))
 
 
+# Every approved grant of one organisation, its validity compared in memory with the clock.
+_APPROVED_GRANTS = (select(AccessGrant.id, AccessGrant.purpose, AccessGrant.databases, AccessGrant.operations,
+                           AccessGrant.valid_from, AccessGrant.valid_until)
+                    .where(AccessGrant.organisation_id == bindparam("org"),
+                           AccessGrant.state == GrantState.APPROVED.value)
+                    .order_by(AccessGrant.id))
+CACHE_LIMIT = 10_000
+
+
 # The review counts days without use: noting each use once an hour (per grant and process) is
 # precise enough, and spares a write transaction per match query.
 USE_MARK_INTERVAL = timedelta(hours=1)
@@ -118,6 +130,8 @@ class Grants:
         self._audit = audit
         self._clock = clock
         self._marked: dict[int, datetime] = {}
+        # organisation id -> (credential epoch, its approved grants with their validity)
+        self._approved: dict[object, tuple[int, list[tuple[int, str, list[str], list[str], datetime, datetime]]]] = {}
 
     # -- requests and decisions ------------------------------------------------------------
 
@@ -213,11 +227,25 @@ class Grants:
     # -- the check ------------------------------------------------------------------------
 
     def check(self, session: Session, organisation_id: object, operation: GrantOperation,
-              wanted: Iterable[GrantDatabase]) -> Access:
+              wanted: Iterable[GrantDatabase], epoch: int | None = None) -> Access:
         """The live grants of the organisation allowing ``operation`` on any of ``wanted``.
-        Read from the database on every call: a revocation counts from the next request."""
+        Without ``epoch``, read from the database; with the credential epoch read in this
+        session, from this process's memory while the epoch is unchanged (any change of a grant
+        raises it), the validity compared with the clock each time: a revocation or an expiry
+        counts from the next request either way."""
         wanted = tuple(wanted)
-        rows = session.execute(_LIVE_GRANTS, {"org": organisation_id, "now": self._clock()}).all()
+        now = self._clock()
+        if epoch is None:
+            rows = session.execute(_LIVE_GRANTS, {"org": organisation_id, "now": now}).all()
+        else:
+            cached = self._approved.get(organisation_id)
+            if cached is None or cached[0] != epoch:
+                if len(self._approved) >= CACHE_LIMIT:
+                    self._approved = {}
+                cached = (epoch, [tuple(r) for r in session.execute(_APPROVED_GRANTS, {"org": organisation_id})])
+                self._approved[organisation_id] = cached  # type: ignore[assignment]
+            rows = [(gid, purpose, databases, operations)
+                    for gid, purpose, databases, operations, start, end in cached[1] if start <= now < end]
         grants, covered = [], set()
         for gid, purpose, databases, operations in rows:
             if operation.value not in operations:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, BinaryIO, Protocol
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -257,16 +257,18 @@ class Intake:
         """Store the report in one transaction. The files must have gone through
         :meth:`prepare_files`. A failure leaves no report, item or vault object behind.
         ``also_store`` writes what a channel keeps beside the report, in the same transaction."""
-        detections: list[ItemDetection] | None = None
-        if idempotency_key and organisation_id:
-            with self._new_session() as session, session.begin():
-                replay = self._replay(session, actor, organisation_id, idempotency_key, fingerprint)
-                if replay:
-                    return replay
+        # Few round trips (issue 19 item 5): matching first, outside the transaction; then one
+        # transaction that checks the Idempotency-Key and stores everything with a number of
+        # statements that does not grow with the items (bulk inserts, one audit append).
+        # A retried submission thus costs a match it does not need: retries are rare.
         detections = self.detect(report, files)
         blobs: list[StoredBlob] = []
         try:
             with self._new_session() as session, session.begin():
+                if idempotency_key and organisation_id:
+                    replay = self._replay(session, actor, organisation_id, idempotency_key, fingerprint)
+                    if replay:
+                        return replay
                 filed = self._store(
                     session, actor, organisation_id, report, files, fingerprint,
                     idempotency_key, source, is_demo, blobs, detections,
@@ -359,6 +361,8 @@ class Intake:
             is_demo=is_demo,
             created_at=now,
             updated_at=now,
+            # Set, not loaded: a new report's collections are empty (no SELECT after the flush).
+            items=[], persons=[], events=[],
         )
         session.add(report)
         report.events.append(
@@ -369,21 +373,23 @@ class Intake:
         )
         rid = str(report.id)
         purpose = "report intake"
-        self._audit.record(
-            session, AuditEvent.REPORT_CREATE, actor, "report", rid, purpose,
-            {"source": source.value, "items": len(data.items), "urgent": report.urgent},
-        )
+        # Every event of the filing, appended to the chain at once at the end (one read of its
+        # head and one write), in the order they happened.
+        events: list[tuple[AuditEvent, str, str, dict[str, Any] | None]] = [
+            (AuditEvent.REPORT_CREATE, "report", rid,
+             {"source": source.value, "items": len(data.items), "urgent": report.urgent})]
 
+        # Encrypted into the vault before the rows commit, all in one go (blobs lists those
+        # to remove again if the transaction fails); recorded before the items that refer to them.
+        uploads = [(files[spec.file].hashes.sha256, files[spec.file].stream)  # type: ignore[union-attr]
+                   for spec in data.items if isinstance(spec, MediaItemIn)]
+        self._evidence.store_many(session, uploads, actor, purpose, created=blobs)
         items: list[Item] = []
         for position, spec in enumerate(data.items):
             item = Item(id=uuid.uuid4(), position=position, kind=spec.kind, media_metadata=_meta(spec), created_at=now)
             if isinstance(spec, MediaItemIn):
                 upload = files[spec.file]
                 assert upload.hashes is not None
-                upload.stream.seek(0)
-                blob = self._evidence.store(session, upload.hashes.sha256, upload.stream, actor, purpose)
-                if blob.created:
-                    blobs.append(blob)
                 item.kind = ItemKind.MEDIA.value
                 item.media_type = upload.media_type
                 item.filename = spec.filename if spec.filename is not None else upload.filename
@@ -411,34 +417,31 @@ class Intake:
             item.matched = bool(detection.matches)
             report.items.append(item)
             items.append(item)
-        session.flush()
-        for item in items:
-            self._audit.record(
-                session, AuditEvent.ITEM_CREATE, actor, "item", str(item.id), purpose,
-                {"report": rid, "kind": item.kind, "sha256": item.sha256, "matched": item.matched},
-            )
+        events += [(AuditEvent.ITEM_CREATE, "item", str(item.id),
+                    {"report": rid, "kind": item.kind, "sha256": item.sha256, "matched": item.matched})
+                   for item in items]
 
+        # The ORM inserts rows with a database-generated key one by one: identifiers go in as
+        # one executemany after their persons.
+        identifiers: list[dict[str, Any]] = []
         for position, spec_p in enumerate(data.persons):
             person = Person(
                 id=uuid.uuid4(), position=position, role=spec_p.role.value,
                 display_name=spec_p.display_name, details=spec_p.details,
             )
-            for ident in spec_p.identifiers:
-                person.identifiers.append(
-                    PersonIdentifier(
-                        type=ident.type.value, value=ident.value, observed_at=ident.observed_at,
-                        observed_tz=_tz_label(ident.observed_at), port=ident.port, event=ident.event,
-                    )
-                )
+            identifiers += [
+                {"person_id": person.id, "type": ident.type.value, "value": ident.value,
+                 "observed_at": ident.observed_at, "observed_tz": _tz_label(ident.observed_at),
+                 "port": ident.port, "event": ident.event}
+                for ident in spec_p.identifiers]
             report.persons.append(person)
-        session.flush()
-        for person in report.persons:
             # The audit trail names the record, never the personal data itself.
-            self._audit.record(
-                session, AuditEvent.PERSON_CREATE, actor, "person", str(person.id), purpose,
-                {"report": rid, "identifiers": len(person.identifiers)},
-            )
+            events.append((AuditEvent.PERSON_CREATE, "person", str(person.id),
+                           {"report": rid, "identifiers": len(spec_p.identifiers)}))
 
+        session.flush()  # the report's rows first: the key and the identifiers refer to them
+        if identifiers:
+            session.execute(insert(PersonIdentifier), identifiers)
         if idempotency_key and organisation_id:
             session.add(
                 IdempotencyKey(
@@ -447,6 +450,7 @@ class Intake:
                 )
             )
         session.flush()
+        self._audit.record_many(session, actor, purpose, events)
         if self._after_store is not None:
             self._after_store(session, report)
         return FiledReport(report=report, items=items)

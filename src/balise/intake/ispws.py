@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from balise.accounts.actors import Actor
 from balise.accounts.organisations import OrganisationError
+from balise.adapters.db.epoch import credential_epoch
 from balise.adapters.db.models import IspwsCredential, IspwsFile, IspwsReport, Organisation, Report
 from balise.detection.adapters.hashing import exact_hashes
 from balise.detection.media_hashing import SYSTEM as HASHER
@@ -141,6 +142,8 @@ class IspwsService:
         self.max_file_bytes = max_file_bytes
         # Compared against when the user name is unknown, so both failures cost the same.
         self._dummy = _sha256(secrets.token_urlsafe(32))
+        # (user name, password) -> (credential epoch, principal or the refusal's detail)
+        self._cache: dict[tuple[str, str], tuple[int, IspwsPrincipal | str]] = {}
 
     # -- credentials -----------------------------------------------------------------------
 
@@ -171,24 +174,46 @@ class IspwsService:
 
     def authenticate(self, username: str, password: str) -> IspwsPrincipal:
         """The caller, or 2000 (unknown user or wrong password: one answer for both) or 3000
-        (right password of a revoked credential, or of a suspended organisation)."""
+        (right password of a revoked credential, or of a suspended organisation).
+
+        Right credentials are kept in this process's memory with the credential epoch they
+        were read at (adapters/db/epoch.py): while it is unchanged, one one-row read answers;
+        a revocation, a suspension or any change of a credential raises it (a database
+        trigger), so it counts from the next request. Wrong credentials are never cached."""
         with self._new_session() as session:
-            row = session.execute(
-                select(IspwsCredential, Organisation)
-                .join(Organisation, Organisation.id == IspwsCredential.organisation_id)
-                .where(IspwsCredential.username == username)
-            ).first()
+            epoch = credential_epoch(session)
+            cached = self._cache.get((username, password)) if epoch is not None else None
+            if cached is not None and cached[0] == epoch:
+                if isinstance(cached[1], str):
+                    raise IspwsError(Code.NOT_AUTHORIZED, cached[1])
+                return cached[1]
+            outcome = self._authenticate(session, username, password)
+        if epoch is not None and not (isinstance(outcome, IspwsError) and outcome.code != Code.NOT_AUTHORIZED):
+            if len(self._cache) >= 10_000:
+                self._cache = {}
+            self._cache[(username, password)] = (epoch, outcome.detail if isinstance(outcome, IspwsError)
+                                                 else outcome)
+        if isinstance(outcome, IspwsError):
+            raise outcome
+        return outcome
+
+    def _authenticate(self, session: Session, username: str, password: str) -> IspwsPrincipal | IspwsError:
+        row = session.execute(
+            select(IspwsCredential, Organisation)
+            .join(Organisation, Organisation.id == IspwsCredential.organisation_id)
+            .where(IspwsCredential.username == username)
+        ).first()
         expected = row[0].secret_hash if row is not None else self._dummy
         ok = hmac.compare_digest(expected, _sha256(password))
         if row is None or not ok:
-            raise IspwsError(Code.AUTHENTICATION_REQUIRED, "unknown user name or wrong password",
-                             headers={"WWW-Authenticate": 'Basic realm="Balise ISPWS", charset="UTF-8"'})
+            return IspwsError(Code.AUTHENTICATION_REQUIRED, "unknown user name or wrong password",
+                              headers={"WWW-Authenticate": 'Basic realm="Balise ISPWS", charset="UTF-8"'})
         credential, org = row
         if credential.revoked_at is not None:
-            raise IspwsError(Code.NOT_AUTHORIZED, f"this credential was revoked on {credential.revoked_at:%Y-%m-%d %H:%M} UTC")
+            return IspwsError(Code.NOT_AUTHORIZED, f"this credential was revoked on {credential.revoked_at:%Y-%m-%d %H:%M} UTC")
         if org.suspended_at is not None:
-            raise IspwsError(Code.NOT_AUTHORIZED, f"the organisation {org.name!r} is suspended since "
-                             f"{org.suspended_at:%Y-%m-%d %H:%M} UTC; its credentials do not work until it is reinstated")
+            return IspwsError(Code.NOT_AUTHORIZED, f"the organisation {org.name!r} is suspended since "
+                              f"{org.suspended_at:%Y-%m-%d %H:%M} UTC; its credentials do not work until it is reinstated")
         return IspwsPrincipal(org.id, org.name, credential.id, credential.username)
 
     # -- the staged report -----------------------------------------------------------------

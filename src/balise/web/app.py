@@ -30,7 +30,7 @@ from balise.web.api import grants, match, orders, reports, submissions, url_list
 from balise.web.api.contract import request_components
 from balise.web.api.deps import ApiError
 from balise.web.forms import FormGuard, Refusal
-from balise.web.limits import AMBIGUOUS_FRAMING, BodyLimitMiddleware, BodyTooLarge, FramingGuard, RateLimiter
+from balise.web.limits import AMBIGUOUS_FRAMING, BodyLimitMiddleware, BodyTooLarge, FramingGuard, Overload, RateLimiter
 from balise.web.public import routes as public
 from balise.web.public import transparency as public_transparency
 from balise.web.ui import routes as ui
@@ -258,7 +258,12 @@ def create_app(balise: Balise) -> Any:
     from balise.web.observability import ObservedRequests
 
     stack = with_ispws(BodyLimitMiddleware(SecurityHeaders(protected), settings.max_request_bytes), balise)
-    return ObservedRequests(FramingGuard(stack, _refuse_ambiguous_framing), app.state.http_metrics)
+    # Overload: bounded requests in progress (503 + Retry-After past them), bounded waits for a
+    # body (408); inside the metrics so that shed requests are counted.
+    guarded = Overload(FramingGuard(stack, _refuse_ambiguous_framing), settings.max_concurrent_requests,
+                       settings.body_read_timeout_seconds)
+    app.state.overload = guarded
+    return ObservedRequests(guarded, app.state.http_metrics)
 
 
 def _refuse_ambiguous_framing(scope: dict[str, Any]) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
@@ -311,3 +316,17 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+def app_from_environment() -> Any:
+    """The application of one process of `balise serve --workers N` (uvicorn's factory): its
+    own container from the same environment as its parent, its PDQ index opened from the
+    host's snapshot (mmap, shared with the other processes) and brought up to date."""
+    from balise.adapters.logs import configure_logging
+    from balise.container import Balise
+    from balise.settings import Settings
+
+    balise = Balise(Settings())
+    configure_logging(balise.settings.log_as_json, balise.settings.log_level)
+    balise.pdq_index.refresh(force=True)
+    return create_app(balise)

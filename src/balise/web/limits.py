@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from typing import Any
@@ -127,3 +128,69 @@ class RateLimiter:
     def _retry_after(self, *identifiers: str) -> int:
         stats = self._limiter.get_window_stats(self._item, *identifiers)
         return max(1, int(stats.reset_time - time.time()) + 1)
+
+
+class BodyReadTimeout(Exception):
+    pass
+
+
+class Overload:
+    """Bounded work per process (issue 19, overload): past ``max_concurrent`` requests in
+    progress, a new one is refused at once with 503 and ``Retry-After`` rather than queued
+    without bound (health probes and /metrics excepted: they say how the process is); and a
+    client that stops sending its body for ``body_timeout`` seconds gets 408 and its connection
+    closed, so a slow client cannot hold a worker thread or a database connection."""
+
+    EXEMPT = ("/healthz", "/readyz", "/metrics")
+
+    def __init__(self, app: Any, max_concurrent: int, body_timeout: float, retry_after: int = 1) -> None:
+        self.app = app
+        self.max_concurrent = max_concurrent
+        self.body_timeout = body_timeout
+        self.retry_after = retry_after
+        self.in_progress = 0
+        self.shed = 0
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope.get("path", "").startswith(self.EXEMPT):
+            await self.app(scope, receive, send)
+            return
+        if self.max_concurrent and self.in_progress >= self.max_concurrent:
+            self.shed += 1
+            payload = json.dumps({"error": "overloaded", "message": "the server is at capacity; retry in "
+                                  f"{self.retry_after} s"}).encode()
+            await send({"type": "http.response.start", "status": 503,
+                        "headers": [(b"content-type", b"application/json"),
+                                    (b"content-length", str(len(payload)).encode()),
+                                    (b"retry-after", str(self.retry_after).encode())]})
+            await send({"type": "http.response.body", "body": payload})
+            return
+        timed_out = False
+        started = False
+
+        async def timed_receive() -> dict[str, Any]:
+            nonlocal timed_out
+            try:
+                return await asyncio.wait_for(receive(), self.body_timeout)
+            except asyncio.TimeoutError:
+                timed_out = True
+                raise BodyReadTimeout() from None
+
+        async def guarded_send(message: dict[str, Any]) -> None:
+            nonlocal started
+            if timed_out:
+                return  # the application's answer to the exception is replaced by the 408
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        self.in_progress += 1
+        try:
+            await self.app(scope, timed_receive if self.body_timeout else receive, guarded_send)
+        except BodyReadTimeout:
+            pass
+        finally:
+            self.in_progress -= 1
+        if timed_out and not started:
+            await _send_json(send, 408, {"error": "body_timeout", "message": "the request body did not arrive within "
+                                         f"{self.body_timeout:g} s between parts"})

@@ -495,6 +495,19 @@ class IndicatorVerificationRun(Base):
     problems: Mapped[list[Any]] = mapped_column(JSON)
 
 
+class CredentialEpoch(Base):
+    """One row: a counter that database triggers (migration 0032) raise whenever what an API
+    key, an /ispws credential or an access grant allows may have changed: a key or credential
+    issued, revoked or deleted, an organisation suspended or reinstated, a grant decided,
+    revoked or changed. Each process caches authentication while the counter stays the same
+    (accounts/organisations.py), so a change counts from the next request in every process."""
+
+    __tablename__ = "credential_epoch"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    epoch: Mapped[int] = mapped_column(BigInteger)
+
+
 class IndicatorVersion(Base):
     """One row: the last indicator version handed out. Locked while versions are reserved."""
 

@@ -8,6 +8,7 @@ from typing import Any, NoReturn
 from fastapi import Depends, Request
 
 from balise.accounts.organisations import OrganisationSuspended, Principal
+from balise.adapters.db.epoch import credential_epoch
 from balise.domain.grants import GrantDatabase, GrantOperation
 from balise.domain.model import Scope
 from balise.governance.grants import Access
@@ -55,12 +56,15 @@ def require_scope(scope: Scope | None, grant: GrantNeed | None = None) -> Callab
                            headers={"WWW-Authenticate": "Bearer"})
         access = None
         with balise.db.sessions() as session:
+            # One one-row read when the key and its grants are in this process's cache; a
+            # change of any credential or grant raises the epoch, so nothing stale is used.
+            epoch = credential_epoch(session)
             try:
-                principal = balise.organisations.authenticate(session, presented)
+                principal = balise.organisations.authenticate(session, presented, epoch=epoch)
             except OrganisationSuspended as exc:
                 raise ApiError(403, "organisation_suspended", str(exc)) from None
             if principal is not None and grant is not None:
-                access = balise.grants.check(session, principal.organisation_id, grant[0], grant[1])
+                access = balise.grants.check(session, principal.organisation_id, grant[0], grant[1], epoch=epoch)
         if principal is None:
             raise ApiError(401, "unauthenticated", "the API key is unknown or revoked",
                            headers={"WWW-Authenticate": "Bearer"})
@@ -90,7 +94,8 @@ def require_grant(request: Request, principal: Principal, operation: GrantOperat
     grant:refuse. Read on every request, so a revoked or expired grant stops the key at once."""
     balise = request.app.state.balise
     with balise.db.sessions() as session:
-        access = balise.grants.check(session, principal.organisation_id, operation, databases)
+        access = balise.grants.check(session, principal.organisation_id, operation, databases,
+                                     epoch=credential_epoch(session))
     if not access.allowed:
         _refuse(request, principal, access, endpoint)
     return access

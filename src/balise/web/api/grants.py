@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+from starlette.concurrency import run_in_threadpool
 
 from balise.accounts.organisations import Principal
 from balise.adapters.db.models import AccessGrant
@@ -95,10 +96,11 @@ async def request_grant(request: Request, principal: Principal = principal_with(
     except InvalidGrant as exc:
         raise ApiError(422, "invalid_grant", f"the grant request is invalid: {exc.message}",
                        [{"field": exc.field, "message": exc.message}]) from exc
-    with balise.db.transaction() as session:
-        grant = balise.grants.request(session, principal.actor, principal.organisation_id, terms)
-        out = grant_out(grant, now)
-    return JSONResponse(out, status_code=201)
+    def store() -> dict[str, Any]:
+        with balise.db.transaction() as session:
+            return grant_out(balise.grants.request(session, principal.actor, principal.organisation_id, terms), now)
+
+    return JSONResponse(await run_in_threadpool(store), status_code=201)
 
 
 @router.get("/grants", summary="List your organisation's grants and requests, newest first",

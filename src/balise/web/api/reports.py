@@ -291,6 +291,10 @@ async def patch_report(report_id: uuid.UUID, request: Request,
     data = patch.model_dump(exclude_none=True, mode="json")
     if not data:
         raise ApiError(422, "empty_patch", "nothing to change: send at least one field")
+    return await _run_sync(_supply, balise=balise, principal=principal, report_id=report_id, data=data)
+
+
+def _supply(balise: Any, principal: Principal, report_id: uuid.UUID, data: dict[str, Any]) -> dict[str, Any]:
     from balise.casework.triage import supply_information
 
     with balise.db.transaction() as session:

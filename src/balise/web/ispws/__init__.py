@@ -243,7 +243,7 @@ async def _principal(request: Request) -> IspwsPrincipal:
     # answer says nothing about whether a user name exists or a password was right.
     failures = request.app.state.auth_failures
     address = _address(request)
-    allowed, retry_after = failures.test("ispws-auth-failure", address)
+    allowed, retry_after = failures.test("ispws-auth-failure", address)  # always in memory
     if not allowed:
         raise IspwsError(Code.AUTHENTICATION_REQUIRED,
                          f"too many failed authentication attempts from this address; retry in {retry_after} s",
@@ -258,7 +258,7 @@ async def _principal(request: Request) -> IspwsPrincipal:
         if exc.code == Code.AUTHENTICATION_REQUIRED and request.headers.get("authorization"):
             failures.hit("ispws-auth-failure", address)
         raise
-    allowed, retry_after = request.app.state.limiter.hit("ispws", principal.username)
+    allowed, retry_after = await run_in_threadpool(request.app.state.limiter.hit, "ispws", principal.username)
     if not allowed:
         raise IspwsError(Code.INVALID_REQUEST, f"too many requests for this credential; retry in {retry_after} s", 429,
                          headers={"Retry-After": str(retry_after)})

@@ -19,6 +19,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
 
 from balise.intake.public_reports import (
     MAX_ADDITION,
@@ -256,7 +257,8 @@ async def submit(request: Request, lang: str) -> Response:
     if errors:
         return render(request, locale, "form.html", status=422, errors=errors, values=values)
 
-    allowed, retry = _limiter(request, "report", _settings(request).public_report_rate_limit).hit("public-report", _bucket(request))
+    allowed, retry = await run_in_threadpool(
+        _limiter(request, "report", _settings(request).public_report_rate_limit).hit, "public-report", _bucket(request))
     if not allowed:
         return _limited(request, locale, retry, f"/report/{locale}")
 
@@ -283,7 +285,8 @@ async def submit(request: Request, lang: str) -> Response:
         # A description alone is a valid public report: it has no item.
         report = report.model_copy(update={"items": []})
     ip = request.client.host if (values["keep_ip"] and request.client) else None
-    filed = _service(request).file(report, language=locale, name=name or None, email=email or None, ip=ip)
+    filed = await run_in_threadpool(_service(request).file, report, language=locale, name=name or None,
+                                    email=email or None, ip=ip)
     return render(request, locale, "done.html", number=filed.number, secret=filed.secret,
                   url=url if raw_url else None, description=description)
 
@@ -323,16 +326,18 @@ async def status_lookup(request: Request, lang: str) -> Response:
         return render(request, locale, "status.html", status=422, errors=errors, values={"number": number},
                       suffix="/status")
     back = f"/report/{locale}/status"
-    allowed, retry = _limiter(request, "status", _settings(request).public_status_rate_limit).hit("public-status", _bucket(request))
+    allowed, retry = await run_in_threadpool(
+        _limiter(request, "status", _settings(request).public_status_rate_limit).hit, "public-status", _bucket(request))
     # One bucket per report, however the number is typed ("bal abcd efgh", "ABCD-EFGH"...):
     # the key is the number as the lookup reads it. Text that is no report number at all
     # cannot reach a report's secret, so it only counts against the address.
     canonical = normalise_number(number)
     if allowed and canonical:
-        allowed, retry = _limiter(request, "number", _settings(request).public_number_rate_limit).hit("public-number", canonical)
+        allowed, retry = await run_in_threadpool(
+            _limiter(request, "number", _settings(request).public_number_rate_limit).hit, "public-number", canonical)
     if not allowed:
         return _limited(request, locale, retry, back)
-    found = _service(request).lookup(number, secret)
+    found = await run_in_threadpool(_service(request).lookup, number, secret)
     if found is None:
         return render(request, locale, "status.html", status=404, failed=tr(LOOKUP_FAILED),
                       values={"number": number}, suffix="/status")
@@ -354,7 +359,8 @@ async def status_add(request: Request, lang: str) -> Response:
         return render(request, locale, "status.html", status=403,
                       failed=tr("This page has expired. Please check your report again."), suffix="/status")
     service = _service(request)
-    allowed, retry = _limiter(request, "status", _settings(request).public_status_rate_limit).hit("public-status", _bucket(request))
+    allowed, retry = await run_in_threadpool(
+        _limiter(request, "status", _settings(request).public_status_rate_limit).hit, "public-status", _bucket(request))
     if not allowed:
         return _limited(request, locale, retry, f"/report/{locale}/status")
     errors: dict[str, str] = {}
@@ -364,11 +370,11 @@ async def status_add(request: Request, lang: str) -> Response:
         errors["text"] = tr("This text is too long: at most %(max)s characters, and you wrote %(count)s.") % {
             "max": MAX_ADDITION, "count": len(text)}
     if errors:
-        found = service.status_by_number(number)
+        found = await run_in_threadpool(service.status_by_number, number)
         if found is None:
             return _not_found(request)
         return _result(request, locale, found, status=422, errors=errors, values={"text": text})
-    outcome = service.add_information_by_number(number, text)
+    outcome = await run_in_threadpool(service.add_information_by_number, number, text)
     if outcome is None:
         return _not_found(request)
     found, added = outcome

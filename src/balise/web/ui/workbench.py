@@ -357,13 +357,17 @@ async def assess(request: Request, item_id: uuid.UUID, user: User = Depends(requ
         revision = int(str(form.get("revision", "")))
     except ValueError:
         revision = -1
-    with balise.db.sessions() as session:
-        item = session.get(Item, item_id)
-        report_id = item.report_id if item else None
+    from starlette.concurrency import run_in_threadpool
+
+    def report_of_item() -> uuid.UUID | None:
+        with balise.db.sessions() as session:
+            item = session.get(Item, item_id)
+            return item.report_id if item else None
+
+    report_id = await run_in_threadpool(report_of_item)
     if report_id is None:
         return render(request, "error.html", status=404, title=i18n.gettext("Not found"), message=i18n.gettext("No such item."))
     fragment = request.headers.get(FRAGMENT_HEADER) == "item"
-    from starlette.concurrency import run_in_threadpool
 
     try:
         def work() -> None:
