@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from balise.evidence.adapters.signing import Ed25519Signer
     from balise.evidence.exposure import Exposure
     from balise.evidence.packages import EvidencePackages
+    from balise.exchange.feed import ExchangeFeed
     from balise.evidence.vault import EvidenceVault
     from balise.governance.access_log import AccessLog
     from balise.governance.audit import AuditTrail
@@ -168,6 +169,12 @@ class Balise:
         from balise.detection.indicators import Indicators
 
         return Indicators(self.audit, self.clock)
+
+    @cached_property
+    def exchange_feed(self) -> ExchangeFeed:
+        from balise.exchange.feed import ExchangeFeed
+
+        return ExchangeFeed(self.indicators, self.audit, self.clock)
 
     @cached_property
     def pdq_index(self) -> PdqIndexHolder:

@@ -72,6 +72,7 @@ class AuditEvent(StrEnum):
     GRANT_REVOKE = "grant:revoke"
     GRANT_EXPIRE = "grant:expire"
     GRANT_REFUSE = "grant:refuse"
+    EXCHANGE_FETCH = "exchange:fetch"
     # Staff.
     USER_CREATE = "user:create"
     USER_LOGIN = "user:login"
