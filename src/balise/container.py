@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from balise.governance.transparency import Transparency
     from balise.intake.filing import Intake
     from balise.intake.ispws import IspwsService
+    from balise.intake.report_defaults import ReportDefaults
     from balise.jobs.periodic import Periodic
     from balise.jobs.queue import JobQueue
     from balise.ports import Mailer
@@ -169,6 +170,12 @@ class Balise:
         from balise.detection.indicators import Indicators
 
         return Indicators(self.audit, self.clock)
+
+    @cached_property
+    def report_defaults(self) -> ReportDefaults:
+        from balise.intake.report_defaults import ReportDefaults
+
+        return ReportDefaults(self.audit, self.clock)
 
     @cached_property
     def exchange_feed(self) -> ExchangeFeed:

@@ -908,6 +908,10 @@ from balise.cli import error_rates as _error_rates  # noqa: E402, F401 - adds `b
 from balise.cli.grants import grant_app  # noqa: E402
 
 app.add_typer(grant_app, name="grant")
+from balise.cli.report_defaults import org_report_defaults, report_app  # noqa: E402
+
+org_app.command("report-defaults")(org_report_defaults)
+app.add_typer(report_app, name="report")
 
 
 def main() -> None:  # pragma: no cover - console entry point

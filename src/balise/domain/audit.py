@@ -112,6 +112,8 @@ class AuditEvent(StrEnum):
     MEDIA_DELETE = "media:delete"
     # Retention (docs/retention.md).
     REPORT_REDACT = "report:redact"
+    REPORT_STAFF_COMPLETE = "report:staff_complete"
+    ORGANISATION_REPORT_DEFAULTS = "organisation:report_defaults"
     REPORTER_CONTACT_READ = "reporter:contact_read"
     REPORTER_CONTACT_DELETE = "reporter:contact_delete"
     PACKAGE_DELETE = "package:delete"

@@ -26,7 +26,7 @@ from starlette.routing import Match, Mount
 from balise import __version__
 from balise.adapters.db.migrate import is_current
 from balise.container import Balise
-from balise.web.api import exchange, grants, match, reports
+from balise.web.api import exchange, grants, match, report_defaults, reports
 from balise.web.api.contract import request_components
 from balise.web.api.deps import ApiError
 from balise.web.forms import FormGuard, Refusal
@@ -80,6 +80,7 @@ def create_fastapi(balise: Balise) -> FastAPI:
     app.include_router(match.router)
     app.include_router(grants.router)
     app.include_router(exchange.router)
+    app.include_router(report_defaults.router)
     app.include_router(ui.router)
     app.include_router(workbench.router)
     app.include_router(media.router)

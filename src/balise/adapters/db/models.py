@@ -76,6 +76,9 @@ class Organisation(Base):
     is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
     # Set by `balise org suspend`: its API keys and /ispws credentials stop working at once.
     suspended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Annex III fields NCMEC's format lacks, set once by the provider (or staff) and applied to
+    # its /ispws reports (intake/report_defaults.py, docs/ncmec-api.md).
+    report_defaults: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     contact_points: Mapped[list[ContactPoint]] = relationship(
