@@ -54,7 +54,7 @@ def test_threatexchange_fetch_against_running_balise(tmp_path, db_url):
         env = {**{k: v for k, v in os.environ.items() if not k.startswith("BALISE_")}, "BALISE_ENV": "development",
                "BALISE_DATA_DIR": str(tmp_path / "data"), "BALISE_DATABASE_URL": db_url,
                "BALISE_RUN_JOBS_IN_SERVER": "false"}
-        with running_server(env) as (url, _):
+        with running_server(env, startup_seconds=180) as (url, _):
             pem = requests.get(f"{url}/api/v1/exchange-key", headers={"Authorization": f"Bearer {key}"},
                                timeout=10).json()["public_key_pem"]
             collab = BaliseCollabConfig(name="balise-known", base_url=url, list_name="known_indicators",

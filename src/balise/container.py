@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from balise.evidence.exposure import Exposure
     from balise.evidence.packages import EvidencePackages
     from balise.exchange.feed import ExchangeFeed
+    from balise.exchange.subscriptions import Subscriptions
     from balise.evidence.vault import EvidenceVault
     from balise.governance.access_log import AccessLog
     from balise.governance.audit import AuditTrail
@@ -176,6 +177,15 @@ class Balise:
         from balise.intake.report_defaults import ReportDefaults
 
         return ReportDefaults(self.audit, self.clock)
+
+    @cached_property
+    def subscriptions(self) -> Subscriptions:
+        from balise.adapters.secretbox import SecretBox
+        from balise.exchange.adapters.feed_client import fetch_page
+        from balise.exchange.subscriptions import Subscriptions
+
+        box = SecretBox(self.settings.secret_key.get_secret_value(), b"balise exchange api key v1")
+        return Subscriptions(self.indicators, self.audit, box, self.clock, fetch_page)
 
     @cached_property
     def exchange_feed(self) -> ExchangeFeed:

@@ -912,6 +912,9 @@ from balise.cli.report_defaults import org_report_defaults, report_app  # noqa: 
 
 org_app.command("report-defaults")(org_report_defaults)
 app.add_typer(report_app, name="report")
+from balise.cli.exchange import exchange_app  # noqa: E402
+
+app.add_typer(exchange_app, name="exchange")
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -217,6 +217,11 @@ class Indicators:
             candidates = _vics_policy(candidates, report)
         return self._import(session, actor, candidates, report, fmt=fmt, source=source)
 
+    def import_candidates(self, session: Session, actor: Actor, candidates: Iterable[Candidate],
+                          report: ImportReport, *, fmt: str, source: str) -> ImportReport:
+        """Import candidates read elsewhere (a partner's exchange feed) in the caller's transaction."""
+        return self._import(session, actor, candidates, report, fmt=fmt, source=source)
+
     def _import(self, session: Session, actor: Actor, candidates: Iterable[Candidate], report: ImportReport,
                 *, fmt: str, source: str) -> ImportReport:
         batch: list[Candidate] = []

@@ -73,6 +73,9 @@ class AuditEvent(StrEnum):
     GRANT_EXPIRE = "grant:expire"
     GRANT_REFUSE = "grant:refuse"
     EXCHANGE_FETCH = "exchange:fetch"
+    EXCHANGE_SUBSCRIBE = "exchange:subscribe"
+    EXCHANGE_PULL = "exchange:pull"
+    EXCHANGE_PULL_REFUSED = "exchange:pull_refused"
     # Staff.
     USER_CREATE = "user:create"
     USER_LOGIN = "user:login"

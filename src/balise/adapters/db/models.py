@@ -419,6 +419,24 @@ class Indicator(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class ExchangeSubscription(Base):
+    """An indicator list of another installation pulled here with deltas (docs/federation.md):
+    where, which list, the partner's signing key, our API key there (sealed), and the last
+    version pulled."""
+
+    __tablename__ = "exchange_subscriptions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    base_url: Mapped[str] = mapped_column(Text)
+    list_name: Mapped[str] = mapped_column(String(40))
+    public_key_pem: Mapped[str] = mapped_column(Text)
+    api_key_sealed: Mapped[str] = mapped_column(Text)
+    version: Mapped[int] = mapped_column(BigInteger, default=0)
+    pulled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class IndicatorVersion(Base):
     """One row: the last indicator version handed out. Locked while versions are reserved."""
 
