@@ -266,9 +266,23 @@ def read(fmt: str, binary: BinaryIO, default_kind: IndicatorKind, report: Import
     raise ImportAborted(f"unknown format {fmt!r} ({', '.join(FORMATS)})")
 
 
+_TE_FAST = re.compile(r"(md5|sha1|sha256|pdq|video_md5)[ \t]+([0-9a-f]+)[ \t]*\r?\n?")
+_TE_LENGTH = {"md5": 32, "video_md5": 32, "sha1": 40, "sha256": 64, "pdq": 64}
+
+
 def read_te(lines: Iterable[str], default_kind: IndicatorKind, report: ImportReport) -> Iterator[Candidate]:
-    """``<signal_type> <value>`` lines; a vPDQ value is python-threatexchange's JSON list."""
+    """``<signal_type> <value>`` lines; a vPDQ value is python-threatexchange's JSON list. A
+    well-formed hash line in lower case takes a fast path; every other line is judged field by
+    field (make_candidate), which names what is wrong."""
+    active = IndicatorStatus.ACTIVE
     for number, raw in enumerate(lines, start=1):
+        fast = _TE_FAST.fullmatch(raw)
+        if fast is not None and len(fast.group(2)) == _TE_LENGTH[fast.group(1)]:
+            report.read += 1
+            algorithm = Algorithm(fast.group(1))
+            yield Candidate(number, algorithm, fast.group(2), default_kind, MEDIA_TYPE[algorithm], active,
+                            None, None, {})
+            continue
         line = raw.strip()
         if not line or line.startswith("#"):
             continue
