@@ -42,9 +42,9 @@ def test_profile_defaults_fill_ncmec_reports_and_staff_complete_the_rest(balise,
     assert set(before.missing_fields) >= {"signature", "awareness", "content_removed", "reported_elsewhere"}
 
     bad = client.put("/api/v1/organisation/report-defaults", headers=bearer(key),
-                     json={"awareness": {"source": "other"}, "colour": "red"})
+                     json={"awareness": {"source": "other"}, "colour": "red", "content_removed": 1})
     assert bad.status_code == 422 and bad.json()["error"] == "invalid_defaults"
-    assert {f["field"] for f in bad.json()["fields"]} == {"awareness", "colour"}
+    assert {f["field"] for f in bad.json()["fields"]} == {"awareness", "colour", "content_removed"}
     assert client.get("/api/v1/organisation/report-defaults", headers=bearer(key)).json() == {}
 
     defaults = {"signature": "DEMO Trust & Safety lead", "awareness": {"source": "user_flag"},

@@ -8,6 +8,7 @@ lacks after them is asked of the provider by triage, or completed by staff with 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any
@@ -58,7 +59,9 @@ def check(data: Any, model: type[ReportDefaultsIn] = ReportDefaultsIn) -> dict[s
     if not isinstance(data, dict):
         raise InvalidDefaults([{"field": "(body)", "message": "must be an object"}])
     try:
-        parsed = model.model_validate(data, strict=False)
+        # Validated as JSON in strict mode: `0` is not false, `"true"` not true, as the OpenAPI
+        # document says (the same rule as the JSON API's bodies).
+        parsed = model.model_validate_json(json.dumps(data), strict=True)
     except ValidationError as exc:
         fields, _ = describe_errors(exc)
         raise InvalidDefaults(fields) from exc
