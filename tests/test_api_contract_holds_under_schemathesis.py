@@ -82,11 +82,12 @@ def test_every_answer_matches_the_openapi_document(contract_app):
         # file part, awareness `other` needs `detail`, a hash-only item a non-empty hash, a URL
         # http(s) with a host, a patch at least one non-null field; a grant request's operations must
         # apply to its databases, its purpose must not be blank and its validity must end after it
-        # starts, after now and within BALISE_GRANT_MAX_MONTHS. Schema-valid documents may
+        # starts, after now and within BALISE_GRANT_MAX_MONTHS; report defaults follow the patch's
+        # awareness rule. Schema-valid documents may
         # be refused (422, declared); every other check runs on these operations too.
         "operations": [{"include-name": name, "checks": {"positive_data_acceptance": {"enabled": False}}}
                        for name in ("POST /api/v1/reports", "PATCH /api/v1/reports/{report_id}",
-                                    "POST /api/v1/grants")],
+                                    "POST /api/v1/grants", "PUT /api/v1/organisation/report-defaults")],
         # Off: in one parallel run (same seed) it reported a GET 404 right after a 201, which four
         # runs alone did not reproduce; upstream has fixed several false positives in this check.
         # That a filed report is readable at once is proven deterministically elsewhere
@@ -104,7 +105,7 @@ def test_every_answer_matches_the_openapi_document(contract_app):
     elapsed = time.monotonic() - started
     operations = {f"{method.upper()} {path}" for path, item in schema.raw_schema["paths"].items() for method in item}
     assert operations <= tested, f"not tested: {operations - tested}"
-    assert "POST /api/v1/reports" in operations and len(operations) == 20
+    assert "POST /api/v1/reports" in operations and len(operations) == 24
     # One example per kind of failure: the operation, the check and what it found.
     kinds = {kind: example for kind, example in reversed(failures)}
     assert not failures, f"{len(failures)} failures ({len(kinds)} kinds) in {elapsed:.0f} s:\n\n" + "\n\n".join(

@@ -27,6 +27,8 @@ if TYPE_CHECKING:
     from balise.evidence.adapters.signing import Ed25519Signer
     from balise.evidence.exposure import Exposure
     from balise.evidence.packages import EvidencePackages
+    from balise.exchange.feed import ExchangeFeed
+    from balise.exchange.subscriptions import Subscriptions
     from balise.evidence.vault import EvidenceVault
     from balise.governance.access_log import AccessLog
     from balise.governance.audit import AuditTrail
@@ -37,6 +39,7 @@ if TYPE_CHECKING:
     from balise.governance.transparency import Transparency
     from balise.intake.filing import Intake
     from balise.intake.ispws import IspwsService
+    from balise.intake.report_defaults import ReportDefaults
     from balise.jobs.periodic import Periodic
     from balise.jobs.queue import JobQueue
     from balise.orders.clocks import OrderClocks
@@ -175,6 +178,27 @@ class Balise:
         from balise.detection.indicators import Indicators
 
         return Indicators(self.audit, self.clock)
+
+    @cached_property
+    def report_defaults(self) -> ReportDefaults:
+        from balise.intake.report_defaults import ReportDefaults
+
+        return ReportDefaults(self.audit, self.clock)
+
+    @cached_property
+    def subscriptions(self) -> Subscriptions:
+        from balise.adapters.secretbox import SecretBox
+        from balise.exchange.adapters.feed_client import fetch_page
+        from balise.exchange.subscriptions import Subscriptions
+
+        box = SecretBox(self.settings.secret_key.get_secret_value(), b"balise exchange api key v1")
+        return Subscriptions(self.indicators, self.audit, box, self.clock, fetch_page)
+
+    @cached_property
+    def exchange_feed(self) -> ExchangeFeed:
+        from balise.exchange.feed import ExchangeFeed
+
+        return ExchangeFeed(self.indicators, self.audit, self.clock)
 
     @cached_property
     def pdq_index(self) -> PdqIndexHolder:

@@ -66,6 +66,8 @@ class DemoResult:
     users: list[tuple[str, str, str]]  # username, role, totp secret
     reports: int
     ispws: tuple[str, str] | None = None  # NCMEC-compatible API user name and password
+    # The DEMO HMA platform's key: it may download the known_indicators exchange list.
+    exchange_key: str | None = None
 
 
 def has_data(balise: Balise) -> bool:
@@ -238,6 +240,7 @@ def seed(balise: Balise, reports: int = 6, error_history: bool = True) -> DemoRe
         balise.organisations.suspend(session, actor, "DEMO Suspended platform", "DEMO: contract ended")
         provider_id = provider.id
         _seed_grants(balise, session, provider, others["DEMO Hotline Deutschland"], others["DEMO Police unit France"])
+        exchange_key = _seed_exchange(balise, session, actor)
         provider_actor = Actor.organisation(str(provider.id), provider.name)
         _seed_url_list(balise, session)
 
@@ -280,7 +283,8 @@ def seed(balise: Balise, reports: int = 6, error_history: bool = True) -> DemoRe
         balise.error_rates.store_recent(session)  # what the nightly job stores, at once
     _demo_oversight(balise, provider_actor, str(provider_id), str(key.key_id))
     _seed_orders(balise, actor)
-    return DemoResult(api_key=key.plaintext, users=users, reports=reports, ispws=(ispws.username, ispws.password))
+    return DemoResult(api_key=key.plaintext, users=users, reports=reports, ispws=(ispws.username, ispws.password),
+                      exchange_key=exchange_key)
 
 
 def _seed_orders(balise: Balise, actor: Actor) -> None:
@@ -513,6 +517,33 @@ def _demo_oversight(balise: Balise, provider: Actor, organisation_id: str, key_i
     balise.match_log.flush()
     if balise.settings.checkpoint_dir is not None:
         balise.checkpoints.write(Actor.system("demo"))
+def _seed_exchange(balise: Balise, session: object, actor: Actor) -> str:
+    """An exchange list with a grant (docs/exchange.md): the DEMO HMA platform may download the
+    known_indicators list through GET /api/v1/exchange/known_indicators, approved by two
+    administrators (the DEMO admin and a second, named DEMO administrator)."""
+    from sqlalchemy import select
+
+    from balise.adapters.db.models import User
+    from balise.domain.grants import add_months, check_terms
+
+    hma = balise.organisations.create(session, actor, name="DEMO HMA platform", kind=OrgKind.PROVIDER,  # type: ignore[arg-type]
+                                      country="NL", is_demo=True)
+    key = balise.organisations.issue_key(session, actor, hma, [Scope.MATCH], "DEMO exchange key")  # type: ignore[arg-type]
+    now = balise.clock()
+    terms = check_terms(databases=("known_indicators",), operations=("download",),
+                        purpose="DEMO: pull the known-material list into a hasher-matcher-actioner",
+                        legal_basis="DEMO: CSAR Art. 46 (demo data, not a real order)", order_reference=None,
+                        valid_from=now - timedelta(days=1), valid_until=add_months(now, 12),
+                        max_months=balise.settings.grant_max_months, now=now)
+    grant = balise.grants.request(session, Actor.organisation(str(hma.id), hma.name), hma.id, terms)  # type: ignore[arg-type]
+    admin = session.execute(select(User).where(User.username == "demo-admin")).scalar_one()  # type: ignore[attr-defined]
+    balise.grants.approve(session, Actor.staff(str(admin.id), admin.username), grant.id,  # type: ignore[arg-type]
+                          "DEMO: exchange agreement checked")
+    balise.grants.approve(session, Actor.system("DEMO second administrator"), grant.id,  # type: ignore[arg-type]
+                          "DEMO: second approval of the exchange agreement")
+    return key.plaintext
+
+
 def _seed_grants(balise: Balise, session: object, provider: object, hotline: object, police: object) -> None:
     """Access grants (CSAR Art. 46) in every state: the provider's live grant to match (so the
     demo key matches), a download waiting for its second approval, an undecided request, a

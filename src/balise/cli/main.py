@@ -530,6 +530,8 @@ def demo(
     lines = [f"DEMO provider API key: {result.api_key}", f"DEMO staff password: {demo_mod.DEMO_PASSWORD}"]
     if result.ispws:
         lines.append(f"DEMO provider NCMEC-compatible API (/ispws) Basic credentials: {result.ispws[0]}:{result.ispws[1]}")
+    if result.exchange_key:
+        lines.append(f"DEMO HMA platform API key (exchange list known_indicators): {result.exchange_key}")
     lines += [f"DEMO user {u} ({r}) TOTP secret: {s}" for u, r, s in result.users]
     creds.write_text("\n".join(lines) + "\n", encoding="utf-8")
     creds.chmod(0o600)
@@ -740,45 +742,49 @@ def hash_cmd(
 
 @indicators_app.command("import")
 def indicators_import(
-    file: Annotated[Path, typer.Argument(help="CSV (signal_type,signal_value,...) or ThreatExchange lines; - for stdin")],
-    fmt: Annotated[str, typer.Option("--format", help="csv or te")] = "csv",
+    file: Annotated[Path, typer.Argument(help="the indicator file (gzip or a one-file zip too); - for stdin")],
+    fmt: Annotated[str, typer.Option("--format", help="csv, te, vics, ncmec or stix")] = "csv",
     kind: Annotated[str, typer.Option(help="kind for lines that do not say: known_csam, new_csam, solicitation, url")] = "known_csam",
     source: Annotated[str | None, typer.Option(help="provenance name recorded on each indicator")] = None,
     strict: Annotated[bool, typer.Option(help="import nothing if any line is rejected")] = False,
 ) -> None:
-    """Import a hash list line by line. Bad lines are reported with their line number and the
-    rest is imported; a problem with the file as a whole imports nothing."""
+    """Import an indicator file, streamed. Bad entries are reported by line (or item) number and
+    the rest is imported; a problem with the file as a whole (broken XML or JSON, bytes that are
+    not UTF-8, a zip bomb) imports nothing. docs/exchange.md"""
+    from balise.detection.formats import FORMATS
     from balise.detection.indicators import ImportAborted
     from balise.domain.indicators import IndicatorKind
 
-    balise = load_balise()
+    if fmt not in FORMATS:
+        fail(f"unknown format {fmt!r} ({', '.join(FORMATS)})", 2)
     try:
         default_kind = IndicatorKind(kind)
     except ValueError:
         fail(f"unknown kind {kind!r}", 2)
+    balise = load_balise()
     name = source or (file.name if str(file) != "-" else "stdin")
     report = None
     try:
-        stream = sys.stdin if str(file) == "-" else open(file, encoding="utf-8", newline="")  # noqa: SIM115
+        stream = sys.stdin.buffer if str(file) == "-" else open(file, "rb")  # noqa: SIM115
     except OSError as exc:
         fail(f"cannot read {file}: {exc.strerror}")
     try:
         with balise.db.transaction() as session:
-            report = balise.indicators.import_lines(session, CLI_ACTOR, stream, fmt=fmt, source=name,
-                                                    default_kind=default_kind)
+            report = balise.indicators.import_stream(session, CLI_ACTOR, stream, fmt=fmt, source=name,
+                                                     default_kind=default_kind)
             if strict and report.rejected:
-                raise ImportAborted(f"{report.rejected} line(s) rejected and --strict given")
+                raise ImportAborted(f"{report.rejected} {report.unit}(s) rejected and --strict given")
     except ImportAborted as exc:
         for line, message in (report.errors if report else []):
-            typer.echo(f"line {line}: {message}", err=True)
+            typer.echo(f"{report.unit if report else 'line'} {line}: {message}", err=True)
         fail(f"nothing imported: {exc}")
-    except UnicodeDecodeError as exc:
-        fail(f"nothing imported: {file} is not UTF-8 text ({exc.reason} at byte {exc.start})")
     finally:
-        if stream is not sys.stdin:
+        if str(file) != "-":
             stream.close()
     for line, message in report.errors:
-        typer.echo(f"line {line}: {message}", err=True)
+        typer.echo(f"{report.unit} {line}: {message}", err=True)
+    if report.rejected > len(report.errors):
+        typer.echo(f"... and {report.rejected - len(report.errors)} more rejected", err=True)
     typer.echo(f"read {report.read}, imported {report.imported}, updated {report.updated}, "
                f"unchanged {report.unchanged}, rejected {report.rejected}; "
                f"versions {report.first_version}..{report.last_version}")
@@ -790,26 +796,35 @@ def indicators_import(
 
 @indicators_app.command("export")
 def indicators_export(
-    fmt: Annotated[str, typer.Option("--format", help="csv or te")] = "csv",
+    fmt: Annotated[str, typer.Option("--format", help="csv, te, vics, ncmec or stix")] = "csv",
     since_version: Annotated[int, typer.Option(help="only changes after this version (delta sync)")] = 0,
     include_inactive: Annotated[bool, typer.Option("--all", help="also suspended and deleted indicators")] = False,
+    vics_version: Annotated[str, typer.Option(help="VICS data model: 2.0 or 1.3")] = "2.0",
     output: Annotated[Path | None, typer.Option("-o", "--output", help="file to write (default stdout)")] = None,
 ) -> None:
-    """Export indicators in version order, streamed."""
+    """Export indicators in version order, streamed. Indicators a format cannot hold (a URL in
+    VICS, a deletion in VICS) are left out and counted on standard error."""
+    from balise.detection.formats import ExportReport
     from balise.detection.indicators import ImportAborted
 
     balise = load_balise()
-    out = open(output, "w", encoding="utf-8", newline="") if output else sys.stdout  # noqa: SIM115
+    report = ExportReport()
     try:
         with balise.db.transaction() as session:
-            for line in balise.indicators.export(session, CLI_ACTOR, fmt=fmt, since_version=since_version,
-                                                 include_inactive=include_inactive):
-                out.write(line)
+            lines = balise.indicators.export(session, CLI_ACTOR, fmt=fmt, since_version=since_version,
+                                             include_inactive=include_inactive, report=report,
+                                             vics_version=vics_version)
+            out = open(output, "w", encoding="utf-8", newline="") if output else sys.stdout  # noqa: SIM115
+            try:
+                for line in lines:
+                    out.write(line)
+            finally:
+                if output:
+                    out.close()
     except ImportAborted as exc:
         fail(str(exc), 2)
-    finally:
-        if output:
-            out.close()
+    for reason, count in sorted(report.reasons.items()):
+        typer.echo(f"left out {count}: {reason}", err=True)
 
 
 @indicators_app.command("stats")
@@ -971,6 +986,13 @@ from balise.cli.submissions import indicators_history, submissions_app, urllist_
 app.add_typer(submissions_app, name="submissions")
 app.add_typer(urllist_app, name="urllist")
 indicators_app.command("history")(indicators_history)
+from balise.cli.report_defaults import org_report_defaults, report_app  # noqa: E402
+
+org_app.command("report-defaults")(org_report_defaults)
+app.add_typer(report_app, name="report")
+from balise.cli.exchange import exchange_app  # noqa: E402
+
+app.add_typer(exchange_app, name="exchange")
 
 
 def main() -> None:  # pragma: no cover - console entry point

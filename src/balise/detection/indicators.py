@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import csv
-import hashlib
-import io
-import json
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+import json
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, BinaryIO
 
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
@@ -17,6 +13,8 @@ from sqlalchemy.orm import Session
 from balise.accounts.actors import Actor
 from balise.adapters.db.models import Indicator, IndicatorVersion
 from balise.detection.provenance import record_history
+from balise.detection import formats
+from balise.detection.formats import Candidate, ExportReport, ImportAborted, ImportReport
 from balise.domain.audit import AuditEvent
 from balise.domain.indicators import (
     MEDIA_TYPE,
@@ -24,16 +22,16 @@ from balise.domain.indicators import (
     IndicatorKind,
     IndicatorStatus,
     InvalidIndicator,
+    clean_frames,
     normalise_value,
     validate_classification,
+    vpdq_fingerprint,
 )
 from balise.domain.submissions import HistoryAction
 from balise.governance.audit import AuditTrail
 
 BATCH = 2000
-MAX_ERRORS_KEPT = 1000
-CSV_COLUMNS = ("signal_type", "signal_value", "kind", "media_type", "status", "quality", "language",
-               "ncmec_category", "classification", "version")
+__all__ = ["Candidate", "ExportReport", "ImportAborted", "ImportReport", "Indicators"]
 
 
 def candidates_by_item(session: Session) -> dict[str, list[Indicator]]:
@@ -53,47 +51,6 @@ def proposed_by(indicator: Indicator) -> str | None:
     """The id of the analyst whose assessment proposed this candidate, if recorded."""
     value = ((indicator.provenance or {}).get("assessment") or {}).get("assessed_by")
     return str(value) if value else None
-
-
-class ImportAborted(RuntimeError):
-    """A fatal problem with the whole file: nothing was imported."""
-
-
-@dataclass
-class ImportReport:
-    read: int = 0
-    imported: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    rejected: int = 0
-    errors: list[tuple[int, str]] = field(default_factory=list)
-    first_version: int | None = None
-    last_version: int | None = None
-
-    def reject(self, line: int, message: str) -> None:
-        self.rejected += 1
-        if len(self.errors) < MAX_ERRORS_KEPT:
-            self.errors.append((line, message))
-
-
-@dataclass(frozen=True)
-class Candidate:
-    line: int
-    algorithm: Algorithm
-    value: str
-    kind: IndicatorKind
-    media_type: str
-    status: IndicatorStatus
-    quality: int | None
-    language: str | None
-    classification: dict[str, Any]
-
-
-def _parse_algorithm(name: str) -> Algorithm:
-    try:
-        return Algorithm(name.strip().lower())
-    except ValueError as exc:
-        raise InvalidIndicator(f"unknown signal type {name.strip()!r}") from exc
 
 
 class Indicators:
@@ -176,15 +133,8 @@ class Indicators:
         classification: dict[str, Any] | None = None,
     ) -> Indicator:
         """A video indicator: its vPDQ frames (frame_number, quality, pdq, timestamp)."""
-        if not frames:
-            raise InvalidIndicator("a vPDQ indicator needs at least one frame")
-        clean = []
-        for n, (number, quality, pdq, timestamp) in enumerate(frames):
-            if not 0 <= int(quality) <= 100 or int(number) < 0:
-                raise InvalidIndicator(f"frame {n}: frame number or quality out of range")
-            clean.append([int(number), int(quality), normalise_value(Algorithm.PDQ, pdq), round(float(timestamp), 3)])
-        text = "\n".join(f"{f[0]},{f[1]},{f[2]},{f[3]:.3f}" for f in clean)
-        fingerprint = hashlib.sha256(text.encode()).hexdigest()
+        clean = clean_frames(frames)
+        fingerprint = vpdq_fingerprint(clean)
         classification = validate_classification(classification)
         existing = session.execute(
             select(Indicator).where(Indicator.algorithm == Algorithm.VPDQ.value, Indicator.value == fingerprint)
@@ -233,87 +183,13 @@ class Indicators:
     def parse_lines(
         self, lines: Iterable[str], fmt: str, default_kind: IndicatorKind, report: ImportReport
     ) -> Iterator[Candidate]:
-        """Yield valid candidates; invalid lines go into ``report``. Raises ImportAborted for a
-        problem with the file as a whole."""
+        """Yield valid candidates of CSV or ThreatExchange text lines; invalid lines go into
+        ``report``. Raises ImportAborted for a problem with the file as a whole."""
         if fmt == "te":
-            yield from self._parse_te(lines, default_kind, report)
-        elif fmt == "csv":
-            yield from self._parse_csv(lines, default_kind, report)
-        else:
-            raise ImportAborted(f"unknown format {fmt!r} (csv or te)")
-
-    def _parse_te(self, lines: Iterable[str], default_kind: IndicatorKind, report: ImportReport) -> Iterator[Candidate]:
-        for number, raw in enumerate(lines, start=1):
-            line = raw.strip()
-            if not line or line.startswith("#"):
-                continue
-            report.read += 1
-            parts = line.split(None, 1)
-            if len(parts) != 2:
-                report.reject(number, "expected '<signal_type> <value>'")
-                continue
-            try:
-                algorithm = _parse_algorithm(parts[0])
-                yield self._candidate(number, algorithm, parts[1], default_kind, {})
-            except InvalidIndicator as exc:
-                report.reject(number, str(exc))
-
-    def _parse_csv(self, lines: Iterable[str], default_kind: IndicatorKind, report: ImportReport) -> Iterator[Candidate]:
-        reader = csv.DictReader(lines)
-        header = reader.fieldnames
-        if not header or "signal_type" not in header or "signal_value" not in header:
-            raise ImportAborted("the CSV header must name at least signal_type and signal_value")
-        unknown = [h for h in header if h not in CSV_COLUMNS]
-        if unknown:
-            raise ImportAborted(f"unknown CSV columns: {', '.join(unknown)}")
-        for row in reader:
-            number = reader.line_num
-            report.read += 1
-            if None in row:
-                report.reject(number, "more fields than the header names")
-                continue
-            try:
-                algorithm = _parse_algorithm(row["signal_type"] or "")
-                yield self._candidate(number, algorithm, row["signal_value"] or "", default_kind, row)
-            except InvalidIndicator as exc:
-                report.reject(number, str(exc))
-
-    def _candidate(
-        self, number: int, algorithm: Algorithm, value: str, default_kind: IndicatorKind, row: dict[str, Any]
-    ) -> Candidate:
-        value = normalise_value(algorithm, value)
-        try:
-            kind = IndicatorKind(row.get("kind") or default_kind)
-        except ValueError as exc:
-            raise InvalidIndicator(f"unknown kind {row.get('kind')!r}") from exc
-        if algorithm is Algorithm.URL and kind is not IndicatorKind.URL:
-            kind = IndicatorKind.URL
-        try:
-            status = IndicatorStatus(row.get("status") or IndicatorStatus.ACTIVE)
-        except ValueError as exc:
-            raise InvalidIndicator(f"unknown status {row.get('status')!r}") from exc
-        quality = None
-        if row.get("quality"):
-            try:
-                quality = int(row["quality"])
-            except ValueError as exc:
-                raise InvalidIndicator("quality must be an integer 0-100") from exc
-            if not 0 <= quality <= 100:
-                raise InvalidIndicator("quality must be an integer 0-100")
-        classification: dict[str, Any] = {}
-        if row.get("classification"):
-            try:
-                classification = json.loads(row["classification"])
-            except json.JSONDecodeError as exc:
-                raise InvalidIndicator(f"classification is not JSON: {exc.msg}") from exc
-        if row.get("ncmec_category"):
-            classification = {**classification, "ncmec_category": row["ncmec_category"].strip().upper()}
-        classification = validate_classification(classification)
-        media_type = row.get("media_type") or MEDIA_TYPE[algorithm]
-        if media_type not in ("image", "video", "other", "text", "url"):
-            raise InvalidIndicator(f"unknown media_type {media_type!r}")
-        return Candidate(number, algorithm, value, kind, media_type, status, quality,
-                         row.get("language") or None, classification)
+            return formats.read_te(lines, default_kind, report)
+        if fmt == "csv":
+            return formats.read_csv(lines, default_kind, report)
+        raise ImportAborted(f"unknown format {fmt!r} for text lines (csv or te)")
 
     def import_lines(
         self,
@@ -328,8 +204,37 @@ class Indicators:
         """Stream-import in the caller's transaction: commit it to keep the result, roll it back
         (or let ImportAborted propagate) to keep nothing."""
         report = ImportReport()
+        return self._import(session, actor, self.parse_lines(lines, fmt, default_kind, report), report,
+                            fmt=fmt, source=source)
+
+    def import_stream(
+        self,
+        session: Session,
+        actor: Actor,
+        binary: BinaryIO,
+        *,
+        fmt: str,
+        source: str,
+        default_kind: IndicatorKind = IndicatorKind.KNOWN_CSAM,
+    ) -> ImportReport:
+        """Stream-import a file of any format (formats.FORMATS), compressed or not, in the
+        caller's transaction. A zip bomb, bytes that are not UTF-8 or broken JSON / XML raise
+        ImportAborted: roll back, nothing is kept."""
+        report = ImportReport()
+        candidates = formats.read(fmt, formats.open_input(binary), default_kind, report)
+        if fmt == "vics":
+            candidates = _vics_policy(candidates, report)
+        return self._import(session, actor, candidates, report, fmt=fmt, source=source)
+
+    def import_candidates(self, session: Session, actor: Actor, candidates: Iterable[Candidate],
+                          report: ImportReport, *, fmt: str, source: str) -> ImportReport:
+        """Import candidates read elsewhere (a partner's exchange feed) in the caller's transaction."""
+        return self._import(session, actor, candidates, report, fmt=fmt, source=source)
+
+    def _import(self, session: Session, actor: Actor, candidates: Iterable[Candidate], report: ImportReport,
+                *, fmt: str, source: str) -> ImportReport:
         batch: list[Candidate] = []
-        for candidate in self.parse_lines(lines, fmt, default_kind, report):
+        for candidate in candidates:
             batch.append(candidate)
             if len(batch) >= BATCH:
                 self._flush(session, batch, source, report)
@@ -383,7 +288,7 @@ class Indicators:
         if new:
             rows = [{"kind": c.kind.value, "media_type": c.media_type, "algorithm": c.algorithm.value, "value": c.value,
                      "quality": c.quality, "language": c.language, "classification": c.classification or None,
-                     "provenance": {"source": source, "line": c.line}, "status": c.status.value,
+                     "provenance": {"source": source, "line": c.line}, "status": c.status.value, "frames": c.frames,
                      "version": first + i, "created_at": now, "updated_at": now}
                     for i, c in enumerate(new)]
             if session.get_bind().dialect.name == "postgresql":
@@ -403,35 +308,47 @@ class Indicators:
 
     def export(
         self, session: Session, actor: Actor, *, fmt: str, since_version: int = 0, include_inactive: bool = False,
-        purpose: str = "export indicator list",
+        purpose: str = "export indicator list", report: ExportReport | None = None, vics_version: str = "2.0",
     ) -> Iterator[str]:
-        """Lines of CSV or ThreatExchange text, in version order, streamed in batches."""
-        if fmt not in ("csv", "te"):
-            raise ImportAborted(f"unknown format {fmt!r} (csv or te)")
+        """The text of an export (formats.FORMATS) in version order, streamed in batches."""
+        if fmt not in formats.FORMATS:
+            raise ImportAborted(f"unknown format {fmt!r} ({', '.join(formats.FORMATS)})")
         self._audit.record(
             session, AuditEvent.INDICATOR_EXPORT, actor, "indicators", "all", purpose,
             {"format": fmt, "since_version": since_version, "include_inactive": include_inactive},
         )
-        if fmt == "csv":
-            yield _csv_line(["signal_type", "signal_value", "kind", "media_type", "status", "quality", "language",
-                             "classification", "version"])
+
+        def rows(media_types: tuple[str, ...] | None) -> Iterator[Indicator]:
+            return self.rows(session, since_version=since_version, include_inactive=include_inactive,
+                             media_types=media_types)
+
+        return formats.write(fmt, rows, report, vics_version=vics_version)
+
+    def rows(self, session: Session, *, since_version: int = 0, include_inactive: bool = False,
+             media_types: tuple[str, ...] | None = None, kinds: Iterable[str] | None = None,
+             up_to: int | None = None, limit: int | None = None) -> Iterator[Indicator]:
+        """Indicators changed after ``since_version`` in version order, read 5,000 at a time."""
         last = since_version
-        while True:
-            query = select(Indicator).where(Indicator.version > last).order_by(Indicator.version).limit(5000)
+        left = limit
+        while left is None or left > 0:
+            query = select(Indicator).where(Indicator.version > last).order_by(Indicator.version)
+            query = query.limit(5000 if left is None else min(5000, left))
             if not include_inactive:
                 query = query.where(Indicator.status == IndicatorStatus.ACTIVE.value)
-            rows = session.execute(query).scalars().all()
-            if not rows:
+            if media_types is not None:
+                query = query.where(Indicator.media_type.in_(media_types))
+            if kinds is not None:
+                query = query.where(Indicator.kind.in_(list(kinds)))
+            if up_to is not None:
+                query = query.where(Indicator.version <= up_to)
+            batch = session.execute(query).scalars().all()
+            if not batch:
                 return
-            for ind in rows:
-                if fmt == "te":
-                    yield f"{ind.algorithm} {ind.value}\n"
-                else:
-                    yield _csv_line([ind.algorithm, ind.value, ind.kind, ind.media_type, ind.status,
-                                     "" if ind.quality is None else str(ind.quality), ind.language or "",
-                                     json.dumps(ind.classification, sort_keys=True) if ind.classification else "",
-                                     str(ind.version)])
+            for ind in batch:
+                yield ind
                 last = ind.version
+            if left is not None:
+                left -= len(batch)
             session.expunge_all()
 
     def changes_since(self, session: Session, version: int, algorithm: Algorithm, limit: int = 100_000,
@@ -461,7 +378,7 @@ class Indicators:
 
 
 _COPY_COLUMNS = ("kind", "media_type", "algorithm", "value", "quality", "language", "classification", "provenance",
-                 "status", "version", "created_at", "updated_at")
+                 "status", "frames", "version", "created_at", "updated_at")
 
 
 def _copy_indicators(session: Session, rows: list[dict[str, Any]]) -> None:
@@ -475,13 +392,20 @@ def _copy_indicators(session: Session, rows: list[dict[str, Any]]) -> None:
                 copy.write_row((
                     row["kind"], row["media_type"], row["algorithm"], row["value"], row["quality"], row["language"],
                     json.dumps(row["classification"]),  # JSON null, as SQLAlchemy's insert stores None
-                    json.dumps(row["provenance"]), row["status"], row["version"],
+                    json.dumps(row["provenance"]), row["status"], json.dumps(row["frames"]), row["version"],
                     row["created_at"].astimezone(timezone.utc).replace(tzinfo=None),
                     row["updated_at"].astimezone(timezone.utc).replace(tzinfo=None),
                 ))
 
 
-def _csv_line(values: list[str]) -> str:
-    out = io.StringIO()
-    csv.writer(out, lineterminator="\n").writerow(values)
-    return out.getvalue()
+
+def _vics_policy(candidates: Iterable[Candidate], report: ImportReport) -> Iterator[Candidate]:
+    """Into the indicator database, a foreign VICS file brings only category 1 (child abuse
+    material); Balise's own exports say their kind themselves."""
+    for c in candidates:
+        if c.balise or c.category == "1":
+            yield c
+        else:
+            report.reject(c.line, f"VICS category {c.category or 'none'} is not child sexual abuse material "
+                                  "(only category 1 is imported)")
+

@@ -83,6 +83,10 @@ class AuditEvent(StrEnum):
     ORDER_GRANT = "order:grant"
     ORDER_RECHECK = "order:recheck"
     ORDER_ESCALATE = "order:escalate"
+    EXCHANGE_FETCH = "exchange:fetch"
+    EXCHANGE_SUBSCRIBE = "exchange:subscribe"
+    EXCHANGE_PULL = "exchange:pull"
+    EXCHANGE_PULL_REFUSED = "exchange:pull_refused"
     # Staff.
     USER_CREATE = "user:create"
     USER_LOGIN = "user:login"
@@ -122,6 +126,8 @@ class AuditEvent(StrEnum):
     MEDIA_DELETE = "media:delete"
     # Retention (docs/retention.md).
     REPORT_REDACT = "report:redact"
+    REPORT_STAFF_COMPLETE = "report:staff_complete"
+    ORGANISATION_REPORT_DEFAULTS = "organisation:report_defaults"
     REPORTER_CONTACT_READ = "reporter:contact_read"
     REPORTER_CONTACT_DELETE = "reporter:contact_delete"
     PACKAGE_DELETE = "package:delete"

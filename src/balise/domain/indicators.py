@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from enum import StrEnum
 from typing import Any
@@ -140,3 +142,65 @@ def validate_classification(data: Any) -> dict[str, Any]:
                 raise InvalidIndicator(f"{key} must be a list drawn from {', '.join(choices)}")
             out[key] = sorted(set(values))
     return out
+
+
+# -- vPDQ values ---------------------------------------------------------------------------------
+
+#: The most frames one vPDQ indicator may hold (a two-hour video hashed at one frame a second is 7,200).
+MAX_VPDQ_FRAMES = 100_000
+
+
+def clean_frames(frames: Any) -> list[list[Any]]:
+    """vPDQ frames ``[frame_number, quality, pdq, timestamp]`` checked and written canonically,
+    or InvalidIndicator naming the frame that is wrong."""
+    if not isinstance(frames, (list, tuple)) or not frames:
+        raise InvalidIndicator("a vPDQ indicator needs at least one frame")
+    if len(frames) > MAX_VPDQ_FRAMES:
+        raise InvalidIndicator(f"a vPDQ indicator holds at most {MAX_VPDQ_FRAMES} frames, got {len(frames)}")
+    clean = []
+    for n, frame in enumerate(frames):
+        try:
+            number, quality, pdq, timestamp = frame
+            number, quality, timestamp = int(number), int(quality), float(timestamp)
+        except (TypeError, ValueError):
+            raise InvalidIndicator(f"frame {n}: expected [frame_number, quality, pdq, timestamp]") from None
+        if not 0 <= quality <= 100 or number < 0 or not timestamp >= 0:
+            raise InvalidIndicator(f"frame {n}: frame number, quality or timestamp out of range")
+        if not isinstance(pdq, str):
+            raise InvalidIndicator(f"frame {n}: the PDQ hash must be text")
+        try:
+            pdq = normalise_value(Algorithm.PDQ, pdq)
+        except InvalidIndicator as exc:
+            raise InvalidIndicator(f"frame {n}: {exc}") from None
+        clean.append([number, quality, pdq, round(timestamp, 3)])
+    return clean
+
+
+def vpdq_fingerprint(clean: list[list[Any]]) -> str:
+    """The value a vPDQ indicator is stored under: the SHA-256 of its frames' canonical text."""
+    text = "\n".join(f"{f[0]},{f[1]},{f[2]},{f[3]:.3f}" for f in clean)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def vpdq_compact(clean: list[list[Any]]) -> str:
+    """The frames as python-threatexchange writes a vPDQ signal: a JSON list of
+    ``"pdq,quality,timestamp"`` strings. It has no frame numbers."""
+    return json.dumps([f"{f[2]},{f[1]},{f[3]:.3f}" for f in clean], separators=(",", ":"))
+
+
+def parse_vpdq_compact(text: str) -> list[list[Any]]:
+    """python-threatexchange's vPDQ text back to frames, numbered by position (the format has
+    no frame numbers)."""
+    try:
+        items = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidIndicator(f"vpdq value is not a JSON list: {exc.msg}") from None
+    if not isinstance(items, list):
+        raise InvalidIndicator("vpdq value must be a JSON list of \"pdq,quality,timestamp\" strings")
+    frames = []
+    for n, item in enumerate(items):
+        parts = item.split(",") if isinstance(item, str) else []
+        if len(parts) != 3:
+            raise InvalidIndicator(f"frame {n}: expected \"pdq,quality,timestamp\"")
+        frames.append([n, parts[1], parts[0], parts[2]])
+    return clean_frames(frames)

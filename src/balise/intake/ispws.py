@@ -38,6 +38,7 @@ from balise.domain.ispws import Code, IspwsError, IspwsState, deletion_deadline
 from balise.domain.model import OrgKind, ReportSource, ReportType
 from balise.evidence.vault import EvidenceVault
 from balise.governance.audit import AuditTrail
+from balise.intake import report_defaults
 from balise.intake.filing import FiledReport, IntakeError, UploadedFile
 from balise.intake.ncmec import parse_document, parse_stored
 from balise.intake.ncmec_mapping import Mapped, MappingError, StagedFile, decide_type, map_report
@@ -437,9 +438,14 @@ class IspwsService:
         stored.awareness_source = None
         stored.awareness_detail = None
         stored.content_removed = None
+        # What the provider set once in its profile fills them (and the other fields NCMEC's
+        # format lacks): docs/ncmec-api.md#where-each-annex-iii-field-comes-from.
+        org = session.get(Organisation, stored.organisation_id) if stored.organisation_id else None
+        from_profile = report_defaults.apply(stored, org.report_defaults if org is not None else None)
         self._audit.record(session, AuditEvent.ISPWS_REPORT_FINISH, principal.actor, "ispws_report", str(report_id),
                            "NCMEC-compatible report finished and filed for triage",
-                           {"report": str(stored.id), "files": len(media), "type": stored.report_type})
+                           {"report": str(stored.id), "files": len(media), "type": stored.report_type,
+                            "from_profile": from_profile})
 
     def decide_type_when_hashed(self, session: Session, report: Report) -> None:
         """Called (by the media.hash job) in the transaction that records the last perceptual

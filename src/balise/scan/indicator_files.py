@@ -3,21 +3,17 @@
 * CSV with a header naming ``signal_type,signal_value`` (the ``balise indicators export``
   columns), and ThreatExchange lines ``<signal_type> <value>`` (``pdq <hex64>``): parsed by
   :meth:`balise.detection.indicators.Indicators.parse_lines`, without a database.
-* Project VIC VICS JSON (OData): ``{"value": [...]}`` whose items are Media (``MD5`` required,
-  ``SHA1``, ``Category``, ``Series``, ``AlternativeHashes: [{"HashName": "PDQ", "HashValue": ..}]``)
-  or Cases holding ``Media: [...]``.
+* Project VIC VICS JSON (OData) and NCMEC hash-sharing v2 XML: read by the shared readers of
+  :mod:`balise.detection.formats` (streamed; XML without DTD, entities or network; a gzip or zip
+  file expanded through the zip-bomb meter), as ``balise indicators import`` reads them.
 * vPDQ frame files (``frame_number,quality,pdq_hex64,timestamp`` lines): one video each.
-* NCMEC hash-sharing v2 XML: ``<image>`` / ``<video>`` entries with ``<fingerprints>`` (``<md5>``,
-  ``<sha1>``, ``<sha256>``, ``<pdq>`` or ``<fingerprint type="md5">``), ``<classification>``
-  (A1..B2), and ``<deletedImage>`` / ``<deletedVideo>`` entries that remove hashes listed before.
-  Parsed with lxml without DTD loading, entity resolution or network access.
+  ``<deletedImage>`` / ``<deletedVideo>`` entries remove hashes listed before.
 
 Bad entries are reported with their line number and skipped; the rest is loaded.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from balise.detection.adapters.pdq_index import hex_to_words
-from balise.domain.indicators import Algorithm, IndicatorKind, InvalidIndicator, normalise_value
+from balise.domain.indicators import IndicatorKind
 
 EXACT = ("md5", "sha1", "sha256")
 
@@ -249,93 +245,44 @@ def _load_vpdq(path: Path, source: str, report: LoadReport) -> list[Indicator]:
                                                            for f in frames])]
 
 
-def _vics_category(value: Any) -> str | None:
-    if value is None or value == "":
-        return None
-    return str(value)
+def _shared(path: Path, fmt: str, report: LoadReport):  # type: ignore[no-untyped-def]
+    """Candidates of a VICS or NCMEC file from the shared reader (balise.detection.formats),
+    the reader's complaints moved into ``report``."""
+    from balise.detection import formats
+
+    rep = formats.ImportReport()
+    try:
+        with open(path, "rb") as f:
+            yield from formats.read(fmt, formats.open_input(f), IndicatorKind.KNOWN_CSAM, rep)
+    except formats.ImportAborted as exc:
+        rep.errors.append((0, f"{exc}; rest of the file ignored"))
+    finally:
+        # JSON entries are named by their place in the file ("value[3].Media[2]"), not a line.
+        report.errors.extend((0 if rep.unit == "item" else n, msg) for n, msg in rep.errors)
 
 
 def _load_vics(path: Path, source: str, report: LoadReport) -> list[Indicator]:
-    try:
-        with open(path, encoding="utf-8-sig") as f:
-            doc = json.load(f)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        report.errors.append((getattr(exc, "lineno", 1), f"not valid JSON: {exc}"))
-        return []
-    items = doc.get("value") if isinstance(doc, dict) else doc
-    if not isinstance(items, list):
-        report.errors.append((1, "VICS JSON must hold a 'value' array"))
-        return []
-    media: list[tuple[str, Any]] = []
-    for i, item in enumerate(items):
-        if isinstance(item, dict) and isinstance(item.get("Media"), list):
-            media.extend((f"value[{i}].Media[{j}]", m) for j, m in enumerate(item["Media"]))
-        else:
-            media.append((f"value[{i}]", item))
     out: list[Indicator] = []
-    for where, m in media:
-        if not isinstance(m, dict) or not m.get("MD5"):
-            report.errors.append((0, f"{where}: Media without MD5"))
+    for c in _shared(path, "vics", report):
+        if c.algorithm.value not in (*EXACT, "pdq", "vpdq"):
             continue
-        category = _vics_category(m.get("Category"))
-        series = str(m["Series"]) if m.get("Series") not in (None, "") else None
-        kind = "known_csam" if category not in (None, "0") else "known"
-        try:
-            out.append(Indicator("md5", normalise_value(Algorithm.MD5, str(m["MD5"])), source, kind, category, series))
-            if m.get("SHA1"):
-                out.append(Indicator("sha1", normalise_value(Algorithm.SHA1, str(m["SHA1"])), source, kind, category, series))
-            for alt in m.get("AlternativeHashes") or []:
-                if isinstance(alt, dict) and str(alt.get("HashName", "")).lower() == "pdq" and alt.get("HashValue"):
-                    out.append(Indicator("pdq", normalise_value(Algorithm.PDQ, str(alt["HashValue"])), source, kind,
-                                         category, series))
-        except InvalidIndicator as exc:
-            report.errors.append((0, f"{where}: {exc}"))
+        kind = "known_csam" if c.category not in (None, "0") else "known"
+        frames = [tuple(f) for f in c.frames] if c.frames else None
+        out.append(Indicator(c.algorithm.value, c.value, source, kind, c.category, c.series, frames))  # type: ignore[arg-type]
     return out
 
 
-_LOCAL = re.compile(r"^\{[^}]*\}")
-
-
-def _local(tag: Any) -> str:
-    return _LOCAL.sub("", tag).lower() if isinstance(tag, str) else ""
-
-
 def _load_ncmec(path: Path, source: str, report: LoadReport, iset: IndicatorSet | None = None) -> list[Indicator]:
-    from lxml import etree
-
     entries: dict[tuple[str, str], Indicator] = {}
-    try:
-        for _, el in etree.iterparse(str(path), events=("end",), resolve_entities=False, no_network=True,
-                                     load_dtd=False, huge_tree=False, remove_comments=True):
-            tag = _local(el.tag)
-            if tag not in ("image", "video", "deletedimage", "deletedvideo"):
-                continue
-            line = el.sourceline or 0
-            hashes: list[tuple[str, str]] = []
-            category = None
-            for sub in el.iter():
-                st = _local(sub.tag)
-                text = (sub.text or "").strip()
-                if st in (*EXACT, "pdq") and text:
-                    hashes.append((st, text))
-                elif st == "fingerprint" and text and str(sub.get("type", "")).lower() in (*EXACT, "pdq"):
-                    hashes.append((str(sub.get("type")).lower(), text))
-                elif st == "classification" and text:
-                    category = text.upper()
-            if not hashes:
-                report.errors.append((line, f"<{el.tag}> entry without a usable fingerprint"))
-            for algo, value in hashes:
-                try:
-                    v = normalise_value(Algorithm(algo), value)
-                except InvalidIndicator as exc:
-                    report.errors.append((line, f"{algo}: {exc}"))
-                    continue
-                if tag.startswith("deleted"):
-                    if entries.pop((algo, v), None) is not None or (iset is not None and iset.remove(algo, v)):
-                        report.removed += 1
-                else:
-                    entries[(algo, v)] = Indicator(algo, v, source, "known_csam", category)
-            el.clear()
-    except etree.XMLSyntaxError as exc:
-        report.errors.append((exc.lineno or 0, f"XML error, rest of the file ignored: {exc.msg}"))
+    for c in _shared(path, "ncmec", report):
+        algo = c.algorithm.value
+        if algo not in (*EXACT, "pdq", "vpdq"):
+            continue
+        if c.status.value == "deleted":
+            if entries.pop((algo, c.value), None) is not None or (
+                    iset is not None and algo != "vpdq" and iset.remove(algo, c.value)):
+                report.removed += 1
+        else:
+            frames = [tuple(f) for f in c.frames] if c.frames else None
+            entries[(algo, c.value)] = Indicator(algo, c.value, source, "known_csam", c.category, None, frames)  # type: ignore[arg-type]
     return list(entries.values())

@@ -26,7 +26,7 @@ from starlette.routing import Match, Mount
 from balise import __version__
 from balise.adapters.db.migrate import is_current
 from balise.container import Balise
-from balise.web.api import grants, match, orders, reports, submissions, url_list
+from balise.web.api import exchange, grants, match, orders, report_defaults, reports, submissions, url_list
 from balise.web.api.contract import request_components
 from balise.web.api.deps import ApiError
 from balise.web.forms import FormGuard, Refusal
@@ -84,6 +84,8 @@ def create_fastapi(balise: Balise) -> FastAPI:
     app.include_router(orders.router)
     app.include_router(submissions.router)
     app.include_router(url_list.router)
+    app.include_router(exchange.router)
+    app.include_router(report_defaults.router)
     app.include_router(ui.router)
     app.include_router(workbench.router)
     app.include_router(media.router)

@@ -76,6 +76,9 @@ class Organisation(Base):
     is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
     # Set by `balise org suspend`: its API keys and /ispws credentials stop working at once.
     suspended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Annex III fields NCMEC's format lacks, set once by the provider (or staff) and applied to
+    # its /ispws reports (intake/report_defaults.py, docs/ncmec-api.md).
+    report_defaults: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     contact_points: Mapped[list[ContactPoint]] = relationship(
@@ -506,6 +509,24 @@ class CredentialEpoch(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     epoch: Mapped[int] = mapped_column(BigInteger)
+
+
+class ExchangeSubscription(Base):
+    """An indicator list of another installation pulled here with deltas (docs/federation.md):
+    where, which list, the partner's signing key, our API key there (sealed), and the last
+    version pulled."""
+
+    __tablename__ = "exchange_subscriptions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    base_url: Mapped[str] = mapped_column(Text)
+    list_name: Mapped[str] = mapped_column(String(40))
+    public_key_pem: Mapped[str] = mapped_column(Text)
+    api_key_sealed: Mapped[str] = mapped_column(Text)
+    version: Mapped[int] = mapped_column(BigInteger, default=0)
+    pulled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class IndicatorVersion(Base):

@@ -10,7 +10,7 @@ it must create them again (``create_triggers``); tests/test_api_keys_are_verifie
 fails when a trigger is missing.
 
 Revision ID: 0032
-Revises: 0025
+Revises: 0031
 Create Date: 2026-12-02 15:30:00
 
 """
@@ -22,7 +22,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision: str = '0032'
-down_revision: Union[str, Sequence[str], None] = '0025'
+down_revision: Union[str, Sequence[str], None] = '0031'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 

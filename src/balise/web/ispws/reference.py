@@ -103,7 +103,37 @@ def codes_table() -> str:
     return "\n".join(rows)
 
 
-SECTIONS = {"endpoints": endpoints_table, "codes": codes_table}
+@dataclass(frozen=True)
+class FieldSource:
+    field: str
+    xml: str  # what the CyberTipline document gives
+    defaults: str  # the provider's report defaults (intake/report_defaults.py)
+    otherwise: str
+
+
+#: Where each Annex III field NCMEC's format may lack comes from, in order of precedence.
+FIELD_SOURCES: tuple[FieldSource, ...] = (
+    FieldSource("2 electronic signature (`signature`)", "—", "`signature`",
+                "missing: the provider `PATCH`es, or staff complete"),
+    FieldSource("9 awareness (`awareness`)", "—", "`awareness` (`source`, `detail`)", "as above"),
+    FieldSource("10 reported elsewhere (`reported_elsewhere`)", "—",
+                "`reported_elsewhere` (`reported`, `body`, `reference`)", "as above"),
+    FieldSource("11 content removed (`content_removed`)", "—", "`content_removed`", "as above"),
+    FieldSource("12 decision on the user (`user_decision`)",
+                "`accountPermanentlyDisabled` / `accountTemporarilyDisabled` (row 12 above)",
+                "`user_decision` (only when the XML says nothing)", "as above"),
+    FieldSource("1 contact point, 7 type", "the XML (rows 1 and 7 above)", "—", "as above"),
+)
+
+
+def fields_table() -> str:
+    rows = ["| Annex III field | 1. the CyberTipline XML | 2. the provider's report defaults | 3. otherwise |",
+            "|---|---|---|---|"]
+    rows += [f"| {f.field} | {f.xml} | {f.defaults} | {f.otherwise} |" for f in FIELD_SOURCES]
+    return "\n".join(rows)
+
+
+SECTIONS = {"endpoints": endpoints_table, "codes": codes_table, "fields": fields_table}
 
 
 def begin(name: str) -> str:

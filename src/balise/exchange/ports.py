@@ -1,0 +1,15 @@
+"""The values the exchange's adapters hand to its services."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class FeedFetchError(RuntimeError):
+    """The partner's feed could not be read (network, status, size): try again later."""
+
+
+@dataclass(frozen=True)
+class FetchedPage:
+    body: bytes
+    signature: str  # the Balise-Signature header, "ed25519=<base64>"
