@@ -271,6 +271,7 @@ VOCABULARIES: dict[str, dict[str, str]] = {
         "solicitation_indicators": N_("indicators of solicitation"),
         "url_list": N_("URL list"),
         "reports": N_("reports"),
+        "series": N_("hashes of series"),
     },
     "grant_operation": {
         "match": N_("match hashes"),
@@ -295,6 +296,8 @@ REASONS = {
     "victim_information": N_("the report carries information on a child victim"),
     "youngest_age_band": N_("youngest victim %(n)s years"),
     "waiting": N_("waiting %(n)s h"),
+    "known_series_unidentified": N_("%(n)s item(s) of a known series whose victim is not identified: possible ongoing abuse"),
+    "known_series_identified": N_("%(n)s item(s) of a known series whose victim is identified"),
 }
 
 
