@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from balise.takedown.takedowns import Takedowns
     from balise.takedown.url_inspection import UrlInspector
     from balise.victims.assignment import SeriesAssignment
+    from balise.victims.requests import VictimRequests
     from balise.victims.series import SeriesService
 
 
@@ -245,6 +246,14 @@ class Balise:
         from balise.victims.series import SeriesService
 
         return SeriesService(self.audit, self.clock, self.series_assignment, self.grants)
+
+    @cached_property
+    def victim_requests(self) -> VictimRequests:
+        """Victims' requests filed by coordinating authorities (CSAR Art. 20, 21)."""
+        from balise.victims.requests import VictimRequests
+
+        return VictimRequests(self.audit, self.clock, self.series_assignment, notices=self.notices,
+                              takedowns_check=self.takedowns.recheck_now, holds=self.holds)
 
     @cached_property
     def jobs(self) -> JobQueue:

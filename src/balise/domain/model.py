@@ -10,6 +10,8 @@ class OrgKind(StrEnum):
     HOTLINE = "hotline"
     LAW_ENFORCEMENT = "law_enforcement"
     CENTRE = "centre"
+    # Files victims' requests on their behalf (CSAR Art. 20, 21; docs/victims.md).
+    COORDINATING_AUTHORITY = "coordinating_authority"
 
 
 class Role(StrEnum):

@@ -26,7 +26,7 @@ from starlette.routing import Match, Mount
 from balise import __version__
 from balise.adapters.db.migrate import is_current
 from balise.container import Balise
-from balise.web.api import grants, match, reports
+from balise.web.api import grants, match, reports, victims
 from balise.web.api.contract import request_components
 from balise.web.api.deps import ApiError
 from balise.web.forms import FormGuard, Refusal
@@ -79,6 +79,7 @@ def create_fastapi(balise: Balise) -> FastAPI:
     app.include_router(reports.router)
     app.include_router(match.router)
     app.include_router(grants.router)
+    app.include_router(victims.router)
     app.include_router(ui.router)
     app.include_router(workbench.router)
     app.include_router(media.router)

@@ -905,3 +905,27 @@ class SeriesHead(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     assigned: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class VictimRequest(Base):
+    """A victim's request (CSAR Art. 20 information, Art. 21 removal support) filed by a
+    coordinating authority on the victim's behalf, keyed by the hashes of the material: never
+    by identity. The answer goes back through the authority (docs/victims.md)."""
+
+    __tablename__ = "victim_requests"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    organisation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organisations.id"), index=True)
+    authority_reference: Mapped[str | None] = mapped_column(String(200))
+    hashes: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    removal_support: Mapped[bool] = mapped_column(Boolean, default=False)
+    filed_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The reports found: [{report, provider, received_at, items, forwarded, forwarded_to, removed}].
+    answer: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    removal_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    removal: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # A removal order asked of the competent authority: only the flag and its reference here.
+    order_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    order_reference: Mapped[str | None] = mapped_column(String(200))
+    order_requested_by: Mapped[str | None] = mapped_column(String(300))
