@@ -36,6 +36,7 @@ from balise.web.public import transparency as public_transparency
 from balise.web.ui import routes as ui
 from balise.web.ui import directory, error_rates, media, wellness, workbench
 from balise.web.ui import grants as ui_grants
+from balise.web.ui import series as ui_series
 from balise.web.ui.routes import Forbidden, NotSignedIn
 
 log = logging.getLogger("balise.web")
@@ -82,6 +83,7 @@ def create_fastapi(balise: Balise) -> FastAPI:
     app.include_router(victims.router)
     app.include_router(ui.router)
     app.include_router(workbench.router)
+    app.include_router(ui_series.router)
     app.include_router(media.router)
     app.include_router(directory.router)
     app.include_router(wellness.router)

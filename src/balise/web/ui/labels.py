@@ -278,6 +278,12 @@ VOCABULARIES: dict[str, dict[str, str]] = {
         "download": N_("download indicators"),
         "read_reports": N_("read reports"),
     },
+    "series_status": {
+        "proposed": N_("proposed by Balise"),
+        "confirmed": N_("confirmed by an analyst"),
+        "merged": N_("merged into another series"),
+        "empty": N_("no items any more"),
+    },
     "grant_state": {
         "requested": N_("requested"),
         "awaiting_second_approval": N_("approved once, awaiting a second administrator"),

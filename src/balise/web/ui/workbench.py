@@ -159,6 +159,7 @@ def report_view(request: Request, report_id: uuid.UUID, msg: str = "", err: str 
         context = _report_context(balise, session, report, user)
         org = session.get(Organisation, report.organisation_id) if report.organisation_id else None
         duplicates = {i.id: session.get(Item, i.duplicate_of) for i in report.items if i.duplicate_of}
+        series = {s.item_id: s for s in balise.series.for_report(session, report.id)}
         events = list(report.events)
         routing = _routing_context(session, report)
         # Only whether a contact exists: the name, email and IP are shown by the audited action below.
@@ -169,7 +170,7 @@ def report_view(request: Request, report_id: uuid.UUID, msg: str = "", err: str 
         "deleted_at": public.contact_deleted_at}
     return render(
         request, "report.html", events=events, persons=persons, person_count=person_count, org=org,
-        duplicates=duplicates, msg=msg, err=err, routing=routing, contact=contact, ncmec=ncmec,
+        duplicates=duplicates, series=series, msg=msg, err=err, routing=routing, contact=contact, ncmec=ncmec,
         purposes=REVEAL_PURPOSES, unfounded=UNFOUNDED_REASONS, short=queue_filters.SHORT_ID, **context,
     )
 
