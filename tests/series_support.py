@@ -54,3 +54,31 @@ def report_row(app: Balise, report_id: str) -> Report:
         assert report is not None
         s.expunge(report)
         return report
+
+
+PDQ = "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22"
+
+
+def flipped(pdq: str, bits: int, offset: int = 0) -> str:
+    """``pdq`` with ``bits`` bits flipped from bit ``offset``."""
+    return f"{int(pdq, 16) ^ (((1 << bits) - 1) << offset):064x}"
+
+
+def indexed_items(app: Balise, client, key: str, pdqs: list[str]) -> list[tuple[str, object]]:  # type: ignore[no-untyped-def]
+    """One hash-only report per PDQ, its item given the picture's PDQ and assigned to a series
+    as the media.hash job does (the series service is real; only the decoding is skipped)."""
+    import uuid
+
+    from balise.adapters.db.models import Item
+
+    out = []
+    for n, pdq in enumerate(pdqs):
+        doc = minimal_report(items=[{"kind": "hash_only", "hashes": {"md5": f"{n:032x}"}}])
+        r = client.post("/api/v1/reports", headers=auth(key), json=doc)
+        assert r.status_code == 201, r.text
+        with app.db.transaction() as s:
+            item = s.execute(select(Item).where(Item.report_id == uuid.UUID(r.json()["id"]))).scalar_one()
+            item.hashes, item.media_type = {"pdq": pdq, "pdq_quality": 100}, "image"
+            app.series_assignment.assign(s, item)
+            out.append((r.json()["id"], item.id))
+    return out
