@@ -64,7 +64,7 @@ def _reset_postgres(url: str) -> None:
         conn.execute(text("INSERT INTO audit_head (id, seq, mac) VALUES (1, 0, :mac)"), {"mac": "0" * 64})
         conn.execute(text("INSERT INTO indicator_version (id, version) VALUES (1, 0)"))
         conn.execute(text("INSERT INTO match_access_head (id, seq, mac) VALUES (1, 0, :mac)"), {"mac": "0" * 64})
-        conn.execute(text("INSERT INTO series_head (id, assigned) VALUES (1, 0)"))
+        conn.execute(text("INSERT INTO series_head (id) VALUES (1)"))
     engine.dispose()
 
 

@@ -26,7 +26,7 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from balise.accounts.actors import Actor
@@ -86,6 +86,21 @@ def hashes_for_series(hashes: dict[str, Any] | None, frames: Sequence[dict[str, 
     return None
 
 
+# Built once: assignment runs for every hashed item, and building a statement cost more than
+# running it (benchmarks/bench_series.py).
+_LOCK = select(SeriesHead.id).where(SeriesHead.id == 1).with_for_update()
+_EXISTING = select(SeriesHash.series_id).where(SeriesHash.item_id == bindparam("item")).limit(1)
+_SINCE = (select(SeriesHash.id, SeriesHash.pdq).where(SeriesHash.id > bindparam("seen"))
+          .order_by(SeriesHash.id).limit(bindparam("limit")))
+_NEIGHBOUR_ROWS = (select(SeriesHash.id, SeriesHash.item_id, SeriesHash.series_id, Series.status)
+                   .outerjoin(Series, Series.id == SeriesHash.series_id)
+                   .where(SeriesHash.id.in_(bindparam("ids", expanding=True))))
+_SIZES = select(Series.id, Series.item_count).where(Series.id.in_(bindparam("ids", expanding=True)))
+_INSERT = insert(SeriesHash)
+_ONE_MORE = (update(Series).where(Series.id == bindparam("sid"))
+             .values(item_count=Series.item_count + 1, updated_at=bindparam("now")))
+
+
 class SeriesIndex:
     """The per-process PdqIndex over ``series_hashes`` (ids are the rows' ids)."""
 
@@ -101,8 +116,7 @@ class SeriesIndex:
                 self._index = self._build(session)
                 return
             while True:
-                rows = session.execute(select(SeriesHash.id, SeriesHash.pdq).where(SeriesHash.id > self.seen)
-                                       .order_by(SeriesHash.id).limit(_READ_BATCH)).all()
+                rows = session.connection().execute(_SINCE, {"seen": self.seen, "limit": _READ_BATCH}).all()
                 if not rows:
                     return
                 ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
@@ -113,8 +127,7 @@ class SeriesIndex:
         ids_parts, word_parts = [], []
         last = 0
         while True:
-            rows = session.execute(select(SeriesHash.id, SeriesHash.pdq).where(SeriesHash.id > last)
-                                   .order_by(SeriesHash.id).limit(_READ_BATCH)).all()
+            rows = session.connection().execute(_SINCE, {"seen": last, "limit": _READ_BATCH}).all()
             if not rows:
                 break
             ids_parts.append(np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows)))
@@ -150,7 +163,7 @@ class SeriesAssignment:
 
     def lock(self, session: Session) -> None:
         """The head lock: series assignment and analysts' changes to series are serialised."""
-        session.execute(select(SeriesHead.id).where(SeriesHead.id == 1).with_for_update()).first()
+        session.connection().execute(_LOCK).first()
 
     def assign(self, session: Session, item: Item, frames: Sequence[dict[str, Any]] | None = None) -> int | None:
         """Index ``item``'s perceptual hashes and link it to a series when it lands near other
@@ -161,7 +174,7 @@ class SeriesAssignment:
             return None
         self.index.maybe_compact()
         self.lock(session)
-        existing = session.execute(select(SeriesHash.series_id).where(SeriesHash.item_id == item.id).limit(1)).first()
+        existing = session.connection().execute(_EXISTING, {"item": item.id}).first()
         if existing is not None:
             return existing[0]
         self.index.catch_up(session)
@@ -171,19 +184,22 @@ class SeriesAssignment:
         series_id = None
         if decision is not None:
             series_id = self._apply(session, item, decision, now)
-        session.add_all([SeriesHash(item_id=item.id, report_id=item.report_id, kind=found.kind, pdq=value,
-                                    series_id=series_id, distance=decision.distance if decision else None,
-                                    linked_by=f"system:{SYSTEM.id}" if series_id else None,
-                                    linked_at=now if series_id else None, created_at=now)
-                         for value in found.values])
-        session.execute(update(SeriesHead).where(SeriesHead.id == 1).values(assigned=SeriesHead.assigned + 1))
+        linked_by = f"system:{SYSTEM.id}" if series_id else None
+        session.connection().execute(_INSERT, [{"item_id": item.id, "report_id": item.report_id, "kind": found.kind, "pdq": value,
+                                   "series_id": series_id, "distance": decision.distance if decision else None,
+                                   "linked_by": linked_by, "linked_at": now if series_id else None, "created_at": now}
+                                  for value in found.values])
         if series_id is not None:
-            session.flush()
-            count = self.recount(session, series_id)
+            assert decision is not None
+            if decision.series_id is None or decision.adopt or decision.merge:
+                count = self.recount(session, series_id)
+            else:  # the usual case: one more item in an existing series
+                session.connection().execute(_ONE_MORE, {"sid": series_id, "now": now})
+                count = None
             self._audit.record(session, AuditEvent.SERIES_LINK, SYSTEM, "item", str(item.id), PURPOSE,
                                {"series": reference(series_id), "report": str(item.report_id),
-                                "distance": decision.distance if decision else None, "automatic": True,
-                                "items_in_series": count})
+                                "distance": decision.distance, "automatic": True,
+                                **({"items_in_series": count} if count is not None else {})})
         return series_id
 
     def _neighbours(self, session: Session, item_id: uuid.UUID, found: ItemHashes) -> list[Neighbour]:
@@ -192,9 +208,7 @@ class SeriesAssignment:
         q_rows, ids, dists = self.index.query(found.values, self._threshold)
         if ids.size == 0:
             return []
-        rows = session.execute(select(SeriesHash.id, SeriesHash.item_id, SeriesHash.series_id, Series.status)
-                               .outerjoin(Series, Series.id == SeriesHash.series_id)
-                               .where(SeriesHash.id.in_(sorted({int(i) for i in ids.tolist()})))).all()
+        rows = session.connection().execute(_NEIGHBOUR_ROWS, {"ids": sorted({int(i) for i in ids.tolist()})}).all()
         by_row = {r[0]: r for r in rows}
         # Per neighbouring item: which of our hashes have a neighbour there, and the nearest.
         hit_rows: dict[uuid.UUID, set[int]] = {}
@@ -217,7 +231,7 @@ class SeriesAssignment:
         ids = sorted({n.series_id for n in neighbours if n.series_id is not None})
         if not ids:
             return {}
-        return dict(session.execute(select(Series.id, Series.item_count).where(Series.id.in_(ids))).all())
+        return dict(session.connection().execute(_SIZES, {"ids": ids}).all())
 
     def _apply(self, session: Session, item: Item, decision: Any, now: datetime) -> int:
         target = decision.series_id

@@ -904,7 +904,6 @@ class SeriesHead(Base):
     __tablename__ = "series_head"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    assigned: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
 class VictimRequest(Base):

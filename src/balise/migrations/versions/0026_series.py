@@ -62,10 +62,9 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_series_hashes_series_id'), ['series_id'], unique=False)
     op.create_table('series_head',
     sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('assigned', sa.BigInteger(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_series_head'))
     )
-    op.execute("INSERT INTO series_head (id, assigned) VALUES (1, 0)")
+    op.execute("INSERT INTO series_head (id) VALUES (1)")
 
 
 def downgrade() -> None:
