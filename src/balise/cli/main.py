@@ -464,6 +464,8 @@ def demo(
     lines = [f"DEMO provider API key: {result.api_key}", f"DEMO staff password: {demo_mod.DEMO_PASSWORD}"]
     if result.ispws:
         lines.append(f"DEMO provider NCMEC-compatible API (/ispws) Basic credentials: {result.ispws[0]}:{result.ispws[1]}")
+    if result.authority_key:
+        lines.append(f"DEMO coordinating authority API key (victims' requests): {result.authority_key}")
     lines += [f"DEMO user {u} ({r}) TOTP secret: {s}" for u, r, s in result.users]
     creds.write_text("\n".join(lines) + "\n", encoding="utf-8")
     creds.chmod(0o600)
