@@ -341,7 +341,7 @@ def org_reinstate(name: str, reason: Reason) -> None:
 @org_app.command("create")
 def org_create(
     name: str,
-    kind: Annotated[OrgKind, typer.Option(help="provider, hotline, law_enforcement or centre")],
+    kind: Annotated[OrgKind, typer.Option(help="provider, hotline, law_enforcement, centre or coordinating_authority")],
     country: Annotated[str | None, typer.Option(help="ISO 3166-1 alpha-2")] = None,
     contact_email: Annotated[str | None, typer.Option()] = None,
     scope: Annotated[list[Scope] | None, typer.Option(help="API key scope (repeat); default reports:write and reports:read")] = None,
