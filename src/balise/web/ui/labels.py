@@ -257,6 +257,7 @@ VOCABULARIES: dict[str, dict[str, str]] = {
         "hotline": N_("hotline"),
         "law_enforcement": N_("law enforcement"),
         "centre": N_("EU Centre"),
+        "coordinating_authority": N_("coordinating authority"),
     },
     "reveal_purpose": {
         "classify": N_("classify the item"),
