@@ -17,5 +17,5 @@ def test_every_event_type_is_documented_and_every_documented_type_exists():
 
 def test_event_types_are_subject_colon_action():
     for event in AuditEvent:
-        assert re.fullmatch(r"[a-z]+:[a-z_]+", event.value)
+        assert re.fullmatch(r"[a-z]+(_[a-z]+)*:[a-z_]+", event.value)
         assert event.subject and event.action

@@ -123,6 +123,7 @@ def demo(tmp_path: Path, sqlite_template: Path) -> Iterator[tuple[Balise, str, d
     assert wait_for(lambda: server.started, 30), "the server did not start"
     try:
         yield balise, f"http://127.0.0.1:{port}", {"report_id": report_id, "order_id": order_id, "indicator_id": indicator_id,
+                                                    "ref": "S-000001",
                                                     **{f"user:{k}": v for k, v in secrets.items()}}
     finally:
         server.should_exit = True

@@ -54,6 +54,9 @@ if TYPE_CHECKING:
     from balise.takedown.routing import Router
     from balise.takedown.takedowns import Takedowns
     from balise.takedown.url_inspection import UrlInspector
+    from balise.victims.assignment import SeriesAssignment
+    from balise.victims.requests import VictimRequests
+    from balise.victims.series import SeriesService
 
 
 # A package zip without a record is removed only when older than this: a build still in its
@@ -259,7 +262,30 @@ class Balise:
 
         return MediaHashing(self.db.sessions, self.audit, self.clock, evidence=self.evidence, matcher=self.matcher,
                             media_hasher=self._hash_with_preview, tmp_dir=self.settings.data_dir / "tmp",
-                            when_hashed=self._after_hashing, keep_preview=self._keep_preview)
+                            when_hashed=self._after_hashing, keep_preview=self._keep_preview,
+                            when_item_hashed=lambda session, item, frames: self.series_assignment.assign(
+                                session, item, frames))
+
+    @cached_property
+    def series_assignment(self) -> SeriesAssignment:
+        """Series of near-duplicates across reports, assigned at hashing time (docs/victims.md)."""
+        from balise.victims.assignment import SeriesAssignment
+
+        return SeriesAssignment(self.audit, self.clock)
+
+    @cached_property
+    def series(self) -> SeriesService:
+        from balise.victims.series import SeriesService
+
+        return SeriesService(self.audit, self.clock, self.series_assignment, self.grants)
+
+    @cached_property
+    def victim_requests(self) -> VictimRequests:
+        """Victims' requests filed by coordinating authorities (CSAR Art. 20, 21)."""
+        from balise.victims.requests import VictimRequests
+
+        return VictimRequests(self.audit, self.clock, self.series_assignment, notices=self.notices,
+                              takedowns_check=self.takedowns.recheck_now, holds=self.holds)
 
     @cached_property
     def jobs(self) -> JobQueue:
@@ -287,7 +313,8 @@ class Balise:
     def triage(self) -> Triage:
         from balise.casework.triage import Triage
 
-        return Triage(self.db.sessions, self.audit, self.clock)
+        return Triage(self.db.sessions, self.audit, self.clock,
+                      series_links=lambda session, report_id: self.series.links_for_triage(session, report_id))
 
     @cached_property
     def assessment(self) -> Assessment:

@@ -68,6 +68,7 @@ class DemoResult:
     ispws: tuple[str, str] | None = None  # NCMEC-compatible API user name and password
     # The DEMO HMA platform's key: it may download the known_indicators exchange list.
     exchange_key: str | None = None
+    authority_key: str | None = None  # the DEMO coordinating authority's key (victims' requests)
 
 
 def has_data(balise: Balise) -> bool:
@@ -276,15 +277,17 @@ def seed(balise: Balise, reports: int = 6, error_history: bool = True) -> DemoRe
             actor=provider_actor, organisation_id=provider_id, report=report, files=files,
             fingerprint=request_fingerprint(document, files), idempotency_key=None, is_demo=True,
         )
+    series_reports = _file_series_reports(balise, provider_id, provider_actor, now) if reports else []
     if error_history:
         seed_error_rate_history(balise, provider_id, provider_actor)
     balise.run_jobs()  # triage the demo reports now, so the queue is ready
+    authority_key = _identify_series_and_answer_a_victim(balise, series_reports) if series_reports else None
     with balise.db.transaction() as session:
         balise.error_rates.store_recent(session)  # what the nightly job stores, at once
     _demo_oversight(balise, provider_actor, str(provider_id), str(key.key_id))
     _seed_orders(balise, actor)
-    return DemoResult(api_key=key.plaintext, users=users, reports=reports, ispws=(ispws.username, ispws.password),
-                      exchange_key=exchange_key)
+    return DemoResult(api_key=key.plaintext, users=users, reports=reports + len(series_reports),
+                      ispws=(ispws.username, ispws.password), exchange_key=exchange_key, authority_key=authority_key)
 
 
 def _seed_orders(balise: Balise, actor: Actor) -> None:
@@ -333,6 +336,80 @@ def _seed_orders(balise: Balise, actor: Actor) -> None:
                 balise.orders.transition(session, order.id, "received", staff, at=now - timedelta(days=3))
                 balise.orders.report_execution(session, order.id, staff, "disabled", now - timedelta(days=2),
                                                "DEMO: DNS blocking in place")
+
+
+def demo_variant(seed: int, kind: int) -> bytes:
+    """Another file of the same DEMO picture (resized, cropped a little, re-encoded): a
+    near-duplicate within the PDQ threshold, as copies of one picture are."""
+    img = Image.open(io.BytesIO(demo_image(seed, (800, 600))))
+    img = [img.resize((640, 480)), img.crop((8, 6, 792, 594)).resize((700, 525)), img.resize((400, 300))][kind % 3]
+    out = io.BytesIO()
+    img.save(out, "JPEG", quality=80 - (kind % 3) * 5)
+    return out.getvalue()
+
+
+# Series (docs/victims.md): two DEMO pictures, each reported several times in near-duplicate
+# copies; three reports carry them: picture 2026 in all three, picture 2027 in the first and last.
+SERIES_PLAN = (((2026, 0), (2027, 0)), ((2026, 1),), ((2026, 2), (2027, 2)))
+
+
+def _file_series_reports(balise: Balise, provider_id: uuid.UUID, provider_actor: Actor,
+                         now: datetime) -> list[uuid.UUID]:
+    filed = []
+    for n, pictures in enumerate(SERIES_PLAN):
+        files, items = {}, []
+        for m, (seed, kind) in enumerate(pictures):
+            name = f"file{m}"
+            files[name] = UploadedFile(part=name, stream=io.BytesIO(demo_variant(seed, kind)),
+                                       filename=f"demo-series-{seed}-{kind}.jpg", content_type="image/jpeg")
+            items.append({"kind": "media", "file": name, "filename": f"demo-series-{seed}-{kind}.jpg"})
+        document = {
+            "reported_at": (now - timedelta(days=3 - n)).isoformat(), "signature": "DEMO-SIGNATURE",
+            "provider": {"contact_point": {"name": "DEMO Trust & Safety", "email": "ts@provider.demo.invalid"}},
+            "reported_elsewhere": {"reported": False}, "type": "new_csam",
+            "service": {"type": "hosting", "url": f"https://provider.demo.invalid/series/{n}"},
+            "awareness": {"source": "user_flag"}, "content_removed": True, "user_decision": "suspend",
+            "additional_info": "DEMO report: copies of generated benign pictures, forming DEMO series.",
+            "items": items,
+        }
+        report = ReportIn.model_validate(document)
+        balise.intake.prepare_files(report, files)
+        filed.append(balise.intake.file(
+            actor=provider_actor, organisation_id=provider_id, report=report, files=files,
+            fingerprint=request_fingerprint(document, files), idempotency_key=None, is_demo=True,
+        ).report.id)
+    return filed
+
+
+def _identify_series_and_answer_a_victim(balise: Balise, series_reports: list[uuid.UUID]) -> str:
+    """The smaller DEMO series is marked identified by the DEMO police liaison (a DEMO case
+    reference); a DEMO coordinating authority files a victim's request for the larger one's
+    picture, which Balise answers. Returns the authority's API key."""
+    from sqlalchemy import select
+
+    from balise.adapters.db.models import SeriesHash, User
+    from balise.detection.adapters.media_hash import hash_image_bytes
+
+    actor = Actor.system("demo")
+    with balise.db.transaction() as session:
+        rows = session.execute(select(SeriesHash.series_id, SeriesHash.report_id)
+                               .where(SeriesHash.report_id.in_(series_reports), SeriesHash.series_id.is_not(None))).all()
+        spans: dict[int, set[uuid.UUID]] = {}
+        for sid, rid in rows:
+            spans.setdefault(sid, set()).add(rid)
+        liaison = session.execute(select(User).where(User.role == Role.LE_LIAISON.value)).scalars().first()
+        smaller = min(spans, key=lambda sid: len(spans[sid])) if len(spans) > 1 else None
+        if smaller is not None and liaison is not None:
+            balise.series.identify(session, Actor.staff(str(liaison.id), liaison.username), smaller,
+                                   "DEMO-FR-2026-0001", "DEMO: the victim was identified by the DEMO police unit")
+        authority = balise.organisations.create(session, actor, name="DEMO Coordinating authority (FR)",
+                                                kind=OrgKind.COORDINATING_AUTHORITY, country="FR", is_demo=True)
+        key = balise.organisations.issue_key(session, actor, authority, [Scope.REPORTS_READ], "demo authority key")
+        pdq = hash_image_bytes(demo_image(2026, (800, 600))).pdq
+        balise.victim_requests.file(session, Actor.organisation(str(authority.id), authority.name), authority.id,
+                                    {"hashes": [{"type": "pdq", "value": pdq}],
+                                     "authority_reference": "DEMO-CA-2026-001"})
+        return key.plaintext
 
 
 STATISTICS_COUNTRIES = ("FR", "DE", "NL")

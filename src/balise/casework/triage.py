@@ -19,6 +19,7 @@ from balise.detection.adapters.pdq_index import hamming, hex_to_words
 from balise.detection.media_hashing import has_pending
 from balise.domain.audit import AuditEvent
 from balise.domain.indicators import PDQ_MATCH_THRESHOLD, IndicatorStatus
+from balise.domain.series import SeriesLink
 from balise.domain.states import ReportState, check_transition
 from balise.domain.triage import missing_fields, priority
 from balise.governance.audit import AuditTrail
@@ -61,8 +62,11 @@ def report_facts(report: Report) -> dict[str, Any]:
 
 class Triage:
     def __init__(self, new_session: Callable[[], Session], audit: AuditTrail, clock: Callable[[], datetime],
-                 pdq_threshold: int = PDQ_MATCH_THRESHOLD) -> None:
+                 pdq_threshold: int = PDQ_MATCH_THRESHOLD,
+                 series_links: Callable[[Session, uuid.UUID], list[SeriesLink]] | None = None) -> None:
         self._new_session = new_session
+        # The report's items in series known from other reports (balise/victims), for the score.
+        self._series_links = series_links
         self._audit = audit
         self._clock = clock
         self._threshold = pdq_threshold
@@ -90,7 +94,8 @@ class Triage:
             unmatched = sum(1 for i in report.items if i.kind == "media" and not i.matched and i.outcome is None)
             score, reasons = priority(urgent=report.urgent, imminent_threat=report.imminent_threat,
                                       unmatched_media=unmatched, victims=report.victims,
-                                      received_at=report.created_at, now=now)
+                                      received_at=report.created_at, now=now,
+                                      series_links=self._series_links(session, report.id) if self._series_links else None)
             report.priority = score
             report.priority_reasons = [r.as_dict() for r in reasons]
             report.triaged_at = now

@@ -532,6 +532,8 @@ def demo(
         lines.append(f"DEMO provider NCMEC-compatible API (/ispws) Basic credentials: {result.ispws[0]}:{result.ispws[1]}")
     if result.exchange_key:
         lines.append(f"DEMO HMA platform API key (exchange list known_indicators): {result.exchange_key}")
+    if result.authority_key:
+        lines.append(f"DEMO coordinating authority API key (victims' requests): {result.authority_key}")
     lines += [f"DEMO user {u} ({r}) TOTP secret: {s}" for u, r, s in result.users]
     creds.write_text("\n".join(lines) + "\n", encoding="utf-8")
     creds.chmod(0o600)
@@ -993,6 +995,9 @@ app.add_typer(report_app, name="report")
 from balise.cli.exchange import exchange_app  # noqa: E402
 
 app.add_typer(exchange_app, name="exchange")
+from balise.cli.series import series_app  # noqa: E402
+
+app.add_typer(series_app, name="series")
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -140,7 +140,8 @@ class MediaHashing:
     def __init__(self, new_session: Callable[[], Session], audit: AuditTrail, clock: Callable[[], datetime], *,
                  evidence: VaultReader, matcher: MatchPort, media_hasher: Callable[[str], dict[str, Any]],
                  tmp_dir: Path, when_hashed: Callable[[Session, Report], None],
-                 keep_preview: Callable[[Session, str, Any, Actor], Any] | None = None) -> None:
+                 keep_preview: Callable[[Session, str, Any, Actor], Any] | None = None,
+                 when_item_hashed: Callable[[Session, Item, list[dict[str, Any]] | None], None] | None = None) -> None:
         self._new_session = new_session
         self._audit = audit
         self._clock = clock
@@ -155,6 +156,9 @@ class MediaHashing:
         # anyway) encrypted in the vault, in the transaction that records the hashes; returns
         # the stored blob, to discard if that transaction fails (docs/workbench.md).
         self._keep_preview = keep_preview
+        # Called in the transaction that records each item's hashes, with a video's vPDQ frames
+        # (which the item does not keep): the series assignment (balise/victims/assignment.py).
+        self._when_item_hashed = when_item_hashed
 
     def enqueue(self, jobs: Any, session: Session, report: Report) -> int:
         """Queue one job per pending item of ``report`` in the caller's transaction."""
@@ -233,6 +237,9 @@ class MediaHashing:
                                {"report": str(report.id), "hash_status": status, "matched": item.matched,
                                 "matches": len(matches)})
             session.flush()
+            if self._when_item_hashed is not None:
+                frames = next((q.frames for q in found.queries if q.type == "vpdq"), None)
+                self._when_item_hashed(session, item, frames)
             pending = session.execute(
                 select(func.count()).select_from(Item).where(Item.report_id == report.id, Item.hash_status == PENDING)
             ).scalar_one()

@@ -142,6 +142,23 @@ class AuditEvent(StrEnum):
     TRANSPARENCY_BUILD = "transparency:build"
     AUDIT_CHECKPOINT = "audit:checkpoint"
 
+    # Series and identified victims, victims' requests (docs/victims.md).
+    SERIES_CREATE = "series:create"
+    SERIES_LINK = "series:link"
+    SERIES_MERGE = "series:merge"
+    SERIES_SPLIT = "series:split"
+    SERIES_CONFIRM = "series:confirm"
+    SERIES_IDENTIFY = "series:identify"
+    SERIES_READ = "series:read"
+    SERIES_EXPORT = "series:export"
+    SERIES_RECLUSTER = "series:recluster"
+    VICTIM_REQUEST_FILE = "victim_request:file"
+    VICTIM_REQUEST_REFUSE = "victim_request:refuse"
+    VICTIM_REQUEST_ANSWER = "victim_request:answer"
+    VICTIM_REQUEST_READ = "victim_request:read"
+    VICTIM_REQUEST_REMOVAL = "victim_request:removal"
+    VICTIM_REQUEST_ORDER = "victim_request:order"
+
     CLOCK_OVERDUE = "clock:overdue"
     CLOCK_WARNING = "clock:warning"
     # Article 36 submissions, indicator provenance and the URL list (docs/orders.md).

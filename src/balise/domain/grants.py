@@ -22,6 +22,8 @@ class GrantDatabase(StrEnum):
     SOLICITATION_INDICATORS = "solicitation_indicators"
     URL_LIST = "url_list"
     REPORTS = "reports"
+    # The hashes of a series of near-duplicates (docs/victims.md), downloaded by a partner.
+    SERIES = "series"
 
 
 class GrantOperation(StrEnum):
@@ -48,6 +50,7 @@ DATABASE_LABELS = {
     GrantDatabase.SOLICITATION_INDICATORS: "indicators of solicitation",
     GrantDatabase.URL_LIST: "URL list",
     GrantDatabase.REPORTS: "reports",
+    GrantDatabase.SERIES: "hashes of series",
 }
 OPERATION_LABELS = {
     GrantOperation.MATCH: "match hashes",
@@ -60,7 +63,7 @@ INDICATOR_DATABASES = frozenset({GrantDatabase.KNOWN_INDICATORS, GrantDatabase.N
 #: Which databases each operation applies to.
 APPLIES_TO = {
     GrantOperation.MATCH: INDICATOR_DATABASES,
-    GrantOperation.DOWNLOAD: INDICATOR_DATABASES,
+    GrantOperation.DOWNLOAD: INDICATOR_DATABASES | {GrantDatabase.SERIES},
     GrantOperation.READ_REPORTS: frozenset({GrantDatabase.REPORTS}),
 }
 DATABASE_OF_KIND = {

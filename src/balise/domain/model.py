@@ -12,6 +12,7 @@ class OrgKind(StrEnum):
     CENTRE = "centre"
     # Issues orders (CSAR Art. 7, 14, 16) with its API key (docs/orders.md).
     # A Member State's coordinating authority (CSAR Art. 25): submits confirmed material (Art. 36).
+    # Files victims' requests on their behalf (CSAR Art. 20, 21; docs/victims.md).
     COORDINATING_AUTHORITY = "coordinating_authority"
 
 

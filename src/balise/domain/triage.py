@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from balise.domain.series import SeriesLink, triage_reasons
+
 # Annex III information a report should carry, with the point it comes from. Intake refuses
 # a report without the core fields (type, time stamp, service, awareness, removal, items);
 # these are the ones whose absence sends the report back to the provider.
@@ -75,6 +77,7 @@ def priority(
     victims: list[dict[str, Any]] | None,
     received_at: datetime,
     now: datetime,
+    series_links: list[SeriesLink] | None = None,
 ) -> tuple[int, list[Reason]]:
     reasons: list[Reason] = []
     if urgent:
@@ -90,6 +93,9 @@ def priority(
         if bands:
             youngest = min(bands, key=lambda b: int(b.split("-")[0]))
             reasons.append(Reason("youngest_age_band", AGE_BAND_POINTS[youngest], f"youngest victim {youngest} years"))
+    # Items landing in a series known from other reports: higher when its victim is not
+    # identified (possible ongoing abuse); said, without points, when identified.
+    reasons += [Reason(code, points, detail) for code, points, detail in triage_reasons(series_links or [])]
     hours = max(0, int((now - received_at).total_seconds() // 3600))
     if hours:
         reasons.append(Reason("waiting", min(WAIT_CAP, hours * PER_HOUR_WAITING), f"waiting {hours} h"))

@@ -150,6 +150,18 @@ class Takedowns:
         self._jobs.enqueue(session, TAKEDOWN_CHECK_JOB, {"item_id": str(takedown.item_id)},
                            run_at=takedown.next_check_at, dedupe_key=f"takedown:{takedown.item_id}")
 
+    def recheck_now(self, session: Session, takedown: Takedown, dedupe_key: str) -> bool:
+        """Check a notified URL again now (a victim's removal support, docs/victims.md), in the
+        caller's transaction; False when the host was never notified or the URL is removed or
+        on hold (nothing to check yet, or nothing any more)."""
+        if takedown.host_notified_at is None or takedown.status not in ("watching", "not_removed"):
+            return False
+        now = self._clock()
+        takedown.status, takedown.next_check_at = "watching", now
+        self._jobs.enqueue(session, TAKEDOWN_CHECK_JOB, {"item_id": str(takedown.item_id)}, run_at=now,
+                           dedupe_key=dedupe_key)
+        return True
+
     # -- the check (a job) -------------------------------------------------------------------
 
     def handle_check(self, payload: dict[str, Any]) -> None:

@@ -26,7 +26,7 @@ from starlette.routing import Match, Mount
 from balise import __version__
 from balise.adapters.db.migrate import is_current
 from balise.container import Balise
-from balise.web.api import exchange, grants, match, orders, report_defaults, reports, submissions, url_list
+from balise.web.api import exchange, grants, match, orders, report_defaults, reports, submissions, url_list, victims
 from balise.web.api.contract import request_components
 from balise.web.api.deps import ApiError
 from balise.web.forms import FormGuard, Refusal
@@ -38,6 +38,7 @@ from balise.web.ui import directory, error_rates, media, wellness, workbench
 from balise.web.ui import grants as ui_grants
 from balise.web.ui import orders as ui_orders
 from balise.web.ui import submissions as ui_submissions
+from balise.web.ui import series as ui_series
 from balise.web.ui.routes import Forbidden, NotSignedIn
 
 log = logging.getLogger("balise.web")
@@ -86,8 +87,10 @@ def create_fastapi(balise: Balise) -> FastAPI:
     app.include_router(url_list.router)
     app.include_router(exchange.router)
     app.include_router(report_defaults.router)
+    app.include_router(victims.router)
     app.include_router(ui.router)
     app.include_router(workbench.router)
+    app.include_router(ui_series.router)
     app.include_router(media.router)
     app.include_router(directory.router)
     app.include_router(wellness.router)

@@ -1098,6 +1098,8 @@ class OrderSigningKey(Base):
     public_key: Mapped[str] = mapped_column(String(64))  # base64 of the 32 raw bytes
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
 class UrlListExport(Base):
     """One export of the URL list for a blocking order, to the internet access providers it names."""
 
@@ -1133,3 +1135,77 @@ class UrlListVerification(Base):
     results: Mapped[list[Any]] = mapped_column(JSON)
     started_at: Mapped[datetime] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Series(Base):
+    """A series of near-duplicate material across reports (docs/victims.md): proposed by the
+    perceptual-hash graph, confirmed, split or merged by analysts; marked by a law-enforcement
+    partner as depicting an identified victim with a case reference only, never an identity."""
+
+    __tablename__ = "series"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    status: Mapped[str] = mapped_column(String(16), index=True)  # proposed, confirmed, merged, empty
+    merged_into: Mapped[int | None] = mapped_column(ForeignKey("series.id"))
+    item_count: Mapped[int] = mapped_column(Integer, default=0)
+    identified: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+    case_reference: Mapped[str | None] = mapped_column(String(200))
+    identified_by: Mapped[str | None] = mapped_column(String(300))
+    identified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    confirmed_by: Mapped[str | None] = mapped_column(String(300))
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class SeriesHash(Base):
+    """One perceptual hash of a hashed item, in the series index: a picture's PDQ, or one kept
+    frame of a video's vPDQ (several rows per video). Rows are appended under the series head
+    lock, so their ids grow in commit order and an index process catches up by id."""
+
+    __tablename__ = "series_hashes"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+    item_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), index=True)
+    report_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(8))  # pdq, vpdq
+    pdq: Mapped[str] = mapped_column(String(64), index=True)
+    series_id: Mapped[int | None] = mapped_column(ForeignKey("series.id"), index=True)
+    # Distance to the nearest member when it was linked, and who linked it (system or analyst).
+    distance: Mapped[int | None] = mapped_column(Integer)
+    linked_by: Mapped[str | None] = mapped_column(String(300))
+    linked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class SeriesHead(Base):
+    """One row (id 1): the lock that serialises series assignment, so that two items landing
+    near each other at once end in one series."""
+
+    __tablename__ = "series_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+
+
+class VictimRequest(Base):
+    """A victim's request (CSAR Art. 20 information, Art. 21 removal support) filed by a
+    coordinating authority on the victim's behalf, keyed by the hashes of the material: never
+    by identity. The answer goes back through the authority (docs/victims.md)."""
+
+    __tablename__ = "victim_requests"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    organisation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organisations.id"), index=True)
+    authority_reference: Mapped[str | None] = mapped_column(String(200))
+    hashes: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    removal_support: Mapped[bool] = mapped_column(Boolean, default=False)
+    filed_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The reports found: [{report, provider, received_at, items, forwarded, forwarded_to, removed}].
+    answer: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    removal_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    removal: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # A removal order asked of the competent authority: only the flag and its reference here.
+    order_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    order_reference: Mapped[str | None] = mapped_column(String(200))
+    order_requested_by: Mapped[str | None] = mapped_column(String(300))

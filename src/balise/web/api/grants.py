@@ -35,7 +35,7 @@ class GrantRequestIn(BaseModel):
     """What an organisation asks for, why, on what basis and for how long."""
 
     model_config = ConfigDict(extra="forbid")
-    databases: Annotated[list[GrantDatabase], Field(min_length=1, max_length=5)] = Field(
+    databases: Annotated[list[GrantDatabase], Field(min_length=1, max_length=6)] = Field(
         description="the databases the grant covers")
     operations: Annotated[list[GrantOperation], Field(min_length=1, max_length=3)] = Field(
         description="`match` and `download` apply to the indicator databases and the URL list, "

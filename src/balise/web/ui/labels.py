@@ -408,6 +408,7 @@ VOCABULARIES: dict[str, dict[str, str]] = {
         "solicitation_indicators": N_("indicators of solicitation"),
         "url_list": N_("URL list"),
         "reports": N_("reports"),
+        "series": N_("hashes of series"),
     },
     "grant_operation": {
         "match": N_("match hashes"),
@@ -448,6 +449,12 @@ VOCABULARIES: dict[str, dict[str, str]] = {
         "unreachable": N_("unreachable"),
         "refused": N_("not fetched (refused address)"),
         "error": N_("error"),
+    },
+    "series_status": {
+        "proposed": N_("proposed by Balise"),
+        "confirmed": N_("confirmed by an analyst"),
+        "merged": N_("merged into another series"),
+        "empty": N_("no items any more"),
     },
     "grant_state": {
         "requested": N_("requested"),
@@ -499,6 +506,8 @@ REASONS = {
     "victim_information": N_("the report carries information on a child victim"),
     "youngest_age_band": N_("youngest victim %(n)s years"),
     "waiting": N_("waiting %(n)s h"),
+    "known_series_unidentified": N_("%(n)s item(s) of a known series whose victim is not identified: possible ongoing abuse"),
+    "known_series_identified": N_("%(n)s item(s) of a known series whose victim is identified"),
 }
 
 

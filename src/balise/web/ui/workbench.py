@@ -165,6 +165,7 @@ def report_view(request: Request, report_id: uuid.UUID, msg: str = "", err: str 
         context = _report_context(balise, session, report, user)
         org = session.get(Organisation, report.organisation_id) if report.organisation_id else None
         duplicates = {i.id: session.get(Item, i.duplicate_of) for i in report.items if i.duplicate_of}
+        series = {s.item_id: s for s in balise.series.for_report(session, report.id)}
         events = list(report.events)
         routing = _routing_context(session, report)
         # Only whether a contact exists: the name, email and IP are shown by the audited action below.
@@ -178,7 +179,7 @@ def report_view(request: Request, report_id: uuid.UUID, msg: str = "", err: str 
         request, "report.html", events=events, persons=persons, person_count=person_count, org=org,
         duplicates=duplicates, msg=msg, err=err, routing=routing, contact=contact, ncmec=ncmec,
         purposes=REVEAL_PURPOSES, unfounded=UNFOUNDED_REASONS, short=queue_filters.SHORT_ID, orders=orders,
-        **context,
+        series=series, **context,
     )
 
 
