@@ -301,10 +301,8 @@ def _seed_orders(balise: Balise, actor: Actor) -> None:
     from balise.orders.registry import Sender
 
     now = datetime.now(timezone.utc)
-    authority = "DEMO Coordinating Authority France"
+    authority = DEMO_AUTHORITY  # created with the other DEMO organisations
     with balise.db.transaction() as session:
-        balise.organisations.create(session, actor, name=authority, kind=OrgKind.COORDINATING_AUTHORITY,
-                                    country="FR", is_demo=True)
         first = session.execute(select(Item.report_id, Item.url).join(Report, Report.id == Item.report_id).where(
             Report.is_demo.is_(True), Item.url.is_not(None)).order_by(Item.url)).first()
         common = {"issuing_authority": {"name": authority, "member_state": "FR", "contact": "orders@ca.demo.invalid"},
@@ -402,8 +400,9 @@ def _identify_series_and_answer_a_victim(balise: Balise, series_reports: list[uu
         if smaller is not None and liaison is not None:
             balise.series.identify(session, Actor.staff(str(liaison.id), liaison.username), smaller,
                                    "DEMO-FR-2026-0001", "DEMO: the victim was identified by the DEMO police unit")
-        authority = balise.organisations.create(session, actor, name="DEMO Coordinating authority (FR)",
-                                                kind=OrgKind.COORDINATING_AUTHORITY, country="FR", is_demo=True)
+        # The same DEMO authority that submits indicators and issues the DEMO orders.
+        authority = balise.organisations.get_by_name(session, DEMO_AUTHORITY)
+        assert authority is not None
         key = balise.organisations.issue_key(session, actor, authority, [Scope.REPORTS_READ], "demo authority key")
         pdq = hash_image_bytes(demo_image(2026, (800, 600))).pdq
         balise.victim_requests.file(session, Actor.organisation(str(authority.id), authority.name), authority.id,
