@@ -29,7 +29,7 @@ import uvicorn
 from sqlalchemy import select
 
 import balise.domain
-from balise.adapters.db.models import Item, Report, User
+from balise.adapters.db.models import Item, Organisation, Report, User
 from balise.container import Balise
 from balise.demo import DEMO_PASSWORD, DEMO_USERS, seed
 from balise.domain.audit import AuditEvent
@@ -48,12 +48,15 @@ NOT_PAGES = {
     "/ui/items/{item_id}/media": "a blurred derivative (PNG): loaded, and checked, by the report page",
     "/ui/candidates/items/{item_id}/media": "a blurred derivative (PNG): loaded, and checked, by the four-eyes page",
     "/ui/items/{item_id}/reveal/{token}": "a reveal's single-use answer: never opened without a reveal",
+    "/ui/enrol/{token}": "opened signed out from a single-use enrolment link; walked by "
+                         "test_staff_accounts_page_in_chromium.py",
 }
 # Screenshot names kept from earlier walks (docs link to them); other pages get walk-<name>.
 SHOT_NAMES = {"/ui/login": "01-sign-in", "/ui/queue": "02-queue", "/ui/reports/{report_id}": "03-report",
               "/ui/candidates": "05-candidates", "/ui/partners": "06-partners", "/ui/holds": "08-holds",
               "/ui/": "11-home", "/ui/clocks": "12-clocks", "/ui/audit": "13-audit",
-              "/ui/organisations": "14-organisations", "/ui/settings": "15-settings", "/ui/wellness": "16-wellness"}
+              "/ui/organisations": "14-organisations", "/ui/settings": "15-settings", "/ui/wellness": "16-wellness",
+              "/ui/users": "18-staff-accounts-demo", "/ui/organisations/{org_id}": "20-organisation-demo"}
 # Enums whose values a page may show as they are: the audit trail's documented vocabulary
 # (docs/audit-events.md), which the audit page lists by its codes.
 SHOWN_AS_CODES = {AuditEvent}
@@ -110,6 +113,7 @@ def demo(tmp_path: Path, sqlite_template: Path) -> Iterator[tuple[Balise, str, d
                                    classification={"ncmec_category": "A1", "directive_2011_93": ["2c_iii"],
                                                    "flags": ["drawing_cgi"]}, note="DEMO assessment")
         report_id = str(report.id)
+        org_id = str(session.execute(select(Organisation.id).order_by(Organisation.name)).scalars().first())
         secrets = {u.role: u.username for u in users.values()}
     app = create_app(balise)
     port = free_port()
@@ -118,7 +122,7 @@ def demo(tmp_path: Path, sqlite_template: Path) -> Iterator[tuple[Balise, str, d
     thread.start()
     assert wait_for(lambda: server.started, 30), "the server did not start"
     try:
-        yield balise, f"http://127.0.0.1:{port}", {"report_id": report_id, **{f"user:{k}": v for k, v in secrets.items()}}
+        yield balise, f"http://127.0.0.1:{port}", {"report_id": report_id, "org_id": org_id, **{f"user:{k}": v for k, v in secrets.items()}}
     finally:
         server.should_exit = True
         thread.join(30)
