@@ -1,4 +1,4 @@
-"""The public reporting pages' languages (English, French, German, Dutch so far; adding one of
+"""The public reporting pages' languages (English, French, German, Dutch, Spanish so far; adding one of
 the EU's 24 official languages is a catalogue and a line here), in their own Babel domain.
 
 The catalogues are ``locale/<lang>/LC_MESSAGES/public.po`` (English is the source language),
@@ -17,8 +17,8 @@ from babel.support import NullTranslations
 from balise.web.ui.i18n import compile_catalogue
 
 DOMAIN = "public"
-LOCALES = ("en", "fr", "de", "nl")
-LANGUAGE_NAMES = {"en": "English", "fr": "Français", "de": "Deutsch", "nl": "Nederlands"}
+LOCALES = ("en", "fr", "de", "nl", "es")
+LANGUAGE_NAMES = {"en": "English", "fr": "Français", "de": "Deutsch", "nl": "Nederlands", "es": "Español"}
 DEFAULT_LOCALE = "en"
 LOCALE_DIR = Path(__file__).parent / "locale"
 
