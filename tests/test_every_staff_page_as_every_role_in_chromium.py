@@ -29,7 +29,7 @@ import uvicorn
 from sqlalchemy import select
 
 import balise.domain
-from balise.adapters.db.models import Indicator, Item, Order, Report, User
+from balise.adapters.db.models import Indicator, Item, Order, Organisation, Report, User
 from balise.container import Balise
 from balise.demo import DEMO_PASSWORD, DEMO_USERS, seed
 from balise.domain.model import Role
@@ -48,12 +48,15 @@ NOT_PAGES = {
     "/ui/candidates/items/{item_id}/media": "a blurred derivative (PNG): loaded, and checked, by the four-eyes page",
     "/ui/items/{item_id}/reveal/{token}": "a reveal's single-use answer: never opened without a reveal",
     "/ui/audit.csv": "a CSV download of the audit page's view (tests/test_audit_page_filters_pages_and_exports_csv.py)",
+    "/ui/enrol/{token}": "opened signed out from a single-use enrolment link; walked by "
+                         "test_staff_accounts_page_in_chromium.py",
 }
 # Screenshot names kept from earlier walks (docs link to them); other pages get walk-<name>.
 SHOT_NAMES = {"/ui/login": "01-sign-in", "/ui/queue": "02-queue", "/ui/reports/{report_id}": "03-report",
               "/ui/candidates": "05-candidates", "/ui/partners": "06-partners", "/ui/holds": "08-holds",
               "/ui/": "11-home", "/ui/clocks": "12-clocks", "/ui/audit": "13-audit",
-              "/ui/organisations": "14-organisations", "/ui/settings": "15-settings", "/ui/wellness": "16-wellness"}
+              "/ui/organisations": "14-organisations", "/ui/settings": "15-settings", "/ui/wellness": "16-wellness",
+              "/ui/users": "18-staff-accounts-demo", "/ui/organisations/{org_id}": "20-organisation-demo"}
 # Enums whose values a page may show as they are: none (the audit page and the auditor's home
 # show the audit trail's event types in words too, web/ui/labels.py).
 SHOWN_AS_CODES: set[type] = set()
@@ -114,6 +117,7 @@ def demo(tmp_path: Path, sqlite_template: Path) -> Iterator[tuple[Balise, str, d
         # An indicator born of a DEMO submission, for its provenance page.
         indicator_id = str(session.execute(select(Indicator.id).where(Indicator.submission_id.is_not(None))
                                            .order_by(Indicator.id)).scalars().first())
+        org_id = str(session.execute(select(Organisation.id).order_by(Organisation.name)).scalars().first())
         secrets = {u.role: u.username for u in users.values()}
     app = create_app(balise)
     port = free_port()
@@ -123,7 +127,7 @@ def demo(tmp_path: Path, sqlite_template: Path) -> Iterator[tuple[Balise, str, d
     assert wait_for(lambda: server.started, 30), "the server did not start"
     try:
         yield balise, f"http://127.0.0.1:{port}", {"report_id": report_id, "order_id": order_id, "indicator_id": indicator_id,
-                                                    "ref": "S-000001",
+                                                    "ref": "S-000001", "org_id": org_id,
                                                     **{f"user:{k}": v for k, v in secrets.items()}}
     finally:
         server.should_exit = True

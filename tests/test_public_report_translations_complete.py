@@ -1,5 +1,6 @@
-"""Every message of the public pages (templates and Python) is translated in French and
-German, with the same placeholders, in the public pages' own Babel domain."""
+"""Every message of the public pages (templates and Python) is translated in every language the
+pages offer (public i18n.LOCALES besides English), with the same placeholders, in the public
+pages' own Babel domain."""
 
 from __future__ import annotations
 
@@ -31,7 +32,15 @@ def test_extraction_finds_the_messages():
     assert len(messages) > 60
 
 
-@pytest.mark.parametrize("lang", ["fr", "de"])
+TRANSLATED = [lang for lang in i18n.LOCALES if lang != i18n.DEFAULT_LOCALE]
+
+
+def test_every_offered_language_has_a_name_and_a_catalogue():
+    assert set(i18n.LANGUAGE_NAMES) == set(i18n.LOCALES)
+    assert all(i18n.catalogue_path(lang).is_file() for lang in TRANSLATED)
+
+
+@pytest.mark.parametrize("lang", TRANSLATED)
 def test_every_message_is_translated(lang):
     with open(i18n.catalogue_path(lang), "rb") as fh:
         catalogue = read_po(fh, locale=lang, domain=i18n.DOMAIN)
@@ -45,7 +54,7 @@ def test_every_message_is_translated(lang):
     assert missing == [] and placeholders == []
 
 
-@pytest.mark.parametrize("lang", ["fr", "de"])
+@pytest.mark.parametrize("lang", TRANSLATED)
 def test_catalogue_compiles_in_memory(lang):
     i18n.translations.cache_clear()
     i18n.activate(lang)

@@ -67,6 +67,7 @@ def test_configure_hold_forward_and_follow_the_takedown_in_chromium(tmp_path) ->
                 page.goto(f"{base}/ui/partners?country=DE&kind=police")
                 shot(page, "06-partners")
                 row = page.locator("table tbody tr").first
+                row.locator("summary").click()  # the change form is folded under the row
                 row.locator("select[name=channel]").select_option("email")
                 row.locator("input[name=endpoint]").fill("unit@police-de.example")
                 row.locator("input[name=verified]").check()

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     # Every service is imported where it is built, so that a command pays only for what it
     # uses: `balise jobs list` needs the database, not the intake's schemas or TOTP.
     from balise.accounts.organisations import Organisations
+    from balise.accounts.sso import SingleSignOn
     from balise.accounts.users import Users
     from balise.adapters.db.engine import Database
     from balise.casework.assessment import Assessment
@@ -169,12 +170,18 @@ class Balise:
         return Grants(self.audit, self.clock)
 
     @cached_property
+    def sso(self) -> SingleSignOn:
+        from balise.accounts.sso import SingleSignOn
+
+        return SingleSignOn(self.settings.oidc_providers, self.users, self.audit, self.clock)
+
+    @cached_property
     def users(self) -> Users:
         from balise.accounts.users import Users
         from balise.adapters.secretbox import SecretBox
 
         box = SecretBox(self.settings.secret_key.get_secret_value(), b"balise totp seed v1")
-        return Users(self.audit, box, self.clock)
+        return Users(self.audit, box, self.clock, enrolment_hours=self.settings.enrolment_link_hours)
 
     @cached_property
     def indicators(self) -> Indicators:

@@ -16,7 +16,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
@@ -78,6 +78,65 @@ RETENTION_LIMITS = {"days": ("days", 36_500), "seconds": ("seconds", 86_400), "s
 
 class UnsafeConfiguration(RuntimeError):
     """The configuration must not be used to run the service (outside development)."""
+
+
+STAFF_ROLES = ("admin", "analyst", "senior-analyst", "le-liaison", "auditor")
+
+
+class OidcProvider(BaseModel):
+    """One OpenID Connect issuer staff may sign in with (BALISE_OIDC_PROVIDERS, a JSON list;
+    docs/configuration.md#single-sign-on)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,31}$")
+    label: str = Field(min_length=1, max_length=80)
+    issuer: str
+    client_id: str = Field(min_length=1, max_length=255)
+    # The client secret: from a file (outside development), or inline in development only.
+    client_secret_file: Path | None = None
+    client_secret: SecretStr | None = None
+    scopes: str = "openid profile email"
+    username_claim: str = "preferred_username"
+    role_claim: str = "groups"
+    # Claim value -> Balise role; the first entry (in this order) whose value the claim holds wins.
+    roles: dict[str, str] = Field(min_length=1)
+    # Just-in-time accounts: a first sign-in with a mapped role and no Balise account creates one.
+    create_accounts: bool = False
+
+    @field_validator("issuer")
+    @classmethod
+    def _issuer_is_a_url(cls, value: str) -> str:
+        value = value.rstrip("/")
+        if not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", value):
+            raise ValueError(f"issuer must be an http(s) URL, not {value!r}")
+        return value
+
+    @field_validator("roles")
+    @classmethod
+    def _roles_are_staff_roles(cls, value: dict[str, str]) -> dict[str, str]:
+        wrong = sorted({role for role in value.values() if role not in STAFF_ROLES})
+        if wrong:
+            raise ValueError(f"roles maps to unknown roles {wrong}; one of {', '.join(STAFF_ROLES)}")
+        return value
+
+    @model_validator(mode="after")
+    def _one_secret(self) -> OidcProvider:
+        if (self.client_secret_file is None) == (self.client_secret is None):
+            raise ValueError(f"OIDC provider {self.name!r}: give client_secret_file (or, in development, "
+                             "client_secret), not both")
+        if self.client_secret_file is not None:
+            try:
+                self.client_secret_file.read_text(encoding="utf-8")
+            except OSError as exc:
+                raise ValueError(f"OIDC provider {self.name!r}: client_secret_file cannot be read: {exc.strerror}") from None
+        return self
+
+    def secret(self) -> str:
+        if self.client_secret is not None:
+            return self.client_secret.get_secret_value()
+        assert self.client_secret_file is not None
+        return self.client_secret_file.read_text(encoding="utf-8").strip()
 
 
 class _SecretFileSource(PydanticBaseSettingsSource):
@@ -146,6 +205,9 @@ class Settings(BaseSettings):
     serve_workers: int = Field(default=0, ge=0)
     # Rate limiting per API key, "N/period" in the `limits` library notation.
     api_rate_limit: str = "120/minute"
+    # Failed API key authentications per client address (unknown, wrong or revoked keys); past
+    # it every request from the address is refused (429) until the window frees a slot.
+    api_auth_failure_limit: str = "20/minute"
     # memory:// keeps counters in the process; redis://127.0.0.1:6379 shares them.
     rate_limit_storage: str = "memory://"
 
@@ -209,6 +271,11 @@ class Settings(BaseSettings):
     package_include_media: bool = False
 
     session_max_age_seconds: int = 8 * 3600
+    # Single sign-on (docs/security.md#single-sign-on): the OpenID Connect issuers offered on the
+    # sign-in page; local accounts keep working beside them.
+    oidc_providers: list[OidcProvider] = Field(default_factory=list)
+    # How long an enrolment link (a new account, a reset second factor) works, once (docs/security.md).
+    enrolment_link_hours: int = Field(default=72, ge=1, le=24 * 14)
     # Wellness: reveals an analyst may make in a day (UTC) before they are refused until a
     # senior analyst lifts the cap for them for the day; 0 is no cap.
     reveal_daily_cap: int = Field(default=0, ge=0, le=10_000)
@@ -254,6 +321,14 @@ class Settings(BaseSettings):
     rdap_bootstrap: str | None = None
     rdap_cache_ttl_seconds: float = Field(default=7 * 24 * 3600.0, ge=0)
     rdap_negative_cache_ttl_seconds: float = Field(default=3600.0, ge=0)
+
+    @field_validator("oidc_providers")
+    @classmethod
+    def _oidc_names_unique(cls, value: list[OidcProvider]) -> list[OidcProvider]:
+        names = [p.name for p in value]
+        if len(set(names)) != len(names):
+            raise ValueError(f"BALISE_OIDC_PROVIDERS: names must be unique, got {names}")
+        return value
 
     @field_validator("quick_exit_url")
     @classmethod
@@ -430,7 +505,7 @@ class Settings(BaseSettings):
         parse_delays(value)
         return value
 
-    @field_validator("api_rate_limit", "login_rate_limit", "public_report_rate_limit",
+    @field_validator("api_rate_limit", "api_auth_failure_limit", "login_rate_limit", "public_report_rate_limit",
                      "public_status_rate_limit", "public_number_rate_limit", "ispws_rate_limit",
                      "ispws_auth_failure_limit")
     @classmethod
@@ -623,6 +698,12 @@ class Settings(BaseSettings):
         checkpoint = self.checkpoint_key_problem()
         if checkpoint:
             reasons.append(checkpoint)
+        for provider in self.oidc_providers:
+            if not provider.issuer.startswith("https://"):
+                reasons.append(f"BALISE_OIDC_PROVIDERS: the issuer of {provider.name!r} is not https://")
+            if provider.client_secret is not None:
+                reasons.append(f"BALISE_OIDC_PROVIDERS: {provider.name!r} has an inline client_secret "
+                               "(use client_secret_file)")
         return reasons
 
     def check_safe(self) -> None:

@@ -11,14 +11,20 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from balise.accounts.actors import Actor
 from balise.adapters.db.models import ApiKey, ContactPoint, Organisation
 from balise.domain.audit import AuditEvent
+from balise.domain.mail import is_address
 from balise.domain.model import OrgKind, Scope
 from balise.governance.audit import AuditTrail
+
+# An API key's last use is written at most this often (a write per call would cost the match
+# path a write transaction per request); the administration page shows it to the minute.
+LAST_USE_EVERY_SECONDS = 60
+CONTACT_PURPOSES = ("general", "technical", "legal", "emergency")
 
 # bal_<12 hex prefix>_<43 url-safe chars>. The secret half has 256 bits of entropy, so a
 # single SHA-256 stores it safely; a slow password hash would only slow every API call.
@@ -74,6 +80,7 @@ class Organisations:
         self._clock = clock
         # presented key -> (credential epoch, principal or (name, since) of its suspended organisation)
         self._cache: dict[str, tuple[int, Principal | tuple[str, datetime]]] = {}
+        self._last_use: dict[uuid.UUID, datetime] = {}
 
     def create(
         self,
@@ -119,6 +126,7 @@ class Organisations:
         org: Organisation,
         scopes: Iterable[Scope | str],
         label: str | None = None,
+        reason: str | None = None,
     ) -> IssuedKey:
         wanted = tuple(sorted({Scope(s).value for s in scopes}))
         if not wanted:
@@ -133,18 +141,21 @@ class Organisations:
         session.flush()
         self._audit.record(
             session, AuditEvent.APIKEY_CREATE, actor, "apikey", str(key.id),
-            "issue API key", {"organisation": str(org.id), "prefix": prefix, "scopes": list(wanted)},
+            "issue API key", {"organisation": str(org.id), "prefix": prefix, "scopes": list(wanted),
+                              **({"reason": reason} if reason else {})},
         )
         return IssuedKey(key.id, f"bal_{prefix}_{secret}", wanted)
 
-    def revoke_key(self, session: Session, actor: Actor, prefix: str) -> ApiKey:
+    def revoke_key(self, session: Session, actor: Actor, prefix: str, reason: str | None = None) -> ApiKey:
         key = session.execute(select(ApiKey).where(ApiKey.prefix == prefix)).scalar_one_or_none()
         if key is None:
             raise OrganisationError(f"no API key with prefix {prefix!r}")
+        if key.revoked_at is not None:
+            raise OrganisationError(f"the API key {prefix!r} is already revoked")
         key.revoked_at = self._clock()
         self._audit.record(
             session, AuditEvent.APIKEY_REVOKE, actor, "apikey", str(key.id),
-            "revoke API key", {"prefix": prefix},
+            "revoke API key", {"prefix": prefix, **({"reason": reason} if reason else {})},
         )
         return key
 
@@ -163,6 +174,7 @@ class Organisations:
             if cached is not None and cached[0] == epoch:
                 if isinstance(cached[1], tuple):
                     raise OrganisationSuspended(*cached[1])
+                self._note_use(session, cached[1].key_id, None)
                 return cached[1]
         try:
             principal = self._authenticate(session, presented)
@@ -172,6 +184,16 @@ class Organisations:
         if principal is not None:
             self._remember(presented, epoch, principal)
         return principal
+
+    def _note_use(self, session: Session, key_id: uuid.UUID, stored: datetime | None) -> None:
+        """A key's last use, written at most once a minute per key and process, also when the
+        key was answered from the cache. Written when the caller's session commits (web/api/
+        deps.py commits it); last_used_at is not a watched column, so the epoch does not move."""
+        now = self._clock()
+        last = self._last_use.get(key_id, stored)
+        if last is None or (now - last).total_seconds() >= LAST_USE_EVERY_SECONDS:
+            session.execute(update(ApiKey).where(ApiKey.id == key_id).values(last_used_at=now))
+            self._last_use[key_id] = now
 
     def _remember(self, presented: str, epoch: int | None, outcome: Principal | tuple[str, datetime]) -> None:
         if epoch is None:
@@ -199,10 +221,24 @@ class Organisations:
             return None
         if org.suspended_at is not None:
             raise OrganisationSuspended(org.name, org.suspended_at)
+        self._note_use(session, key.id, key.last_used_at)
         return Principal(
             organisation_id=org.id, organisation_name=org.name, key_id=key.id,
             key_prefix=key.prefix, scopes=frozenset(key.scopes),
         )
+
+    def record_refusal(self, session: Session, presented: str) -> None:
+        """Audit a refused key whose prefix exists (revoked, or the wrong secret): the caller got
+        the same 401 as for an unknown key. Unknown or malformed keys name nothing to audit."""
+        match = KEY_RE.match(presented or "")
+        key = session.execute(select(ApiKey).where(ApiKey.prefix == match.group(1))).scalar_one_or_none() \
+            if match else None
+        if key is None:
+            return
+        wrong = not hmac.compare_digest(key.secret_hash, _hash_secret(match.group(2)))  # type: ignore[union-attr]
+        self._audit.record(session, AuditEvent.APIKEY_REFUSED, Actor.system("api"), "apikey", str(key.id),
+                           "API authentication", {"prefix": key.prefix,
+                                                  "reason": "wrong secret" if wrong else "revoked"})
 
     def get_by_name(self, session: Session, name: str) -> Organisation | None:
         return session.execute(select(Organisation).where(Organisation.name == name)).scalar_one_or_none()
@@ -236,11 +272,71 @@ class Organisations:
                            "reinstate organisation", {"name": org.name, "reason": reason})
         return org
 
+    def get(self, session: Session, org_id: uuid.UUID) -> Organisation | None:
+        return session.get(Organisation, org_id)
+
+    def keys_of(self, session: Session, org_id: uuid.UUID) -> list[ApiKey]:
+        return list(session.execute(select(ApiKey).where(ApiKey.organisation_id == org_id)
+                                    .order_by(ApiKey.revoked_at.is_not(None), ApiKey.created_at.desc())).scalars())
+
+    # Contact points (the Organisations page): each change needs a reason and is audited.
+
+    def add_contact(self, session: Session, actor: Actor, org: Organisation, *, name: str, email: str, phone: str,
+                    purpose: str, reason: str) -> ContactPoint:
+        reason = _reason(reason)
+        values = _contact_values(name, email, phone, purpose)
+        point = ContactPoint(organisation_id=org.id, **values)
+        session.add(point)
+        session.flush()
+        self._audit.record(session, AuditEvent.ORG_CONTACT_UPDATE, actor, "organisation", str(org.id),
+                           "add contact point", {"contact_point": point.id, "change": "add", "reason": reason})
+        return point
+
+    def update_contact(self, session: Session, actor: Actor, org: Organisation, point_id: int, *, name: str,
+                       email: str, phone: str, purpose: str, reason: str) -> ContactPoint:
+        reason = _reason(reason)
+        values = _contact_values(name, email, phone, purpose)
+        point = self._contact(session, org, point_id)
+        for field, value in values.items():
+            setattr(point, field, value)
+        self._audit.record(session, AuditEvent.ORG_CONTACT_UPDATE, actor, "organisation", str(org.id),
+                           "change contact point", {"contact_point": point.id, "change": "update", "reason": reason})
+        return point
+
+    def remove_contact(self, session: Session, actor: Actor, org: Organisation, point_id: int, reason: str) -> None:
+        reason = _reason(reason)
+        point = self._contact(session, org, point_id)
+        session.delete(point)
+        self._audit.record(session, AuditEvent.ORG_CONTACT_UPDATE, actor, "organisation", str(org.id),
+                           "remove contact point", {"contact_point": point_id, "change": "remove", "reason": reason})
+
+    @staticmethod
+    def _contact(session: Session, org: Organisation, point_id: int) -> ContactPoint:
+        point = session.get(ContactPoint, point_id)
+        if point is None or point.organisation_id != org.id:
+            raise OrganisationError(f"{org.name!r} has no contact point {point_id}")
+        return point
+
     def _named(self, session: Session, name: str) -> Organisation:
         org = self.get_by_name(session, name)
         if org is None:
             raise OrganisationError(f"no organisation named {name!r}")
         return org
+
+
+def _contact_values(name: str, email: str, phone: str, purpose: str) -> dict[str, str | None]:
+    name, email, phone = (name or "").strip(), (email or "").strip(), (phone or "").strip()
+    if not (email or phone):
+        raise OrganisationError("a contact point needs an email address or a phone number")
+    if email and (len(email) > 320 or not is_address(email)):
+        raise OrganisationError(f"email: {email!r} is not an email address")
+    if phone and not re.fullmatch(r"\+?[0-9 ()./-]{3,40}", phone):
+        raise OrganisationError(f"phone: {phone!r} is not a phone number (digits, spaces, + ( ) . / -)")
+    if len(name) > 200:
+        raise OrganisationError("name: at most 200 characters")
+    if purpose not in CONTACT_PURPOSES:
+        raise OrganisationError(f"purpose: one of {', '.join(CONTACT_PURPOSES)}, not {purpose!r}")
+    return {"name": name or None, "email": email or None, "phone": phone or None, "purpose": purpose}
 
 
 def _reason(reason: str | None) -> str:

@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pyotp
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from balise.accounts.actors import Actor
-from balise.adapters.db.models import User
+from balise.adapters.db.models import EnrolmentLink, User
 from balise.adapters.secretbox import SecretBox
 from balise.domain.audit import AuditEvent
 from balise.domain.model import ActorType, Role
@@ -29,6 +31,45 @@ class UserError(ValueError):
     pass
 
 
+class EnrolmentError(UserError):
+    """An enrolment link that is unknown, used, expired or of a disabled account: one answer
+    for all, so a link cannot be probed."""
+
+    def __init__(self) -> None:
+        super().__init__("this enrolment link is not valid: it may have expired or been used already")
+
+
+# Why an enrolment link was issued: a new account chooses its password and enrols a second
+# factor; after a reset, the user confirms their password and enrols a new second factor.
+ENROL_ACCOUNT = "account"
+ENROL_SECOND_FACTOR = "second_factor"
+
+
+@dataclass(frozen=True)
+class IssuedLink:
+    """An enrolment link's token, shown once to the administrator (only its SHA-256 is kept)."""
+
+    user: User
+    token: str
+    purpose: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class OpenLink:
+    """What the enrolment page shows for a valid link: the account and the second factor to enrol."""
+
+    user: User
+    purpose: str
+    expires_at: datetime
+    totp_secret: str
+    provisioning_uri: str
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
 @dataclass(frozen=True)
 class NewUser:
     user: User
@@ -38,9 +79,10 @@ class NewUser:
 
 class Users:
     def __init__(
-        self, audit: AuditTrail, totp_box: SecretBox, clock: Callable[[], datetime]
+        self, audit: AuditTrail, totp_box: SecretBox, clock: Callable[[], datetime], enrolment_hours: int = 72
     ) -> None:
         self._audit = audit
+        self._enrolment_ttl = timedelta(hours=enrolment_hours)
         self._box = totp_box
         self._clock = clock
         # argon2id with the library's current recommended parameters (RFC 9106 low-memory).
@@ -59,6 +101,7 @@ class Users:
         display_name: str | None = None,
         email: str | None = None,
         is_demo: bool = False,
+        reason: str | None = None,
     ) -> NewUser:
         if not USERNAME_RE.match(username):
             raise UserError(
@@ -78,10 +121,103 @@ class Users:
         session.flush()
         self._audit.record(
             session, AuditEvent.USER_CREATE, actor, "user", str(user.id),
-            "create staff account", {"username": username, "role": user.role},
+            "create staff account",
+            {"username": username, "role": user.role, **({"reason": reason} if reason else {})},
         )
         uri = pyotp.TOTP(secret).provisioning_uri(name=username, issuer_name=ISSUER)
         return NewUser(user, secret, uri)
+
+    # Enrolment links (the staff UI's way to create accounts and reset second factors): the
+    # administrator never sees a password or a TOTP secret; the user opens the link once, before
+    # it expires, chooses a password (a new account) or confirms theirs (a reset), and proves the
+    # new second factor with a current code.
+
+    def invite(self, session: Session, actor: Actor, *, username: str, role: Role | str, reason: str,
+               display_name: str | None = None, email: str | None = None) -> IssuedLink:
+        """A new account that cannot sign in until its user enrols through the returned link."""
+        reason = _reason(reason)
+        try:
+            role = Role(role)
+        except ValueError:
+            raise UserError(f"unknown role {role!r}; one of {', '.join(r.value for r in Role)}") from None
+        # Nobody knows this password: the account is unusable until it is enrolled.
+        new = self.create(session, actor, username=username, password=secrets.token_urlsafe(32), role=role,
+                          display_name=(display_name or "").strip() or None, email=(email or "").strip() or None,
+                          reason=reason)
+        return self._issue_link(session, actor, new.user, ENROL_ACCOUNT, reason)
+
+    def reset_second_factor(self, session: Session, actor: Actor, username: str, reason: str) -> IssuedLink:
+        """The old second factor stops working at once; the user enrols a new one through the link."""
+        new = self.reset_totp(session, actor, username, reason)
+        return self._issue_link(session, actor, new.user, ENROL_SECOND_FACTOR, _reason(reason))
+
+    def pending_enrolments(self, session: Session) -> dict[object, datetime]:
+        """Users with an unused, unexpired link, and when it expires."""
+        now = self._clock()
+        rows = session.execute(select(EnrolmentLink.user_id, EnrolmentLink.expires_at).where(
+            EnrolmentLink.used_at.is_(None), EnrolmentLink.expires_at > now)).all()
+        return {user_id: expires for user_id, expires in rows}
+
+    def open_link(self, session: Session, token: str) -> OpenLink:
+        link, user = self._valid_link(session, token)
+        secret = self._box.open(user.totp_secret_enc)
+        uri = pyotp.TOTP(secret).provisioning_uri(name=user.username, issuer_name=ISSUER)
+        return OpenLink(user, link.purpose, link.expires_at, secret, uri)
+
+    def enrol(self, session: Session, token: str, *, password: str, password_again: str = "", code: str) -> User:
+        """Spend the link: set the password (a new account) or check it (a reset), and accept the
+        second factor on a current code. Anything wrong raises before the link is spent."""
+        link, user = self._valid_link(session, token, lock=True)
+        if link.purpose == ENROL_ACCOUNT:
+            if len(password) < MIN_PASSWORD:
+                raise UserError(f"password must have at least {MIN_PASSWORD} characters")
+            if password != password_again:
+                raise UserError("the two passwords differ")
+        else:
+            try:
+                self._hasher.verify(user.password_hash, password)
+            except (VerifyMismatchError, VerificationError, InvalidHashError):
+                raise UserError("wrong password") from None
+        if not self.check_totp(user, code):
+            raise UserError("that code is not valid; enter the current 6-digit code of your authenticator app")
+        now = self._clock()
+        spent = session.execute(update(EnrolmentLink).where(
+            EnrolmentLink.id == link.id, EnrolmentLink.used_at.is_(None), EnrolmentLink.expires_at > now,
+        ).values(used_at=now)).rowcount
+        if spent != 1:
+            raise EnrolmentError()
+        if link.purpose == ENROL_ACCOUNT:
+            user.password_hash = self._hasher.hash(password)
+        self._audit.record(session, AuditEvent.USER_ENROL, Actor.staff(str(user.id), user.username), "user",
+                           str(user.id), "enrol through a link", {"username": user.username, "purpose": link.purpose})
+        return user
+
+    def _issue_link(self, session: Session, actor: Actor, user: User, purpose: str, reason: str) -> IssuedLink:
+        now = self._clock()
+        # A new link replaces any earlier unused one of the same account.
+        session.execute(update(EnrolmentLink).where(EnrolmentLink.user_id == user.id,
+                                                    EnrolmentLink.used_at.is_(None)).values(expires_at=now))
+        token = secrets.token_urlsafe(32)
+        link = EnrolmentLink(user_id=user.id, token_hash=_token_hash(token), purpose=purpose, created_at=now,
+                             expires_at=now + self._enrolment_ttl)
+        session.add(link)
+        session.flush()
+        self._record(session, AuditEvent.USER_ENROLMENT_LINK, actor, user, "issue enrolment link", reason,
+                     {"purpose": purpose, "expires_at": link.expires_at.isoformat(timespec="seconds")})
+        return IssuedLink(user, token, purpose, link.expires_at)
+
+    def _valid_link(self, session: Session, token: str, lock: bool = False) -> tuple[EnrolmentLink, User]:
+        if not token or len(token) > 100:
+            raise EnrolmentError()
+        query = select(EnrolmentLink, User).join(User, User.id == EnrolmentLink.user_id).where(
+            EnrolmentLink.token_hash == _token_hash(token))
+        row = session.execute(query.with_for_update(of=EnrolmentLink) if lock else query).first()
+        if row is None:
+            raise EnrolmentError()
+        link, user = row
+        if link.used_at is not None or link.expires_at <= self._clock() or not user.active:
+            raise EnrolmentError()
+        return link, user
 
     def check_password(self, session: Session, username: str, password: str) -> User | None:
         user = session.execute(select(User).where(User.username == username)).scalar_one_or_none()

@@ -63,8 +63,10 @@ class AuditEvent(StrEnum):
     ORG_CREATE = "org:create"
     ORG_SUSPEND = "org:suspend"
     ORG_REINSTATE = "org:reinstate"
+    ORG_CONTACT_UPDATE = "org:contact_update"
     APIKEY_CREATE = "apikey:create"
     APIKEY_REVOKE = "apikey:revoke"
+    APIKEY_REFUSED = "apikey:refused"
     # Access grants (CSAR Art. 46, docs/oversight.md).
     GRANT_REQUEST = "grant:request"
     GRANT_APPROVE = "grant:approve"
@@ -96,6 +98,10 @@ class AuditEvent(StrEnum):
     USER_ENABLE = "user:enable"
     USER_ROLE_CHANGE = "user:role_change"
     USER_RESET_TOTP = "user:reset_totp"
+    USER_ENROLMENT_LINK = "user:enrolment_link"
+    USER_ENROL = "user:enrol"
+    USER_SSO_LINK = "user:sso_link"
+    SSO_REFUSED = "sso:refused"
     # Routing, notice-and-takedown, holds (issue 5).
     PARTNER_CREATE = "partner:create"
     PARTNER_UPDATE = "partner:update"

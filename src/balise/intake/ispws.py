@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, BinaryIO, Protocol
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from balise.accounts.actors import Actor
@@ -148,7 +148,8 @@ class IspwsService:
 
     # -- credentials -----------------------------------------------------------------------
 
-    def issue_credential(self, session: Session, actor: Actor, org: Organisation) -> IssuedCredential:
+    def issue_credential(self, session: Session, actor: Actor, org: Organisation,
+                         reason: str | None = None) -> IssuedCredential:
         """A user name and a generated password (256 bits), shown once; only its SHA-256 is kept."""
         if org.kind != OrgKind.PROVIDER.value:
             raise OrganisationError(f"{org.name!r} is a {org.kind}; only providers file CyberTipline reports")
@@ -160,17 +161,19 @@ class IspwsService:
         session.flush()
         self._audit.record(session, AuditEvent.ISPWS_CREDENTIAL_CREATE, actor, "ispws_credential", str(row.id),
                            "issue NCMEC-compatible API credentials",
-                           {"organisation": str(org.id), "username": username})
+                           {"organisation": str(org.id), "username": username, **({"reason": reason} if reason else {})})
         return IssuedCredential(row.id, username, password)
 
-    def revoke_credential(self, session: Session, actor: Actor, username: str) -> IspwsCredential:
+    def revoke_credential(self, session: Session, actor: Actor, username: str,
+                          reason: str | None = None) -> IspwsCredential:
         row = session.execute(select(IspwsCredential).where(IspwsCredential.username == username)).scalar_one_or_none()
         if row is None:
             raise OrganisationError(f"no NCMEC-compatible API credential {username!r}")
         if row.revoked_at is None:
             row.revoked_at = self._clock()
         self._audit.record(session, AuditEvent.ISPWS_CREDENTIAL_REVOKE, actor, "ispws_credential", str(row.id),
-                           "revoke NCMEC-compatible API credentials", {"username": username})
+                           "revoke NCMEC-compatible API credentials",
+                           {"username": username, **({"reason": reason} if reason else {})})
         return row
 
     def authenticate(self, username: str, password: str) -> IspwsPrincipal:
@@ -210,12 +213,28 @@ class IspwsService:
             return IspwsError(Code.AUTHENTICATION_REQUIRED, "unknown user name or wrong password",
                               headers={"WWW-Authenticate": 'Basic realm="Balise ISPWS", charset="UTF-8"'})
         credential, org = row
+        if credential.revoked_at is None and org.suspended_at is None:
+            self._mark_used(credential)
         if credential.revoked_at is not None:
             return IspwsError(Code.NOT_AUTHORIZED, f"this credential was revoked on {credential.revoked_at:%Y-%m-%d %H:%M} UTC")
         if org.suspended_at is not None:
             return IspwsError(Code.NOT_AUTHORIZED, f"the organisation {org.name!r} is suspended since "
                               f"{org.suspended_at:%Y-%m-%d %H:%M} UTC; its credentials do not work until it is reinstated")
         return IspwsPrincipal(org.id, org.name, credential.id, credential.username)
+
+    def _mark_used(self, credential: IspwsCredential) -> None:
+        """The credential's last use, for the administration page: at most once a minute."""
+        now = self._clock()
+        if credential.last_used_at is not None and (now - credential.last_used_at).total_seconds() < 60:
+            return
+        with self._new_session() as session, session.begin():
+            session.execute(update(IspwsCredential).where(IspwsCredential.id == credential.id)
+                            .values(last_used_at=now))
+
+    def credentials_of(self, session: Session, org_id: object) -> list[IspwsCredential]:
+        return list(session.execute(select(IspwsCredential).where(IspwsCredential.organisation_id == org_id)
+                                    .order_by(IspwsCredential.revoked_at.is_not(None),
+                                              IspwsCredential.created_at.desc())).scalars())
 
     # -- the staged report -----------------------------------------------------------------
 

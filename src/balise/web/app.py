@@ -34,7 +34,7 @@ from balise.web.limits import AMBIGUOUS_FRAMING, BodyLimitMiddleware, BodyTooLar
 from balise.web.public import routes as public
 from balise.web.public import transparency as public_transparency
 from balise.web.ui import routes as ui
-from balise.web.ui import directory, error_rates, media, wellness, workbench
+from balise.web.ui import admin, directory, error_rates, media, sso, wellness, workbench
 from balise.web.ui import grants as ui_grants
 from balise.web.ui import orders as ui_orders
 from balise.web.ui import submissions as ui_submissions
@@ -76,6 +76,7 @@ def create_fastapi(balise: Balise) -> FastAPI:
     app.state.balise = balise
     settings = balise.settings
     app.state.api_limiter = RateLimiter(settings.api_rate_limit, settings.rate_limit_storage)
+    app.state.api_auth_failures = RateLimiter(settings.api_auth_failure_limit, settings.rate_limit_storage)
     app.state.login_limiter = RateLimiter(settings.login_rate_limit, settings.rate_limit_storage)
     app.state.metrics_registry, app.state.http_metrics = new_registry(balise)
 
@@ -98,6 +99,8 @@ def create_fastapi(balise: Balise) -> FastAPI:
     app.include_router(ui_grants.router)
     app.include_router(ui_orders.router)
     app.include_router(ui_submissions.router)
+    app.include_router(admin.router)
+    app.include_router(sso.router)
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "ui" / "static")), name="static")
     app.include_router(public.router)
     app.include_router(public_transparency.router)

@@ -54,6 +54,12 @@ def require_scope(scope: Scope | None, grant: GrantNeed | None = None) -> Callab
         if not presented:
             raise ApiError(401, "unauthenticated", "an API key is required (Authorization: Bearer <key>)",
                            headers={"WWW-Authenticate": "Bearer"})
+        address = request.client.host if request.client else "unknown"
+        failures = request.app.state.api_auth_failures
+        allowed, retry_after = failures.test("api-auth-failure", address)
+        if not allowed:
+            raise ApiError(429, "rate_limited", "too many failed authentications from this address; "
+                           f"retry in {retry_after} s", headers={"Retry-After": str(retry_after)})
         access = None
         with balise.db.sessions() as session:
             # One one-row read when the key and its grants are in this process's cache; a
@@ -65,7 +71,12 @@ def require_scope(scope: Scope | None, grant: GrantNeed | None = None) -> Callab
                 raise ApiError(403, "organisation_suspended", str(exc)) from None
             if principal is not None and grant is not None:
                 access = balise.grants.check(session, principal.organisation_id, grant[0], grant[1], epoch=epoch)
+            if principal is not None:
+                session.commit()  # the key's last use (accounts/organisations.py), at most once a minute
         if principal is None:
+            failures.hit("api-auth-failure", address)
+            with balise.db.transaction() as session:
+                balise.organisations.record_refusal(session, presented)
             raise ApiError(401, "unauthenticated", "the API key is unknown or revoked",
                            headers={"WWW-Authenticate": "Bearer"})
         allowed, retry_after = request.app.state.api_limiter.hit("api", principal.key_prefix)

@@ -1,4 +1,5 @@
-"""English, French and German for the public reporting pages, in their own Babel domain.
+"""The public reporting pages' languages (English, French, German, Dutch, Spanish so far; adding one of
+the EU's 24 official languages is a catalogue and a line here), in their own Babel domain.
 
 The catalogues are ``locale/<lang>/LC_MESSAGES/public.po`` (English is the source language),
 kept apart from the staff interface's ``messages.po``, and compiled in memory at start like
@@ -16,8 +17,8 @@ from babel.support import NullTranslations
 from balise.web.ui.i18n import compile_catalogue
 
 DOMAIN = "public"
-LOCALES = ("en", "fr", "de")
-LANGUAGE_NAMES = {"en": "English", "fr": "Français", "de": "Deutsch"}
+LOCALES = ("en", "fr", "de", "nl", "es")
+LANGUAGE_NAMES = {"en": "English", "fr": "Français", "de": "Deutsch", "nl": "Nederlands", "es": "Español"}
 DEFAULT_LOCALE = "en"
 LOCALE_DIR = Path(__file__).parent / "locale"
 

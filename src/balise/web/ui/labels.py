@@ -172,6 +172,21 @@ VOCABULARIES: dict[str, dict[str, str]] = {
         "le-liaison": N_("law-enforcement liaison"),
         "auditor": N_("auditor"),
     },
+    "scope": {
+        "reports:write": N_("file reports"),
+        "reports:read": N_("read its reports"),
+        "match": N_("match hashes"),
+    },
+    "contact_purpose": {
+        "general": N_("general"),
+        "technical": N_("technical"),
+        "legal": N_("legal"),
+        "emergency": N_("emergency"),
+    },
+    "enrolment": {
+        "account": N_("new account"),
+        "second_factor": N_("new second factor"),
+    },
     "report_type": {
         "known_csam": N_("known child sexual abuse material"),
         "new_csam": N_("new child sexual abuse material"),

@@ -16,7 +16,6 @@ from sqlalchemy import func, select
 
 from balise.accounts.actors import Actor
 from balise.adapters.db.models import (
-    Organisation,
     Report,
     ReportClaim,
     User,
@@ -63,6 +62,8 @@ def render(request: Request, template: str, status: int = 200, **context: Any) -
     locale = i18n.negotiate(request.headers.get("accept-language"), preferences.get("locale"))
     i18n.activate(locale)
     context.setdefault("locale", locale)
+    if template == "login.html":
+        context.setdefault("sso_providers", request.app.state.balise.sso.providers())
     context.setdefault("prefs", {**DEFAULT_PREFERENCES, **preferences})
     # (Called inside a write transaction, a route passes exposure=None: SQLite would wait on it.)
     if user is not None and user.role in REVEALERS and "exposure" not in context:
@@ -137,8 +138,8 @@ ANY_STAFF = tuple(Role)
 
 
 @router.get("/login")
-def login_form(request: Request) -> HTMLResponse:
-    return render(request, "login.html", error=None)
+def login_form(request: Request, enrolled: str = "") -> HTMLResponse:
+    return render(request, "login.html", error=None, enrolled=enrolled == "1")
 
 
 @router.post("/login")
@@ -297,11 +298,3 @@ def audit_csv(request: Request, user: User = Depends(require_role(Role.AUDITOR, 
     return Response(text, media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="balise-audit-{stamp}.csv"',
                              "Cache-Control": "no-store"})
-
-
-@router.get("/organisations")
-def organisations_page(request: Request, user: User = Depends(require_role(Role.ADMIN))) -> HTMLResponse:
-    balise = request.app.state.balise
-    with balise.db.sessions() as session:
-        orgs = session.execute(select(Organisation).order_by(Organisation.name)).scalars().all()
-    return render(request, "organisations.html", orgs=orgs)

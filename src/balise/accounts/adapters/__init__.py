@@ -1,0 +1,1 @@
+"""Adapters of the accounts capability: the OpenID Connect relying party (oidc.py)."""
