@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from balise.governance.transparency import Transparency
     from balise.intake.filing import Intake
     from balise.intake.ispws import IspwsService
+    from balise.intelligence.entities import EntityIndex
     from balise.jobs.periodic import Periodic
     from balise.jobs.queue import JobQueue
     from balise.ports import Mailer
@@ -204,6 +205,8 @@ class Balise:
 
         if not self.media_hashing.enqueue(self.jobs, session, report):
             self._enqueue_triage(session, report)
+        # The cross-report entity index (docs/intelligence.md) reads what the report names.
+        self.entities.enqueue(self.jobs, session, report)
         # Each reported URL is fetched, located and matched (INHOPE ICCAM), in the same
         # transaction as the report so that none is forgotten.
         for item in report.items:
@@ -228,6 +231,12 @@ class Balise:
         return MediaHashing(self.db.sessions, self.audit, self.clock, evidence=self.evidence, matcher=self.matcher,
                             media_hasher=self.media_hasher, tmp_dir=self.settings.data_dir / "tmp",
                             when_hashed=self._after_hashing)
+
+    @cached_property
+    def entities(self) -> EntityIndex:
+        from balise.intelligence.entities import EntityIndex
+
+        return EntityIndex(self.audit, self.clock, self.db.sessions)
 
     @cached_property
     def jobs(self) -> JobQueue:
@@ -510,6 +519,7 @@ class Balise:
         from balise.casework.triage import TRIAGE_JOB
         from balise.detection.media_hashing import MEDIA_HASH_JOB
         from balise.intake.ispws import EXPIRE_JOB
+        from balise.intelligence.entities import ENTITY_EXTRACT_JOB
         from balise.takedown.notices import NOTICE_SEND_JOB
         from balise.takedown.routing import ROUTE_JOB
         from balise.takedown.takedowns import TAKEDOWN_CHECK_JOB
@@ -518,7 +528,8 @@ class Balise:
         return {MEDIA_HASH_JOB: self.media_hashing.handle, TRIAGE_JOB: self.triage.handle, EXPIRE_JOB: self.ispws.expire,
                 URL_FETCH_JOB: self.url_inspector.handle,
                 ROUTE_JOB: self.router.handle, NOTICE_SEND_JOB: self.notices.handle_send,
-                TAKEDOWN_CHECK_JOB: self.takedowns.handle_check, **self.periodic.handlers()}
+                TAKEDOWN_CHECK_JOB: self.takedowns.handle_check, ENTITY_EXTRACT_JOB: self.entities.handle,
+                **self.periodic.handlers()}
 
     def retry_job(self, job_id: int, actor) -> bool:  # type: ignore[no-untyped-def]
         """`balise jobs retry`: the job goes back in the queue, and what it acts on with it (a

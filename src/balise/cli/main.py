@@ -893,6 +893,9 @@ from balise.cli import error_rates as _error_rates  # noqa: E402, F401 - adds `b
 from balise.cli.grants import grant_app  # noqa: E402
 
 app.add_typer(grant_app, name="grant")
+from balise.cli.entities import entities_app  # noqa: E402
+
+app.add_typer(entities_app, name="entities")
 
 
 def main() -> None:  # pragma: no cover - console entry point

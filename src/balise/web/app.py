@@ -26,6 +26,7 @@ from starlette.routing import Match, Mount
 from balise import __version__
 from balise.adapters.db.migrate import is_current
 from balise.container import Balise
+from balise.web.api import entities as api_entities
 from balise.web.api import grants, match, reports
 from balise.web.api.contract import request_components
 from balise.web.api.deps import ApiError
@@ -36,6 +37,7 @@ from balise.web.public import transparency as public_transparency
 from balise.web.ui import routes as ui
 from balise.web.ui import directory, error_rates, media, wellness, workbench
 from balise.web.ui import grants as ui_grants
+from balise.web.ui import intelligence as ui_intelligence
 from balise.web.ui.routes import Forbidden, NotSignedIn
 
 log = logging.getLogger("balise.web")
@@ -79,6 +81,7 @@ def create_fastapi(balise: Balise) -> FastAPI:
     app.include_router(reports.router)
     app.include_router(match.router)
     app.include_router(grants.router)
+    app.include_router(api_entities.router)
     app.include_router(ui.router)
     app.include_router(workbench.router)
     app.include_router(media.router)
@@ -86,6 +89,7 @@ def create_fastapi(balise: Balise) -> FastAPI:
     app.include_router(wellness.router)
     app.include_router(error_rates.router)
     app.include_router(ui_grants.router)
+    app.include_router(ui_intelligence.router)
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "ui" / "static")), name="static")
     app.include_router(public.router)
     app.include_router(public_transparency.router)

@@ -854,3 +854,34 @@ class AccessGrant(Base):
     revoke_reason: Mapped[str | None] = mapped_column(Text)
     expired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+# -- intelligence: cross-report entities (docs/intelligence.md) ---------------------------------
+
+
+class EntityMention(Base):
+    """A value a report names (an account, e-mail, phone, IP, URL, domain, payment identifier,
+    crypto-currency address or file name), in its normal form when it checked out
+    (domain/entities.py). Reports that share a valid ``search_key`` are linked; an unvalidated
+    value has a key of its own name space and is never linked as the entity it looks like."""
+
+    __tablename__ = "entity_mentions"
+    __table_args__ = (Index("ix_entity_mentions_key_report", "search_key", "report_id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+    report_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(24))
+    value: Mapped[str] = mapped_column(Text)
+    valid: Mapped[bool] = mapped_column(Boolean)
+    problem: Mapped[str | None] = mapped_column(String(32))
+    search_key: Mapped[str] = mapped_column(String(64))
+    # Where in the report: identifier, service, item_url, item_file_name, free_text, metadata.
+    source: Mapped[str] = mapped_column(String(32))
+    position: Mapped[str | None] = mapped_column(String(64))
+    # The role of the person the identifier belongs to (reported_user, victim, other).
+    person_role: Mapped[str | None] = mapped_column(String(32))
+    detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # For IP addresses: when and on which port (Annex III point 5).
+    observed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    port: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

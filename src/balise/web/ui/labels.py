@@ -285,6 +285,38 @@ VOCABULARIES: dict[str, dict[str, str]] = {
         "revoked": N_("revoked"),
         "expired": N_("expired"),
     },
+    # Cross-report entities (docs/intelligence.md).
+    "entity_kind": {
+        "account": N_("account"),
+        "email": N_("e-mail address"),
+        "phone": N_("phone number"),
+        "ip": N_("IP address"),
+        "url": N_("URL"),
+        "domain": N_("domain"),
+        "iban": N_("IBAN"),
+        "card_bin": N_("card BIN (first six digits)"),
+        "payment_account": N_("payment account"),
+        "bitcoin": N_("Bitcoin address"),
+        "ethereum": N_("Ethereum address"),
+        "monero": N_("Monero address"),
+        "file_name": N_("file name"),
+    },
+    "entity_problem": {
+        "bad_checksum": N_("the checksum does not match"),
+        "bad_syntax": N_("not written as such a value"),
+        "unknown_format": N_("format not recognised"),
+        "no_country_code": N_("no country code and no country to read it in"),
+        "not_a_number": N_("not a valid number"),
+        "too_long": N_("too long"),
+    },
+    "entity_source": {
+        "identifier": N_("identifier of a person or account"),
+        "service": N_("the service's URL"),
+        "item_url": N_("an item's URL"),
+        "item_file_name": N_("an item's file name"),
+        "free_text": N_("free text"),
+        "metadata": N_("an item's metadata"),
+    },
 }
 
 # Priority reasons: the number in the stored English detail is kept.

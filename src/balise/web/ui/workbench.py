@@ -164,12 +164,14 @@ def report_view(request: Request, report_id: uuid.UUID, msg: str = "", err: str 
         # Only whether a contact exists: the name, email and IP are shown by the audited action below.
         public = session.get(PublicReport, report.id)
         ncmec = originals(session, report.id)
+        # How many other reports share a valid entity: a count, no values (docs/intelligence.md).
+        linked = balise.entities.linked_count(session, report.id)
     contact = None if public is None else {
         "given": bool(public.reporter_name or public.reporter_email or public.reporter_ip),
         "deleted_at": public.contact_deleted_at}
     return render(
         request, "report.html", events=events, persons=persons, person_count=person_count, org=org,
-        duplicates=duplicates, msg=msg, err=err, routing=routing, contact=contact, ncmec=ncmec,
+        duplicates=duplicates, msg=msg, err=err, routing=routing, contact=contact, ncmec=ncmec, linked=linked,
         purposes=REVEAL_PURPOSES, unfounded=UNFOUNDED_REASONS, short=queue_filters.SHORT_ID, **context,
     )
 
