@@ -33,6 +33,8 @@ if TYPE_CHECKING:
     from balise.intake.filing import Intake
     from balise.intake.ispws import IspwsService
     from balise.intelligence.entities import EntityIndex
+    from balise.intelligence.file_leads import FileLeads
+    from balise.intelligence.financial import FinancialAlerts
     from balise.jobs.periodic import Periodic
     from balise.jobs.queue import JobQueue
     from balise.ports import Mailer
@@ -229,14 +231,44 @@ class Balise:
         from balise.detection.media_hashing import MediaHashing
 
         return MediaHashing(self.db.sessions, self.audit, self.clock, evidence=self.evidence, matcher=self.matcher,
-                            media_hasher=self.media_hasher, tmp_dir=self.settings.data_dir / "tmp",
-                            when_hashed=self._after_hashing)
+                            media_hasher=self._hash_and_read_leads, tmp_dir=self.settings.data_dir / "tmp",
+                            when_hashed=self._after_hashing,
+                            on_result=lambda session, item, result: self.file_leads.record(
+                                session, item, result.get("leads")))
+
+    def _hash_and_read_leads(self, path: str) -> dict:  # type: ignore[type-arg]
+        """The media.hash job's hasher: the hashes, and what the file says of itself (EXIF,
+        XMP, C2PA) read from the same private copy in a bounded child (docs/intelligence.md)."""
+        from balise.intelligence.adapters.file_leads import read_leads_isolated
+
+        result = self.media_hasher(path)
+        if result.get("status") != "error":
+            result["leads"] = read_leads_isolated(path, timeout_s=self.settings.hash_timeout_seconds,
+                                                  memory_bytes=self.settings.hash_memory_bytes)
+        return result
+
+    @cached_property
+    def file_leads(self) -> FileLeads:
+        from balise.adapters.secretbox import SecretBox
+        from balise.intelligence.file_leads import FileLeads
+
+        secret = self.settings.secret_key.get_secret_value()
+        box = SecretBox(secret, b"balise item leads v1")
+        import hashlib
+
+        return FileLeads(self.audit, box, self.clock, hashlib.sha256(b"balise camera serial v1\x00" + secret.encode()).digest())
 
     @cached_property
     def entities(self) -> EntityIndex:
         from balise.intelligence.entities import EntityIndex
 
         return EntityIndex(self.audit, self.clock, self.db.sessions)
+
+    @cached_property
+    def financial(self) -> FinancialAlerts:
+        from balise.intelligence.financial import FinancialAlerts
+
+        return FinancialAlerts(self.audit, self.clock, self.notices, self.settings.centre_name)
 
     @cached_property
     def jobs(self) -> JobQueue:

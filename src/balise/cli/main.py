@@ -896,6 +896,9 @@ app.add_typer(grant_app, name="grant")
 from balise.cli.entities import entities_app  # noqa: E402
 
 app.add_typer(entities_app, name="entities")
+from balise.cli.financial import financial_app  # noqa: E402
+
+app.add_typer(financial_app, name="financial")
 
 
 def main() -> None:  # pragma: no cover - console entry point

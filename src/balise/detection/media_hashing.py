@@ -139,7 +139,8 @@ def has_pending(report: Report) -> bool:
 class MediaHashing:
     def __init__(self, new_session: Callable[[], Session], audit: AuditTrail, clock: Callable[[], datetime], *,
                  evidence: VaultReader, matcher: MatchPort, media_hasher: Callable[[str], dict[str, Any]],
-                 tmp_dir: Path, when_hashed: Callable[[Session, Report], None]) -> None:
+                 tmp_dir: Path, when_hashed: Callable[[Session, Report], None],
+                 on_result: Callable[[Session, Item, dict[str, Any]], None] | None = None) -> None:
         self._new_session = new_session
         self._audit = audit
         self._clock = clock
@@ -150,6 +151,9 @@ class MediaHashing:
         # Called in the transaction that records the last pending item of a report (queues
         # its triage), so that the results and what acts on them commit together.
         self._when_hashed = when_hashed
+        # Called in the same transaction with the hasher's whole result (the file's own
+        # metadata, read beside the hashes: intelligence/file_leads.py).
+        self._on_result = on_result
 
     def enqueue(self, jobs: Any, session: Session, report: Report) -> int:
         """Queue one job per pending item of ``report`` in the caller's transaction."""
@@ -191,10 +195,10 @@ class MediaHashing:
         found = read_perceptual(result)
         matches, low_quality = distinct_matches(self._matcher.match(exact + found.queries))
         status = "low_quality" if low_quality and found.status == "ok" else found.status
-        self._record(report_id, item_id, found, status, matches)
+        self._record(report_id, item_id, found, status, matches, result)
 
     def _record(self, report_id: uuid.UUID, item_id: uuid.UUID, found: Perceptual, status: str,
-                matches: list[dict[str, Any]]) -> None:
+                matches: list[dict[str, Any]], result: dict[str, Any] | None = None) -> None:
         with self._new_session() as session, session.begin():
             # The report row is the lock that serialises the items of one report: exactly one
             # transaction sees "no other item pending" and queues the triage.
@@ -213,6 +217,8 @@ class MediaHashing:
             self._audit.record(session, AuditEvent.ITEM_HASH, SYSTEM, "item", str(item.id), PURPOSE,
                                {"report": str(report.id), "hash_status": status, "matched": item.matched,
                                 "matches": len(matches)})
+            if self._on_result is not None and result is not None:
+                self._on_result(session, item, result)
             session.flush()
             pending = session.execute(
                 select(func.count()).select_from(Item).where(Item.report_id == report.id, Item.hash_status == PENDING)

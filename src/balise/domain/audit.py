@@ -112,6 +112,10 @@ class AuditEvent(StrEnum):
     ENTITY_EXTRACT = "entity:extract"
     ENTITY_SEARCH = "entity:search"
     ENTITY_GRAPH = "entity:graph"
+    FINANCIAL_ALERT = "financial:alert"
+    FINANCIAL_ANSWER = "financial:answer"
+    LEAD_RECORD = "lead:record"
+    LEAD_READ = "lead:read"
     MEDIA_DELETE = "media:delete"
     # Retention (docs/retention.md).
     REPORT_REDACT = "report:redact"

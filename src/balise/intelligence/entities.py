@@ -227,12 +227,7 @@ class EntityIndex:
         readings = [e for e in E.interpretations(text) if not kind or e.kind is wanted]
         keys = {e.key for e in readings}
         keys.add(E.search_key("", text, valid=False))
-        rows = session.execute(
-            select(EntityMention.search_key, EntityMention.kind, EntityMention.value, EntityMention.valid,
-                   EntityMention.problem, Report.id, Report.state, Report.created_at, Report.source)
-            .join(Report, Report.id == EntityMention.report_id)
-            .where(EntityMention.search_key.in_(sorted(keys)))
-            .order_by(Report.created_at.desc()).limit(limit * 4)).all()
+        rows = self.lookup(session, keys, limit)
         matches: dict[tuple[str, str, bool], Match] = {}
         seen: set[tuple[tuple[str, str, bool], uuid.UUID]] = set()
         for key, m_kind, value, valid, problem, rid, state, created, source in rows:
@@ -254,6 +249,15 @@ class EntityIndex:
                            {"keys": sorted(keys), "kind": kind, "role": role,
                             "reports": result.report_count, "hidden": sum(m.hidden for m in ordered)})
         return result
+
+    def lookup(self, session: Session, keys: Iterable[str], limit: int = MAX_RESULTS) -> list[Any]:
+        """The mentions with these digests and their reports, newest first (one index scan)."""
+        return list(session.execute(
+            select(EntityMention.search_key, EntityMention.kind, EntityMention.value, EntityMention.valid,
+                   EntityMention.problem, Report.id, Report.state, Report.created_at, Report.source)
+            .join(Report, Report.id == EntityMention.report_id)
+            .where(EntityMention.search_key.in_(sorted(keys)))
+            .order_by(Report.created_at.desc()).limit(limit * 4)).all())
 
     # -- a report's neighbourhood ------------------------------------------------------------
 

@@ -37,7 +37,7 @@ MAX_ATTEMPTS = 12
 # The notice decides when delivery has failed; its job only stops on its own after this many
 # claims (a worker killed mid-send uses up a claim without a delivery attempt).
 JOB_MAX_ATTEMPTS = 2 * MAX_ATTEMPTS
-KINDS = ("host_notice", "hotline_referral", "police_forward", "escalation", "provider_feedback")
+KINDS = ("host_notice", "hotline_referral", "police_forward", "escalation", "provider_feedback", "financial_alert")
 
 
 class RetryLater(RuntimeError):

@@ -885,3 +885,47 @@ class EntityMention(Base):
     observed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     port: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class FinancialAlert(Base):
+    """An alert to a financial partner (bank, card scheme, payment provider, crypto exchange)
+    about a payment identifier a report names, decided by an analyst and sent as a notice; and
+    the partner's answer (docs/intelligence.md#financial-partners)."""
+
+    __tablename__ = "financial_alerts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    report_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"), index=True)
+    partner_id: Mapped[int] = mapped_column(ForeignKey("partners.id"), index=True)
+    notice_id: Mapped[int | None] = mapped_column(ForeignKey("notices.id"))
+    reference: Mapped[str] = mapped_column(String(40), unique=True)
+    identifier_kind: Mapped[str] = mapped_column(String(24))
+    identifier: Mapped[str] = mapped_column(Text)
+    search_key: Mapped[str] = mapped_column(String(64), index=True)
+    reason: Mapped[str] = mapped_column(String(32))
+    reason_note: Mapped[str | None] = mapped_column(Text)
+    decided_by: Mapped[str] = mapped_column(String(300))
+    decided_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The partner's answer: account_closed, account_frozen, under_review, no_action, not_ours.
+    outcome: Mapped[str | None] = mapped_column(String(32), index=True)
+    outcome_note: Mapped[str | None] = mapped_column(Text)
+    outcome_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    outcome_by: Mapped[str | None] = mapped_column(String(300))
+
+
+class ItemLead(Base):
+    """What a received file says of itself (EXIF camera and serial, GPS, capture time, software;
+    XMP/IPTC digital source type; C2PA manifest), read at hashing time and kept encrypted
+    (``sealed``: the secret box); read back only through an audited view. ``serial_key`` (a
+    keyed digest of make, model and serial) links items from the same camera without the serial
+    in clear; ``generative`` routes the report in triage (docs/intelligence.md#leads-from-the-files)."""
+
+    __tablename__ = "item_leads"
+
+    item_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), primary_key=True)
+    report_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"), index=True)
+    sealed: Mapped[str] = mapped_column(Text)
+    serial_key: Mapped[str | None] = mapped_column(String(64), index=True)
+    generative: Mapped[bool] = mapped_column(Boolean, default=False)
+    problems: Mapped[list[str] | None] = mapped_column(JSON)
+    read_at: Mapped[datetime] = mapped_column(UTCDateTime)

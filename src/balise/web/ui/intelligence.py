@@ -105,4 +105,79 @@ def neighbourhood(request: Request, report_id: uuid.UUID, purpose: str = Form(de
                       message=i18n.gettext("There is no such report, or your role does not see it."))
     short = lambda rid: str(rid)[:SHORT_ID]  # noqa: E731
     return _private(render(request, "entity_graph.html", hood=hood, svg=graph_svg(hood, short), purpose=purpose,
-                           exposure=None))
+                           exposure=None, **_financial_context(balise, user, report_id)))
+
+
+def _financial_context(balise: Any, user: User, report_id: uuid.UUID) -> dict[str, Any]:
+    from balise.intelligence.financial import DECIDERS, OUTCOMES, REASONS
+
+    with balise.db.sessions() as session:
+        alerts = balise.financial.for_report(session, report_id)
+        partners = balise.financial.partners(session)
+        identifiers = [(m.search_key, m.kind, m.value) for m in balise.financial.identifiers(session, report_id)]
+    names = {p.id: p.name for p in partners}
+    return {"alerts": alerts, "partner_names": names, "financial_partners": partners, "payment_ids": identifiers,
+            "reasons": REASONS, "outcomes": OUTCOMES, "can_alert": user.role in DECIDERS}
+
+
+@router.post("/reports/{report_id}/financial-alerts")
+def financial_alert(request: Request, report_id: uuid.UUID, identifier: str = Form(default="", max_length=64),
+                    partner: int = Form(default=0), reason: str = Form(default="", max_length=32),
+                    note: str = Form(default="", max_length=MAX_PURPOSE),
+                    user: User = Depends(require_role(Role.ANALYST, Role.SENIOR_ANALYST))) -> Response:
+    """An analyst's decision to alert a financial partner about one payment identifier."""
+    from balise.intelligence.financial import AlertError
+    from balise.web.ui.workbench import _flash
+
+    balise = request.app.state.balise
+    try:
+        with balise.db.transaction() as session:
+            alert = balise.financial.send(session, _actor(user), report_id=report_id, identifier_key=identifier,
+                                          partner_id=partner, reason=reason, reason_note=note or None)
+            reference = alert.reference
+    except AlertError as exc:
+        return _flash(f"/ui/reports/{report_id}", error=i18n.gettext("The alert was not sent: %(why)s")
+                      % {"why": exc.message})
+    return _flash(f"/ui/reports/{report_id}", message=i18n.gettext("Alert %(ref)s queued for delivery.")
+                  % {"ref": reference})
+
+
+@router.post("/financial-alerts/{reference}/answer")
+def financial_answer(request: Request, reference: str, outcome: str = Form(default="", max_length=32),
+                     note: str = Form(default="", max_length=MAX_PURPOSE), report: uuid.UUID = Form(...),
+                     user: User = Depends(require_role(Role.ANALYST, Role.SENIOR_ANALYST))) -> Response:
+    """The partner's answer, as received, recorded by an analyst."""
+    from balise.intelligence.financial import AlertError
+    from balise.web.ui.workbench import _flash
+
+    balise = request.app.state.balise
+    try:
+        with balise.db.transaction() as session:
+            balise.financial.answer(session, _actor(user), reference[:40], outcome, note or None)
+    except AlertError as exc:
+        return _flash(f"/ui/reports/{report}", error=i18n.gettext("The answer was not recorded: %(why)s")
+                      % {"why": exc.message})
+    return _flash(f"/ui/reports/{report}", message=i18n.gettext("Answer recorded."))
+
+
+@router.post("/items/{item_id}/leads")
+def item_leads(request: Request, item_id: uuid.UUID, purpose: str = Form(default="", max_length=MAX_PURPOSE),
+               user: User = Depends(require_role(Role.ANALYST, Role.SENIOR_ANALYST))) -> Response:
+    """What the file says of itself (EXIF, XMP, C2PA), decrypted for an analyst who says why
+    (audited as lead:read), with the other items taken by the same camera."""
+    from balise.adapters.db.models import Item
+
+    balise = request.app.state.balise
+    purpose = " ".join(purpose.split())
+    if len(purpose) < 5:
+        return _private(render(request, "error.html", status=422, exposure=None, title=i18n.gettext("Purpose needed"),
+                               message=i18n.gettext("Say why you need the file's metadata (at least 5 characters).")))
+    with balise.db.transaction() as session:
+        item = session.get(Item, item_id)
+        leads = balise.file_leads.read(session, _actor(user), item_id, purpose) if item is not None else None
+        report_id = item.report_id if item is not None else None
+    if leads is None:
+        return render(request, "error.html", status=404, exposure=None, title=i18n.gettext("Not found"),
+                      message=i18n.gettext("This item has no metadata from the file."))
+    return _private(render(request, "item_leads.html", leads=leads, item_id=item_id, report_id=report_id,
+                           purpose=purpose, exposure=None))
