@@ -249,13 +249,13 @@ class Balise:
 
     @cached_property
     def file_leads(self) -> FileLeads:
+        import hashlib
+
         from balise.adapters.secretbox import SecretBox
         from balise.intelligence.file_leads import FileLeads
 
         secret = self.settings.secret_key.get_secret_value()
         box = SecretBox(secret, b"balise item leads v1")
-        import hashlib
-
         return FileLeads(self.audit, box, self.clock, hashlib.sha256(b"balise camera serial v1\x00" + secret.encode()).digest())
 
     @cached_property
