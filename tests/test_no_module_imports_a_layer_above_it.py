@@ -11,7 +11,7 @@ import balise
 
 ROOT = Path(balise.__file__).parent
 CAPABILITIES = ("accounts", "intake", "detection", "casework", "takedown", "evidence", "governance", "jobs", "scan",
-                "orders", "exchange", "victims")
+                "orders", "exchange", "victims", "intelligence")
 
 # Lower numbers are lower layers; a module may import its own layer or any lower one.
 RANK = {"domain": 0, "ports": 1, "settings": 2, "adapters": 3, "capability-adapters": 4, "capability": 5,

@@ -41,6 +41,8 @@ REQUIRED: dict[str, dict[str, Any]] = {
     "provider_feedback": {**COMMON, "report_reference": "RPT-DEMO-2", "received_at": T, "decided_at": T,
                           "reasons": ["adult_content"]},
     "order_escalation": {**COMMON, "urls": URLS, "order_reference": "CA-DEMO-ORDER-1", "received_at": T, "hours": 24},
+    "financial_alert": {**COMMON, "report_reference": "RPT-DEMO-3", "identifier_kind": "iban",
+                        "identifier": "DE89370400440532013000", "reason": "payment_for_csam"},
 }
 
 # Each optional field with a value, and what shows in the text when (and only when) it is given.
@@ -81,6 +83,11 @@ OPTIONAL: dict[str, dict[str, tuple[Any, Any]]] = {
         "reason_note": ("DEMO explanation line", "DEMO explanation line"),
         "provider_report_reference": ("PROV-DEMO-77", "PROV-DEMO-77"),
         "item_hashes": (["f" * 64], "f" * 64),
+    },
+    "financial_alert": {
+        "recipient_name": ("Recipient DEMO Bank", "Recipient DEMO Bank"),
+        "reason_note": ("DEMO explanation line", "DEMO explanation line"),
+        "respond_by": (datetime(2026, 12, 1, 9, 15, tzinfo=timezone.utc), "2026-12-01 09:15 UTC"),
     },
 }
 

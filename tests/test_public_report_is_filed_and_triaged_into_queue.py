@@ -30,11 +30,12 @@ def test_filed_as_public_form_and_triaged_into_the_queue(client, balise):
     assert report.state == ReportState.RECEIVED.value
     with balise.db.sessions() as session:
         jobs = session.execute(select(Job).order_by(Job.id)).scalars().all()
-        # Triage, and the safe fetch of the reported URL (queued with the report).
+        # Triage, the entity index, and the safe fetch of the reported URL (queued with the report).
         assert [(j.kind, j.payload) for j in jobs] == [
-            ("report.triage", {"report_id": str(report.id)}), ("url.fetch", {"item_id": str(report.items[0].id)})]
+            ("report.triage", {"report_id": str(report.id)}), ("entities.extract", {"report_id": str(report.id)}),
+            ("url.fetch", {"item_id": str(report.items[0].id)})]
 
-    assert balise.run_jobs() == 2
+    assert balise.run_jobs() == 3
     _, report = stored(balise, number)
     assert report.state == ReportState.IN_ASSESSMENT.value
     assert report.triaged_at is not None and report.missing_fields is None

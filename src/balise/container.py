@@ -41,6 +41,9 @@ if TYPE_CHECKING:
     from balise.intake.filing import Intake
     from balise.intake.ispws import IspwsService
     from balise.intake.report_defaults import ReportDefaults
+    from balise.intelligence.entities import EntityIndex
+    from balise.intelligence.file_leads import FileLeads
+    from balise.intelligence.financial import FinancialAlerts
     from balise.jobs.periodic import Periodic
     from balise.jobs.queue import JobQueue
     from balise.orders.clocks import OrderClocks
@@ -246,6 +249,8 @@ class Balise:
 
         if not self.media_hashing.enqueue(self.jobs, session, report):
             self._enqueue_triage(session, report)
+        # The cross-report entity index (docs/intelligence.md) reads what the report names.
+        self.entities.enqueue(self.jobs, session, report)
         # Each reported URL is fetched, located and matched (INHOPE ICCAM), in the same
         # transaction as the report so that none is forgotten.
         for item in report.items:
@@ -268,10 +273,12 @@ class Balise:
         from balise.detection.media_hashing import MediaHashing
 
         return MediaHashing(self.db.sessions, self.audit, self.clock, evidence=self.evidence, matcher=self.matcher,
-                            media_hasher=self._hash_with_preview, tmp_dir=self.settings.data_dir / "tmp",
+                            media_hasher=self._hash_and_read_leads, tmp_dir=self.settings.data_dir / "tmp",
                             when_hashed=self._after_hashing, keep_preview=self._keep_preview,
                             when_item_hashed=lambda session, item, frames: self.series_assignment.assign(
-                                session, item, frames))
+                                session, item, frames),
+                            on_result=lambda session, item, result: self.file_leads.record(
+                                session, item, result.get("leads")))
 
     @cached_property
     def series_assignment(self) -> SeriesAssignment:
@@ -293,6 +300,40 @@ class Balise:
 
         return VictimRequests(self.audit, self.clock, self.series_assignment, notices=self.notices,
                               takedowns_check=self.takedowns.recheck_now, holds=self.holds)
+
+    def _hash_and_read_leads(self, path: str) -> dict:  # type: ignore[type-arg]
+        """The media.hash job's hasher: the hashes, and what the file says of itself (EXIF,
+        XMP, C2PA) read from the same private copy in a bounded child (docs/intelligence.md)."""
+        from balise.intelligence.adapters.file_leads import read_leads_isolated
+
+        result = self._hash_with_preview(path)
+        if result.get("status") != "error":
+            result["leads"] = read_leads_isolated(path, timeout_s=self.settings.hash_timeout_seconds,
+                                                  memory_bytes=self.settings.hash_memory_bytes)
+        return result
+
+    @cached_property
+    def file_leads(self) -> FileLeads:
+        import hashlib
+
+        from balise.adapters.secretbox import SecretBox
+        from balise.intelligence.file_leads import FileLeads
+
+        secret = self.settings.secret_key.get_secret_value()
+        box = SecretBox(secret, b"balise item leads v1")
+        return FileLeads(self.audit, box, self.clock, hashlib.sha256(b"balise camera serial v1\x00" + secret.encode()).digest())
+
+    @cached_property
+    def entities(self) -> EntityIndex:
+        from balise.intelligence.entities import EntityIndex
+
+        return EntityIndex(self.audit, self.clock, self.db.sessions)
+
+    @cached_property
+    def financial(self) -> FinancialAlerts:
+        from balise.intelligence.financial import FinancialAlerts
+
+        return FinancialAlerts(self.audit, self.clock, self.notices, self.settings.centre_name)
 
     @cached_property
     def jobs(self) -> JobQueue:
@@ -622,6 +663,7 @@ class Balise:
         from balise.detection.media_hashing import MEDIA_HASH_JOB
         from balise.intake.ispws import EXPIRE_JOB
         from balise.orders.clocks import RECHECK_JOB
+        from balise.intelligence.entities import ENTITY_EXTRACT_JOB
         from balise.takedown.notices import NOTICE_SEND_JOB
         from balise.takedown.routing import ROUTE_JOB
         from balise.takedown.takedowns import TAKEDOWN_CHECK_JOB
@@ -631,6 +673,7 @@ class Balise:
                 URL_FETCH_JOB: self.url_inspector.handle,
                 ROUTE_JOB: self.router.handle, NOTICE_SEND_JOB: self.notices.handle_send,
                 TAKEDOWN_CHECK_JOB: self.takedowns.handle_check, RECHECK_JOB: self.order_clocks.handle_recheck,
+                ENTITY_EXTRACT_JOB: self.entities.handle,
                 **self.periodic.handlers()}
 
     def retry_job(self, job_id: int, actor) -> bool:  # type: ignore[no-untyped-def]

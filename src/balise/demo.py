@@ -263,6 +263,8 @@ def seed(balise: Balise, reports: int = 6, error_history: bool = True) -> DemoRe
             "persons": [{"role": "reported_user", "identifiers": [
                 {"type": "username", "value": f"demo_user_{n}"},
                 {"type": "ip", "value": "192.0.2.10", "observed_at": now.isoformat(), "port": 443, "event": "upload"},
+                # The first two reports share a (DEMO, checksum-valid) wallet: linked across reports.
+                *([{"type": "crypto_wallet", "value": demo_wallet()}] if n < 2 else []),
             ]}],
             "items": [
                 {"kind": "media", "file": "file0", "filename": f"demo-{n}.jpg"},
@@ -282,6 +284,7 @@ def seed(balise: Balise, reports: int = 6, error_history: bool = True) -> DemoRe
         seed_error_rate_history(balise, provider_id, provider_actor)
     balise.run_jobs()  # triage the demo reports now, so the queue is ready
     authority_key = _identify_series_and_answer_a_victim(balise, series_reports) if series_reports else None
+    _demo_financial_alert(balise, actor)
     with balise.db.transaction() as session:
         balise.error_rates.store_recent(session)  # what the nightly job stores, at once
     _demo_oversight(balise, provider_actor, str(provider_id), str(key.key_id))
@@ -409,6 +412,38 @@ def _identify_series_and_answer_a_victim(balise: Balise, series_reports: list[uu
                                     {"hashes": [{"type": "pdq", "value": pdq}],
                                      "authority_reference": "DEMO-CA-2026-001"})
         return key.plaintext
+
+
+def demo_wallet() -> str:
+    """A checksum-valid Monero address made from DEMO bytes (nobody's wallet)."""
+    import hashlib
+
+    from balise.domain.entities import monero_address
+
+    return monero_address(18, hashlib.sha256(b"DEMO spend key").digest(), hashlib.sha256(b"DEMO view key").digest())
+
+
+
+def _demo_financial_alert(balise: Balise, actor: Actor) -> None:
+    """A DEMO payment partner (export channel: nothing leaves the machine) alerted about the
+    shared wallet of the first DEMO report, and its answer (docs/intelligence.md)."""
+    from sqlalchemy import select
+
+    from balise.adapters.db.models import EntityMention
+
+    with balise.db.transaction() as session:
+        partner = balise.partners.create(session, actor, kind="crypto_exchange", country="FR",
+                                         name="DEMO Payment Partner (crypto-currency exchange)", channel="export",
+                                         languages=["en", "fr"], notes="DEMO: alerts are written as files")
+        wallet = session.execute(select(EntityMention).where(EntityMention.kind == "monero")
+                                 .order_by(EntityMention.id)).scalars().first()
+        if wallet is None:
+            return
+        alert = balise.financial.send(session, actor, report_id=wallet.report_id, identifier_key=wallet.search_key,
+                                      partner_id=partner.id, reason="payment_for_csam",
+                                      reason_note="DEMO alert: the wallet is made-up DEMO data")
+        balise.financial.answer(session, actor, alert.reference, "account_frozen", "DEMO answer")
+    balise.run_jobs()
 
 
 STATISTICS_COUNTRIES = ("FR", "DE", "NL")

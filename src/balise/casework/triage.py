@@ -71,6 +71,13 @@ class Triage:
         self._clock = clock
         self._threshold = pdq_threshold
 
+    @staticmethod
+    def _generative_items(session: Session, report_id: Any) -> int:
+        from balise.adapters.db.models import ItemLead
+
+        return len(session.execute(select(ItemLead.item_id).where(
+            ItemLead.report_id == report_id, ItemLead.generative.is_(True))).all())
+
     def handle(self, payload: dict[str, Any]) -> None:
         """The job handler. Idempotent: running it twice on a report gives the same result."""
         self.triage(uuid.UUID(payload["report_id"]))
@@ -97,7 +104,12 @@ class Triage:
                                       received_at=report.created_at, now=now,
                                       series_links=self._series_links(session, report.id) if self._series_links else None)
             report.priority = score
-            report.priority_reasons = [r.as_dict() for r in reasons]
+            generative = self._generative_items(session, report.id)
+            # Routed, never dismissed: AI-generated material remains abuse material
+            # (docs/intelligence.md#leads-from-the-files). No points either way.
+            report.priority_reasons = [r.as_dict() for r in reasons] + (
+                [{"code": "generative", "points": 0, "detail": f"{generative} item(s) declare generative AI"}]
+                if generative else [])
             report.triaged_at = now
             missing = missing_fields(report_facts(report))
             report.missing_fields = missing or None

@@ -998,6 +998,12 @@ app.add_typer(exchange_app, name="exchange")
 from balise.cli.series import series_app  # noqa: E402
 
 app.add_typer(series_app, name="series")
+from balise.cli.entities import entities_app  # noqa: E402
+
+app.add_typer(entities_app, name="entities")
+from balise.cli.financial import financial_app  # noqa: E402
+
+app.add_typer(financial_app, name="financial")
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -141,7 +141,8 @@ class MediaHashing:
                  evidence: VaultReader, matcher: MatchPort, media_hasher: Callable[[str], dict[str, Any]],
                  tmp_dir: Path, when_hashed: Callable[[Session, Report], None],
                  keep_preview: Callable[[Session, str, Any, Actor], Any] | None = None,
-                 when_item_hashed: Callable[[Session, Item, list[dict[str, Any]] | None], None] | None = None) -> None:
+                 when_item_hashed: Callable[[Session, Item, list[dict[str, Any]] | None], None] | None = None,
+                 on_result: Callable[[Session, Item, dict[str, Any]], None] | None = None) -> None:
         self._new_session = new_session
         self._audit = audit
         self._clock = clock
@@ -159,6 +160,9 @@ class MediaHashing:
         # Called in the transaction that records each item's hashes, with a video's vPDQ frames
         # (which the item does not keep): the series assignment (balise/victims/assignment.py).
         self._when_item_hashed = when_item_hashed
+        # Called in the same transaction with the hasher's whole result (the file's own
+        # metadata, read beside the hashes: intelligence/file_leads.py).
+        self._on_result = on_result
 
     def enqueue(self, jobs: Any, session: Session, report: Report) -> int:
         """Queue one job per pending item of ``report`` in the caller's transaction."""
@@ -205,7 +209,7 @@ class MediaHashing:
         kept: list[Any] = []
         try:
             self._record(report_id, item_id, found, status, matches,
-                         (original, preview, kept) if preview and original and status != "error" else None)
+                         (original, preview, kept) if preview and original and status != "error" else None, result)
         except BaseException:
             for blob in kept:
                 discard = getattr(self._evidence, "discard", None)
@@ -214,7 +218,8 @@ class MediaHashing:
             raise
 
     def _record(self, report_id: uuid.UUID, item_id: uuid.UUID, found: Perceptual, status: str,
-                matches: list[dict[str, Any]], preview: tuple[str, Any, list[Any]] | None = None) -> None:
+                matches: list[dict[str, Any]], preview: tuple[str, Any, list[Any]] | None = None,
+                result: dict[str, Any] | None = None) -> None:
         with self._new_session() as session, session.begin():
             # The report row is the lock that serialises the items of one report: exactly one
             # transaction sees "no other item pending" and queues the triage.
@@ -236,6 +241,8 @@ class MediaHashing:
             self._audit.record(session, AuditEvent.ITEM_HASH, SYSTEM, "item", str(item.id), PURPOSE,
                                {"report": str(report.id), "hash_status": status, "matched": item.matched,
                                 "matches": len(matches)})
+            if self._on_result is not None and result is not None:
+                self._on_result(session, item, result)
             session.flush()
             if self._when_item_hashed is not None:
                 frames = next((q.frames for q in found.queries if q.type == "vpdq"), None)

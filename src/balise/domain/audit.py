@@ -129,6 +129,14 @@ class AuditEvent(StrEnum):
     ISPWS_REPORT_RETRACT = "ispws:report_retract"
     ISPWS_REPORT_EXPIRE = "ispws:report_expire"
     ISPWS_REPORT_RETYPE = "ispws:report_retype"
+    # Cross-report entities (docs/intelligence.md).
+    ENTITY_EXTRACT = "entity:extract"
+    ENTITY_SEARCH = "entity:search"
+    ENTITY_GRAPH = "entity:graph"
+    FINANCIAL_ALERT = "financial:alert"
+    FINANCIAL_ANSWER = "financial:answer"
+    LEAD_RECORD = "lead:record"
+    LEAD_READ = "lead:read"
     MEDIA_DELETE = "media:delete"
     # Retention (docs/retention.md).
     REPORT_REDACT = "report:redact"

@@ -28,6 +28,8 @@ class Scope(StrEnum):
     REPORTS_WRITE = "reports:write"
     REPORTS_READ = "reports:read"
     MATCH = "match"
+    # Search the cross-report entity index (docs/intelligence.md); also needs a read_reports grant.
+    ENTITIES_SEARCH = "entities:search"
 
 
 class ReportSource(StrEnum):

@@ -20,6 +20,16 @@ class PartnerKind(StrEnum):
     POLICE = "police"
     EUROPOL = "europol"
     COORDINATING_AUTHORITY = "coordinating_authority"
+    # Financial partners (docs/intelligence.md#financial-partners): alerted about a payment
+    # identifier a report names, after an analyst decides.
+    BANK = "bank"
+    CARD_SCHEME = "card_scheme"
+    PAYMENT_PROVIDER = "payment_provider"
+    CRYPTO_EXCHANGE = "crypto_exchange"
+
+
+FINANCIAL_KINDS = frozenset({PartnerKind.BANK, PartnerKind.CARD_SCHEME, PartnerKind.PAYMENT_PROVIDER,
+                             PartnerKind.CRYPTO_EXCHANGE})
 
 
 class Channel(StrEnum):

@@ -37,6 +37,7 @@ from sqlalchemy.orm import Session
 
 from balise.accounts.actors import Actor
 from balise.adapters.db.models import (
+    EntityMention,
     EvidencePackage,
     EvidencePackageEvent,
     Hold,
@@ -354,6 +355,13 @@ class Retention:
         removed["person_identifiers"] += sum(len(p.identifiers) for p in persons)
         if apply:
             report.persons.clear()  # delete-orphan: the persons and their identifiers go
+        # The cross-report entity index holds the same values in normal form (docs/intelligence.md).
+        mentions = session.execute(select(func.count()).select_from(EntityMention)
+                                   .where(EntityMention.report_id == report.id)).scalar_one()
+        if mentions:
+            removed["entity_mentions"] += mentions
+            if apply:
+                session.execute(delete(EntityMention).where(EntityMention.report_id == report.id))
         removed["victims"] += len(report.victims or [])
         for name in ("geolocation", "provider_contact"):
             if getattr(report, name):

@@ -38,7 +38,7 @@ MAX_ATTEMPTS = 12
 # claims (a worker killed mid-send uses up a claim without a delivery attempt).
 JOB_MAX_ATTEMPTS = 2 * MAX_ATTEMPTS
 KINDS = ("host_notice", "hotline_referral", "police_forward", "escalation", "provider_feedback",
-         "order_escalation")
+         "order_escalation", "financial_alert")
 
 
 class RetryLater(RuntimeError):

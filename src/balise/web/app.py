@@ -26,6 +26,7 @@ from starlette.routing import Match, Mount
 from balise import __version__
 from balise.adapters.db.migrate import is_current
 from balise.container import Balise
+from balise.web.api import entities as api_entities
 from balise.web.api import exchange, grants, match, orders, report_defaults, reports, submissions, url_list, victims
 from balise.web.api.contract import request_components
 from balise.web.api.deps import ApiError
@@ -39,6 +40,7 @@ from balise.web.ui import grants as ui_grants
 from balise.web.ui import orders as ui_orders
 from balise.web.ui import submissions as ui_submissions
 from balise.web.ui import series as ui_series
+from balise.web.ui import intelligence as ui_intelligence
 from balise.web.ui.routes import Forbidden, NotSignedIn
 
 log = logging.getLogger("balise.web")
@@ -89,6 +91,7 @@ def create_fastapi(balise: Balise) -> FastAPI:
     app.include_router(exchange.router)
     app.include_router(report_defaults.router)
     app.include_router(victims.router)
+    app.include_router(api_entities.router)
     app.include_router(ui.router)
     app.include_router(workbench.router)
     app.include_router(ui_series.router)
@@ -101,6 +104,7 @@ def create_fastapi(balise: Balise) -> FastAPI:
     app.include_router(ui_submissions.router)
     app.include_router(admin.router)
     app.include_router(sso.router)
+    app.include_router(ui_intelligence.router)
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "ui" / "static")), name="static")
     app.include_router(public.router)
     app.include_router(public_transparency.router)

@@ -1229,3 +1229,78 @@ class VictimRequest(Base):
     order_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     order_reference: Mapped[str | None] = mapped_column(String(200))
     order_requested_by: Mapped[str | None] = mapped_column(String(300))
+
+
+# -- intelligence: cross-report entities (docs/intelligence.md) ---------------------------------
+
+
+class EntityMention(Base):
+    """A value a report names (an account, e-mail, phone, IP, URL, domain, payment identifier,
+    crypto-currency address or file name), in its normal form when it checked out
+    (domain/entities.py). Reports that share a valid ``search_key`` are linked; an unvalidated
+    value has a key of its own name space and is never linked as the entity it looks like."""
+
+    __tablename__ = "entity_mentions"
+    __table_args__ = (Index("ix_entity_mentions_key_report", "search_key", "report_id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+    report_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(24))
+    value: Mapped[str] = mapped_column(Text)
+    valid: Mapped[bool] = mapped_column(Boolean)
+    problem: Mapped[str | None] = mapped_column(String(32))
+    search_key: Mapped[str] = mapped_column(String(64))
+    # Where in the report: identifier, service, item_url, item_file_name, free_text, metadata.
+    source: Mapped[str] = mapped_column(String(32))
+    position: Mapped[str | None] = mapped_column(String(64))
+    # The role of the person the identifier belongs to (reported_user, victim, other).
+    person_role: Mapped[str | None] = mapped_column(String(32))
+    detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # For IP addresses: when and on which port (Annex III point 5).
+    observed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    port: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class FinancialAlert(Base):
+    """An alert to a financial partner (bank, card scheme, payment provider, crypto exchange)
+    about a payment identifier a report names, decided by an analyst and sent as a notice; and
+    the partner's answer (docs/intelligence.md#financial-partners)."""
+
+    __tablename__ = "financial_alerts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    report_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"), index=True)
+    partner_id: Mapped[int] = mapped_column(ForeignKey("partners.id"), index=True)
+    notice_id: Mapped[int | None] = mapped_column(ForeignKey("notices.id"))
+    reference: Mapped[str] = mapped_column(String(40), unique=True)
+    identifier_kind: Mapped[str] = mapped_column(String(24))
+    identifier: Mapped[str] = mapped_column(Text)
+    search_key: Mapped[str] = mapped_column(String(64), index=True)
+    reason: Mapped[str] = mapped_column(String(32))
+    reason_note: Mapped[str | None] = mapped_column(Text)
+    decided_by: Mapped[str] = mapped_column(String(300))
+    decided_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The partner's answer: account_closed, account_frozen, under_review, no_action, not_ours.
+    outcome: Mapped[str | None] = mapped_column(String(32), index=True)
+    outcome_note: Mapped[str | None] = mapped_column(Text)
+    outcome_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    outcome_by: Mapped[str | None] = mapped_column(String(300))
+
+
+class ItemLead(Base):
+    """What a received file says of itself (EXIF camera and serial, GPS, capture time, software;
+    XMP/IPTC digital source type; C2PA manifest), read at hashing time and kept encrypted
+    (``sealed``: the secret box); read back only through an audited view. ``serial_key`` (a
+    keyed digest of make, model and serial) links items from the same camera without the serial
+    in clear; ``generative`` routes the report in triage (docs/intelligence.md#leads-from-the-files)."""
+
+    __tablename__ = "item_leads"
+
+    item_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), primary_key=True)
+    report_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"), index=True)
+    sealed: Mapped[str] = mapped_column(Text)
+    serial_key: Mapped[str | None] = mapped_column(String(64), index=True)
+    generative: Mapped[bool] = mapped_column(Boolean, default=False)
+    problems: Mapped[list[str] | None] = mapped_column(JSON)
+    read_at: Mapped[datetime] = mapped_column(UTCDateTime)

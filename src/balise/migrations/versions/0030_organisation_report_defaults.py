@@ -1,7 +1,7 @@
 """organisations.report_defaults: the Annex III fields a provider sets once for the reports NCMEC's format cannot carry
 
 Revision ID: 0030
-Revises: 0027
+Revises: 0029
 Create Date: 2026-12-02 16:00:00
 
 """
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision: str = '0030'
-down_revision: Union[str, Sequence[str], None] = '0027'
+down_revision: Union[str, Sequence[str], None] = '0029'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 

@@ -4,6 +4,8 @@ adapters' job (balise.takedown.adapters.mail_smtp, mail_outbox, webhook)."""
 
 from balise.takedown.notice_templates.context import (
     FEEDBACK_REASONS,
+    FINANCIAL_REASONS,
+    PAYMENT_IDENTIFIER_KINDS,
     KINDS,
     LEGAL_BASES,
     REPORT_TYPES,
@@ -22,7 +24,7 @@ from balise.takedown.notice_templates.render import (
 )
 
 __all__ = [
-    "DEFAULT_LANGUAGE", "FEEDBACK_REASONS", "KINDS", "LANGUAGES", "LEGAL_BASES", "NOTICE_REFERENCE_RE",
+    "DEFAULT_LANGUAGE", "FEEDBACK_REASONS", "FINANCIAL_REASONS", "PAYMENT_IDENTIFIER_KINDS", "KINDS", "LANGUAGES", "LEGAL_BASES", "NOTICE_REFERENCE_RE",
     "REPORT_TYPES", "TIMELINE_EVENTS", "NoticeContextError", "NoticeError", "RenderedNotice",
     "UnknownNoticeKind", "choose_language", "is_notice_reference", "new_notice_reference", "render_notice",
 ]

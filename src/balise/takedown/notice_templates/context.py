@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 from balise.takedown.notice_templates.references import is_notice_reference
 
 KINDS = ("host_notice", "hotline_referral", "police_forward", "escalation", "provider_feedback",
-         "order_escalation")
+         "order_escalation", "financial_alert")
 
 LEGAL_BASES = ("dsa_art16", "directive_2011_93", "csar")
 REPORT_TYPES = ("known_csam", "new_csam", "solicitation")
@@ -32,6 +32,10 @@ FEEDBACK_REASONS = ("adult_content", "no_minor_visible", "innocent_context", "la
                     "technical_error", "other")
 TIMELINE_EVENTS = ("reported", "assessed", "host_notice_sent", "hotline_referral_sent", "police_forwarded",
                    "reminder_sent", "host_acknowledged", "check_still_online", "check_removed")
+
+# A financial alert (docs/intelligence.md#financial-partners): what the identifier is and why.
+PAYMENT_IDENTIFIER_KINDS = ("iban", "card_bin", "payment_account", "bitcoin", "ethereum", "monero")
+FINANCIAL_REASONS = ("payment_for_csam", "sale_of_csam", "sextortion_payment", "grooming_payment", "other")
 
 MAX_LINE = 300
 MAX_NOTE = 2000
@@ -301,6 +305,17 @@ SPECS: dict[str, dict[str, Field]] = {
         "provider_report_reference": _opt(_line),
         "item_hashes": _opt(_list_of(_sha256), ()),
     },
+    # Only what the partner needs: the identifier, the report reference, the reason, and a
+    # confirmation request; never the report's content, persons or other identifiers.
+    "financial_alert": {
+        **_COMMON,
+        "report_reference": _req(_line),
+        "identifier_kind": _req(_code(PAYMENT_IDENTIFIER_KINDS)),
+        "identifier": _req(_line),
+        "reason": _req(_code(FINANCIAL_REASONS)),
+        "reason_note": _opt(_note),
+        "respond_by": _opt(_moment),
+    },
 }
 
 
@@ -310,6 +325,8 @@ def _cross_checks(kind: str, values: dict[str, Any]) -> list[str]:
         problems.append("field 'confidential_until' is only allowed with do_not_inform_user true")
     if kind == "provider_feedback" and "other" in values["reasons"] and not values["reason_note"]:
         problems.append("field 'reason_note' is required when reasons include 'other'")
+    if kind == "financial_alert" and values["reason"] == "other" and not values["reason_note"]:
+        problems.append("field 'reason_note' is required when reason is 'other'")
     return problems
 
 

@@ -220,6 +220,28 @@ class GrantListOut(_Out):
     grants: list[GrantOut]
 
 
+class EntityReportOut(_Out):
+    id: str
+    state: str
+    created_at: str
+
+
+class EntityMatchOut(_Out):
+    kind: str = Field(description="`account`, `email`, `phone`, `ip`, `url`, `domain`, `iban`, `card_bin`, "
+                                  "`payment_account`, `bitcoin`, `ethereum`, `monero` or `file_name`")
+    value: str = Field(description="the normal form (E.164, EIP-55, lower-case e-mail…); the text as given when not valid")
+    valid: bool = Field(description="false: kept as unvalidated text (bad checksum, bad syntax), never linked")
+    problem: str | None = Field(description="why not valid: `bad_checksum`, `bad_syntax`, `unknown_format`, "
+                                            "`no_country_code`, `not_a_number`, `too_long`")
+    hidden: int = Field(description="reports naming it that your organisation may not see (not forwarded)")
+    reports: list[EntityReportOut]
+
+
+class EntitySearchOut(_Out):
+    kinds: list[str] = Field(description="the kinds of entity the value was read as")
+    matches: list[EntityMatchOut]
+
+
 class HashOut(_Out):
     """The hashes of a file (or `status: "error"` and `error`)."""
 

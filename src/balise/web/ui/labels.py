@@ -332,6 +332,7 @@ VOCABULARIES: dict[str, dict[str, str]] = {
         "host_notice": N_("notice to the host"),
         "hotline_referral": N_("referral to a hotline"),
         "provider_feedback": N_("feedback to the provider"),
+        "financial_alert": N_("alert to a financial partner"),
         "escalation": N_("escalation"),
     },
     "notice_status": {
@@ -346,6 +347,24 @@ VOCABULARIES: dict[str, dict[str, str]] = {
         "police": N_("police"),
         "europol": N_("Europol"),
         "coordinating_authority": N_("coordinating authority"),
+        "bank": N_("bank"),
+        "card_scheme": N_("card scheme"),
+        "payment_provider": N_("payment provider"),
+        "crypto_exchange": N_("crypto-currency exchange"),
+    },
+    "financial_reason": {
+        "payment_for_csam": N_("paid for child sexual abuse material"),
+        "sale_of_csam": N_("received payment for selling child sexual abuse material"),
+        "sextortion_payment": N_("received payments extorted from a child"),
+        "grooming_payment": N_("sent money to a child in the course of grooming"),
+        "other": N_("another reason"),
+    },
+    "financial_outcome": {
+        "account_closed": N_("account closed"),
+        "account_frozen": N_("account frozen"),
+        "under_review": N_("under review"),
+        "no_action": N_("no action"),
+        "not_ours": N_("not one of theirs"),
     },
     "channel": {
         "email": N_("email"),
@@ -511,6 +530,49 @@ VOCABULARIES: dict[str, dict[str, str]] = {
         "listed": N_("listed"),
         "removed": N_("taken off the list"),
     },
+    # Cross-report entities (docs/intelligence.md).
+    "entity_kind": {
+        "account": N_("account"),
+        "email": N_("e-mail address"),
+        "phone": N_("phone number"),
+        "ip": N_("IP address"),
+        "url": N_("URL"),
+        "domain": N_("domain"),
+        "iban": N_("IBAN"),
+        "card_bin": N_("card BIN (first six digits)"),
+        "payment_account": N_("payment account"),
+        "bitcoin": N_("Bitcoin address"),
+        "ethereum": N_("Ethereum address"),
+        "monero": N_("Monero address"),
+        "file_name": N_("file name"),
+    },
+    "entity_problem": {
+        "bad_checksum": N_("the checksum does not match"),
+        "bad_syntax": N_("not written as such a value"),
+        "unknown_format": N_("format not recognised"),
+        "no_country_code": N_("no country code and no country to read it in"),
+        "not_a_number": N_("not a valid number"),
+        "too_long": N_("too long"),
+    },
+    "lead_problem": {
+        "exif_corrupt": N_("the EXIF block is corrupt"),
+        "gps_corrupt": N_("the GPS position is corrupt"),
+        "xmp_too_large": N_("the XMP packet is too large to read"),
+        "xmp_corrupt": N_("the XMP packet is corrupt"),
+        "c2pa_invalid": N_("the C2PA manifest does not validate (signature, chain or hashes)"),
+        "c2pa_unreadable": N_("the C2PA manifest cannot be read"),
+        "file_truncated_for_metadata": N_("only the start of the file was read"),
+        "metadata_timeout": N_("reading the metadata took too long"),
+        "metadata_crash": N_("reading the metadata failed"),
+    },
+    "entity_source": {
+        "identifier": N_("identifier of a person or account"),
+        "service": N_("the service's URL"),
+        "item_url": N_("an item's URL"),
+        "item_file_name": N_("an item's file name"),
+        "free_text": N_("free text"),
+        "metadata": N_("an item's metadata"),
+    },
 }
 
 # Priority reasons: the number in the stored English detail is kept.
@@ -523,6 +585,7 @@ REASONS = {
     "waiting": N_("waiting %(n)s h"),
     "known_series_unidentified": N_("%(n)s item(s) of a known series whose victim is not identified: possible ongoing abuse"),
     "known_series_identified": N_("%(n)s item(s) of a known series whose victim is identified"),
+    "generative": N_("%(n)s item(s) declare generative AI (C2PA or XMP): still abuse material, routed for review"),
 }
 
 

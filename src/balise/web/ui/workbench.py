@@ -172,6 +172,13 @@ def report_view(request: Request, report_id: uuid.UUID, msg: str = "", err: str 
         public = session.get(PublicReport, report.id)
         ncmec = originals(session, report.id)
         orders = orders_for_report(balise, session, report.id)
+        # How many other reports share a valid entity: a count, no values (docs/intelligence.md).
+        linked = balise.entities.linked_count(session, report.id)
+        # Which items have leads from the file itself, and whether each declares generative AI.
+        from balise.adapters.db.models import ItemLead
+
+        leads = dict(session.execute(select(ItemLead.item_id, ItemLead.generative).where(
+            ItemLead.report_id == report.id)).all())
     contact = None if public is None else {
         "given": bool(public.reporter_name or public.reporter_email or public.reporter_ip),
         "deleted_at": public.contact_deleted_at}
@@ -179,7 +186,7 @@ def report_view(request: Request, report_id: uuid.UUID, msg: str = "", err: str 
         request, "report.html", events=events, persons=persons, person_count=person_count, org=org,
         duplicates=duplicates, msg=msg, err=err, routing=routing, contact=contact, ncmec=ncmec,
         purposes=REVEAL_PURPOSES, unfounded=UNFOUNDED_REASONS, short=queue_filters.SHORT_ID, orders=orders,
-        series=series, **context,
+        series=series, linked=linked, leads=leads, **context,
     )
 
 

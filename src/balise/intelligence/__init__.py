@@ -1,0 +1,1 @@
+"""Intelligence: links across reports (docs/intelligence.md)."""

@@ -1,0 +1,1 @@
+"""Readers of the files themselves: metadata that investigators use as leads."""
