@@ -17,8 +17,8 @@ from babel.support import NullTranslations
 from balise.web.ui.i18n import compile_catalogue
 
 DOMAIN = "public"
-LOCALES = ("en", "fr", "de", "nl", "es", "ro", "el", "hu")
-LANGUAGE_NAMES = {"en": "English", "fr": "Français", "de": "Deutsch", "nl": "Nederlands", "es": "Español", "ro": "Română", "el": "Ελληνικά", "hu": "Magyar"}
+LOCALES = ("en", "fr", "de", "nl", "es", "ro", "el", "hu", "fi")
+LANGUAGE_NAMES = {"en": "English", "fr": "Français", "de": "Deutsch", "nl": "Nederlands", "es": "Español", "ro": "Română", "el": "Ελληνικά", "hu": "Magyar", "fi": "Suomi"}
 DEFAULT_LOCALE = "en"
 LOCALE_DIR = Path(__file__).parent / "locale"
 
