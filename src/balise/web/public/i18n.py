@@ -17,8 +17,8 @@ from babel.support import NullTranslations
 from balise.web.ui.i18n import compile_catalogue
 
 DOMAIN = "public"
-LOCALES = ("en", "fr", "de", "nl", "es", "hr", "sl", "lt", "lv", "et", "ga")
-LANGUAGE_NAMES = {"en": "English", "fr": "Français", "de": "Deutsch", "nl": "Nederlands", "es": "Español", "hr": "Hrvatski", "sl": "Slovenščina", "lt": "Lietuvių", "lv": "Latviešu", "et": "Eesti", "ga": "Gaeilge"}
+LOCALES = ("en", "fr", "de", "nl", "es", "hr", "sl", "lt", "lv", "et", "ga", "mt")
+LANGUAGE_NAMES = {"en": "English", "fr": "Français", "de": "Deutsch", "nl": "Nederlands", "es": "Español", "hr": "Hrvatski", "sl": "Slovenščina", "lt": "Lietuvių", "lv": "Latviešu", "et": "Eesti", "ga": "Gaeilge", "mt": "Malti"}
 DEFAULT_LOCALE = "en"
 LOCALE_DIR = Path(__file__).parent / "locale"
 
