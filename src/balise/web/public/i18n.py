@@ -17,8 +17,8 @@ from babel.support import NullTranslations
 from balise.web.ui.i18n import compile_catalogue
 
 DOMAIN = "public"
-LOCALES = ("en", "fr", "de", "nl", "es", "it", "pl", "pt", "sv", "cs", "da", "ro", "el", "hu", "fi", "bg", "sk")
-LANGUAGE_NAMES = {"en": "English", "fr": "Français", "de": "Deutsch", "nl": "Nederlands", "es": "Español", "it": "Italiano", "pl": "Polski", "pt": "Português", "sv": "Svenska", "cs": "Čeština", "da": "Dansk", "ro": "Română", "el": "Ελληνικά", "hu": "Magyar", "fi": "Suomi", "bg": "Български", "sk": "Slovenčina"}
+LOCALES = ("en", "fr", "de", "nl", "es", "it", "pl", "pt", "sv", "cs", "da", "ro", "el", "hu", "fi", "bg", "sk", "hr", "sl", "lt", "lv", "et", "ga", "mt")
+LANGUAGE_NAMES = {"en": "English", "fr": "Français", "de": "Deutsch", "nl": "Nederlands", "es": "Español", "it": "Italiano", "pl": "Polski", "pt": "Português", "sv": "Svenska", "cs": "Čeština", "da": "Dansk", "ro": "Română", "el": "Ελληνικά", "hu": "Magyar", "fi": "Suomi", "bg": "Български", "sk": "Slovenčina", "hr": "Hrvatski", "sl": "Slovenščina", "lt": "Lietuvių", "lv": "Latviešu", "et": "Eesti", "ga": "Gaeilge", "mt": "Malti"}
 DEFAULT_LOCALE = "en"
 LOCALE_DIR = Path(__file__).parent / "locale"
 
