@@ -1,5 +1,5 @@
-"""The public reporting pages' languages (English, French, German, Dutch, Spanish so far; adding one of
-the EU's 24 official languages is a catalogue and a line here), in their own Babel domain.
+"""The public reporting pages' languages: the EU's 24 official languages (a catalogue and an entry
+here each), in their own Babel domain.
 
 The catalogues are ``locale/<lang>/LC_MESSAGES/public.po`` (English is the source language),
 kept apart from the staff interface's ``messages.po``, and compiled in memory at start like
@@ -17,8 +17,34 @@ from babel.support import NullTranslations
 from balise.web.ui.i18n import compile_catalogue
 
 DOMAIN = "public"
-LOCALES = ("en", "fr", "de", "nl", "es", "it", "pl", "pt", "sv", "cs", "da", "ro", "el", "hu", "fi", "bg", "sk", "hr", "sl", "lt", "lv", "et", "ga", "mt")
-LANGUAGE_NAMES = {"en": "English", "fr": "Français", "de": "Deutsch", "nl": "Nederlands", "es": "Español", "it": "Italiano", "pl": "Polski", "pt": "Português", "sv": "Svenska", "cs": "Čeština", "da": "Dansk", "ro": "Română", "el": "Ελληνικά", "hu": "Magyar", "fi": "Suomi", "bg": "Български", "sk": "Slovenčina", "hr": "Hrvatski", "sl": "Slovenščina", "lt": "Lietuvių", "lv": "Latviešu", "et": "Eesti", "ga": "Gaeilge", "mt": "Malti"}
+LOCALES = ("en", "fr", "de", "nl", "es", "it", "pl", "pt", "sv", "cs", "da", "ro",
+           "el", "hu", "fi", "bg", "sk", "hr", "sl", "lt", "lv", "et", "ga", "mt")
+LANGUAGE_NAMES = {
+    "en": "English",
+    "fr": "Français",
+    "de": "Deutsch",
+    "nl": "Nederlands",
+    "es": "Español",
+    "it": "Italiano",
+    "pl": "Polski",
+    "pt": "Português",
+    "sv": "Svenska",
+    "cs": "Čeština",
+    "da": "Dansk",
+    "ro": "Română",
+    "el": "Ελληνικά",
+    "hu": "Magyar",
+    "fi": "Suomi",
+    "bg": "Български",
+    "sk": "Slovenčina",
+    "hr": "Hrvatski",
+    "sl": "Slovenščina",
+    "lt": "Lietuvių",
+    "lv": "Latviešu",
+    "et": "Eesti",
+    "ga": "Gaeilge",
+    "mt": "Malti",
+}
 DEFAULT_LOCALE = "en"
 LOCALE_DIR = Path(__file__).parent / "locale"
 
