@@ -5,6 +5,8 @@ counted, not drawn."""
 
 from __future__ import annotations
 
+import re
+
 from fastapi.testclient import TestClient
 from lxml import etree, html
 from sqlalchemy import select, update
@@ -39,6 +41,8 @@ def test_graph_shows_linked_reports_by_role_and_is_audited(balise, client, provi
         assert c.post(f"/ui/reports/{centre}/entities", data={"purpose": "", "csrftoken": token}).status_code == 422
         page = c.post(f"/ui/reports/{centre}/entities", data={"purpose": "follow the wallet", "csrftoken": token})
         assert page.status_code == 200 and page.headers["cache-control"] == "no-store, private"
+        # The page's title is words only (a template once carried a whole section in it).
+        assert re.search(r"<title>([^<]*)</title>", page.text).group(1).startswith("Linked reports")
         svg = _svg(page.text)
         links = {a.get("href") for a in svg.iter("{*}a", "a")}
         assert links == {f"/ui/reports/{linked}", f"/ui/reports/{forwarded}"}
