@@ -145,6 +145,7 @@ class IspwsService:
         self._dummy = _sha256(secrets.token_urlsafe(32))
         # (user name, password) -> (credential epoch, principal or the refusal's detail)
         self._cache: dict[tuple[str, str], tuple[int, IspwsPrincipal | str]] = {}
+        self._last_use: dict[Any, datetime] = {}
 
     # -- credentials -----------------------------------------------------------------------
 
@@ -190,8 +191,15 @@ class IspwsService:
             if cached is not None and cached[0] == epoch:
                 if isinstance(cached[1], str):
                     raise IspwsError(Code.NOT_AUTHORIZED, cached[1])
-                return cached[1]
-            outcome = self._authenticate(session, username, password)
+                outcome: IspwsPrincipal | IspwsError = cached[1]
+            else:
+                outcome = self._authenticate(session, username, password)
+        # After the reading session is closed: on SQLite its read transaction would keep the
+        # writer below from committing.
+        if isinstance(outcome, IspwsPrincipal):
+            self._mark_used(outcome.credential_id)
+        if cached is not None and cached[0] == epoch:
+            return outcome  # type: ignore[return-value]
         if epoch is not None and not (isinstance(outcome, IspwsError) and outcome.code != Code.NOT_AUTHORIZED):
             if len(self._cache) >= 10_000:
                 self._cache = {}
@@ -213,8 +221,8 @@ class IspwsService:
             return IspwsError(Code.AUTHENTICATION_REQUIRED, "unknown user name or wrong password",
                               headers={"WWW-Authenticate": 'Basic realm="Balise ISPWS", charset="UTF-8"'})
         credential, org = row
-        if credential.revoked_at is None and org.suspended_at is None:
-            self._mark_used(credential)
+        if credential.id not in self._last_use and credential.last_used_at is not None:
+            self._last_use[credential.id] = credential.last_used_at
         if credential.revoked_at is not None:
             return IspwsError(Code.NOT_AUTHORIZED, f"this credential was revoked on {credential.revoked_at:%Y-%m-%d %H:%M} UTC")
         if org.suspended_at is not None:
@@ -222,13 +230,16 @@ class IspwsService:
                               f"{org.suspended_at:%Y-%m-%d %H:%M} UTC; its credentials do not work until it is reinstated")
         return IspwsPrincipal(org.id, org.name, credential.id, credential.username)
 
-    def _mark_used(self, credential: IspwsCredential) -> None:
-        """The credential's last use, for the administration page: at most once a minute."""
+    def _mark_used(self, credential_id: Any) -> None:
+        """The credential's last use, for the administration page: at most once a minute per
+        credential and process, also when the credential was answered from the cache."""
         now = self._clock()
-        if credential.last_used_at is not None and (now - credential.last_used_at).total_seconds() < 60:
+        last = self._last_use.get(credential_id)
+        if last is not None and (now - last).total_seconds() < 60:
             return
+        self._last_use[credential_id] = now
         with self._new_session() as session, session.begin():
-            session.execute(update(IspwsCredential).where(IspwsCredential.id == credential.id)
+            session.execute(update(IspwsCredential).where(IspwsCredential.id == credential_id)
                             .values(last_used_at=now))
 
     def credentials_of(self, session: Session, org_id: object) -> list[IspwsCredential]:
