@@ -260,19 +260,14 @@ def urllist_list(all_: Annotated[bool, typer.Option("--all", help="also the remo
 
 @urllist_app.command("export")
 def urllist_export(
-    order_reference: Annotated[str, typer.Option("--order", help="the blocking order's reference")],
-    provider: Annotated[list[str], typer.Option(help="an internet access provider the order names "
-                                                     "(organisation name; repeat)")],
+    order: Annotated[str, typer.Option("--order", help="the blocking order's id (balise orders list)")],
     out: Annotated[str, typer.Option(help="the directory to write the file in")],
     fmt: Annotated[str, typer.Option("--format", help="json (signed feed) or csv")] = "json",
     since: Annotated[int, typer.Option(help="only the changes after this version (0: the whole list)")] = 0,
 ) -> None:
-    """Export the URL list for a blocking order to the providers it names."""
+    """Export the URL list for a blocking order in force, to the provider it is addressed to."""
     from pathlib import Path
 
-    from sqlalchemy import select
-
-    from balise.adapters.db.models import Organisation
     from balise.domain.submissions import InvalidSubmission
 
     balise = load_balise()
@@ -281,16 +276,9 @@ def urllist_export(
         fail(f"--out: {out} is not a directory", 2)
     try:
         with balise.db.transaction() as session:
-            ids = []
-            for name in provider:
-                org_id = session.execute(select(Organisation.id).where(Organisation.name == name)).scalar()
-                if org_id is None:
-                    fail(f"--provider: no organisation named {name!r}", 2)
-                ids.append(org_id)
-            export = balise.url_list.export(session, CLI_ACTOR, providers=ids, order_reference=order_reference,
-                                            fmt=fmt, since_version=since)
+            export = balise.url_list.export(session, CLI_ACTOR, order, fmt=fmt, since_version=since)
     except InvalidSubmission as exc:
-        fail(f"{exc.field}: {exc.message}", 2)
+        fail(f"{'--' + exc.field if exc.field in ('order', 'format', 'since') else exc.field}: {exc.message}", 2)
     from balise.adapters.files import write_new_file
 
     path = folder / export.filename

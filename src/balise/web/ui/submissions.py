@@ -15,6 +15,7 @@ from balise.adapters.db.models import User
 from balise.detection.submissions import NotAnAuthority, SubmissionConflict
 from balise.domain.indicators import IndicatorKind
 from balise.domain.model import Role
+from balise.domain.orders import BLOCKING_IN_FORCE
 from balise.domain.submissions import (
     MAX_NOTE,
     MAX_REFERENCE,
@@ -47,8 +48,10 @@ def submissions_page(request: Request, msg: str = "", err: str = "",
         authorities = balise.submissions.authorities(session)
         runs = balise.submissions.verification_runs(session, limit=1)
         url_list = balise.url_list.entries(session, listed_only=False, limit=200)
+        blocking = [o for o in balise.orders.list(session, kind="blocking", limit=200)
+                    if o.state in {s.value for s in BLOCKING_IN_FORCE}]
     return render(request, "submissions.html", submissions=submissions, awaiting=awaiting, authorities=authorities,
-                  run=runs[0] if runs else None, url_list=url_list, can_edit=user.role in {r.value for r in EDITORS},
+                  run=runs[0] if runs else None, url_list=url_list, blocking=blocking, can_edit=user.role in {r.value for r in EDITORS},
                   processes=[p.value for p in SubmissionProcess], kinds=[k.value for k in IndicatorKind],
                   limits={"reference": MAX_REFERENCE, "note": MAX_NOTE}, msg=msg, err=err)
 
@@ -127,3 +130,26 @@ def indicator_page(request: Request, indicator_id: int,
         return Response(status_code=404)
     return render(request, "indicator.html", indicator=seen.indicator, submission=seen.submission,
                   history=seen.history)
+
+
+@router.post("/url-list/export")
+def url_list_export(request: Request, user: User = Depends(require_role(*EDITORS)),
+                    order: str = Form("", max_length=64), format: str = Form("json", max_length=8),  # noqa: A002
+                    since: str = Form("0", max_length=20)) -> Response:
+    """The URL list for a blocking order in force, downloaded to send to its provider (audited)."""
+    balise = request.app.state.balise
+    g = i18n.gettext
+    try:
+        since_version = int(since.strip() or "0")
+    except ValueError:
+        return _flash(PAGE + "#url-list", error=g("Nothing was exported: %(field)s: %(problem)s") % {
+            "field": "since", "problem": g("must be a whole number")})
+    try:
+        with balise.db.transaction() as session:
+            export = balise.url_list.export(session, _actor(user), order, fmt=format, since_version=since_version)
+    except InvalidSubmission as exc:
+        return _flash(PAGE + "#url-list", error=g("Nothing was exported: %(field)s: %(problem)s") % {
+            "field": exc.field, "problem": exc.message})
+    return Response(export.body, media_type=export.media_type,
+                    headers={"Content-Disposition": f'attachment; filename="{export.filename}"',
+                             "X-Url-List-Version": str(export.version)})
