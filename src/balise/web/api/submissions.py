@@ -207,17 +207,22 @@ async def submit(request: Request, principal: Principal = principal_with(None)) 
         except InvalidSubmission as exc:
             raise ApiError(422, "invalid_submission", f"the submission is invalid: {exc}",
                            [{"field": exc.field, "message": exc.message}]) from exc
-        stored: list[Any] = []
-        try:
-            with balise.db.transaction() as session:
-                result = balise.submissions.submit(session, principal.actor, terms, channel=SubmissionChannel.API,
-                                                   organisation_id=principal.organisation_id, material=material,
-                                                   vault=balise.evidence, stored=stored)
-                out = submission_out(result.submission, result.indicators())
-        except BaseException:
-            for blob in stored:
-                balise.evidence.discard(balise.db.sessions, blob)
-            raise
+
+        def store() -> dict[str, Any]:
+            stored: list[Any] = []
+            try:
+                with balise.db.transaction() as session:
+                    result = balise.submissions.submit(session, principal.actor, terms,
+                                                       channel=SubmissionChannel.API,
+                                                       organisation_id=principal.organisation_id, material=material,
+                                                       vault=balise.evidence, stored=stored)
+                    return submission_out(result.submission, result.indicators())
+            except BaseException:
+                for blob in stored:  # the transaction failed: no encrypted file without its record
+                    balise.evidence.discard(balise.db.sessions, blob)
+                raise
+
+        out = await run_in_threadpool(store)
     return JSONResponse(out, status_code=201)
 
 
