@@ -6,6 +6,7 @@ an authority and their clock, withdrawals, the periodic re-verification run now;
 from __future__ import annotations
 
 import json
+import os
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -40,7 +41,9 @@ def _hashes(values: list[str]) -> list[dict[str, str]]:
 @submissions_app.command("add")
 def submissions_add(
     reference: Annotated[str, typer.Option(help="the authority's (or the court's) decision reference")],
-    hash_: Annotated[list[str], typer.Option("--hash", help="ALGORITHM:VALUE, e.g. md5:0123… (repeat)")],
+    hash_: Annotated[list[str] | None, typer.Option("--hash", help="ALGORITHM:VALUE, e.g. md5:0123… (repeat)")] = None,
+    file: Annotated[list[str] | None, typer.Option("--file", help="the confirmed material: a picture or video "
+                                                               "file, hashed and kept encrypted (repeat)")] = None,
     authority: Annotated[str | None, typer.Option(help="the coordinating authority (organisation name)")] = None,
     court: Annotated[str | None, typer.Option(help="for a court decision: the court's name (no organisation)")] = None,
     kind: Annotated[str, typer.Option(help="known_csam, new_csam, solicitation or url")] = "known_csam",
@@ -52,30 +55,45 @@ def submissions_add(
     from sqlalchemy import select
 
     from balise.adapters.db.models import Organisation
-    from balise.detection.submissions import NotAnAuthority
+    from balise.detection.submissions import NotAnAuthority, hash_material
     from balise.domain.submissions import InvalidSubmission, SubmissionChannel, check_submission
 
     if (authority is None) == (court is None):
         fail("name either --authority (a coordinating authority) or --court (a court decision)", 2)
     balise = load_balise()
+    stored: list = []  # type: ignore[type-arg]
     try:
+        material = []
+        for n, path in enumerate(file or []):
+            name = f"--file {path}"
+            if not os.path.isfile(path):
+                raise InvalidSubmission(name, "is not a file")
+            material.append(hash_material(name, os.path.basename(path), path, os.path.getsize(path),
+                                          balise.settings.max_file_bytes, balise.media_hasher))
         with balise.db.transaction() as session:
             org_id = None
             if authority is not None:
                 org_id = session.execute(select(Organisation.id).where(Organisation.name == authority)).scalar()
                 if org_id is None:
                     fail(f"no organisation named {authority!r}", 2)
-            terms = check_submission(reference=reference, hashes=_hashes(hash_), authority=court or authority,
+            terms = check_submission(reference=reference, hashes=_hashes(hash_ or []) + [h for m in material
+                                                                                     for h in m.hashes],
+                                     authority=court or authority,
                                      process="court_decision" if court else "authority_confirmation", kind=kind,
                                      decided_at=_moment(decided, "--decided"), note=note, now=balise.clock())
             result = balise.submissions.submit(session, CLI_ACTOR, terms, channel=SubmissionChannel.CLI,
-                                               organisation_id=org_id)
+                                               organisation_id=org_id, material=material, vault=balise.evidence,
+                                               stored=stored)
             rows = [(i.id, i.algorithm, i.value, i.status, outcome) for i, outcome in result.indicators()]
             sid = result.submission.id
-    except InvalidSubmission as exc:
-        fail(f"{exc.field}: {exc.message}", 2)
-    except NotAnAuthority as exc:
-        fail(str(exc), 2)
+    except BaseException as exc:
+        for blob in stored:  # the transaction failed: no encrypted file without its record
+            balise.evidence.discard(balise.db.sessions, blob)
+        if isinstance(exc, InvalidSubmission):
+            fail(f"{exc.field}: {exc.message}", 2)
+        if isinstance(exc, NotAnAuthority):
+            fail(str(exc), 2)
+        raise
     if as_json:
         typer.echo(json.dumps({"id": sid, "indicators": [dict(zip(("id", "algorithm", "value", "status", "outcome"), r,
                                                                   strict=True)) for r in rows]}))
