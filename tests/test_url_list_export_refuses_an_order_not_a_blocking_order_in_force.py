@@ -82,11 +82,12 @@ def test_only_a_blocking_order_in_force_gets_the_list(tmp_path, db_url):
         assert client.get("/api/v1/url-list/feed", headers=auth(key)).status_code == 200
         second = _order(app, authority)
         r = client.get("/api/v1/url-list/feed", headers=auth(key))
-        assert r.status_code == 422 and r.json()["fields"][0]["field"] == "order" and live in r.text
+        assert r.status_code == 409 and r.json()["error"] == "several_orders" and live in r.text
         _move(app, second, "revoked")
         _move(app, live, "revoked")
         r = client.get(f"/api/v1/url-list/feed?order={live}", headers=auth(key))
-        assert r.status_code == 422 and "revoked" in r.json()["fields"][0]["message"]
+        assert r.status_code == 403 and r.json()["error"] == "order_not_in_force"
+        assert "revoked" in r.json()["fields"][0]["message"]
         assert client.get("/api/v1/url-list/feed", headers=auth(key)).status_code == 403
     app.close()
 

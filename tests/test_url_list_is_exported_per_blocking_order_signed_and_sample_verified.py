@@ -118,8 +118,10 @@ def test_the_list_is_exported_per_order_signed_with_deltas_and_sample_verified(t
         r = client.get("/api/v1/url-list/feed", headers=auth(key_none))
         assert r.status_code == 403 and r.json()["error"] == "no_order"
         r = client.get(f"/api/v1/url-list/feed?order={order}", headers=auth(key_none))
-        assert r.status_code == 422 and r.json()["fields"][0]["field"] == "order"
-        assert "addressed to you" in r.json()["fields"][0]["message"]
+        assert r.status_code == 403 and r.json()["error"] == "order_not_in_force"
+        assert r.json()["fields"][0]["field"] == "order" and "addressed to you" in r.json()["fields"][0]["message"]
+        r = client.get("/api/v1/url-list/feed?order=BO-1", headers=auth(key1))
+        assert r.status_code == 422 and "order" in r.json()["fields"][0]["field"]
 
         # A coordinating authority verifies a sample before the order; one URL is gone now.
         site.take_down("/p0.html")

@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -56,11 +57,14 @@ class SampleVerificationOut(_Out):
                               "since a version", response_model=None,
     responses={200: {"description": "The signed feed (`format=json`) or the CSV (`format=csv`)",
                      "content": {"application/json": {}, "text/csv": {}}},
-               **errors(422, s403="`no_order`: no blocking order addressed to your organisation is in force")})
+               **errors(409, 422, s403="`no_order`: no blocking order addressed to your organisation is in force; "
+                                       "`order_not_in_force`: the order named is not yours, not a blocking order, "
+                                       "or not in force (its state or period)",
+                        s409="`several_orders`: several blocking orders addressed to you are in force: name one")})
 def feed(request: Request, since: Annotated[int, Query(ge=0, le=2**62)] = 0,
          format: Annotated[str, Query(pattern="^(json|csv)$")] = "json",  # noqa: A002 - the query parameter's name
-         order: Annotated[str | None, Query(max_length=64, description="the blocking order's id; needed only when "
-                                                                       "several are in force")] = None,
+         order: Annotated[uuid.UUID | None, Query(description="the blocking order's id; needed only when several "
+                                                             "are in force")] = None,
          principal: Principal = principal_with(None)) -> Response:
     balise = request.app.state.balise
     with balise.db.transaction() as session:
@@ -70,12 +74,16 @@ def feed(request: Request, since: Annotated[int, Query(ge=0, le=2**62)] = 0,
                 if not in_force:
                     raise ApiError(403, "no_order", "no blocking order addressed to your organisation is in force")
                 if len(in_force) > 1:
-                    raise InvalidSubmission("order", "several blocking orders addressed to you are in force: name "
-                                                     "one (" + ", ".join(str(o.id) for o in in_force) + ")")
-                order = str(in_force[0].id)
+                    raise ApiError(409, "several_orders", "several blocking orders addressed to you are in force: "
+                                   "name one with ?order= (" + ", ".join(str(o.id) for o in in_force) + ")",
+                                   [{"field": "order", "message": "name one"}])
+                order = in_force[0].id
             export = balise.url_list.export(session, principal.actor, order, fmt=format, since_version=since,
                                             provider=principal.organisation_id)
         except InvalidSubmission as exc:
+            if exc.field == "order":
+                raise ApiError(403, "order_not_in_force", str(exc),
+                               [{"field": exc.field, "message": exc.message}]) from exc
             raise ApiError(422, "invalid_request", str(exc), [{"field": exc.field, "message": exc.message}]) from exc
     return Response(export.body, media_type=export.media_type,
                     headers={"Content-Disposition": f'attachment; filename="{export.filename}"',
