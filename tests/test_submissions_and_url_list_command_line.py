@@ -1,13 +1,14 @@
 """`balise submissions` and `balise urllist`: staff record an authority's submission and a court
 decision (a bad one refused naming the field), read an indicator's history, withdraw a
 submission; list a URL with its evidence (a host in the Union refused), export it for a blocking
-order as a signed JSON feed, and take it off the list."""
+order of the registry (by its id) as a signed JSON feed, a removal order refused, and take it off the list."""
 
 from __future__ import annotations
 
 import json
 
 from tests.cli_support import run_cli
+from tests.orders_support import order_body
 from tests.servers import clean_env
 
 MD5 = "0123456789abcdef0123456789abcdef"
@@ -56,12 +57,21 @@ def test_submissions_and_the_url_list_from_the_command_line(tmp_path, db_url):
                                     "--authority-non-cooperation", "DEMO: no answer")
     out = tmp_path / "out"
     out.mkdir()
-    printed = ok(env, "urllist", "export", "--order", "BO-2026-3", "--provider", "DEMO ISP", "--out", str(out))
+    order_file = tmp_path / "blocking.json"
+    order_file.write_text(json.dumps(order_body("blocking", reference="BO-2026-3", addressee={"name": "DEMO ISP"})))
+    blocking = ok(env, "orders", "enter", str(order_file), "--verification", "qualified e-signature checked").split()[0]
+    order_file.write_text(json.dumps(order_body("removal", addressee={"name": "DEMO ISP"})))
+    removal = ok(env, "orders", "enter", str(order_file), "--verification", "qualified e-signature checked").split()[0]
+    printed = ok(env, "urllist", "export", "--order", blocking, "--out", str(out))
     (path,) = out.iterdir()
     assert str(path) in printed
     feed = json.loads(path.read_text())["feed"]
     assert feed["order_reference"] == "BO-2026-3" and [a["url"] for a in feed["added"]] == ["https://host.example/a"]
-    refused = run_cli(env, "urllist", "export", "--order", "BO-2026-3", "--provider", "Nobody", "--out", str(out))
-    assert refused.returncode == 2 and "no organisation named 'Nobody'" in refused.stderr
+    assert [p["name"] for p in feed["providers"]] == ["DEMO ISP"]
+    refused = run_cli(env, "urllist", "export", "--order", "BO-2026-3", "--out", str(out))
+    assert refused.returncode == 2 and "--order: 'BO-2026-3' is not an order id" in refused.stderr
+    refused = run_cli(env, "urllist", "export", "--order", removal, "--out", str(out))
+    assert refused.returncode == 2 and "--order: " in refused.stderr and "not a blocking order" in refused.stderr
+    assert len(list(out.iterdir())) == 1
     ok(env, "urllist", "remove", "1", "--reason", "removed at last")
     assert ok(env, "urllist", "list").strip() == "the URL list is empty"

@@ -1,15 +1,16 @@
 """The URL list (CSAR Art. 44(1)(b)): a URL is listed only on a host outside the Union, with the
 evidence of the host's refusal and the authorities' non-cooperation; it is exported for a blocking
-order to the internet access providers it names, as CSV or as a JSON feed signed with the centre's
-key (whole, or the changes since a version); a provider reads its feed under its access grant;
-a coordinating authority has a representative sample fetched again."""
+order of the orders registry to the internet access provider it is addressed to, as CSV or as a
+JSON feed signed with the centre's key (whole, or the changes since a version); the provider reads
+its feed while that order is in force; a coordinating authority has a representative sample
+fetched again."""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
-from datetime import timedelta
+import uuid
 
 import pytest
 from fastapi.testclient import TestClient
@@ -19,11 +20,12 @@ from balise.accounts.actors import Actor
 from balise.adapters.db.models import AuditRecord, UrlListExport
 from balise.container import Balise
 from balise.detection.url_list import UrlListConflict, check_feed
-from balise.domain.grants import add_months, check_terms
 from balise.domain.model import OrgKind, Scope
 from balise.domain.submissions import InvalidSubmission, check_url_entry
 from balise.web.app import create_app
 from tests.authority_support import make_authority
+from tests.orders_support import make_authority as make_order_authority
+from tests.orders_support import order_body
 from tests.conftest import make_settings
 from tests.helpers import auth
 from tests.takedown_support import demo_site
@@ -33,21 +35,17 @@ EVIDENCE = {"refusal": "DEMO: notices of 2026-10-01 and 2026-10-15 unanswered; a
             "authority_non_cooperation": "DEMO: request through the liaison of 2026-10-22 unanswered"}
 
 
-def _iap(app: Balise, name: str, order: str | None):
+def _iap(app: Balise, name: str):
     with app.db.transaction() as s:
         org = app.organisations.create(s, Actor.system("test"), name=name, kind=OrgKind.PROVIDER, country="FR")
         key = app.organisations.issue_key(s, Actor.system("test"), org, (Scope.REPORTS_READ,))
-        org_id = org.id
-        if order is not None:
-            now = app.clock()
-            terms = check_terms(databases=("url_list",), operations=("download",), purpose="block the URL list",
-                                legal_basis="blocking order, CSAR Art. 16", order_reference=order,
-                                valid_from=now - timedelta(minutes=1), valid_until=add_months(now, 12),
-                                max_months=app.settings.grant_max_months, now=now)
-            grant = app.grants.request(s, Actor.system("test"), org_id, terms)
-            app.grants.approve(s, Actor.system("admin-1"), grant.id, "order checked")
-            app.grants.approve(s, Actor.system("admin-2"), grant.id, "order checked again")
-    return org_id, key.plaintext
+        return org.id, key.plaintext
+
+
+def _order(app: Balise, authority, addressee: str, kind: str = "blocking", **overrides) -> str:
+    body = authority.sign(order_body(kind, addressee={"name": addressee}, legal_basis="CSAR Art. 16", **overrides))
+    with app.db.transaction() as s:
+        return str(app.orders.submit(s, Actor.system("test"), authority.org_id, "test", body).id)
 
 
 def test_listing_needs_a_host_outside_the_union_and_both_refusals():
@@ -72,16 +70,18 @@ def test_the_list_is_exported_per_order_signed_with_deltas_and_sample_verified(t
             ids = [e.id for e in entries]
         with pytest.raises(UrlListConflict), app.db.transaction() as s:
             app.url_list.add(s, STAFF, check_url_entry(url=urls[0], host_country="US", **EVIDENCE))
-        iap1, key1 = _iap(app, "DEMO Access Provider 1", "DEMO-BO-2026-1")
-        iap2, _ = _iap(app, "DEMO Access Provider 2", None)
+        iap1, key1 = _iap(app, "DEMO Access Provider 1")
+        _, key_none = _iap(app, "DEMO Access Provider 3")
+        issuer = make_order_authority(app)
+        order = _order(app, issuer, "DEMO Access Provider 1", reference="DEMO-BO-2026-1")
 
-        # The interface a blocking order calls: its providers and its reference.
+        # Exported for the blocking order: its addressee is the provider, its reference the feed's.
         with app.db.transaction() as s:
-            whole = app.url_list.export(s, STAFF, providers=[iap1, iap2], order_reference="DEMO-BO-2026-1")
+            whole = app.url_list.export(s, STAFF, order)
         document = json.loads(whole.body)
         feed = document["feed"]
-        assert feed["order_reference"] == "DEMO-BO-2026-1" and feed["complete"] is True
-        assert [p["name"] for p in feed["providers"]] == ["DEMO Access Provider 1", "DEMO Access Provider 2"]
+        assert feed["order_reference"] == "DEMO-BO-2026-1" and feed["order"] == order and feed["complete"] is True
+        assert [p["name"] for p in feed["providers"]] == ["DEMO Access Provider 1"]
         assert sorted(a["url"] for a in feed["added"]) == sorted(urls) and feed["removed"] == []
         assert check_feed(document, [app.signer.public_key])
         assert document["signature"]["key_id"] == app.signer.key_id  # the key of packages and checkpoints
@@ -92,32 +92,36 @@ def test_the_list_is_exported_per_order_signed_with_deltas_and_sample_verified(t
         with app.db.transaction() as s:
             app.url_list.remove(s, STAFF, ids[1], "DEMO: the host removed it at last")
         with app.db.transaction() as s:
-            delta = app.url_list.export(s, STAFF, providers=[iap1], order_reference="DEMO-BO-2026-1",
-                                        since_version=whole.version)
-            table = app.url_list.export(s, STAFF, providers=[iap1], order_reference="DEMO-BO-2026-1", fmt="csv")
+            delta = app.url_list.export(s, STAFF, order, since_version=whole.version)
+            table = app.url_list.export(s, STAFF, uuid.UUID(order), fmt="csv")
         changes = json.loads(delta.body)["feed"]
         assert changes["added"] == [] and [r["id"] for r in changes["removed"]] == [ids[1]]
         assert changes["complete"] is False and changes["since_version"] == whole.version
         rows = list(csv.DictReader(io.StringIO(table.body.decode())))
         assert sorted(r["url"] for r in rows) == sorted([urls[0], urls[2]]) and {r["change"] for r in rows} == {"add"}
-        for bad, field in (({"providers": []}, "providers"), ({"order_reference": "  "}, "order_reference"),
-                           ({"fmt": "xml"}, "format")):
-            kwargs = {"providers": [iap1], "order_reference": "DEMO-BO-2026-1", **bad}
+        for bad, field in (({"fmt": "xml"}, "format"), ({"since_version": -1}, "since")):
             with pytest.raises(InvalidSubmission) as refused, app.db.transaction() as s:
-                app.url_list.export(s, STAFF, **kwargs)
+                app.url_list.export(s, STAFF, order, **bad)
             assert refused.value.field == field
         with app.db.sessions() as s:
-            assert len(s.execute(select(UrlListExport)).scalars().all()) == 3
-            assert len(s.execute(select(AuditRecord).where(AuditRecord.event_type == "urllist:export")).all()) == 3
+            exports = s.execute(select(UrlListExport)).scalars().all()
+            assert len(exports) == 3 and {str(e.order_id) for e in exports} == {order}
+            audited = s.execute(select(AuditRecord).where(AuditRecord.event_type == "urllist:export")).scalars().all()
+            assert len(audited) == 3 and {(a.subject_type, a.subject_id) for a in audited} == {("order", order)}
 
-        # The provider reads its order's feed under its grant; a provider without one cannot.
+        # The provider reads the feed of its order in force; another provider has none.
         r = client.get("/api/v1/url-list/feed", headers=auth(key1))
         assert r.status_code == 200, r.text
         assert check_feed(r.json(), [app.signer.public_key]) and r.json()["feed"]["order_reference"] == "DEMO-BO-2026-1"
-        r = client.get(f"/api/v1/url-list/feed?since={whole.version}&format=csv", headers=auth(key1))
+        r = client.get(f"/api/v1/url-list/feed?since={whole.version}&format=csv&order={order}", headers=auth(key1))
         assert r.status_code == 200 and r.text.splitlines()[1].startswith("remove,")
-        _, key_none = _iap(app, "DEMO Access Provider 3", None)
-        assert client.get("/api/v1/url-list/feed", headers=auth(key_none)).status_code == 403
+        r = client.get("/api/v1/url-list/feed", headers=auth(key_none))
+        assert r.status_code == 403 and r.json()["error"] == "no_order"
+        r = client.get(f"/api/v1/url-list/feed?order={order}", headers=auth(key_none))
+        assert r.status_code == 403 and r.json()["error"] == "order_not_in_force"
+        assert r.json()["fields"][0]["field"] == "order" and "addressed to you" in r.json()["fields"][0]["message"]
+        r = client.get("/api/v1/url-list/feed?order=BO-1", headers=auth(key1))
+        assert r.status_code == 422 and "order" in r.json()["fields"][0]["field"]
 
         # A coordinating authority verifies a sample before the order; one URL is gone now.
         site.take_down("/p0.html")

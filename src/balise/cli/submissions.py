@@ -6,6 +6,7 @@ an authority and their clock, withdrawals, the periodic re-verification run now;
 from __future__ import annotations
 
 import json
+import os
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -40,7 +41,9 @@ def _hashes(values: list[str]) -> list[dict[str, str]]:
 @submissions_app.command("add")
 def submissions_add(
     reference: Annotated[str, typer.Option(help="the authority's (or the court's) decision reference")],
-    hash_: Annotated[list[str], typer.Option("--hash", help="ALGORITHM:VALUE, e.g. md5:0123… (repeat)")],
+    hash_: Annotated[list[str] | None, typer.Option("--hash", help="ALGORITHM:VALUE, e.g. md5:0123… (repeat)")] = None,
+    file: Annotated[list[str] | None, typer.Option("--file", help="the confirmed material: a picture or video "
+                                                               "file, hashed and kept encrypted (repeat)")] = None,
     authority: Annotated[str | None, typer.Option(help="the coordinating authority (organisation name)")] = None,
     court: Annotated[str | None, typer.Option(help="for a court decision: the court's name (no organisation)")] = None,
     kind: Annotated[str, typer.Option(help="known_csam, new_csam, solicitation or url")] = "known_csam",
@@ -52,30 +55,45 @@ def submissions_add(
     from sqlalchemy import select
 
     from balise.adapters.db.models import Organisation
-    from balise.detection.submissions import NotAnAuthority
+    from balise.detection.submissions import NotAnAuthority, hash_material
     from balise.domain.submissions import InvalidSubmission, SubmissionChannel, check_submission
 
     if (authority is None) == (court is None):
         fail("name either --authority (a coordinating authority) or --court (a court decision)", 2)
     balise = load_balise()
+    stored: list = []  # type: ignore[type-arg]
     try:
+        material = []
+        for n, path in enumerate(file or []):
+            name = f"--file {path}"
+            if not os.path.isfile(path):
+                raise InvalidSubmission(name, "is not a file")
+            material.append(hash_material(name, os.path.basename(path), path, os.path.getsize(path),
+                                          balise.settings.max_file_bytes, balise.media_hasher))
         with balise.db.transaction() as session:
             org_id = None
             if authority is not None:
                 org_id = session.execute(select(Organisation.id).where(Organisation.name == authority)).scalar()
                 if org_id is None:
                     fail(f"no organisation named {authority!r}", 2)
-            terms = check_submission(reference=reference, hashes=_hashes(hash_), authority=court or authority,
+            terms = check_submission(reference=reference, hashes=_hashes(hash_ or []) + [h for m in material
+                                                                                     for h in m.hashes],
+                                     authority=court or authority,
                                      process="court_decision" if court else "authority_confirmation", kind=kind,
                                      decided_at=_moment(decided, "--decided"), note=note, now=balise.clock())
             result = balise.submissions.submit(session, CLI_ACTOR, terms, channel=SubmissionChannel.CLI,
-                                               organisation_id=org_id)
+                                               organisation_id=org_id, material=material, vault=balise.evidence,
+                                               stored=stored)
             rows = [(i.id, i.algorithm, i.value, i.status, outcome) for i, outcome in result.indicators()]
             sid = result.submission.id
-    except InvalidSubmission as exc:
-        fail(f"{exc.field}: {exc.message}", 2)
-    except NotAnAuthority as exc:
-        fail(str(exc), 2)
+    except BaseException as exc:
+        for blob in stored:  # the transaction failed: no encrypted file without its record
+            balise.evidence.discard(balise.db.sessions, blob)
+        if isinstance(exc, InvalidSubmission):
+            fail(f"{exc.field}: {exc.message}", 2)
+        if isinstance(exc, NotAnAuthority):
+            fail(str(exc), 2)
+        raise
     if as_json:
         typer.echo(json.dumps({"id": sid, "indicators": [dict(zip(("id", "algorithm", "value", "status", "outcome"), r,
                                                                   strict=True)) for r in rows]}))
@@ -260,19 +278,14 @@ def urllist_list(all_: Annotated[bool, typer.Option("--all", help="also the remo
 
 @urllist_app.command("export")
 def urllist_export(
-    order_reference: Annotated[str, typer.Option("--order", help="the blocking order's reference")],
-    provider: Annotated[list[str], typer.Option(help="an internet access provider the order names "
-                                                     "(organisation name; repeat)")],
+    order: Annotated[str, typer.Option("--order", help="the blocking order's id (balise orders list)")],
     out: Annotated[str, typer.Option(help="the directory to write the file in")],
     fmt: Annotated[str, typer.Option("--format", help="json (signed feed) or csv")] = "json",
     since: Annotated[int, typer.Option(help="only the changes after this version (0: the whole list)")] = 0,
 ) -> None:
-    """Export the URL list for a blocking order to the providers it names."""
+    """Export the URL list for a blocking order in force, to the provider it is addressed to."""
     from pathlib import Path
 
-    from sqlalchemy import select
-
-    from balise.adapters.db.models import Organisation
     from balise.domain.submissions import InvalidSubmission
 
     balise = load_balise()
@@ -281,16 +294,9 @@ def urllist_export(
         fail(f"--out: {out} is not a directory", 2)
     try:
         with balise.db.transaction() as session:
-            ids = []
-            for name in provider:
-                org_id = session.execute(select(Organisation.id).where(Organisation.name == name)).scalar()
-                if org_id is None:
-                    fail(f"--provider: no organisation named {name!r}", 2)
-                ids.append(org_id)
-            export = balise.url_list.export(session, CLI_ACTOR, providers=ids, order_reference=order_reference,
-                                            fmt=fmt, since_version=since)
+            export = balise.url_list.export(session, CLI_ACTOR, order, fmt=fmt, since_version=since)
     except InvalidSubmission as exc:
-        fail(f"{exc.field}: {exc.message}", 2)
+        fail(f"{'--' + exc.field if exc.field in ('order', 'format', 'since') else exc.field}: {exc.message}", 2)
     from balise.adapters.files import write_new_file
 
     path = folder / export.filename

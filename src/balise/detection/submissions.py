@@ -14,7 +14,7 @@ backed by a submission that stands, and that URL indicators are still served.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -44,6 +44,7 @@ from balise.domain.submissions import (
     SubmissionProcess,
     SubmissionTerms,
 )
+from balise.evidence.vault import EvidenceVault
 from balise.governance.audit import AuditTrail
 
 SYSTEM = Actor.system("indicator-verification")
@@ -78,6 +79,51 @@ class Provenance:
     history: list[IndicatorHistory]
 
 
+@dataclass
+class Material:
+    """A file a coordinating authority submitted (Art. 36 "material"), hashed: its exact and
+    perceptual hashes become indicators; the file itself is kept encrypted in the vault."""
+
+    field: str  # the form part, named in every refusal
+    filename: str | None
+    path: str
+    size: int
+    sha256: str
+    media_type: str  # image or video
+    hashes: list[dict[str, str]]  # {algorithm, value}: checked with the submission's other hashes
+    vpdq: list[tuple[int, int, str, float]] | None = None  # a video's frames
+
+
+def hash_material(field_name: str, filename: str | None, path: str, size: int, max_bytes: int,
+                  hasher: Callable[[str], dict[str, Any]]) -> Material:
+    """Hash one submitted file like intake does (exact hashes, PDQ or vPDQ, in an isolated
+    process), or InvalidSubmission naming its part: too large, not decodable, not a picture or
+    a video, or carrying active content (a file that is also another format)."""
+    if size == 0:
+        raise InvalidSubmission(field_name, "is empty")
+    if size > max_bytes:
+        raise InvalidSubmission(field_name, f"has {size} bytes; the limit is {max_bytes}")
+    result = hasher(path)
+    if result.get("polyglot"):
+        raise InvalidSubmission(field_name, "carries active content: the file is also "
+                                + ", ".join(str(x) for x in result["polyglot"]))
+    media_type = result.get("media_type")
+    if media_type not in ("image", "video"):
+        raise InvalidSubmission(field_name, "is not a picture or a video: " + str(result.get("error") or media_type))
+    if result.get("status") == "error":
+        raise InvalidSubmission(field_name, f"cannot be decoded: {result.get('error') or 'unknown error'}")
+    if media_type == "image" and result.get("pdq"):
+        hashes = [{"algorithm": "md5", "value": result["md5"]}, {"algorithm": "sha1", "value": result["sha1"]},
+                  {"algorithm": "sha256", "value": result["sha256"]}, {"algorithm": "pdq", "value": result["pdq"]}]
+        return Material(field_name, filename, path, size, result["sha256"], "image", hashes)
+    if media_type == "video" and result.get("vpdq"):
+        frames = [(int(f["frame_number"]), int(f["quality"]), str(f["pdq"]), float(f["timestamp"]))
+                  for f in result["vpdq"]]
+        return Material(field_name, filename, path, size, result["sha256"], "video",
+                        [{"algorithm": "video_md5", "value": result["md5"]}], frames)
+    raise InvalidSubmission(field_name, "is not a picture or a video that can be hashed")
+
+
 class Submissions:
     def __init__(self, audit: AuditTrail, indicators: Indicators, clock: Callable[[], datetime]) -> None:
         self._audit = audit
@@ -107,7 +153,8 @@ class Submissions:
     # -- submit ----------------------------------------------------------------------------
 
     def submit(self, session: Session, actor: Actor, terms: SubmissionTerms, *, channel: SubmissionChannel,
-               organisation_id: uuid.UUID | None) -> SubmissionResult:
+               organisation_id: uuid.UUID | None, material: Sequence[Material] = (),
+               vault: EvidenceVault | None = None, stored: list[Any] | None = None) -> SubmissionResult:
         """Store the submission and generate or confirm its indicators, in the caller's
         transaction. A coordinating authority's submission names the organisation; a court
         decision may be entered without one (its court is ``terms.authority``)."""
@@ -131,6 +178,16 @@ class Submissions:
         result = SubmissionResult(submission)
         source = {"id": submission.id, "authority": authority_name, "reference": terms.reference,
                   "process": terms.process.value}
+        if material:
+            assert vault is not None and stored is not None
+            source["material"] = [{"sha256": m.sha256, "media_type": m.media_type, "size": m.size,
+                                   "part": m.field} for m in material]
+            for m in material:
+                with open(m.path, "rb") as stream:
+                    blob = vault.store(session, m.sha256, stream, actor,
+                                       f"material of Article 36 submission {submission.id} ({terms.reference})")
+                if blob.created:
+                    stored.append(blob)
         keys = [(h.algorithm.value, h.value) for h in terms.hashes]
         existing: dict[tuple[str, str], Indicator] = {}
         for start in range(0, len(keys), 500):
@@ -170,12 +227,20 @@ class Submissions:
                            detail={"reference": terms.reference, "process": terms.process.value,
                                    "authority": authority_name, "status_before": before})
             (result.confirmed if waiting else result.reconfirmed).append(ind)
+        for m in material:
+            if m.vpdq is None:
+                continue
+            ind = self._indicators.add_vpdq(session, actor, frames=m.vpdq, kind=terms.kind,
+                                            provenance={"submission": source}, classification=terms.classification)
+            ind.submission_id = submission.id  # add_vpdq recorded its history (with this provenance)
+            result.created.append(ind)
         session.flush()
         self._audit.record(
             session, AuditEvent.SUBMISSION_CREATE, actor, "submission", str(submission.id),
             "Article 36 submission", {"authority": authority_name, "reference": terms.reference,
                                       "process": terms.process.value, "kind": terms.kind.value,
                                       "channel": channel.value, "hashes": len(keys),
+                                      "material": [m.sha256 for m in material],
                                       "created": len(result.created), "confirmed": len(result.confirmed),
                                       "reconfirmed": len(result.reconfirmed)})
         if result.confirmed:

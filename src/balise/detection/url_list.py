@@ -4,8 +4,9 @@ internet access providers it names, as CSV or as a JSON feed of changes signed w
 Ed25519 key (the key of evidence packages and audit checkpoints); and a representative sample
 fetched again, which a coordinating authority runs before it asks for a blocking order.
 
-The interface a blocking order uses (the orders registry wires it at merge): ``export(...,
-providers=[organisation ids], order_reference="…")``; nothing here knows the orders table.
+Exports are made for a blocking order of the orders registry (``export(session, actor, order_id)``):
+the order must be a blocking order issued, received or executed and within its period; its
+addressee is the provider and its reference the feed's (domain/orders.py check_blocking_in_force).
 """
 
 from __future__ import annotations
@@ -26,11 +27,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from balise.accounts.actors import Actor
-from balise.adapters.db.models import Organisation, Takedown, UrlListEntry, UrlListExport, UrlListVerification
+from balise.adapters.db.models import Order, Organisation, Takedown, UrlListEntry, UrlListExport, UrlListVerification
 from balise.detection.indicators import Indicators
 from balise.detection.provenance import actor_label
 from balise.domain.audit import AuditEvent
 from balise.domain.checkpoints import canonical, utc_iso
+from balise.domain.orders import InvalidOrder, check_blocking_in_force
 from balise.domain.submissions import (
     MAX_REFERENCE,
     InvalidSubmission,
@@ -128,33 +130,55 @@ class UrlList:
 
     # -- export per blocking order ---------------------------------------------------------
 
-    def _providers(self, session: Session, providers: Sequence[uuid.UUID]) -> list[Organisation]:
-        if not providers:
-            raise InvalidSubmission("providers", "a blocking order names at least one internet access provider")
+    def blocking_order(self, session: Session, order_id: uuid.UUID | str, *,
+                       provider: uuid.UUID | None = None) -> Order:
+        """The blocking order an export is made for, in force now; InvalidSubmission (field
+        ``order``) naming why not. With ``provider``, the order must be addressed to it."""
+        try:
+            oid = order_id if isinstance(order_id, uuid.UUID) else uuid.UUID(str(order_id).strip())
+        except ValueError:
+            raise InvalidSubmission("order", f"{str(order_id)[:64]!r} is not an order id") from None
+        order = session.get(Order, oid)
+        if order is None or (provider is not None and order.addressee_organisation_id != provider):
+            raise InvalidSubmission("order", f"no blocking order {oid}" + (" addressed to you" if provider else ""))
+        try:
+            check_blocking_in_force(order.kind, order.state, order.period_start, order.period_end, self._clock(),
+                                    reference=order.reference)
+        except InvalidOrder as exc:
+            raise InvalidSubmission(exc.field, exc.message) from None
+        if order.addressee_organisation_id is None:
+            raise InvalidSubmission("order", f"the addressee of blocking order {order.reference} "
+                                             f"({order.addressee_name}) is not an organisation registered with the centre")
+        org = session.get(Organisation, order.addressee_organisation_id)
+        if org is None or org.suspended_at is not None:
+            raise InvalidSubmission("order", f"the addressee of blocking order {order.reference} is suspended")
+        return order
+
+    def in_force_for(self, session: Session, provider: uuid.UUID) -> list[Order]:
+        """The blocking orders addressed to a provider that are in force now."""
+        orders = session.execute(select(Order).where(Order.kind == "blocking",
+                                                     Order.addressee_organisation_id == provider)
+                                 .order_by(Order.recorded_at)).scalars()
         out = []
-        for n, org_id in enumerate(dict.fromkeys(providers)):
-            org = session.get(Organisation, org_id)
-            if org is None:
-                raise InvalidSubmission(f"providers.{n}", f"no organisation {org_id}")
-            if org.suspended_at is not None:
-                raise InvalidSubmission(f"providers.{n}", f"{org.name} is suspended")
-            out.append(org)
+        for order in orders:
+            try:
+                self.blocking_order(session, order.id, provider=provider)
+            except InvalidSubmission:
+                continue
+            out.append(order)
         return out
 
-    def export(self, session: Session, actor: Actor, *, providers: Sequence[uuid.UUID], order_reference: str,
-               fmt: str = "json", since_version: int = 0) -> Export:
-        """The list (``since_version`` 0) or its changes since a version, for one blocking order and
-        the providers it names: CSV, or the signed JSON feed. Recorded and audited."""
-        reference = " ".join((order_reference or "").split())
-        if not reference:
-            raise InvalidSubmission("order_reference", "is required: the list is exported for a blocking order")
-        if len(reference) > MAX_REFERENCE:
-            raise InvalidSubmission("order_reference", f"is longer than {MAX_REFERENCE} characters")
+    def export(self, session: Session, actor: Actor, order_id: uuid.UUID | str, *, fmt: str = "json",
+               since_version: int = 0, provider: uuid.UUID | None = None) -> Export:
+        """The list (``since_version`` 0) or its changes since a version, for one blocking order in
+        force and the provider it is addressed to: CSV, or the signed JSON feed. Recorded and audited."""
         if fmt not in ("csv", "json"):
             raise InvalidSubmission("format", "must be csv or json")
         if since_version < 0:
             raise InvalidSubmission("since", "must be 0 or a version the feed gave")
-        orgs = self._providers(session, providers)
+        order = self.blocking_order(session, order_id, provider=provider)
+        reference = order.reference
+        orgs = [session.get(Organisation, order.addressee_organisation_id)]
         version = self._indicators.current_version(session)
         query = select(UrlListEntry).where(UrlListEntry.version <= version).order_by(UrlListEntry.version)
         if since_version:
@@ -176,7 +200,8 @@ class UrlList:
             body, media_type, filename = out.getvalue().encode(), "text/csv", f"url-list-{safe}-{version}.csv"
         else:
             signer = self._signer()
-            feed = {"format": FEED_FORMAT, "centre": self._centre, "order_reference": reference,
+            feed = {"format": FEED_FORMAT, "centre": self._centre, "order": str(order.id), "order_reference": reference,
+                    "period": {"start": _iso(order.period_start), "end": _iso(order.period_end)},
                     "providers": [{"id": str(o.id), "name": o.name} for o in orgs],
                     "generated_at": utc_iso(now), "since_version": since_version, "version": version,
                     "complete": since_version == 0,
@@ -190,12 +215,12 @@ class UrlList:
             media_type, filename = "application/json", f"url-list-{safe}-{version}.json"
         digest = hashlib.sha256(body).hexdigest()
         providers_out = [{"id": str(o.id), "name": o.name} for o in orgs]
-        session.add(UrlListExport(order_reference=reference, providers=providers_out, format=fmt,
+        session.add(UrlListExport(order_id=order.id, order_reference=reference, providers=providers_out, format=fmt,
                                   since_version=since_version, version=version, entries=len(rows), sha256=digest,
                                   exported_at=now, exported_by=actor_label(actor)[:300]))
-        self._audit.record(session, AuditEvent.URL_LIST_EXPORT, actor, "blocking_order", reference,
+        self._audit.record(session, AuditEvent.URL_LIST_EXPORT, actor, "order", str(order.id),
                            "export the URL list for a blocking order (CSAR Art. 16, 44(1)(b))",
-                           {"providers": providers_out, "format": fmt, "since_version": since_version,
+                           {"reference": reference, "providers": providers_out, "format": fmt, "since_version": since_version,
                             "version": version, "added": len(added), "removed": len(removed), "sha256": digest})
         return Export(body, media_type, filename, version, len(rows))
 

@@ -70,6 +70,9 @@ CLOSED = frozenset({S.FINAL, S.REVOKED})
 PAUSED = frozenset({S.CLARIFICATION_REQUESTED, S.IMPOSSIBLE})
 #: States in which the provider can report the execution.
 EXECUTABLE = frozenset({S.ISSUED, S.RECEIVED})
+#: States in which a blocking order is carried out: the URL list is exported for it and its
+#: provider reads its feed (not a draft, not paused, challenged, final or revoked).
+BLOCKING_IN_FORCE = frozenset({S.ISSUED, S.RECEIVED, S.EXECUTED})
 
 REMOVAL_HOURS = 24
 OPINION_WEEKS = 4
@@ -383,3 +386,20 @@ def non_disclosure_until(start: datetime, weeks: int, renewals: int) -> datetime
 def grant_terms_of(kind: str, databases: Iterable[str]) -> tuple[list[str], list[str]]:
     """The databases and operations of the grant a detection order gives: matching only."""
     return [GrantDatabase(d).value for d in databases], ["match"]
+
+
+def check_blocking_in_force(kind: str, state: str, period_start: datetime | None, period_end: datetime | None,
+                            now: datetime, *, reference: str, in_period: bool = True) -> None:
+    """InvalidOrder (field ``order``) unless this is a blocking order in an executable state and,
+    with ``in_period``, within its period: what exporting the URL list for it requires."""
+    if kind != OrderKind.BLOCKING.value:
+        raise InvalidOrder("order", f"{reference} is a {kind} order, not a blocking order (CSAR Art. 16)")
+    if state not in BLOCKING_IN_FORCE:
+        raise InvalidOrder("order", f"blocking order {reference} is {state.replace('_', ' ')}: the URL list is "
+                                    "exported only for an order issued, received or executed")
+    if in_period:
+        if period_start is not None and now < period_start:
+            raise InvalidOrder("order", f"blocking order {reference} is not in force before "
+                                        f"{period_start.isoformat()}")
+        if period_end is not None and now >= period_end:
+            raise InvalidOrder("order", f"blocking order {reference} ended on {period_end.isoformat()}")

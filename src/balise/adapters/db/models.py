@@ -1126,6 +1126,8 @@ class UrlListExport(Base):
     __tablename__ = "url_list_exports"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    # The blocking order in the orders registry (exports before 0036 name only a reference).
+    order_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("orders.id"), index=True)
     order_reference: Mapped[str] = mapped_column(String(200), index=True)
     providers: Mapped[list[Any]] = mapped_column(JSON)
     format: Mapped[str] = mapped_column(String(8))

@@ -1,14 +1,15 @@
 """/api/v1/url-list: the URL list (CSAR Art. 44(1)(b)).
 
-* ``GET /url-list/feed``: an internet access provider named in a blocking order reads the list
-  (or its changes since a version) under its live access grant to download the `url_list`;
-  the grant's order reference is the blocking order's. JSON signed with the centre's key, or CSV.
+* ``GET /url-list/feed``: the internet access provider a blocking order of the registry is
+  addressed to reads the list (or its changes since a version) while that order is in force
+  (issued, received or executed, within its period). JSON signed with the centre's key, or CSV.
 * ``POST /url-list/verifications``: a coordinating authority has a representative sample
   fetched again before it asks for a blocking order (CSAR Art. 16).
 """
 
 from __future__ import annotations
 
+import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -17,8 +18,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from balise.accounts.organisations import Principal
-from balise.adapters.db.models import AccessGrant
-from balise.domain.grants import GrantDatabase, GrantOperation
 from balise.domain.submissions import MAX_REFERENCE, InvalidSubmission
 from balise.intake.report_schema import describe_errors
 from balise.web.api.bodies import read_json, validate_strictly
@@ -27,7 +26,6 @@ from balise.web.api.deps import ApiError, principal_with
 from balise.web.api.submissions import _require_authority
 
 router = APIRouter(prefix="/api/v1", tags=["url list"])
-FEED_GRANT = (GrantOperation.DOWNLOAD, (GrantDatabase.URL_LIST,), "url-list feed")
 
 
 class SampleVerificationIn(BaseModel):
@@ -55,27 +53,37 @@ class SampleVerificationOut(_Out):
 
 
 @router.get(
-    "/url-list/feed", summary="The URL list for your blocking order: signed JSON feed or CSV, whole or since a "
-                              "version", response_model=None,
+    "/url-list/feed", summary="The URL list for your blocking order in force: signed JSON feed or CSV, whole or "
+                              "since a version", response_model=None,
     responses={200: {"description": "The signed feed (`format=json`) or the CSV (`format=csv`)",
                      "content": {"application/json": {}, "text/csv": {}}},
-               **errors(422, s403="`no_grant`: no live grant to download the URL list; `no_order`: the grant "
-                                  "names no blocking order")})
+               **errors(409, 422, s403="`no_order`: no blocking order addressed to your organisation is in force; "
+                                       "`order_not_in_force`: the order named is not yours, not a blocking order, "
+                                       "or not in force (its state or period)",
+                        s409="`several_orders`: several blocking orders addressed to you are in force: name one")})
 def feed(request: Request, since: Annotated[int, Query(ge=0, le=2**62)] = 0,
          format: Annotated[str, Query(pattern="^(json|csv)$")] = "json",  # noqa: A002 - the query parameter's name
-         principal: Principal = principal_with(None, FEED_GRANT)) -> Response:
+         order: Annotated[uuid.UUID | None, Query(description="the blocking order's id; needed only when several "
+                                                             "are in force")] = None,
+         principal: Principal = principal_with(None)) -> Response:
     balise = request.app.state.balise
-    access = request.state.grant_access
     with balise.db.transaction() as session:
-        references = [g.order_reference for g in session.execute(
-            AccessGrant.__table__.select().where(AccessGrant.id.in_([gid for gid, _ in access.grants]))).all()
-            if g.order_reference]
-        if not references:
-            raise ApiError(403, "no_order", "your access grant to the URL list names no blocking order reference")
         try:
-            export = balise.url_list.export(session, principal.actor, providers=[principal.organisation_id],
-                                            order_reference=references[0], fmt=format, since_version=since)
+            if order is None:
+                in_force = balise.url_list.in_force_for(session, principal.organisation_id)
+                if not in_force:
+                    raise ApiError(403, "no_order", "no blocking order addressed to your organisation is in force")
+                if len(in_force) > 1:
+                    raise ApiError(409, "several_orders", "several blocking orders addressed to you are in force: "
+                                   "name one with ?order= (" + ", ".join(str(o.id) for o in in_force) + ")",
+                                   [{"field": "order", "message": "name one"}])
+                order = in_force[0].id
+            export = balise.url_list.export(session, principal.actor, order, fmt=format, since_version=since,
+                                            provider=principal.organisation_id)
         except InvalidSubmission as exc:
+            if exc.field == "order":
+                raise ApiError(403, "order_not_in_force", str(exc),
+                               [{"field": exc.field, "message": exc.message}]) from exc
             raise ApiError(422, "invalid_request", str(exc), [{"field": exc.field, "message": exc.message}]) from exc
     return Response(export.body, media_type=export.media_type,
                     headers={"Content-Disposition": f'attachment; filename="{export.filename}"',

@@ -5,16 +5,20 @@ re-verification run, and the URL list with its evidence; and an indicator's prov
 
 from __future__ import annotations
 
+import os
+import tempfile
 import uuid
+from typing import Any
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
 
 from balise.accounts.actors import Actor
 from balise.adapters.db.models import User
-from balise.detection.submissions import NotAnAuthority, SubmissionConflict
+from balise.detection.submissions import NotAnAuthority, SubmissionConflict, hash_material
 from balise.domain.indicators import IndicatorKind
 from balise.domain.model import Role
+from balise.domain.orders import BLOCKING_IN_FORCE
 from balise.domain.submissions import (
     MAX_NOTE,
     MAX_REFERENCE,
@@ -47,8 +51,10 @@ def submissions_page(request: Request, msg: str = "", err: str = "",
         authorities = balise.submissions.authorities(session)
         runs = balise.submissions.verification_runs(session, limit=1)
         url_list = balise.url_list.entries(session, listed_only=False, limit=200)
+        blocking = [o for o in balise.orders.list(session, kind="blocking", limit=200)
+                    if o.state in {s.value for s in BLOCKING_IN_FORCE}]
     return render(request, "submissions.html", submissions=submissions, awaiting=awaiting, authorities=authorities,
-                  run=runs[0] if runs else None, url_list=url_list, can_edit=user.role in {r.value for r in EDITORS},
+                  run=runs[0] if runs else None, url_list=url_list, blocking=blocking, can_edit=user.role in {r.value for r in EDITORS},
                   processes=[p.value for p in SubmissionProcess], kinds=[k.value for k in IndicatorKind],
                   limits={"reference": MAX_REFERENCE, "note": MAX_NOTE}, msg=msg, err=err)
 
@@ -71,8 +77,10 @@ def submissions_enter(request: Request, user: User = Depends(require_role(*EDITO
                       authority: str = Form(""), court: str = Form("", max_length=300),
                       reference: str = Form("", max_length=MAX_REFERENCE + 100),
                       kind: str = Form("known_csam", max_length=32), hashes: str = Form("", max_length=200_000),
-                      note: str = Form("", max_length=MAX_NOTE + 100)) -> Response:
-    """A submission received by letter or e-mail, or a court decision, entered by staff."""
+                      note: str = Form("", max_length=MAX_NOTE + 100),
+                      material: list[UploadFile] = File(default=[])) -> Response:
+    """A submission received by letter or e-mail, or a court decision, entered by staff; the
+    confirmed material may come as files, hashed here and kept encrypted in the vault."""
     balise = request.app.state.balise
     g = i18n.gettext
     org_id = None
@@ -83,14 +91,34 @@ def submissions_enter(request: Request, user: User = Depends(require_role(*EDITO
             return _flash(PAGE, error=g("Choose the coordinating authority, or a court decision."))
     elif authority != "court":
         return _flash(PAGE, error=g("Choose the coordinating authority, or a court decision."))
+    stored: list[Any] = []
     try:
-        terms = check_submission(reference=reference, hashes=_lines(hashes), kind=kind,
-                                 process="court_decision" if org_id is None else "authority_confirmation",
-                                 authority=court if org_id is None else "authority", note=note, now=balise.clock())
-        with balise.db.transaction() as session:
-            result = balise.submissions.submit(session, _actor(user), terms, channel=SubmissionChannel.UI,
-                                               organisation_id=org_id)
-            counts = (len(result.created), len(result.confirmed), len(result.reconfirmed))
+        with tempfile.TemporaryDirectory(prefix="balise-submission-") as folder:
+            hashed = []
+            for n, upload in enumerate(u for u in material if u.filename):
+                name = f"material.{n} ({upload.filename[:80]})"
+                path, size = os.path.join(folder, f"part-{n}"), 0
+                with open(path, "wb") as out:
+                    while chunk := upload.file.read(1 << 20):
+                        size += len(chunk)
+                        if size > balise.settings.max_file_bytes:
+                            raise InvalidSubmission(name, f"has more than {balise.settings.max_file_bytes} bytes")
+                        out.write(chunk)
+                hashed.append(hash_material(name, upload.filename, path, size, balise.settings.max_file_bytes,
+                                            balise.media_hasher))
+            terms = check_submission(reference=reference, hashes=_lines(hashes) + [h for m in hashed for h in m.hashes],
+                                     kind=kind, process="court_decision" if org_id is None else "authority_confirmation",
+                                     authority=court if org_id is None else "authority", note=note, now=balise.clock())
+            try:
+                with balise.db.transaction() as session:
+                    result = balise.submissions.submit(session, _actor(user), terms, channel=SubmissionChannel.UI,
+                                                       organisation_id=org_id, material=hashed,
+                                                       vault=balise.evidence, stored=stored)
+                    counts = (len(result.created), len(result.confirmed), len(result.reconfirmed))
+            except BaseException:
+                for blob in stored:
+                    balise.evidence.discard(balise.db.sessions, blob)
+                raise
     except InvalidSubmission as exc:
         return _flash(PAGE, error=g("Nothing was stored: %(field)s: %(problem)s") % {
             "field": exc.field, "problem": exc.message})
@@ -127,3 +155,26 @@ def indicator_page(request: Request, indicator_id: int,
         return Response(status_code=404)
     return render(request, "indicator.html", indicator=seen.indicator, submission=seen.submission,
                   history=seen.history)
+
+
+@router.post("/url-list/export")
+def url_list_export(request: Request, user: User = Depends(require_role(*EDITORS)),
+                    order: str = Form("", max_length=64), format: str = Form("json", max_length=8),  # noqa: A002
+                    since: str = Form("0", max_length=20)) -> Response:
+    """The URL list for a blocking order in force, downloaded to send to its provider (audited)."""
+    balise = request.app.state.balise
+    g = i18n.gettext
+    try:
+        since_version = int(since.strip() or "0")
+    except ValueError:
+        return _flash(PAGE + "#url-list", error=g("Nothing was exported: %(field)s: %(problem)s") % {
+            "field": "since", "problem": g("must be a whole number")})
+    try:
+        with balise.db.transaction() as session:
+            export = balise.url_list.export(session, _actor(user), order, fmt=format, since_version=since_version)
+    except InvalidSubmission as exc:
+        return _flash(PAGE + "#url-list", error=g("Nothing was exported: %(field)s: %(problem)s") % {
+            "field": exc.field, "problem": exc.message})
+    return Response(export.body, media_type=export.media_type,
+                    headers={"Content-Disposition": f'attachment; filename="{export.filename}"',
+                             "X-Url-List-Version": str(export.version)})
