@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from balise.accounts.organisations import Principal
@@ -185,19 +186,23 @@ def _note(value: Any) -> str | None:
 async def send_order(request: Request, principal: Principal = principal_with(None)) -> JSONResponse:
     balise = request.app.state.balise
     body = await _object(request)
-    try:
-        with balise.db.transaction() as session:
-            order = balise.orders.submit(session, principal.actor, principal.organisation_id, principal.key_prefix,
-                                         body)
-            out = order_out(balise.orders, session, order, balise.clock())
-    except NotAuthority as exc:
-        raise ApiError(403, "forbidden", f"{exc}; this key is {principal.organisation_name!r}'s",
-                       [{"field": "Authorization", "message": "not a coordinating authority's API key"}]) from exc
-    except InvalidOrder as exc:
-        raise _invalid(exc) from exc
-    except OrderConflict as exc:
-        raise ApiError(409, "order_conflict", str(exc)) from exc
-    return JSONResponse(out, status_code=201, headers={"Location": f"/api/v1/orders/{out['id']}"})
+
+    def work():  # the database work, off the event loop
+        try:
+            with balise.db.transaction() as session:
+                order = balise.orders.submit(session, principal.actor, principal.organisation_id, principal.key_prefix,
+                                             body)
+                out = order_out(balise.orders, session, order, balise.clock())
+        except NotAuthority as exc:
+            raise ApiError(403, "forbidden", f"{exc}; this key is {principal.organisation_name!r}'s",
+                           [{"field": "Authorization", "message": "not a coordinating authority's API key"}]) from exc
+        except InvalidOrder as exc:
+            raise _invalid(exc) from exc
+        except OrderConflict as exc:
+            raise ApiError(409, "order_conflict", str(exc)) from exc
+        return JSONResponse(out, status_code=201, headers={"Location": f"/api/v1/orders/{out['id']}"})
+
+    return await run_in_threadpool(work)
 
 
 @router.get("/orders", summary="The orders your organisation sent or received, newest first", response_model=None,
@@ -240,22 +245,26 @@ def get_order(order_id: str, request: Request, principal: Principal = principal_
 async def transition(order_id: str, request: Request, principal: Principal = principal_with(None)) -> dict[str, Any]:
     balise = request.app.state.balise
     body = await _object(request)
-    unknown = sorted(set(body) - {"state", "note", "at"})
-    if unknown:
-        raise ApiError(422, "invalid_order", f"{unknown[0]}: unknown field", [{"field": unknown[0],
-                                                                              "message": "unknown field"}])
-    state = body.get("state")
-    if not isinstance(state, str):
-        raise ApiError(422, "invalid_order", "state: is required", [{"field": "state", "message": "is required"}])
-    at, note = _moment(body.get("at"), "at", False), _note(body.get("note"))
-    with balise.db.transaction() as session:
-        order = _visible(balise, session, principal, order_id)
-        part = balise.orders.part_of(order, principal.organisation_id)
-        try:
-            order = balise.orders.transition(session, order.id, state, _sender(principal, part), note, at)
-        except TransitionRefused as exc:
-            raise ApiError(409, "order_conflict", str(exc)) from exc
-        return order_out(balise.orders, session, order, balise.clock())
+
+    def work():  # the database work, off the event loop
+        unknown = sorted(set(body) - {"state", "note", "at"})
+        if unknown:
+            raise ApiError(422, "invalid_order", f"{unknown[0]}: unknown field", [{"field": unknown[0],
+                                                                                  "message": "unknown field"}])
+        state = body.get("state")
+        if not isinstance(state, str):
+            raise ApiError(422, "invalid_order", "state: is required", [{"field": "state", "message": "is required"}])
+        at, note = _moment(body.get("at"), "at", False), _note(body.get("note"))
+        with balise.db.transaction() as session:
+            order = _visible(balise, session, principal, order_id)
+            part = balise.orders.part_of(order, principal.organisation_id)
+            try:
+                order = balise.orders.transition(session, order.id, state, _sender(principal, part), note, at)
+            except TransitionRefused as exc:
+                raise ApiError(409, "order_conflict", str(exc)) from exc
+            return order_out(balise.orders, session, order, balise.clock())
+
+    return await run_in_threadpool(work)
 
 
 @router.post(
@@ -269,35 +278,39 @@ async def report_execution(order_id: str, request: Request,
                            principal: Principal = principal_with(None)) -> dict[str, Any]:
     balise = request.app.state.balise
     body = await _object(request)
-    unknown = sorted(set(body) - {"execution", "executed_at", "note"})
-    if unknown:
-        raise ApiError(422, "invalid_order", f"{unknown[0]}: unknown field", [{"field": unknown[0],
-                                                                              "message": "unknown field"}])
-    if body.get("execution") not in ("removed", "disabled"):
-        raise ApiError(422, "invalid_order", "execution: must be removed or disabled",
-                       [{"field": "execution", "message": "must be removed or disabled"}])
-    executed_at = _moment(body.get("executed_at"), "executed_at", True)
-    note = _note(body.get("note"))
-    assert executed_at is not None
-    try:
-        with balise.db.transaction() as session:
-            try:
-                order = balise.orders.get(session, order_id)
-            except OrderNotFound as exc:
-                raise OrderConflict(f"{exc}: nothing to execute") from exc
-            if not balise.orders.visible_to(order, principal.organisation_id):
-                raise OrderConflict(f"no order {order_id[:64]} addressed to your organisation")
-            if balise.orders.part_of(order, principal.organisation_id) != "provider":
-                raise NotAddressee("only the provider the order is addressed to reports its execution")
-            order = balise.orders.report_execution(session, order.id, _sender(principal, "provider"),
-                                                   body["execution"], executed_at, note)
-            return order_out(balise.orders, session, order, balise.clock())
-    except OrderConflict as exc:
-        raise ApiError(409, "order_conflict", str(exc)) from exc
-    except NotAddressee as exc:
-        raise ApiError(403, "forbidden", str(exc)) from exc
-    except InvalidOrder as exc:
-        raise _invalid(exc) from exc
+
+    def work():  # the database work, off the event loop
+        unknown = sorted(set(body) - {"execution", "executed_at", "note"})
+        if unknown:
+            raise ApiError(422, "invalid_order", f"{unknown[0]}: unknown field", [{"field": unknown[0],
+                                                                                  "message": "unknown field"}])
+        if body.get("execution") not in ("removed", "disabled"):
+            raise ApiError(422, "invalid_order", "execution: must be removed or disabled",
+                           [{"field": "execution", "message": "must be removed or disabled"}])
+        executed_at = _moment(body.get("executed_at"), "executed_at", True)
+        note = _note(body.get("note"))
+        assert executed_at is not None
+        try:
+            with balise.db.transaction() as session:
+                try:
+                    order = balise.orders.get(session, order_id)
+                except OrderNotFound as exc:
+                    raise OrderConflict(f"{exc}: nothing to execute") from exc
+                if not balise.orders.visible_to(order, principal.organisation_id):
+                    raise OrderConflict(f"no order {order_id[:64]} addressed to your organisation")
+                if balise.orders.part_of(order, principal.organisation_id) != "provider":
+                    raise NotAddressee("only the provider the order is addressed to reports its execution")
+                order = balise.orders.report_execution(session, order.id, _sender(principal, "provider"),
+                                                       body["execution"], executed_at, note)
+                return order_out(balise.orders, session, order, balise.clock())
+        except OrderConflict as exc:
+            raise ApiError(409, "order_conflict", str(exc)) from exc
+        except NotAddressee as exc:
+            raise ApiError(403, "forbidden", str(exc)) from exc
+        except InvalidOrder as exc:
+            raise _invalid(exc) from exc
+
+    return await run_in_threadpool(work)
 
 
 @router.post(

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field
 
 from balise.accounts.organisations import Principal
@@ -75,17 +76,21 @@ def _authority(request: Request, principal: Principal) -> None:
 )
 async def file_request(request: Request, principal: Principal = principal_with(None)) -> JSONResponse:
     balise = request.app.state.balise
-    _authority(request, principal)
+    await run_in_threadpool(_authority, request, principal)
     raw = await read_json(request)
-    try:
-        with balise.db.transaction() as session:
-            filed = balise.victim_requests.file(session, principal.actor, principal.organisation_id, raw)
-            out = request_out(filed, balise.clock())
-    except InvalidVictimRequest as exc:
-        raise _invalid(exc) from None
-    except NotAnAuthority as exc:  # the organisation changed kind meanwhile
-        raise ApiError(403, "not_an_authority", str(exc)) from None
-    return JSONResponse(out, status_code=201, headers={"Location": f"/api/v1/victim-requests/{out['reference']}"})
+
+    def work():  # the database work, off the event loop
+        try:
+            with balise.db.transaction() as session:
+                filed = balise.victim_requests.file(session, principal.actor, principal.organisation_id, raw)
+                out = request_out(filed, balise.clock())
+        except InvalidVictimRequest as exc:
+            raise _invalid(exc) from None
+        except NotAnAuthority as exc:  # the organisation changed kind meanwhile
+            raise ApiError(403, "not_an_authority", str(exc)) from None
+        return JSONResponse(out, status_code=201, headers={"Location": f"/api/v1/victim-requests/{out['reference']}"})
+
+    return await run_in_threadpool(work)
 
 
 def _load(request: Request, principal: Principal, reference: str):  # type: ignore[no-untyped-def]
@@ -133,21 +138,25 @@ def removal(reference: str, request: Request, principal: Principal = principal_w
              responses={200: {"description": "The request with the flag set"}, **errors(404, 413, 415, 422)})
 async def removal_order(reference: str, request: Request, principal: Principal = principal_with(None)) -> dict[str, Any]:
     balise = request.app.state.balise
-    _authority(request, principal)
+    await run_in_threadpool(_authority, request, principal)
     request_id = _load(request, principal, reference)
     raw = await read_json(request)
-    if not isinstance(raw, dict) or set(raw) - {"order_reference"}:
-        raise ApiError(422, "invalid_victim_request", "the body is {\"order_reference\": \"...\"}",
-                       [{"field": "body", "message": "only order_reference"}])
-    with balise.db.transaction() as session:
-        try:
-            found = balise.victim_requests.get(session, request_id, principal.organisation_id)
-            balise.victim_requests.request_order(session, principal.actor, found, raw.get("order_reference"))
-        except LookupError as exc:
-            raise ApiError(404, "not_found", str(exc)) from None
-        except InvalidVictimRequest as exc:
-            raise _invalid(exc) from None
-        return request_out(found, balise.clock())
+
+    def work():  # the database work, off the event loop
+        if not isinstance(raw, dict) or set(raw) - {"order_reference"}:
+            raise ApiError(422, "invalid_victim_request", "the body is {\"order_reference\": \"...\"}",
+                           [{"field": "body", "message": "only order_reference"}])
+        with balise.db.transaction() as session:
+            try:
+                found = balise.victim_requests.get(session, request_id, principal.organisation_id)
+                balise.victim_requests.request_order(session, principal.actor, found, raw.get("order_reference"))
+            except LookupError as exc:
+                raise ApiError(404, "not_found", str(exc)) from None
+            except InvalidVictimRequest as exc:
+                raise _invalid(exc) from None
+            return request_out(found, balise.clock())
+
+    return await run_in_threadpool(work)
 
 
 @router.get("/series/{reference}/hashes", response_model=None,
