@@ -32,7 +32,7 @@ def test_series_export_under_grant(balise, client):
     assert body["series"] == ref and body["identified"] is True and body["items"] == 2
     assert sorted(h["value"] for h in body["hashes"]) == sorted([PDQ, flipped(PDQ, 6)])
     assert "CASE-77" not in r.text and items[0][0] not in r.text
-    assert client.get("/api/v1/series/nonsense/hashes", headers=auth(key)).json()["fields"][0]["field"] == "reference"
+    assert client.get("/api/v1/series/nonsense/hashes", headers=auth(key)).json()["fields"][0]["field"] == "path.reference"
     assert client.get("/api/v1/series/S-999999/hashes", headers=auth(key)).status_code == 404
     with balise.db.sessions() as s:
         types = [t for (t,) in s.execute(select(AuditRecord.event_type).where(

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Path, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field
@@ -162,7 +162,10 @@ async def removal_order(reference: str, request: Request, principal: Principal =
 @router.get("/series/{reference}/hashes", response_model=None,
             summary="Download the hashes of a series (needs a live grant to download `series`)",
             responses={200: {"description": "The series' reference, state and hashes"}, **errors(404, 422)})
-def series_hashes(reference: str, request: Request, principal: Principal = principal_with(None)) -> dict[str, Any]:
+def series_hashes(request: Request, reference: Annotated[str, Path(
+        pattern=r"^([Ss]-)?[0-9]{1,12}$", max_length=14,
+        description="The series' reference, e.g. S-000042 (or its number)")],
+        principal: Principal = principal_with(None)) -> dict[str, Any]:
     balise = request.app.state.balise
     try:
         series_id = parse_reference(reference)
