@@ -60,7 +60,8 @@ def test_jobs_list_shows_the_failed_notice_job_and_jobs_retry_sends_the_notice_o
         listed = run("jobs", "list")
         assert listed.returncode == 0, listed.stderr
         kinds = {line.split()[1]: line.split()[2] for line in listed.stdout.splitlines()}
-        assert kinds == {"report.triage": "done", "url.fetch": "done", "report.route": "done", "notice.send": "failed"}
+        assert kinds == {"report.triage": "done", "entities.extract": "done", "url.fetch": "done", "report.route": "done",
+                         "notice.send": "failed"}
         failed = run("jobs", "list", "--status", "failed")
         [line] = failed.stdout.splitlines()
         assert line.split()[:3] == [str(job.id), "notice.send", "failed"]
