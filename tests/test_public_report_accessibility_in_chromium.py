@@ -202,12 +202,15 @@ JS_LABELS = r"""
 
 JS_TABBABLE = r"""
 (() => {
-  const selector = 'a[href], button:not([disabled]), input:not([type=hidden]):not([disabled]), ' +
+  const selector = 'a[href], summary, button:not([disabled]), input:not([type=hidden]):not([disabled]), ' +
                    'textarea:not([disabled]), select:not([disabled]), [tabindex]';
   const all = [...document.querySelectorAll(selector)].filter(e => e.tabIndex >= 0);
   const positive = all.filter(e => e.tabIndex > 0).length;
+  // Links inside a closed disclosure (the language list) are not tab stops until it opens.
+  const folded = e => { const d = e.closest('details:not([open])');
+    return d !== null && !(e.tagName === 'SUMMARY' && e.parentElement === d); };
   const shown = all.filter(e => e.classList.contains('skip') ||
-    (e.getClientRects().length && getComputedStyle(e).visibility !== 'hidden'));
+    (e.getClientRects().length && getComputedStyle(e).visibility !== 'hidden' && !folded(e)));
   // One stop per radio group: its checked radio (or its first one).
   const groups = {};
   for (const e of shown) if (e.type === 'radio') (groups[e.name] = groups[e.name] || []).push(e);
