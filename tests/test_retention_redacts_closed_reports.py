@@ -138,7 +138,9 @@ def test_a_report_closed_manifestly_unfounded_is_redacted_to_a_skeleton_after_it
     trail = json.dumps([{"purpose": r.purpose, "details": r.details} for r in _audit(app, "report:redact")
                         + _audit(app, "retention:run") + _audit(app, "media:delete")])
     assert not [value for value in PERSONAL if value in trail]
-    assert [r.subject_id for r in _audit(app, "media:delete")] == [sha]
+    # The original and the blurred source kept for it at hashing (docs/workbench.md) go together.
+    deleted = [r.subject_id for r in _audit(app, "media:delete")]
+    assert sha in deleted and len(deleted) == 2
     runs = _audit(app, "retention:run")
     assert len(runs) == 2 and runs[-1].details["reports_redacted"]["unfounded"] == 1
 
