@@ -35,19 +35,19 @@ def test_done_jobs_go_after_30_days_and_failed_ones_stay(tmp_path, db_url):
     with TestClient(create_app(app)) as client:
         for n in range(5):
             assert client.post("/api/v1/reports", json=minimal_report(), headers=auth(key)).status_code == 201
-    app.run_jobs()  # five triage jobs, done now
+    app.run_jobs()  # five triage and five entity-extraction jobs, done now
     with app.db.transaction() as s:
         app.jobs.enqueue(s, "test.fail", {}, max_attempts=1)
         app.jobs.enqueue(s, "test.later", {}, run_at=clock.now + timedelta(days=400))
     app.jobs.run_until_idle({"test.fail": _fail})
-    assert _jobs(app) == {"done": 5, "failed": 1, "pending": 1}
+    assert _jobs(app) == {"done": 10, "failed": 1, "pending": 1}
 
     clock.advance(days=29, hours=23)
     assert app.retention.run().housekeeping[Rule.JOBS] == 0
     clock.advance(hours=2)
     [jobs] = [r for r in app.retention.status().rules if r.rule is Rule.JOBS]
-    assert jobs.due_now == 5
-    assert app.retention.run().housekeeping[Rule.JOBS] == 5
+    assert jobs.due_now == 10
+    assert app.retention.run().housekeeping[Rule.JOBS] == 10
     assert _jobs(app) == {"failed": 1, "pending": 1}
     app.close()
 
