@@ -14,6 +14,7 @@ import pytest
 from pypdf import PdfReader
 from sqlalchemy import func, select
 
+from balise.web.public.i18n import LOCALES
 from balise.adapters.db.models import AuditRecord
 from balise.container import Balise
 from tests import transparency_support as data
@@ -85,7 +86,7 @@ def test_build_writes_html_pdf_csv_and_charts(env, tmp_path):
     (("--year", str(datetime.now(UTC).year + 1)), "is in the future"),
     (("--year", "2024"), "is before this installation's first recorded event (2025-03-01)"),
     (("--year", "twenty"), "the year must be four digits, such as 2026 (got 'twenty')"),
-    (("--year", "2026", "--lang", "it"), "--lang must be one of en, fr, de (got 'it')"),
+    (("--year", "2026", "--lang", "ja"), "--lang must be one of " + ", ".join(LOCALES) + " (got 'ja')"),
 ])
 def test_bad_arguments_are_refused_and_nothing_is_written(env, tmp_path, args, message):
     out = tmp_path / "report"
