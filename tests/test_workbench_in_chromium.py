@@ -42,10 +42,12 @@ def server(tmp_path):
     key = re.search(r"(bal_\S+)", run(env, "org", "create", "DEMO Platform", "--kind", "provider", "--country", "FR",
                                       "--scope", "reports:write", "--scope", "reports:read", "--scope", "match")).group(1)
     grant_match_by_cli(env, "DEMO Platform")
+    authority = re.search(r"(bal_\S+)", run(env, "org", "create", "DEMO Authority", "--kind", "coordinating_authority",
+                                            "--country", "FR", "--scope", "reports:read")).group(1)
     run(env, "user", "create", "ana", "--role", "analyst", "--password-stdin", input=PASSWORD + "\n")
     run(env, "user", "create", "sam", "--role", "senior-analyst", "--password-stdin", input=PASSWORD + "\n")
     with running_server(env) as (base, _):
-        yield base, key, env
+        yield base, key, env, authority
 
 
 def file_report(base, key, image) -> dict:
@@ -78,7 +80,7 @@ def derivative_width(page) -> int:
 def test_assess_confirm_and_match_in_chromium(server):
     from playwright.sync_api import sync_playwright
 
-    base, key, env = server
+    base, key, env, authority = server
     image = demo_image(4242, (800, 600))
     filed = file_report(base, key, image)
     pdq = filed["items"][0]["pdq"]
@@ -136,8 +138,19 @@ def test_assess_confirm_and_match_in_chromium(server):
             page.wait_for_selector("p.ok")
         browser.close()
 
-    match = httpx.post(f"{base}/api/v1/match", headers={"Authorization": f"Bearer {key}"},
-                       json={"hashes": [{"type": "pdq", "value": pdq}]}).json()["results"][0]["matches"]
-    assert match and match[0]["kind"] == "new_csam" and match[0]["classification"] == {"ncmec_category": "A2"}
+    def matches() -> list:
+        return httpx.post(f"{base}/api/v1/match", headers={"Authorization": f"Bearer {key}"},
+                          json={"hashes": [{"type": "pdq", "value": pdq}]}).json()["results"][0]["matches"]
+
+    # Four eyes make the hash a candidate awaiting a coordinating authority (CSAR Art. 36(3)):
+    # it matches nothing until the authority's submission confirms it.
+    assert matches() == []
+    confirmed = httpx.post(f"{base}/api/v1/submissions", headers={"Authorization": f"Bearer {authority}"}, json={
+        "reference": "DEMO-CA-2026-001", "process": "authority_confirmation", "kind": "new_csam",
+        "hashes": [{"algorithm": "pdq", "value": pdq}]})
+    assert confirmed.status_code == 201, confirmed.text
+    assert wait_for(lambda: bool(matches()))
+    match = matches()
+    assert match[0]["kind"] == "new_csam" and match[0]["classification"] == {"ncmec_category": "A2"}
     fresh = file_report(base, key, image)
     assert fresh["items"][0]["matched"] is True
