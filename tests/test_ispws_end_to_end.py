@@ -70,9 +70,10 @@ def test_ncmec_client_files_a_report_that_reaches_the_analyst_queue(tmp_path: Pa
         assert done.tag == "reportDoneResponse" and done.findtext("responseCode") == "0"
         assert done.findtext("reportId") == report_id and [f.text for f in done.find("files")] == [file_id]
 
-        # The perceptual hashing of the picture, the triage of the filed report that it queues,
-        # and the safe fetch of each URL it names (internetDetails).
-        assert "ran 4 job(s)" in run(env, "jobs", "run")
+        # The perceptual hashing of the picture, the entity extraction of the report, the triage
+        # of the filed report that it queues, and the safe fetch of each URL it names
+        # (internetDetails).
+        assert "ran 5 job(s)" in run(env, "jobs", "run")
 
         engine = create_engine(db_url)
         with engine.connect() as conn:

@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from balise.adapters.db.models import AuditRecord, IspwsFile, IspwsReport, Job, VaultObject
+from balise.adapters.db.models import AuditRecord, IspwsFile, IspwsReport, Job, MediaDerivative, VaultObject
 from balise.container import Balise
 from balise.web.app import create_app
 from tests.ispws_support import (
@@ -136,7 +136,10 @@ def test_finished_reports_are_never_deleted(timed, clock):
     upload_ok(c, auth, report_id, demo_jpeg(34))
     clock.at(hours=1)
     assert code(finish(c, auth, report_id)) == 0
+    # Hashing keeps the blurred view's small source beside the picture; both stay.
+    app.run_jobs()
     kept = vault_objects(app)
+    assert len(kept) == 3
     clock.at(hours=72)
     app.run_jobs()
     assert state(app, report_id) == "finished"
@@ -160,4 +163,8 @@ def test_content_a_finished_report_also_holds_stays_in_the_vault(timed, clock):
     remaining = vault_objects(app)
     assert hashlib.sha256(image).hexdigest() in remaining
     assert hashlib.sha256(details.encode()).hexdigest() not in remaining
-    assert len(remaining) == 2  # the shared XML document and the shared picture
+    # The shared XML document, the shared picture and the blurred view's source kept at hashing.
+    with app.db.sessions() as session:
+        sources = set(session.execute(select(MediaDerivative.derivative)).scalars())
+    assert len(sources) == 1 and sources <= remaining
+    assert len(remaining - sources) == 2

@@ -70,7 +70,7 @@ def test_the_language_comes_from_accept_language_and_a_bad_year_says_so(server):
         assert r.status_code == 404 and "Pas de rapport de transparence pour 2031" in r.text
         r = http.get("/transparency/de/2024")
         assert r.status_code == 404 and "Kein Transparenzbericht für 2024" in r.text
-        assert http.get("/transparency/it/2026").status_code == 404
+        assert http.get("/transparency/ja/2026").status_code == 404
         assert http.get("/transparency/en/20x6").status_code == 404
 
 
