@@ -28,6 +28,43 @@ from balise.container import Balise
 from balise.settings import Settings
 from tests.helpers import make_provider
 
+def _compile_each_route_once_per_process() -> None:
+    """FastAPI compiles an included route (its dependency tree, its pydantic fields, its
+    handler) the first time a request reaches each application, and every test builds its own
+    application around its own container: ~0.5 s of CPU per test, most of the suite's time. The
+    compiled form depends only on the route and on where it is included, so each worker process
+    compiles each route once. It also keeps a reference to the application it was first built
+    for, which only matters for ``app.dependency_overrides``: Balise's tests use none, and the
+    hook below refuses them."""
+    from fastapi import FastAPI
+    from fastapi import routing as fastapi_routing
+
+    context_class = fastapi_routing._EffectiveRouteContext
+    compile_route = context_class.from_api_route.__func__
+    # Keyed by the route's id; the value holds the route itself so that id is never reused.
+    compiled: dict[tuple[object, ...], tuple[object, object]] = {}
+
+    def from_api_route(cls: type, *, original_route: object, include_context: object) -> object:
+        key = (id(original_route), include_context.prefix,  # type: ignore[attr-defined]
+               tuple((d.dependency, d.use_cache, d.scope) for d in include_context.dependencies))  # type: ignore[attr-defined]
+        if key not in compiled:
+            compiled[key] = (original_route, compile_route(cls, original_route=original_route,
+                                                           include_context=include_context))
+        return compiled[key][1]
+
+    context_class.from_api_route = classmethod(from_api_route)  # type: ignore[method-assign,assignment]
+    original_setattr = FastAPI.__setattr__
+
+    def no_overrides(self: FastAPI, name: str, value: object) -> None:
+        if name == "dependency_overrides" and value:
+            raise AssertionError("route compilation is shared between tests: dependency overrides would leak")
+        original_setattr(self, name, value)
+
+    FastAPI.__setattr__ = no_overrides  # type: ignore[method-assign]
+
+
+_compile_each_route_once_per_process()
+
 PG_ADMIN_URL = os.environ.get("BALISE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 DATABASES = ("sqlite", "postgresql")
 
