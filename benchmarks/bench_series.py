@@ -17,6 +17,8 @@ B. The whole service: ``SeriesAssignment.assign`` in its own committed transacti
 C. Re-clustering from scratch: ``victims.clustering.components`` (PdqIndex self-query +
    vectorised union-find) over R items (default 1 M), and ``balise series recluster``'s whole
    run (read, cluster, write) on the database of part B.
+D. ``balise series recluster`` end to end on its own database of D items (default 1 M) in no
+   series yet: once from scratch (every series created), once again (references kept).
 
     python benchmarks/bench_series.py                        # 10 M / 100 k / 1 M (~6 min, ~4 GB)
     python benchmarks/bench_series.py --quick                # smoke run
@@ -146,7 +148,8 @@ def part_a(n: int, queries: int, rng: np.random.Generator) -> None:
     del index
 
 
-def build_db(url: str | None, tmp: Path, m: int, rng: np.random.Generator):  # type: ignore[no-untyped-def]
+def build_db(url: str | None, tmp: Path, m: int, rng: np.random.Generator,  # type: ignore[no-untyped-def]
+             in_series: bool = True):
     from sqlalchemy import insert
 
     from balise.adapters.db.migrate import upgrade
@@ -171,8 +174,9 @@ def build_db(url: str | None, tmp: Path, m: int, rng: np.random.Generator):  # t
         s.execute(insert(Report), [{"id": report, "organisation_id": org, "source": "provider_api", "state": "received",
                                     "urgent": False, "imminent_threat": False, "priority": 0, "revision": 0,
                                     "is_demo": True, "created_at": now, "updated_at": now}])
-        nseries = int(label.max()) + 1
-        s.execute(insert(Series), [{"id": i + 1, "status": "proposed", "item_count": int(c), "identified": False,
+        nseries = int(label.max()) + 1 if in_series else 0
+        if in_series:
+            s.execute(insert(Series), [{"id": i + 1, "status": "proposed", "item_count": int(c), "identified": False,
                                     "created_at": now, "updated_at": now} for i, c in enumerate(np.bincount(label))])
         for a in range(0, m, 20_000):
             s.execute(insert(Item), [{"id": item_ids[i], "report_id": report, "position": i, "kind": "media",
@@ -180,9 +184,10 @@ def build_db(url: str | None, tmp: Path, m: int, rng: np.random.Generator):  # t
                                       "revision": 0, "created_at": now,
                                       "hashes": {"pdq": hexes[i], "pdq_quality": 100}} for i in range(a, min(m, a + 20_000))])
             s.execute(insert(SeriesHash), [{"item_id": item_ids[i], "report_id": report, "kind": "pdq", "pdq": hexes[i],
-                                            "series_id": int(label[i]) + 1, "distance": 0, "created_at": now}
+                                            "series_id": int(label[i]) + 1 if in_series else None,
+                                            "distance": 0, "created_at": now}
                                            for i in range(a, min(m, a + 20_000))])
-    if url.startswith("postgresql"):
+    if url.startswith("postgresql") and in_series:
         from sqlalchemy import text
 
         with app.db.transaction() as s:
@@ -250,6 +255,25 @@ def part_c(r: int, app, rng: np.random.Generator) -> None:  # type: ignore[no-un
               f"{time.perf_counter() - t:.1f} s for {summary['items']:,} items, {summary['series']:,} series")
 
 
+def part_d(url: str | None, tmp: Path, m: int, rng: np.random.Generator) -> None:
+    from balise.accounts.actors import Actor
+    from balise.victims.clustering import Reclustering
+
+    kind = "PostgreSQL" if url else "SQLite"
+    print(f"\nD. balise series recluster end to end, {kind} holding {m:,} items in no series "
+          f"(load average {load()})")
+    tmp.mkdir(parents=True, exist_ok=True)
+    app, _, _ = build_db(url, tmp, m, rng, in_series=False)
+    for run in ("from scratch (every series new)", "again (every reference kept)"):
+        t, cpu = time.perf_counter(), time.process_time()
+        with app.db.transaction() as s:
+            summary = Reclustering(app.audit, app.clock, app.series_assignment).run(s, Actor.system("bench"))
+        print(f"   {run}: {time.perf_counter() - t:.1f} s wall, {time.process_time() - cpu:.1f} s CPU of this "
+              f"process; {summary['items']:,} items, {summary['series']:,} series, {summary['created']:,} created "
+              f"(load average {load()})")
+    app.close()
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--items", type=int, default=10_000_000, help="part A: clustered items in the index")
@@ -257,12 +281,15 @@ def main() -> None:
     p.add_argument("--db-items", type=int, default=100_000, help="part B: items in the database")
     p.add_argument("--assignments", type=int, default=500, help="part B: new items assigned")
     p.add_argument("--recluster", type=int, default=1_000_000, help="part C: items re-clustered")
-    p.add_argument("--postgres", default=None, help="part B on this PostgreSQL URL (an empty database)")
-    p.add_argument("--skip", default="", help="parts to skip, e.g. A or AC")
+    p.add_argument("--postgres", default=None, help="parts B and D on this PostgreSQL URL (an empty database)")
+    p.add_argument("--recluster-db", type=int, default=1_000_000,
+                   help="part D: items in the database re-clustered end to end")
+    p.add_argument("--skip", default="", help="parts to skip, e.g. A or AC or ABC (only D)")
     p.add_argument("--quick", action="store_true")
     args = p.parse_args()
     if args.quick:
         args.items, args.queries, args.db_items, args.assignments, args.recluster = 200_000, 300, 5_000, 50, 50_000
+        args.recluster_db = 20_000
     rng = np.random.default_rng(17)
     print(f"bench_series: {os.cpu_count()} logical cores, numpy {np.__version__}, load average {load()}")
     if "A" not in args.skip:
@@ -275,6 +302,11 @@ def main() -> None:
             part_c(args.recluster, app, rng)
         if app is not None:
             app.close()
+        if "D" not in args.skip:
+            if args.postgres and "B" not in args.skip:
+                print("\nD. skipped: part B used the PostgreSQL database; run D alone (--skip ABC) on an empty one")
+            else:
+                part_d(args.postgres, Path(tmp) / "d", args.recluster_db, rng)
 
 
 if __name__ == "__main__":
