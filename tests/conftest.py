@@ -33,7 +33,7 @@ def _compile_each_route_once_per_process() -> None:
     handler) the first time a request reaches each application, and every test builds its own
     application around its own container: ~0.5 s of CPU per test, most of the suite's time. The
     compiled form depends only on the route and on where it is included, so each worker process
-    compiles each route once. It also keeps a reference to the application it was first built
+    compiles each route once (routes of module-level routers only). It also keeps a reference to the application it was first built
     for, which only matters for ``app.dependency_overrides``: Balise's tests use none, and the
     hook below refuses them."""
     from fastapi import FastAPI
@@ -45,6 +45,10 @@ def _compile_each_route_once_per_process() -> None:
     compiled: dict[tuple[object, ...], tuple[object, object]] = {}
 
     def from_api_route(cls: type, *, original_route: object, include_context: object) -> object:
+        # Routes made inside create_app (health, root) close over that test's application:
+        # caching them would keep every test's container alive. They are few; compile them.
+        if "<locals>" in getattr(getattr(original_route, "endpoint", None), "__qualname__", "<locals>"):
+            return compile_route(cls, original_route=original_route, include_context=include_context)
         key = (id(original_route), include_context.prefix,  # type: ignore[attr-defined]
                tuple((d.dependency, d.use_cache, d.scope) for d in include_context.dependencies))  # type: ignore[attr-defined]
         if key not in compiled:
