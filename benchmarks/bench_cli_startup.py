@@ -129,7 +129,7 @@ def prepare(tree: Tree, pdq: str) -> None:
     if not Path(where).resolve().is_relative_to(tree.src.resolve()):
         raise SystemExit(f"{tree.name}: PYTHONPATH={tree.src} imports balise from {where}")
     run(tree, ["db", "upgrade"])
-    run(tree, ["indicators", "add", "pdq", pdq, "--reason", "bench_cli_startup"])
+    run(tree, ["indicators", "add", "pdq", pdq, "--court", "DEMO court (benchmark)", "--reference", "bench_cli_startup"])
     run(tree, ["indicators", "snapshot"])
 
 

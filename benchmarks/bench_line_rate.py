@@ -222,7 +222,8 @@ def balise_figures(args: argparse.Namespace, hashes: list[str], queries: list[st
     print(f"Balise (PostgreSQL, {args.workers} API processes)", flush=True)
     before, t0 = load(), time.perf_counter()
     started = os.times()
-    proc = subprocess.run([BALISE, "indicators", "import", str(listing), "--format", "te", "--source", "benchmark"],
+    proc = subprocess.run([BALISE, "indicators", "import", str(listing), "--format", "te", "--source", "benchmark",
+                           "--court", "DEMO court (benchmark)", "--reference", "bench_line_rate"],
                           env={**env, "BALISE_INDEX_SNAPSHOT_AFTER_CHANGES": "1"}, capture_output=True, text=True)
     ended = os.times()
     if proc.returncode:

@@ -456,7 +456,8 @@ def bench_http(n: int, seconds: float, batch: int, rng: np.random.Generator) -> 
         lines = work / "pdq.txt"
         lines.write_text("".join(f"pdq {h}\n" for h in hexes))
         t = time.perf_counter()
-        run("indicators", "import", str(lines), "--format", "te")
+        run("indicators", "import", str(lines), "--format", "te", "--court", "DEMO court (benchmark)",
+            "--reference", "bench_match")
         import_s = time.perf_counter() - t
         t = time.perf_counter()
         run("indicators", "snapshot")

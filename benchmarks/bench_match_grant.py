@@ -122,7 +122,8 @@ def bench_http(seconds: float) -> dict[str, float]:
     lines = work / "md5.txt"
     values = [hashlib.md5(str(i).encode()).hexdigest() for i in range(1000)]
     lines.write_text("".join(f"md5 {v}\n" for v in values))
-    run("indicators", "import", str(lines), "--format", "te")
+    run("indicators", "import", str(lines), "--format", "te", "--court", "DEMO court (benchmark)",
+        "--reference", "bench_match_grant")
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]

@@ -56,7 +56,7 @@ def test_a_big_import_rebuilds_the_snapshot_once_and_a_process_behind_opens_it(t
         path.write_text("".join(_lines(1500, 2)))
         env = {"BALISE_ENV": "development", "BALISE_DATA_DIR": str(settings.data_dir),
                "BALISE_DATABASE_URL": settings.sqlalchemy_url, "BALISE_INDEX_SNAPSHOT_AFTER_CHANGES": "1000"}
-        result = run_cli(env, "indicators", "import", str(path), "--format", "te")
+        result = run_cli(env, "indicators", "import", str(path), "--format", "te", "--court", "DEMO Tribunal judiciaire de Lyon", "--reference", "DEMO TJ 26/1")
         assert result.returncode == 0, result.stderr
         assert "imported 1500" in result.stdout and "PDQ index snapshot rebuilt at version 1500" in result.stdout
         seen: list[str] = []
@@ -67,7 +67,7 @@ def test_a_big_import_rebuilds_the_snapshot_once_and_a_process_behind_opens_it(t
         assert [s for s in seen if "indicators.status" in s] == []
         # A small import afterwards is applied as changes, without a rebuild.
         path.write_text("".join(_lines(10, 3)))
-        small = run_cli(env, "indicators", "import", str(path), "--format", "te")
+        small = run_cli(env, "indicators", "import", str(path), "--format", "te", "--court", "DEMO Tribunal judiciaire de Lyon", "--reference", "DEMO TJ 26/1")
         assert "imported 10" in small.stdout and "rebuilt" not in small.stdout
         running.pdq_index.refresh(force=True)
         assert len(running.pdq_index) == 1510

@@ -53,7 +53,7 @@ def test_import_export_stats_match_and_suspend(env, tmp_path):
     pdq = hash_image_bytes(image).pdq
     te = tmp_path / "list.txt"
     te.write_text(f"pdq {pdq}\nmd5 {'a' * 32}\npdq {'z' * 64}\n")
-    imported = run(env, "indicators", "import", str(te), "--format", "te")
+    imported = run(env, "indicators", "import", "--court", "DEMO Tribunal judiciaire de Lyon", "--reference", "DEMO TJ 26/1", str(te), "--format", "te")
     assert "imported 2" in imported.stdout and "rejected 1" in imported.stdout
     assert "line 3:" in imported.stderr
     stats = json.loads(run(env, "indicators", "stats", "--json").stdout)
@@ -73,14 +73,14 @@ def test_import_export_stats_match_and_suspend(env, tmp_path):
 def test_import_refuses_a_bad_file_as_a_whole(env, tmp_path):
     bad = tmp_path / "bad.csv"
     bad.write_text("hash,kind\nabc,x\n")
-    r = run(env, "indicators", "import", str(bad), check=False)
+    r = run(env, "indicators", "import", "--court", "DEMO Tribunal judiciaire de Lyon", "--reference", "DEMO TJ 26/1", str(bad), check=False)
     assert r.returncode == 1 and "nothing imported" in r.stderr
     binary = tmp_path / "bin.csv"
     binary.write_bytes(b"signal_type,signal_value\n\xff\xfe\x00pdq\n")
-    r = run(env, "indicators", "import", str(binary), check=False)
+    r = run(env, "indicators", "import", "--court", "DEMO Tribunal judiciaire de Lyon", "--reference", "DEMO TJ 26/1", str(binary), check=False)
     assert r.returncode == 1 and "not UTF-8" in r.stderr
     strict = tmp_path / "strict.txt"
     strict.write_text(f"md5 {'b' * 32}\nmd5 nope\n")
-    r = run(env, "indicators", "import", str(strict), "--format", "te", "--strict", check=False)
+    r = run(env, "indicators", "import", "--court", "DEMO Tribunal judiciaire de Lyon", "--reference", "DEMO TJ 26/1", str(strict), "--format", "te", "--strict", check=False)
     assert r.returncode == 1
     assert json.loads(run(env, "indicators", "stats", "--json").stdout)["total"] == 0

@@ -139,13 +139,13 @@ def test_cli_names_bad_lines_and_refuses_a_bomb(tmp_path, db_url):
     assert run_cli(env, "db", "upgrade").returncode == 0
     bomb = tmp_path / "bomb.csv.gz"
     bomb.write_bytes(gzip.compress(b"signal_type,signal_value\n" + b"\0" * (40 * 1024 * 1024)))
-    refused = run_cli(env, "indicators", "import", str(bomb))
+    refused = run_cli(env, "indicators", "import", "--court", "DEMO Tribunal judiciaire de Lyon", "--reference", "DEMO TJ 26/1", str(bomb))
     assert refused.returncode == 1 and "nothing imported" in refused.stderr and "zip bomb" in refused.stderr
     stix = tmp_path / "list.json"
     stix.write_text(json.dumps({"type": "bundle", "objects": [
         {"type": "indicator", "pattern": f"[file:hashes.'MD5' = '{'a' * 32}']", "pattern_type": "stix"},
         {"type": "indicator", "pattern": "[file:hashes.'MD5' = 'zz']", "pattern_type": "stix"}]}))
-    done = run_cli(env, "indicators", "import", str(stix), "--format", "stix")
+    done = run_cli(env, "indicators", "import", "--court", "DEMO Tribunal judiciaire de Lyon", "--reference", "DEMO TJ 26/1", str(stix), "--format", "stix")
     assert done.returncode == 0 and "imported 1" in done.stdout and "item 1: objects[1]: md5" in done.stderr
-    bad = run_cli(env, "indicators", "import", str(stix), "--format", "yaml")
+    bad = run_cli(env, "indicators", "import", "--court", "DEMO Tribunal judiciaire de Lyon", "--reference", "DEMO TJ 26/1", str(stix), "--format", "yaml")
     assert bad.returncode == 2 and "unknown format 'yaml'" in bad.stderr

@@ -31,7 +31,7 @@ def test_scan_against_server(tmp_path, db_url):
     known_pdq = demo_image(101, (320, 240))
     lst = tmp_path / "list.txt"
     lst.write_text(f"md5 {hashlib.md5(known_exact).hexdigest()}\npdq {pdq_of(known_pdq)}\n")
-    _run(env, "indicators", "import", str(lst), "--format", "te")
+    _run(env, "indicators", "import", str(lst), "--format", "te", "--court", "DEMO Tribunal judiciaire de Lyon", "--reference", "DEMO TJ 26/1")
 
     root = tmp_path / "seized"
     root.mkdir()

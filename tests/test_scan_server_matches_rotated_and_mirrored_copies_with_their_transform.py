@@ -30,7 +30,7 @@ def test_every_dihedral_copy_is_known_through_the_match_api_with_its_transform(t
     dih = dihedral_copies_dir()
     listed = tmp_path / "list.txt"
     listed.write_text(f"pdq {pdq_of((dih / 'bridge-1-original.jpg').read_bytes())}\n")
-    _run(env, "indicators", "import", str(listed), "--format", "te")
+    _run(env, "indicators", "import", str(listed), "--format", "te", "--court", "DEMO Tribunal judiciaire de Lyon", "--reference", "DEMO TJ 26/1")
     root = tmp_path / "seized"
     root.mkdir()
     for name in DIHEDRAL_COPIES:

@@ -43,7 +43,7 @@ def test_configure_hold_forward_and_follow_the_takedown_in_chromium(tmp_path) ->
         run(env, "db", "upgrade")
         run(env, "partner", "seed")
         run(env, "indicators", "add", "pdq", hash_image_bytes(original).pdq, "--kind", "known_csam",
-            "--classification", '{"ncmec_category": "A1"}', "--reason", "DEMO indicator")
+            "--classification", '{"ncmec_category": "A1"}', "--court", "DEMO Tribunal judiciaire de Lyon", "--reference", "DEMO TJ 26/1")
         key = re.search(r"(bal_\S+)", run(env, "org", "create", "DEMO Platform", "--kind", "provider", "--country",
                                           "FR")).group(1)
         for user, role in (("ada", "admin"), ("leo", "le-liaison"), ("ana", "analyst")):

@@ -218,6 +218,8 @@ def seed(balise: Balise, reports: int = 6, error_history: bool = True) -> DemoRe
             ("DEMO Police unit France", OrgKind.LAW_ENFORCEMENT, "FR"),
             ("DEMO EU Centre", OrgKind.CENTRE, None),
             (DEMO_AUTHORITY, OrgKind.COORDINATING_AUTHORITY, "FR"),
+            # Addressed by the DEMO blocking order; the URL list is exported to it.
+            ("DEMO Internet access provider", OrgKind.PROVIDER, "FR"),
         ):
             others[name] = balise.organisations.create(session, actor, name=name, kind=kind, country=country,
                                                        is_demo=True)
@@ -297,7 +299,8 @@ def _seed_orders(balise: Balise, actor: Actor) -> None:
     """One order of each kind (docs/orders.md), entered as staff would from a DEMO authority's
     letter: a removal order received 3 hours ago (its 24-hour clock runs, with a 6-week
     non-disclosure period), a blocking order executed, a draft detection order waiting for the
-    centre's opinion (its 4-week clock runs)."""
+    centre's opinion (its 4-week clock runs). The URL list was exported for the blocking order to
+    its internet access provider, so the Article 36 page shows an export."""
     from sqlalchemy import select
 
     from balise.adapters.db.models import Item, Report
@@ -337,6 +340,7 @@ def _seed_orders(balise: Balise, actor: Actor) -> None:
                 balise.orders.transition(session, order.id, "received", staff, at=now - timedelta(days=3))
                 balise.orders.report_execution(session, order.id, staff, "disabled", now - timedelta(days=2),
                                                "DEMO: DNS blocking in place")
+                balise.url_list.export(session, actor, order.id, fmt="json")
 
 
 def demo_variant(seed: int, kind: int) -> bytes:

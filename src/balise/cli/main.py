@@ -6,7 +6,7 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -742,6 +742,51 @@ def hash_cmd(
         raise typer.Exit(1)
 
 
+_AUTHORITY_HELP = "the coordinating authority whose decision confirmed the material (organisation name)"
+_COURT_HELP = "or the court whose decision confirmed it (no organisation needed)"
+_REFERENCE_HELP = "the decision's reference (required)"
+
+
+def _decision(authority: str | None, court: str | None, reference: str | None, kind: Any) -> Any:
+    """An indicator comes only from material an authority or a court confirmed (CSAR Art. 36,
+    44): name exactly one, and the decision's reference; checked before anything is opened."""
+    from balise.domain.submissions import InvalidSubmission, check_decision
+
+    if authority is None and court is None:
+        fail("an indicator needs an authority's confirmation (CSAR Art. 36): name the coordinating authority "
+             "with --authority ORG, or the court with --court NAME, and the decision with --reference REF; "
+             "nothing stored", 2)
+    if authority is not None and court is not None:
+        fail("name either --authority or --court, not both; nothing stored", 2)
+    if reference is None:
+        fail("--reference is required: the reference of the authority's or court's decision; nothing stored", 2)
+    try:
+        return check_decision(reference=reference, authority=court or authority,
+                              process="court_decision" if court else "authority_confirmation", kind=kind)
+    except InvalidSubmission as exc:
+        fail(f"--{exc.field}: {exc.message}; nothing stored", 2)
+
+
+def _authority_id(session: Any, authority: str | None) -> Any:
+    """The organisation named by --authority (the Submissions service checks its kind)."""
+    if authority is None:
+        return None
+    from sqlalchemy import select
+
+    from balise.adapters.db.models import Organisation
+    from balise.detection.submissions import NotAnAuthority
+
+    org_id = session.execute(select(Organisation.id).where(Organisation.name == authority)).scalar()
+    if org_id is None:
+        raise NotAnAuthority(f"--authority: no organisation named {authority!r} is known to Balise; nothing stored")
+    return org_id
+
+
+def _not_an_authority(authority: str | None, exc: Exception) -> str:
+    text = str(exc)
+    return text if text.startswith("--authority") else f"--authority {authority!r}: {text}; nothing stored"
+
+
 @indicators_app.command("import")
 def indicators_import(
     file: Annotated[Path, typer.Argument(help="the indicator file (gzip or a one-file zip too); - for stdin")],
@@ -749,13 +794,20 @@ def indicators_import(
     kind: Annotated[str, typer.Option(help="kind for lines that do not say: known_csam, new_csam, solicitation, url")] = "known_csam",
     source: Annotated[str | None, typer.Option(help="provenance name recorded on each indicator")] = None,
     strict: Annotated[bool, typer.Option(help="import nothing if any line is rejected")] = False,
+    authority: Annotated[str | None, typer.Option(help=_AUTHORITY_HELP)] = None,
+    court: Annotated[str | None, typer.Option(help=_COURT_HELP)] = None,
+    reference: Annotated[str | None, typer.Option(help=_REFERENCE_HELP)] = None,
 ) -> None:
-    """Import an indicator file, streamed. Bad entries are reported by line (or item) number and
-    the rest is imported; a problem with the file as a whole (broken XML or JSON, bytes that are
-    not UTF-8, a zip bomb) imports nothing. docs/exchange.md"""
+    """Import an indicator file, streamed, under an authority's (--authority) or a court's
+    (--court) decision (--reference): one Article 36 submission that every indicator it creates
+    or changes keeps. Bad entries are reported by line (or item) number and the rest is
+    imported; a problem with the file as a whole (broken XML or JSON, bytes that are not UTF-8,
+    a zip bomb) imports nothing. docs/exchange.md, docs/orders.md"""
     from balise.detection.formats import FORMATS
     from balise.detection.indicators import ImportAborted
+    from balise.detection.submissions import NotAnAuthority
     from balise.domain.indicators import IndicatorKind
+    from balise.domain.submissions import InvalidSubmission
 
     if fmt not in FORMATS:
         fail(f"unknown format {fmt!r} ({', '.join(FORMATS)})", 2)
@@ -763,6 +815,7 @@ def indicators_import(
         default_kind = IndicatorKind(kind)
     except ValueError:
         fail(f"unknown kind {kind!r}", 2)
+    decision = _decision(authority, court, reference, default_kind)
     balise = load_balise()
     name = source or (file.name if str(file) != "-" else "stdin")
     report = None
@@ -772,10 +825,17 @@ def indicators_import(
         fail(f"cannot read {file}: {exc.strerror}")
     try:
         with balise.db.transaction() as session:
-            report = balise.indicators.import_stream(session, CLI_ACTOR, stream, fmt=fmt, source=name,
-                                                     default_kind=default_kind)
+            org_id = _authority_id(session, authority)
+            submission, report = balise.submissions.import_stream(
+                session, CLI_ACTOR, decision, stream, organisation_id=org_id, fmt=fmt, source=name,
+                default_kind=default_kind)
+            submission_id = submission.id
             if strict and report.rejected:
                 raise ImportAborted(f"{report.rejected} {report.unit}(s) rejected and --strict given")
+    except InvalidSubmission as exc:
+        fail(f"{exc}; nothing stored", 2)
+    except NotAnAuthority as exc:
+        fail(_not_an_authority(authority, exc), 2)
     except ImportAborted as exc:
         for line, message in (report.errors if report else []):
             typer.echo(f"{report.unit if report else 'line'} {line}: {message}", err=True)
@@ -789,7 +849,7 @@ def indicators_import(
         typer.echo(f"... and {report.rejected - len(report.errors)} more rejected", err=True)
     typer.echo(f"read {report.read}, imported {report.imported}, updated {report.updated}, "
                f"unchanged {report.unchanged}, rejected {report.rejected}; "
-               f"versions {report.first_version}..{report.last_version}")
+               f"versions {report.first_version}..{report.last_version}; Article 36 submission {submission_id}")
     if report.imported + report.updated >= balise.settings.index_snapshot_after_changes:
         # Once, at the end (issue 19 item 6): API processes open it rather than apply each change.
         path = balise.pdq_index.rebuild_snapshot()
@@ -849,21 +909,40 @@ def indicators_add(
     value: str,
     kind: Annotated[str, typer.Option()] = "known_csam",
     classification: Annotated[str | None, typer.Option(help='JSON, e.g. {"ncmec_category": "A1"}')] = None,
-    reason: Annotated[str, typer.Option(help="provenance: the decision or submission behind it")] = "added by CLI",
+    authority: Annotated[str | None, typer.Option(help=_AUTHORITY_HELP)] = None,
+    court: Annotated[str | None, typer.Option(help=_COURT_HELP)] = None,
+    reference: Annotated[str | None, typer.Option(help=_REFERENCE_HELP)] = None,
 ) -> None:
-    """Add one indicator (or re-confirm an existing one)."""
-    from balise.domain.indicators import Algorithm, IndicatorKind, InvalidIndicator
+    """Add one indicator (or re-confirm an existing one) under an authority's or a court's
+    decision: an Article 36 submission of one hash."""
+    from balise.detection.submissions import NotAnAuthority
+    from balise.domain.indicators import IndicatorKind
+    from balise.domain.submissions import InvalidSubmission, SubmissionChannel, check_submission
 
+    try:
+        indicator_kind = IndicatorKind(kind)
+    except ValueError:
+        fail(f"unknown kind {kind!r}", 2)
+    _decision(authority, court, reference, indicator_kind)
+    try:
+        data = json.loads(classification) if classification else None
+    except ValueError as exc:
+        fail(f"--classification is not JSON: {exc}", 2)
     balise = load_balise()
     try:
-        algorithm = Algorithm(signal_type)
-        data = json.loads(classification) if classification else None
+        terms = check_submission(reference=reference, hashes=[{"algorithm": signal_type, "value": value}],
+                                 authority=court or authority, kind=indicator_kind.value, classification=data,
+                                 process="court_decision" if court else "authority_confirmation")
         with balise.db.transaction() as session:
-            ind = balise.indicators.add(session, CLI_ACTOR, algorithm=algorithm, value=value, kind=IndicatorKind(kind),
-                                        classification=data, provenance={"source": "cli", "reason": reason})
-    except (ValueError, InvalidIndicator) as exc:
-        fail(str(exc))
-    typer.echo(f"indicator {ind.id} version {ind.version}")
+            result = balise.submissions.submit(session, CLI_ACTOR, terms, channel=SubmissionChannel.CLI,
+                                               organisation_id=_authority_id(session, authority))
+            [(ind, outcome)] = result.indicators()
+            line = f"indicator {ind.id} version {ind.version} ({outcome}); Article 36 submission {result.submission.id}"
+    except InvalidSubmission as exc:
+        fail(f"{exc.field.replace('hashes.0.', '')}: {exc.message}", 2)
+    except NotAnAuthority as exc:
+        fail(_not_an_authority(authority, exc), 2)
+    typer.echo(line)
 
 
 @indicators_app.command("add-video")
@@ -871,13 +950,22 @@ def indicators_add_video(
     source: Annotated[Path, typer.Argument(help="a video file to hash, or a vPDQ frames file (frame_number,quality,pdq,timestamp lines)")],
     kind: Annotated[str, typer.Option()] = "known_csam",
     classification: Annotated[str | None, typer.Option(help="JSON classification")] = None,
-    reason: Annotated[str, typer.Option(help="provenance: the decision or submission behind it")] = "added by CLI",
+    authority: Annotated[str | None, typer.Option(help=_AUTHORITY_HELP)] = None,
+    court: Annotated[str | None, typer.Option(help=_COURT_HELP)] = None,
+    reference: Annotated[str | None, typer.Option(help=_REFERENCE_HELP)] = None,
 ) -> None:
-    """Add a video indicator from its vPDQ hash."""
+    """Add a video indicator from its vPDQ hash, under an authority's or a court's decision."""
     from balise.detection.adapters.media_hash import hash_file_isolated
     from balise.detection.adapters.vpdq_match import parse_vpdq_lines
+    from balise.detection.submissions import NotAnAuthority
     from balise.domain.indicators import IndicatorKind, InvalidIndicator
+    from balise.domain.submissions import InvalidSubmission
 
+    try:
+        indicator_kind = IndicatorKind(kind)
+    except ValueError:
+        fail(f"unknown kind {kind!r}", 2)
+    decision = _decision(authority, court, reference, indicator_kind)
     balise = load_balise()
     try:
         head = source.read_bytes()[:64]
@@ -892,12 +980,18 @@ def indicators_add_video(
                 fail(f"{source} gave no vPDQ hash: {result.get('error') or 'not a video'}")
             frames = [(f["frame_number"], f["quality"], f["pdq"], f["timestamp"]) for f in result["vpdq"]]
         with balise.db.transaction() as session:
-            ind = balise.indicators.add_vpdq(session, CLI_ACTOR, frames=frames, kind=IndicatorKind(kind),
-                                             classification=json.loads(classification) if classification else None,
-                                             provenance={"source": "cli", "file": source.name, "reason": reason})
+            submission, ind = balise.submissions.add_video(
+                session, CLI_ACTOR, decision, organisation_id=_authority_id(session, authority), frames=frames,
+                classification=json.loads(classification) if classification else None, source=source.name)
+            line = (f"video indicator {ind.id} ({len(frames)} frames) version {ind.version}; "
+                    f"Article 36 submission {submission.id}")
+    except InvalidSubmission as exc:
+        fail(f"{exc}; nothing stored", 2)
+    except NotAnAuthority as exc:
+        fail(_not_an_authority(authority, exc), 2)
     except (ValueError, InvalidIndicator) as exc:
         fail(str(exc))
-    typer.echo(f"video indicator {ind.id} ({len(frames)} frames) version {ind.version}")
+    typer.echo(line)
 
 
 @indicators_app.command("set-status")

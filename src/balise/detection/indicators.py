@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 import json
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, BinaryIO
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import JSON, String, func, insert, literal, select, update
 from sqlalchemy.orm import Session
 
 from balise.accounts.actors import Actor
-from balise.adapters.db.models import Indicator, IndicatorVersion
+from balise.adapters.db.models import Indicator, IndicatorHistory, IndicatorVersion, UTCDateTime
 from balise.detection.provenance import record_history
 from balise.detection import formats
 from balise.detection.formats import Candidate, ExportReport, ImportAborted, ImportReport
@@ -31,7 +32,17 @@ from balise.domain.submissions import HistoryAction
 from balise.governance.audit import AuditTrail
 
 BATCH = 2000
-__all__ = ["Candidate", "ExportReport", "ImportAborted", "ImportReport", "Indicators"]
+__all__ = ["Backing", "Candidate", "ExportReport", "ImportAborted", "ImportReport", "Indicators"]
+
+
+@dataclass(frozen=True)
+class Backing:
+    """The Article 36 submission an import rests on (detection/submissions.py): each indicator
+    it creates or changes keeps the submission and gets a history row (CSAR Art. 44(4))."""
+
+    submission_id: int
+    provenance: dict[str, Any]  # id, authority, reference, process
+    actor: str  # as the history writes it (provenance.actor_label)
 
 
 def candidates_by_item(session: Session) -> dict[str, list[Indicator]]:
@@ -89,6 +100,7 @@ class Indicators:
         media_type: str | None = None,
         quality: int | None = None,
         language: str | None = None,
+        submission_id: int | None = None,
     ) -> Indicator:
         value = normalise_value(algorithm, value)
         classification = validate_classification(classification)
@@ -104,13 +116,14 @@ class Indicators:
             existing.provenance = {**(existing.provenance or {}), "reconfirmed": provenance}
             existing.version = version
             existing.updated_at = now
+            existing.submission_id = existing.submission_id or submission_id
             indicator = existing
         else:
             indicator = Indicator(
                 kind=kind.value, media_type=media_type or MEDIA_TYPE[algorithm], algorithm=algorithm.value,
                 value=value, quality=quality, language=language, classification=classification or None,
                 provenance=provenance, status=IndicatorStatus.ACTIVE.value, version=version,
-                created_at=now, updated_at=now,
+                created_at=now, updated_at=now, submission_id=submission_id,
             )
             session.add(indicator)
         session.flush()
@@ -131,6 +144,7 @@ class Indicators:
         kind: IndicatorKind,
         provenance: dict[str, Any],
         classification: dict[str, Any] | None = None,
+        submission_id: int | None = None,
     ) -> Indicator:
         """A video indicator: its vPDQ frames (frame_number, quality, pdq, timestamp)."""
         clean = clean_frames(frames)
@@ -144,12 +158,14 @@ class Indicators:
         if existing is not None:
             existing.status, existing.version, existing.updated_at = IndicatorStatus.ACTIVE.value, version, now
             existing.kind = kind.value
+            existing.submission_id = existing.submission_id or submission_id
             indicator = existing
         else:
             indicator = Indicator(
                 kind=kind.value, media_type="video", algorithm=Algorithm.VPDQ.value, value=fingerprint,
                 classification=classification or None, provenance=provenance, frames=clean,
                 status=IndicatorStatus.ACTIVE.value, version=version, created_at=now, updated_at=now,
+                submission_id=submission_id,
             )
             session.add(indicator)
         session.flush()
@@ -200,12 +216,13 @@ class Indicators:
         fmt: str,
         source: str,
         default_kind: IndicatorKind = IndicatorKind.KNOWN_CSAM,
+        backing: Backing | None = None,
     ) -> ImportReport:
         """Stream-import in the caller's transaction: commit it to keep the result, roll it back
         (or let ImportAborted propagate) to keep nothing."""
         report = ImportReport()
         return self._import(session, actor, self.parse_lines(lines, fmt, default_kind, report), report,
-                            fmt=fmt, source=source)
+                            fmt=fmt, source=source, backing=backing)
 
     def import_stream(
         self,
@@ -216,6 +233,7 @@ class Indicators:
         fmt: str,
         source: str,
         default_kind: IndicatorKind = IndicatorKind.KNOWN_CSAM,
+        backing: Backing | None = None,
     ) -> ImportReport:
         """Stream-import a file of any format (formats.FORMATS), compressed or not, in the
         caller's transaction. A zip bomb, bytes that are not UTF-8 or broken JSON / XML raise
@@ -224,7 +242,7 @@ class Indicators:
         candidates = formats.read(fmt, formats.open_input(binary), default_kind, report)
         if fmt == "vics":
             candidates = _vics_policy(candidates, report)
-        return self._import(session, actor, candidates, report, fmt=fmt, source=source)
+        return self._import(session, actor, candidates, report, fmt=fmt, source=source, backing=backing)
 
     def import_candidates(self, session: Session, actor: Actor, candidates: Iterable[Candidate],
                           report: ImportReport, *, fmt: str, source: str) -> ImportReport:
@@ -232,24 +250,26 @@ class Indicators:
         return self._import(session, actor, candidates, report, fmt=fmt, source=source)
 
     def _import(self, session: Session, actor: Actor, candidates: Iterable[Candidate], report: ImportReport,
-                *, fmt: str, source: str) -> ImportReport:
+                *, fmt: str, source: str, backing: Backing | None = None) -> ImportReport:
         batch: list[Candidate] = []
         for candidate in candidates:
             batch.append(candidate)
             if len(batch) >= BATCH:
-                self._flush(session, batch, source, report)
+                self._flush(session, batch, source, report, backing)
                 batch = []
         if batch:
-            self._flush(session, batch, source, report)
+            self._flush(session, batch, source, report, backing)
         self._audit.record(
             session, AuditEvent.INDICATOR_IMPORT, actor, "indicators", source, "import indicator list",
             {"format": fmt, "read": report.read, "imported": report.imported, "updated": report.updated,
              "unchanged": report.unchanged, "rejected": report.rejected,
-             "versions": [report.first_version, report.last_version]},
+             "versions": [report.first_version, report.last_version],
+             **({"submission": backing.submission_id} if backing else {})},
         )
         return report
 
-    def _flush(self, session: Session, batch: list[Candidate], source: str, report: ImportReport) -> None:
+    def _flush(self, session: Session, batch: list[Candidate], source: str, report: ImportReport,
+               backing: Backing | None) -> None:
         # The same value twice in one file: the later line wins.
         latest: dict[tuple[str, str], Candidate] = {}
         for c in batch:
@@ -267,7 +287,7 @@ class Indicators:
             for algorithm, values in by_algorithm.items()
             for row in session.execute(
                 select(Indicator.id, Indicator.algorithm, Indicator.value, Indicator.kind, Indicator.status,
-                       Indicator.classification)
+                       Indicator.classification, Indicator.submission_id)
                 .where(Indicator.algorithm == algorithm, Indicator.value.in_(values))
             )
         }
@@ -275,7 +295,9 @@ class Indicators:
         changed = [
             (existing[k].id, c) for k, c in latest.items()
             if k in existing and (existing[k].kind != c.kind.value or existing[k].status != c.status.value
-                                  or (c.classification and existing[k].classification != c.classification))
+                                  or (c.classification and existing[k].classification != c.classification)
+                                  # an indicator no authority backed yet: this decision now does
+                                  or (backing is not None and existing[k].submission_id is None))
         ]
         report.unchanged += len(latest) - len(new) - len(changed)
         needed = len(new) + len(changed)
@@ -285,23 +307,51 @@ class Indicators:
         report.first_version = report.first_version or first
         report.last_version = first + needed - 1
         now = self._clock()
+        submission_id = backing.submission_id if backing else None
         if new:
             rows = [{"kind": c.kind.value, "media_type": c.media_type, "algorithm": c.algorithm.value, "value": c.value,
                      "quality": c.quality, "language": c.language, "classification": c.classification or None,
-                     "provenance": {"source": source, "line": c.line}, "status": c.status.value, "frames": c.frames,
-                     "version": first + i, "created_at": now, "updated_at": now}
+                     "provenance": ({"source": source, "line": c.line, "submission": backing.provenance} if backing
+                                    else {"source": source, "line": c.line}),
+                     "status": c.status.value, "frames": c.frames,
+                     "version": first + i, "created_at": now, "updated_at": now, "submission_id": submission_id}
                     for i, c in enumerate(new)]
             if session.get_bind().dialect.name == "postgresql":
                 _copy_indicators(session, rows)
             else:
                 session.execute(insert(Indicator), rows)  # one executemany
             report.imported += len(new)
+            if backing is not None:
+                # The page's history in one statement: the new rows hold exactly these versions.
+                detail = {**{k: v for k, v in backing.provenance.items() if k != "id"}, "source": source}
+                session.execute(insert(IndicatorHistory).from_select(
+                    ["indicator_id", "at", "action", "status", "actor", "submission_id", "detail"],
+                    select(Indicator.id, literal(now, UTCDateTime), literal(HistoryAction.CREATED.value, String),
+                           Indicator.status, literal(backing.actor, String), literal(submission_id),
+                           literal(detail, JSON))
+                    .where(Indicator.version.between(first, first + len(new) - 1))))
+        history: list[dict[str, Any]] = []
+        waiting = (IndicatorStatus.CANDIDATE.value, IndicatorStatus.AWAITING_AUTHORITY.value)
         for j, (indicator_id, c) in enumerate(changed, start=len(new)):
             values: dict[str, Any] = {"kind": c.kind.value, "status": c.status.value, "version": first + j,
                                       "updated_at": now}
             if c.classification:
                 values["classification"] = c.classification
+            if backing is not None:
+                before = existing[(c.algorithm.value, c.value)]
+                values["submission_id"] = before.submission_id or submission_id
+                confirmed = before.status in waiting and c.status.value == IndicatorStatus.ACTIVE.value
+                if confirmed:
+                    values["awaiting_since"] = values["authority_due_at"] = None
+                history.append({
+                    "indicator_id": indicator_id, "at": now, "status": c.status.value, "actor": backing.actor,
+                    "action": (HistoryAction.AUTHORITY_CONFIRMED if confirmed else HistoryAction.RECONFIRMED).value,
+                    "submission_id": submission_id,
+                    "detail": {**{k: v for k, v in backing.provenance.items() if k != "id"}, "source": source,
+                               "line": c.line, "status_before": before.status}})
             session.execute(update(Indicator).where(Indicator.id == indicator_id).values(**values))
+        if history:
+            session.execute(insert(IndicatorHistory), history)
         report.updated += len(changed)
 
     # -- export and sync -------------------------------------------------------------------
@@ -378,7 +428,7 @@ class Indicators:
 
 
 _COPY_COLUMNS = ("kind", "media_type", "algorithm", "value", "quality", "language", "classification", "provenance",
-                 "status", "frames", "version", "created_at", "updated_at")
+                 "status", "frames", "version", "created_at", "updated_at", "submission_id")
 
 
 def _copy_indicators(session: Session, rows: list[dict[str, Any]]) -> None:
@@ -395,6 +445,7 @@ def _copy_indicators(session: Session, rows: list[dict[str, Any]]) -> None:
                     json.dumps(row["provenance"]), row["status"], json.dumps(row["frames"]), row["version"],
                     row["created_at"].astimezone(timezone.utc).replace(tzinfo=None),
                     row["updated_at"].astimezone(timezone.utc).replace(tzinfo=None),
+                    row["submission_id"],
                 ))
 
 

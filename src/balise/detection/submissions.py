@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, BinaryIO
 
 from sqlalchemy import func, select, tuple_
 from sqlalchemy.orm import Session
@@ -30,14 +30,15 @@ from balise.adapters.db.models import (
     IndicatorVerificationRun,
     Organisation,
 )
-from balise.detection.indicators import Indicators
-from balise.detection.provenance import record_history
+from balise.detection.indicators import Backing, ImportReport, Indicators
+from balise.detection.provenance import actor_label, record_history
 from balise.domain.audit import AuditEvent
 from balise.domain.clocks import add_months
-from balise.domain.indicators import MEDIA_TYPE, Algorithm, IndicatorStatus
+from balise.domain.indicators import MEDIA_TYPE, Algorithm, IndicatorKind, IndicatorStatus
 from balise.domain.model import OrgKind
 from balise.domain.submissions import (
     AUTHORITY_CLOCK_EXTENDED_MONTHS,
+    Decision,
     HistoryAction,
     InvalidSubmission,
     SubmissionChannel,
@@ -152,32 +153,87 @@ class Submissions:
 
     # -- submit ----------------------------------------------------------------------------
 
+    def open(self, session: Session, actor: Actor, *, reference: str, process: SubmissionProcess,
+             kind: IndicatorKind, authority: str, channel: SubmissionChannel, organisation_id: uuid.UUID | None,
+             decided_at: datetime | None = None, classification: dict[str, Any] | None = None, note: str = "",
+             hash_count: int = 0) -> tuple[IndicatorSubmission, dict[str, Any]]:
+        """Store the submission record (flushed, with its id) and the provenance its indicators
+        keep. A coordinating authority's submission names the organisation; a court decision may
+        be entered without one (its court is ``authority``)."""
+        if organisation_id is not None:
+            authority_name = self.authority(session, organisation_id).name
+        else:
+            if process is not SubmissionProcess.COURT_DECISION:
+                raise InvalidSubmission("authority", "a submission comes from a coordinating authority; only a "
+                                                     "court decision is recorded without one")
+            authority_name = authority
+        submission = IndicatorSubmission(
+            organisation_id=organisation_id, authority=authority_name, reference=reference,
+            process=process.value, kind=kind.value, decided_at=decided_at,
+            classification=classification, note=note or None, channel=channel.value,
+            entered_by=f"{actor.type.value}:{actor.id}" + (f" ({actor.label})" if actor.label else ""),
+            received_at=self._clock(), hash_count=hash_count)
+        session.add(submission)
+        session.flush()
+        return submission, {"id": submission.id, "authority": authority_name, "reference": reference,
+                            "process": process.value}
+
+    def import_stream(self, session: Session, actor: Actor, decision: Decision, binary: BinaryIO, *,
+                      organisation_id: uuid.UUID | None, fmt: str, source: str,
+                      default_kind: IndicatorKind) -> tuple[IndicatorSubmission, ImportReport]:
+        """An indicator file under one authority's (or court's) decision: ONE submission, which
+        every indicator the file creates or changes keeps, with a history row each (CSAR Art. 36,
+        44(4)); in the caller's transaction, so a refused file leaves no submission either."""
+        submission, provenance = self.open(session, actor, reference=decision.reference, process=decision.process,
+                                           kind=decision.kind, authority=decision.authority,
+                                           channel=SubmissionChannel.CLI, organisation_id=organisation_id,
+                                           note=f"indicator file {source} ({fmt})")
+        backing = Backing(submission.id, provenance, actor_label(actor)[:300])
+        report = self._indicators.import_stream(session, actor, binary, fmt=fmt, source=source,
+                                                default_kind=default_kind, backing=backing)
+        submission.hash_count = report.imported + report.updated + report.unchanged
+        self._audit.record(
+            session, AuditEvent.SUBMISSION_CREATE, actor, "submission", str(submission.id),
+            "Article 36 submission (indicator file)",
+            {"authority": submission.authority, "reference": decision.reference, "process": decision.process.value,
+             "kind": decision.kind.value, "channel": SubmissionChannel.CLI.value, "file": source, "format": fmt,
+             "hashes": submission.hash_count, "created": report.imported, "updated": report.updated,
+             "unchanged": report.unchanged, "rejected": report.rejected})
+        return submission, report
+
+    def add_video(self, session: Session, actor: Actor, decision: Decision, *, organisation_id: uuid.UUID | None,
+                  frames: list[tuple[int, int, str, float]], classification: dict[str, Any] | None,
+                  source: str) -> tuple[IndicatorSubmission, Indicator]:
+        """One vPDQ indicator under an authority's (or court's) decision: one submission."""
+        submission, provenance = self.open(session, actor, reference=decision.reference, process=decision.process,
+                                           kind=decision.kind, authority=decision.authority,
+                                           channel=SubmissionChannel.CLI, organisation_id=organisation_id,
+                                           hash_count=1)
+        ind = self._indicators.add_vpdq(session, actor, frames=frames, kind=decision.kind,
+                                        provenance={"submission": provenance, "file": source},
+                                        classification=classification, submission_id=submission.id)
+        self._audit.record(
+            session, AuditEvent.SUBMISSION_CREATE, actor, "submission", str(submission.id),
+            "Article 36 submission (video)",
+            {"authority": submission.authority, "reference": decision.reference, "process": decision.process.value,
+             "kind": decision.kind.value, "channel": SubmissionChannel.CLI.value, "file": source, "hashes": 1,
+             "indicator": ind.id})
+        return submission, ind
+
     def submit(self, session: Session, actor: Actor, terms: SubmissionTerms, *, channel: SubmissionChannel,
                organisation_id: uuid.UUID | None, material: Sequence[Material] = (),
                vault: EvidenceVault | None = None, stored: list[Any] | None = None) -> SubmissionResult:
         """Store the submission and generate or confirm its indicators, in the caller's
         transaction. A coordinating authority's submission names the organisation; a court
         decision may be entered without one (its court is ``terms.authority``)."""
-        if organisation_id is not None:
-            org = self.authority(session, organisation_id)
-            authority_name = org.name
-        else:
-            if terms.process is not SubmissionProcess.COURT_DECISION:
-                raise InvalidSubmission("authority", "a submission comes from a coordinating authority; only a "
-                                                     "court decision is recorded without one")
-            authority_name = terms.authority
-        now = self._clock()
-        submission = IndicatorSubmission(
-            organisation_id=organisation_id, authority=authority_name, reference=terms.reference,
-            process=terms.process.value, kind=terms.kind.value, decided_at=terms.decided_at,
-            classification=terms.classification, note=terms.note or None, channel=channel.value,
-            entered_by=f"{actor.type.value}:{actor.id}" + (f" ({actor.label})" if actor.label else ""),
-            received_at=now, hash_count=len(terms.hashes))
-        session.add(submission)
-        session.flush()
+        submission, source = self.open(session, actor, reference=terms.reference, process=terms.process,
+                                       kind=terms.kind, authority=terms.authority, channel=channel,
+                                       organisation_id=organisation_id, decided_at=terms.decided_at,
+                                       classification=terms.classification, note=terms.note,
+                                       hash_count=len(terms.hashes))
+        authority_name = submission.authority
+        now = submission.received_at
         result = SubmissionResult(submission)
-        source = {"id": submission.id, "authority": authority_name, "reference": terms.reference,
-                  "process": terms.process.value}
         if material:
             assert vault is not None and stored is not None
             source["material"] = [{"sha256": m.sha256, "media_type": m.media_type, "size": m.size,
@@ -231,8 +287,8 @@ class Submissions:
             if m.vpdq is None:
                 continue
             ind = self._indicators.add_vpdq(session, actor, frames=m.vpdq, kind=terms.kind,
-                                            provenance={"submission": source}, classification=terms.classification)
-            ind.submission_id = submission.id  # add_vpdq recorded its history (with this provenance)
+                                            provenance={"submission": source}, classification=terms.classification,
+                                            submission_id=submission.id)
             result.created.append(ind)
         session.flush()
         self._audit.record(

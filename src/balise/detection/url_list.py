@@ -130,6 +130,10 @@ class UrlList:
 
     # -- export per blocking order ---------------------------------------------------------
 
+    def exports(self, session: Session, limit: int = 20) -> list[UrlListExport]:
+        """The latest exports, newest first."""
+        return list(session.execute(select(UrlListExport).order_by(UrlListExport.id.desc()).limit(limit)).scalars())
+
     def blocking_order(self, session: Session, order_id: uuid.UUID | str, *,
                        provider: uuid.UUID | None = None) -> Order:
         """The blocking order an export is made for, in force now; InvalidSubmission (field

@@ -106,10 +106,19 @@ def _text(field: str, value: Any, limit: int, *, required: bool) -> str:
     return value
 
 
-def check_submission(*, reference: Any, hashes: Any, authority: Any, process: Any = None, kind: Any = None,
-                     decided_at: datetime | None = None, classification: Any = None, note: Any = "",
-                     now: datetime | None = None) -> SubmissionTerms:
-    """The terms of a submission, or InvalidSubmission naming the first field that is wrong."""
+@dataclass(frozen=True)
+class Decision:
+    """Whose decision an indicator file rests on (``balise indicators import|add``): the header
+    of a submission whose hashes come from a file rather than a list."""
+
+    reference: str
+    process: SubmissionProcess
+    kind: IndicatorKind
+    authority: str
+
+
+def check_decision(*, reference: Any, authority: Any, process: Any = None, kind: Any = None) -> Decision:
+    """The reference, authority, process and kind of a submission, or InvalidSubmission."""
     clean_reference = _text("reference", reference, MAX_REFERENCE, required=True)
     clean_authority = _text("authority", authority, MAX_AUTHORITY, required=True)
     try:
@@ -120,6 +129,16 @@ def check_submission(*, reference: Any, hashes: Any, authority: Any, process: An
         clean_kind = IndicatorKind(kind or IndicatorKind.KNOWN_CSAM)
     except ValueError:
         raise InvalidSubmission("kind", "must be one of " + ", ".join(k.value for k in IndicatorKind)) from None
+    return Decision(clean_reference, clean_process, clean_kind, clean_authority)
+
+
+def check_submission(*, reference: Any, hashes: Any, authority: Any, process: Any = None, kind: Any = None,
+                     decided_at: datetime | None = None, classification: Any = None, note: Any = "",
+                     now: datetime | None = None) -> SubmissionTerms:
+    """The terms of a submission, or InvalidSubmission naming the first field that is wrong."""
+    decision = check_decision(reference=reference, authority=authority, process=process, kind=kind)
+    clean_reference, clean_authority = decision.reference, decision.authority
+    clean_process, clean_kind = decision.process, decision.kind
     if decided_at is not None and now is not None and decided_at > now:
         raise InvalidSubmission("decided_at", "is in the future")
     if not isinstance(hashes, list | tuple) or not hashes:

@@ -20,6 +20,8 @@ from sqlalchemy.sql.elements import ColumnElement
 from balise.adapters.db.models import (
     AuditRecord,
     Indicator,
+    IndicatorHistory,
+    IndicatorSubmission,
     Item,
     Jurisdiction,
     Notice,
@@ -29,6 +31,7 @@ from balise.adapters.db.models import (
     UrlHosting,
 )
 from balise.domain.error_rates import Dimension, ErrorRate, Granularity, combine
+from balise.domain.submissions import HistoryAction
 from balise.domain.transparency import (
     DEFAULT_THRESHOLD,
     NOT_ENOUGH,
@@ -132,10 +135,30 @@ class Transparency:
                 AuditRecord.event_type == "indicator:confirm", AuditRecord.occurred_at >= start,
                 AuditRecord.occurred_at < end)).scalar_one())
 
-        # (b) submissions by coordinating authorities (Art. 36): no channel receives them yet.
-        tables.append(Table("submissions_by_state", "b", ("member_state",), ("submissions",), (),
-                            note="submissions_not_received"))
-        counts["submissions"] = 0
+        # (b) Article 36 submissions received in the year, by the Member State of the submitting
+        # authority (a court decision entered by staff has none: "not known") and by database,
+        # with the indicators they generated: created from them, or the centre's candidates they
+        # confirmed (a reconfirmation generates nothing new).
+        generated = (select(IndicatorHistory.submission_id, func.count().label("n"))
+                     .where(IndicatorHistory.action.in_((HistoryAction.CREATED.value,
+                                                         HistoryAction.AUTHORITY_CONFIRMED.value)),
+                            IndicatorHistory.submission_id.is_not(None))
+                     .group_by(IndicatorHistory.submission_id).subquery())
+        submission_rows = sorted(((state, kind, int(n), int(g or 0)) for state, kind, n, g in session.execute(
+            select(Organisation.country, IndicatorSubmission.kind, func.count(), func.sum(generated.c.n))
+            .select_from(IndicatorSubmission)
+            .outerjoin(Organisation, Organisation.id == IndicatorSubmission.organisation_id)
+            .outerjoin(generated, generated.c.submission_id == IndicatorSubmission.id)
+            .where(IndicatorSubmission.received_at >= start, IndicatorSubmission.received_at < end)
+            .group_by(Organisation.country, IndicatorSubmission.kind)).all()),
+            key=lambda r: (-r[2], str(r[0]), r[1]))
+        submitted = suppress_counts([((s, k), n) for s, k, n, _ in submission_rows], t)
+        generated_cells = suppress_counts([((s, k), g) for s, k, _, g in submission_rows], t)
+        tables.append(Table("submissions_by_state", "b", ("member_state", "indicator_kind"),
+                            ("submissions", "indicators"), tuple(
+            Row(a.keys, (a.values[0], b.values[0]), (a.reason(0), b.reason(0)))
+            for a, b in zip(submitted, generated_cells, strict=True))))
+        counts["submissions"] = sum(n for _, _, n, _ in submission_rows)
 
         # One pass over the year's reports, grouped by everything (c) and (e) break them down
         # by; the tables are sums of these few groups.

@@ -156,10 +156,12 @@ class OrderClocks:
         report = session.execute(select(OrderReport.report_id).where(OrderReport.order_id == order.id)
                                  .order_by(OrderReport.report_id)).scalars().first()
         reference = None
-        if authorities and report is not None:
+        if authorities:
+            # Sent even when no report of Balise concerns the order's URLs: the notice is the order's.
             partner = authorities[0]
             notice = self._notices().create(
-                session, report_id=report, kind="order_escalation", dedupe=f"order:{order.id}:escalation",
+                session, report_id=report, order_id=order.id, kind="order_escalation",
+                dedupe=f"order:{order.id}:escalation",
                 partner=partner, language=partner.languages[0] if partner.languages else "en",
                 context={"recipient_name": partner.name, "urls": served, "order_reference": order.reference,
                          "received_at": order.received_at, "hours": REMOVAL_HOURS})

@@ -78,19 +78,22 @@ class Notices:
         """Called in the transaction that records the recipient's acknowledgement (once)."""
         self._on_acknowledged.append(hook)
 
-    def create(self, session: Session, *, report_id: uuid.UUID, kind: str, dedupe: str, language: str,
+    def create(self, session: Session, *, report_id: uuid.UUID | None, kind: str, dedupe: str, language: str,
                context: dict[str, Any], partner: Partner | None = None, recipient: str | None = None,
                channel: str | None = None, item_id: uuid.UUID | None = None,
-               package: Any = None, actor: Actor = SYSTEM) -> Notice | None:
+               package: Any = None, actor: Actor = SYSTEM, order_id: uuid.UUID | None = None) -> Notice | None:
         """Record a notice and queue its delivery, in the caller's transaction. None when a
-        notice with the same dedupe key exists (routing again creates nothing new)."""
+        notice with the same dedupe key exists (routing again creates nothing new). A notice is
+        about a report, or about an order (``order_id``) whose URLs no report may concern."""
         if kind not in KINDS:
             raise ValueError(f"unknown notice kind {kind!r}")
+        if report_id is None and order_id is None:
+            raise ValueError("a notice is about a report or an order")
         if session.execute(select(Notice.id).where(Notice.dedupe == dedupe)).first():
             return None
         reference = self._new_reference()
         rendered = self._render(kind, language, {**context, "reference": reference})
-        notice = Notice(reference=reference, dedupe=dedupe, report_id=report_id, item_id=item_id,
+        notice = Notice(reference=reference, dedupe=dedupe, report_id=report_id, order_id=order_id, item_id=item_id,
                         partner_id=partner.id if partner else None, kind=kind,
                         channel=channel or (partner.channel if partner else "email"),
                         recipient=recipient if recipient is not None else (partner.endpoint if partner else None),
@@ -103,8 +106,9 @@ class Notices:
         session.flush()
         self._enqueue_send(session, notice)
         self._audit.record(session, AuditEvent.NOTICE_CREATE, actor, "notice", reference, f"queue a {kind}",
-                           {"report_id": str(report_id), "kind": kind, "channel": notice.channel,
-                            "partner_id": notice.partner_id})
+                           {"report_id": str(report_id) if report_id else None, "kind": kind,
+                            "channel": notice.channel, "partner_id": notice.partner_id,
+                            **({"order_id": str(order_id)} if order_id else {})})
         return notice
 
     # -- delivery (the job) --------------------------------------------------------------
@@ -123,7 +127,9 @@ class Notices:
                 partner_slug=self._partner_slug(partner) if partner else None,
                 webhook_secret=self._webhook_secret(partner) if partner and notice.channel == "webhook" else None,
                 package_path=notice.package_path, package_id=notice.package_id,
-                package_sha256=notice.package_sha256, report_id=str(notice.report_id))
+                package_sha256=notice.package_sha256,
+                report_id=str(notice.report_id) if notice.report_id else None,
+                order_id=str(notice.order_id) if notice.order_id else None)
         # The delivery runs outside any transaction: a slow recipient holds no lock.
         try:
             receipt = self._deliverer.deliver(outgoing)
@@ -188,7 +194,7 @@ class Notices:
             raise LookupError(f"no notice {reference}")
         if notice.status != "failed":
             raise ValueError(f"notice {reference} is {notice.status}, not failed")
-        report = session.get(Report, notice.report_id)
+        report = session.get(Report, notice.report_id) if notice.report_id else None
         if report is not None and report.redacted_at is not None:
             raise ValueError(f"notice {reference} belongs to a report redacted by retention on "
                              f"{report.redacted_at:%Y-%m-%d}: its text is gone")
@@ -204,7 +210,7 @@ class Notices:
         notice = session.get(Notice, int(payload["notice_id"]), with_for_update=True)
         if notice is None or notice.status != "failed":
             return
-        report = session.get(Report, notice.report_id)
+        report = session.get(Report, notice.report_id) if notice.report_id else None
         if report is not None and report.redacted_at is not None:
             return  # its text is gone: the notice stays failed and the job finds nothing to send
         self._reopen(session, notice, actor)

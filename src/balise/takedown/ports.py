@@ -88,7 +88,8 @@ class Outgoing:
     package_path: str | None
     package_id: str | None
     package_sha256: str | None
-    report_id: str
+    report_id: str | None  # None for an order's notice that no report concerns
+    order_id: str | None = None
 
 
 class Deliverer(Protocol):

@@ -767,7 +767,10 @@ class Notice(Base):
     reference: Mapped[str] = mapped_column(String(40), unique=True)
     # One notice per report, kind and recipient: routing twice creates nothing new.
     dedupe: Mapped[str] = mapped_column(String(200), unique=True)
-    report_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"), index=True)
+    # None for a removal order's escalation when no report of Balise concerns its URLs.
+    report_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"), index=True)
+    # The order a notice is about (a removal order's escalation to its issuing authority).
+    order_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("orders.id"), index=True)
     item_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"))
     partner_id: Mapped[int | None] = mapped_column(ForeignKey("partners.id"))
     kind: Mapped[str] = mapped_column(String(32))

@@ -40,6 +40,8 @@ class ExportDeliverer:
             text = f"Subject: {outgoing.subject}\nReference: {outgoing.reference}\n\n{outgoing.body}\n"
             meta: dict[str, Any] = {"reference": outgoing.reference, "kind": outgoing.kind,
                                     "report_id": outgoing.report_id, "language": outgoing.language}
+            if outgoing.order_id:
+                meta["order_id"] = outgoing.order_id
             if outgoing.package_path:
                 package = Path(outgoing.package_path)
                 target = folder / package.name

@@ -155,6 +155,8 @@ def webhook_sender(sender: Any) -> Callable[[Outgoing], dict[str, Any]]:
         payload: dict[str, Any] = {"reference": outgoing.reference, "kind": outgoing.kind,
                                    "language": outgoing.language, "subject": outgoing.subject,
                                    "body": outgoing.body, "report_id": outgoing.report_id}
+        if outgoing.order_id:
+            payload["order_id"] = outgoing.order_id
         if outgoing.package_path:
             package = Path(outgoing.package_path)
             payload["package"] = {"id": outgoing.package_id, "sha256": outgoing.package_sha256,

@@ -105,8 +105,6 @@ CODES = {
     "1": P_("Once"), "2": P_("Twice"), "3-5": P_("3 to 5 times"), "6-10": P_("6 to 10 times"), "11+": P_("11 times or more"),
 }
 NOTES = {
-    "submissions_not_received": P_("No submissions are counted: this installation does not yet receive submissions "
-                                   "of material from coordinating authorities (Article 36)."),
     "searches_not_made": P_("No searches are counted: this installation does not yet search publicly accessible "
                             "services (Article 49). The reported web addresses by hosting country are shown below."),
     "victims_not_recorded": P_("No victims are counted: this installation does not yet receive victims' requests for "

@@ -53,8 +53,9 @@ def submissions_page(request: Request, msg: str = "", err: str = "",
         url_list = balise.url_list.entries(session, listed_only=False, limit=200)
         blocking = [o for o in balise.orders.list(session, kind="blocking", limit=200)
                     if o.state in {s.value for s in BLOCKING_IN_FORCE}]
+        exports = balise.url_list.exports(session)
     return render(request, "submissions.html", submissions=submissions, awaiting=awaiting, authorities=authorities,
-                  run=runs[0] if runs else None, url_list=url_list, blocking=blocking, can_edit=user.role in {r.value for r in EDITORS},
+                  run=runs[0] if runs else None, url_list=url_list, blocking=blocking, exports=exports, can_edit=user.role in {r.value for r in EDITORS},
                   processes=[p.value for p in SubmissionProcess], kinds=[k.value for k in IndicatorKind],
                   limits={"reference": MAX_REFERENCE, "note": MAX_NOTE}, msg=msg, err=err)
 
