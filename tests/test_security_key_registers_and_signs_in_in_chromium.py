@@ -5,6 +5,9 @@ revoked key. On SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pytest
 
 from tests.page_words import check_words
@@ -14,6 +17,12 @@ from tests.security_key_support import (
 )
 
 GENERIC = "The security key was not accepted."
+SHOTS = os.environ.get("BALISE_SCREENSHOTS_DIR")
+
+
+def shot(page, db_url: str, name: str) -> None:  # type: ignore[no-untyped-def]
+    if SHOTS and db_url.startswith("sqlite"):
+        page.screenshot(path=str(Path(SHOTS) / f"{name}.png"), full_page=True)
 
 
 @pytest.mark.e2e
@@ -39,12 +48,14 @@ def test_register_a_key_then_sign_in_with_password_and_key(tmp_path, db_url):
         # With a key, the key is asked first; the code stays an alternative for this role.
         page.wait_for_url(f"{base}/ui/login/key")
         assert page.locator("#use-totp").count() == 1
+        shot(page, db_url, "22-security-key-sign-in")
         page.click("#key-sign-in button[type=submit]")
         page.wait_for_url(f"{base}/ui/")
         assert "Welcome" in page.inner_text("main")
         assert [e for e in events(balise, "user:login") if e.get("step") == "security key"]
         page.goto(f"{base}/ui/account/keys")
         assert "not yet" not in page.inner_text("#keys")
+        shot(page, db_url, "21-security-keys")
         with balise.db.sessions() as session:
             key = balise.security_keys.active(session, balise.users.get(session, "ana"))[0]
             assert key.sign_count > 0 and key.last_used_at is not None
