@@ -89,6 +89,13 @@ class SecurityKeys:
         return session.execute(select(SecurityKey.id).where(
             SecurityKey.user_id == user.id, SecurityKey.removed_at.is_(None)).limit(1)).first() is not None
 
+    def counts(self, session: Session) -> dict[uuid.UUID, int]:
+        """Each user's number of keys (users without one are left out)."""
+        from sqlalchemy import func
+
+        return dict(session.execute(select(SecurityKey.user_id, func.count()).where(
+            SecurityKey.removed_at.is_(None)).group_by(SecurityKey.user_id)).all())  # type: ignore[arg-type]
+
     def required_for(self, user: User) -> bool:
         """The user's role must sign in with a key (BALISE_WEBAUTHN_REQUIRED_ROLES)."""
         return user.role in self.required_roles
