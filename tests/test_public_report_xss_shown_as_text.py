@@ -16,8 +16,9 @@ def test_script_in_fields_is_stored_and_shown_as_text(client, balise):
     r = submit(client, "en", url="https://benign.example.test/x?q=<script>", description=SCRIPT, name=SCRIPT[:100])
     assert r.status_code == 200, r.text
     assert SCRIPT not in r.text and ESCAPED in r.text
-    # The only script element is the page's own quick exit, never one from the fields.
-    assert re.findall(r"<script[^>]*>", r.text) == ['<script src="/report-static/quick-exit.js" defer>']
+    # The only script elements are the page's own (quick exit, copy buttons), never one from the fields.
+    assert re.findall(r"<script[^>]*>", r.text) == ['<script src="/report-static/quick-exit.js" defer>',
+                                                    '<script src="/report-static/copy.js" defer>']
     number, _ = receipt(r.text)
     row, report = stored(balise, number)
     assert report.additional_info == SCRIPT and row.reporter_name == SCRIPT[:100]

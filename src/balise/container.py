@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     # Every service is imported where it is built, so that a command pays only for what it
     # uses: `balise jobs list` needs the database, not the intake's schemas or TOTP.
     from balise.accounts.organisations import Organisations
+    from balise.accounts.security_keys import SecurityKeys
     from balise.accounts.sso import SingleSignOn
     from balise.accounts.users import Users
     from balise.adapters.db.engine import Database
@@ -177,6 +178,14 @@ class Balise:
         from balise.accounts.sso import SingleSignOn
 
         return SingleSignOn(self.settings.oidc_providers, self.users, self.audit, self.clock)
+
+    @cached_property
+    def security_keys(self) -> SecurityKeys:
+        from balise.accounts.security_keys import Relying, SecurityKeys
+
+        settings = self.settings
+        return SecurityKeys(self.audit, self.clock, Relying(settings.webauthn_rp_id, settings.webauthn_origin),
+                            settings.security_key_roles)
 
     @cached_property
     def users(self) -> Users:

@@ -280,6 +280,10 @@ class Settings(BaseSettings):
     # senior analyst lifts the cap for them for the day; 0 is no cap.
     reveal_daily_cap: int = Field(default=0, ge=0, le=10_000)
     login_rate_limit: str = "10/minute"
+    # Roles (comma list) that must sign in with a security key (WebAuthn, docs/security.md#security-keys):
+    # a user in one without a key is sent to register one before any other page. Unset: the
+    # roles that can reveal media (analyst,senior-analyst) outside development, none in development.
+    webauthn_required_roles: str | None = None
 
     # Anonymous public reporting: per-address buckets (a keyed hash, in memory only) and per
     # report number for status lookups.
@@ -337,6 +341,18 @@ class Settings(BaseSettings):
         is_path = value.startswith("/") and not value.startswith("//")
         if not (is_path or re.fullmatch(r"https?://[^\s/]+(/\S*)?", value)):
             raise ValueError(f"BALISE_QUICK_EXIT_URL must be a path such as /weather or an http(s):// URL, not {value!r}")
+        return value
+
+    @field_validator("webauthn_required_roles")
+    @classmethod
+    def _webauthn_roles_are_staff_roles(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        known = {"admin", "analyst", "senior-analyst", "le-liaison", "auditor"}
+        for part in filter(None, (p.strip() for p in value.split(","))):
+            if part not in known:
+                raise ValueError(f"BALISE_WEBAUTHN_REQUIRED_ROLES: {part!r} is not a staff role; "
+                                 f"one of {', '.join(sorted(known))}")
         return value
 
     @field_validator("fetch_static_hosts")
@@ -673,6 +689,28 @@ class Settings(BaseSettings):
             raise UnsafeConfiguration(
                 f"{count} API processes with BALISE_RATE_LIMIT_STORAGE=memory:// would each allow the whole rate "
                 "limit: set BALISE_RATE_LIMIT_STORAGE=redis://… or run `balise serve --workers 1`")
+
+    @property
+    def security_key_roles(self) -> frozenset[str]:
+        """The roles that must sign in with a security key (BALISE_WEBAUTHN_REQUIRED_ROLES)."""
+        if self.webauthn_required_roles is None:
+            return frozenset() if self.is_development else frozenset({"analyst", "senior-analyst"})
+        return frozenset(filter(None, (p.strip() for p in self.webauthn_required_roles.split(","))))
+
+    @property
+    def webauthn_origin(self) -> str:
+        """The origin browsers sign in from (scheme://host[:port] of BALISE_BASE_URL)."""
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(self.base_url)
+        return f"{parts.scheme}://{parts.netloc}"
+
+    @property
+    def webauthn_rp_id(self) -> str:
+        """The WebAuthn relying party ID: the host name of BALISE_BASE_URL."""
+        from urllib.parse import urlsplit
+
+        return urlsplit(self.base_url).hostname or "localhost"
 
     @property
     def is_development(self) -> bool:

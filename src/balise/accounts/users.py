@@ -16,7 +16,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from balise.accounts.actors import Actor
-from balise.adapters.db.models import EnrolmentLink, User
+from balise.adapters.db.models import EnrolmentLink, SecurityKey, User
 from balise.adapters.secretbox import SecretBox
 from balise.domain.audit import AuditEvent
 from balise.domain.model import ActorType, Role
@@ -328,6 +328,13 @@ class Users:
         user.totp_secret_enc = self._box.seal(secret)
         user.totp_last_step = None
         self._record(session, AuditEvent.USER_RESET_TOTP, actor, user, "reset second factor", reason)
+        # The user's security keys go with it: a lost key is recovered by this reset.
+        now = self._clock()
+        for key in session.execute(select(SecurityKey).where(SecurityKey.user_id == user.id,
+                                                             SecurityKey.removed_at.is_(None))).scalars():
+            key.removed_at = now
+            self._record(session, AuditEvent.USER_SECURITY_KEY_REMOVE, actor, user, "remove security key", reason,
+                         {"key": str(key.id), "name": key.name})
         uri = pyotp.TOTP(secret).provisioning_uri(name=user.username, issuer_name=ISSUER)
         return NewUser(user, secret, uri)
 

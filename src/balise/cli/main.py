@@ -356,6 +356,53 @@ def user_reset_2fa(username: str, reason: Reason) -> None:
     typer.echo(f"TOTP URI: {new.provisioning_uri}")  # type: ignore[attr-defined]
 
 
+@user_app.command("keys")
+def user_keys(username: str, format: Annotated[str, typer.Option("--format", help="table or json")] = "table") -> None:
+    """List an account's security keys (WebAuthn): id, name, added, last used."""
+    if format not in ("table", "json"):
+        fail(f"unknown format {format!r}; use table or json", 2)
+    balise = load_balise()
+    with balise.db.sessions() as session:
+        user = balise.users.get(session, username)
+        if user is None:
+            fail(f"no user {username!r}")
+        rows = [{"id": str(k.id), "name": k.name, "added": k.created_at.isoformat(timespec="seconds"),
+                 "last_used": k.last_used_at.isoformat(timespec="seconds") if k.last_used_at else None}
+                for k in balise.security_keys.active(session, user)]
+    if format == "json":
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    if not rows:
+        typer.echo(f"{username} has no security key")
+        return
+    table = [("ID", "NAME", "ADDED", "LAST USED")] + [
+        (r["id"], r["name"], r["added"], r["last_used"] or "never") for r in rows]
+    widths = [max(len(row[i]) for row in table) for i in range(4)]
+    for row in table:
+        typer.echo("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+
+
+@user_app.command("remove-key")
+def user_remove_key(username: str, key_id: str, reason: Reason) -> None:
+    """Remove one of an account's security keys; its later use is refused as a revoked key."""
+    from balise.accounts.security_keys import SecurityKeyError
+
+    why = reason.strip()
+    if not why:
+        fail("a reason is required (--reason) and cannot be empty")
+    balise = load_balise()
+    try:
+        with balise.db.transaction() as session:
+            user = balise.users.get(session, username)
+            if user is None:
+                fail(f"no user {username!r}")
+            key = balise.security_keys.remove(session, CLI_ACTOR, user, key_id, why)
+            name = key.name
+    except SecurityKeyError as exc:
+        fail(str(exc))
+    typer.echo(f"removed security key {name!r} of {username}")
+
+
 @org_app.command("list")
 def org_list(format: Annotated[str, typer.Option("--format", help="table or json")] = "table") -> None:
     """List organisations: name, kind, country, status, live API keys."""

@@ -101,6 +101,9 @@ class AuditEvent(StrEnum):
     USER_ENROLMENT_LINK = "user:enrolment_link"
     USER_ENROL = "user:enrol"
     USER_SSO_LINK = "user:sso_link"
+    USER_SECURITY_KEY_ADD = "user:security_key_add"
+    USER_SECURITY_KEY_REMOVE = "user:security_key_remove"
+    USER_SECURITY_KEY_REFUSED = "user:security_key_refused"
     SSO_REFUSED = "sso:refused"
     # Routing, notice-and-takedown, holds (issue 5).
     PARTNER_CREATE = "partner:create"

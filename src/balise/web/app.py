@@ -36,12 +36,13 @@ from balise.web.public import routes as public
 from balise.web.public import transparency as public_transparency
 from balise.web.ui import routes as ui
 from balise.web.ui import admin, directory, error_rates, media, sso, wellness, workbench
+from balise.web.ui import security_keys as ui_security_keys
 from balise.web.ui import grants as ui_grants
 from balise.web.ui import orders as ui_orders
 from balise.web.ui import submissions as ui_submissions
 from balise.web.ui import series as ui_series
 from balise.web.ui import intelligence as ui_intelligence
-from balise.web.ui.routes import Forbidden, NotSignedIn
+from balise.web.ui.routes import Forbidden, NotSignedIn, SecurityKeyRequired
 
 log = logging.getLogger("balise.web")
 
@@ -104,6 +105,7 @@ def create_fastapi(balise: Balise) -> FastAPI:
     app.include_router(ui_submissions.router)
     app.include_router(admin.router)
     app.include_router(sso.router)
+    app.include_router(ui_security_keys.router)
     app.include_router(ui_intelligence.router)
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "ui" / "static")), name="static")
     app.include_router(public.router)
@@ -152,6 +154,10 @@ def create_fastapi(balise: Balise) -> FastAPI:
     @app.exception_handler(NotSignedIn)
     async def _not_signed_in(request: Request, exc: NotSignedIn) -> Response:
         return RedirectResponse("/ui/login", status_code=303)
+
+    @app.exception_handler(SecurityKeyRequired)
+    async def _key_required(request: Request, exc: SecurityKeyRequired) -> Response:
+        return RedirectResponse("/ui/account/keys", status_code=303)
 
     @app.exception_handler(Forbidden)
     async def _forbidden(request: Request, exc: Forbidden) -> Response:
@@ -254,7 +260,7 @@ def create_app(balise: Balise) -> Any:
         app,
         signing_secret=settings.secret_key.get_secret_value() + ":csrf",
         # Forms without a session cookie yet (sign-in) are protected too.
-        always_protect={"/ui/login", "/ui/login/totp", "/ui/logout", *public.POST_PATHS},
+        always_protect={"/ui/login", "/ui/login/totp", "/ui/login/key", "/ui/logout", *public.POST_PATHS},
         # The API authenticates with keys in headers, never with cookies; its bodies are JSON
         # or multipart submissions it bounds itself.
         skip=lambda scope: scope["path"].startswith("/api/"),

@@ -48,9 +48,10 @@ def _users_page(request: Request, status: int = 200, **context: Any) -> HTMLResp
     with balise.db.sessions() as session:
         users = balise.users.list_all(session)
         pending = balise.users.pending_enrolments(session)
+        key_counts = balise.security_keys.counts(session)
     context.setdefault("msg", request.query_params.get("msg", ""))
     context.setdefault("err", request.query_params.get("err", ""))
-    response = render(request, "users.html", status=status, users=users, pending=pending,
+    response = render(request, "users.html", status=status, users=users, pending=pending, key_counts=key_counts,
                       roles=[r.value for r in Role], now=balise.clock(),
                       link_hours=balise.settings.enrolment_link_hours, **context)
     response.headers.update(NO_STORE)

@@ -54,6 +54,15 @@ class Forbidden(Exception):
     pass
 
 
+class SecurityKeyRequired(Exception):
+    """The user's role must sign in with a security key and they have none yet: every page but
+    the one to register it is closed to them (BALISE_WEBAUTHN_REQUIRED_ROLES)."""
+
+
+# What a user who must register a key may still open.
+KEY_ENROLMENT_PATHS = ("/ui/account/keys",)
+
+
 def render(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
     token = request.scope.get("csrftoken")
     context.setdefault("user", getattr(request.state, "user", None))
@@ -120,6 +129,10 @@ def current_user(request: Request) -> User:
         request.session.clear()
         raise NotSignedIn()
     request.state.user = user
+    if balise.security_keys.required_for(user) and not request.url.path.startswith(KEY_ENROLMENT_PATHS):
+        with balise.db.sessions() as session:
+            if not balise.security_keys.has_key(session, user):
+                raise SecurityKeyRequired()
     return user
 
 
@@ -163,15 +176,32 @@ def login(request: Request, username: str = Form(max_length=64), password: str =
             request.session.clear()
             request.session["pending_user"] = str(user.id)
             request.session["pending_at"] = balise.clock().timestamp()
+            with_key = balise.security_keys.has_key(session, user)
     if failed:
         return render(request, "login.html", status=401, error=N_("Unknown user or wrong password."))
-    return RedirectResponse("/ui/login/totp", status_code=303)
+    # A user with a security key is asked for it first (TOTP stays an alternative unless their
+    # role must use a key).
+    return RedirectResponse("/ui/login/key" if with_key else "/ui/login/totp", status_code=303)
+
+
+def key_instead_of_totp(request: Request, pending: str) -> bool:
+    """The pending sign-in must use a security key rather than a TOTP code: its role requires
+    one and it has one, or it comes from single sign-on (which has no TOTP step)."""
+    balise = request.app.state.balise
+    if request.session.get("pending_sso"):
+        return True
+    with balise.db.sessions() as session:
+        user = session.get(User, uuid.UUID(pending))
+        return user is not None and balise.security_keys.required_for(user) and balise.security_keys.has_key(session, user)
 
 
 @router.get("/login/totp")
 def totp_form(request: Request) -> Response:
-    if not request.session.get("pending_user"):
+    pending = request.session.get("pending_user")
+    if not pending:
         return RedirectResponse("/ui/login", status_code=303)
+    if key_instead_of_totp(request, pending):
+        return RedirectResponse("/ui/login/key", status_code=303)
     return render(request, "totp.html", error=None)
 
 
@@ -183,6 +213,8 @@ def totp(request: Request, code: str = Form(max_length=16)) -> Response:
     if not pending or balise.clock().timestamp() - started > PENDING_TTL_SECONDS:
         request.session.clear()
         return RedirectResponse("/ui/login", status_code=303)
+    if key_instead_of_totp(request, pending):
+        return RedirectResponse("/ui/login/key", status_code=303)
     allowed, retry = request.app.state.login_limiter.hit("totp", pending)
     if not allowed:
         return render(request, "totp.html", status=429, error=N_("Too many attempts. Try again in a minute."))

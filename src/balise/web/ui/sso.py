@@ -78,9 +78,18 @@ def sso_callback(request: Request, name: str) -> Response:
         with balise.db.transaction() as session:
             user = balise.sso.finish(session, _pending(request), name, params)
             user_id = str(user.id)
+            # A role that must use a security key proves it after the provider too.
+            key_step = balise.security_keys.required_for(user) and balise.security_keys.has_key(session, user)
     except SsoRefused as refusal:
         return _refuse(request, name, refusal)
     request.session.clear()
+    if key_step:
+        request.session["pending_user"] = user_id
+        request.session["pending_at"] = balise.clock().timestamp()
+        request.session["pending_sso"] = True
+        response = render(request, "signed_in.html", user=None, next_url="/ui/login/key")
+        response.delete_cookie(COOKIE, path=COOKIE_PATH)
+        return response
     request.session["user_id"] = user_id
     request.session["login_at"] = balise.clock().timestamp()
     # A page of our own rather than a redirect: the browser then opens /ui/ from this site, so
