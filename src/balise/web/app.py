@@ -27,7 +27,18 @@ from balise import __version__
 from balise.adapters.db.migrate import is_current
 from balise.container import Balise
 from balise.web.api import entities as api_entities
-from balise.web.api import exchange, grants, match, orders, report_defaults, reports, submissions, url_list, victims
+from balise.web.api import (
+    exchange,
+    grants,
+    match,
+    orders,
+    referrals,
+    report_defaults,
+    reports,
+    submissions,
+    url_list,
+    victims,
+)
 from balise.web.api.contract import request_components
 from balise.web.api.deps import ApiError
 from balise.web.forms import FormGuard, Refusal
@@ -89,6 +100,7 @@ def create_fastapi(balise: Balise) -> FastAPI:
     app.include_router(submissions.router)
     app.include_router(url_list.router)
     app.include_router(exchange.router)
+    app.include_router(referrals.router)
     app.include_router(report_defaults.router)
     app.include_router(victims.router)
     app.include_router(api_entities.router)
