@@ -260,7 +260,6 @@ class Balise:
 
     def _enqueue_triage(self, session, report) -> None:  # type: ignore[no-untyped-def]
         from balise.casework.triage import TRIAGE_JOB
-        from balise.exchange.federation import OUTCOME_JOB, SEND_JOB
 
         self.jobs.enqueue(session, TRIAGE_JOB, {"report_id": str(report.id)}, dedupe_key=f"triage:{report.id}")
 
@@ -697,6 +696,7 @@ class Balise:
     def job_handlers(self) -> dict:  # type: ignore[type-arg]
         from balise.casework.triage import TRIAGE_JOB
         from balise.detection.media_hashing import MEDIA_HASH_JOB
+        from balise.exchange.federation import OUTCOME_JOB, SEND_JOB
         from balise.intake.ispws import EXPIRE_JOB
         from balise.orders.clocks import RECHECK_JOB
         from balise.intelligence.entities import ENTITY_EXTRACT_JOB
