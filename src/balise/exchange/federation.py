@@ -360,7 +360,7 @@ class Referrals:
                                    f"partner {ref.partner_name} acknowledged the referral",
                                    {"receiver_reference": ref.receiver_reference})
             return
-        error = f"{answer.status} {data.get('error', {}).get('code') if isinstance(data.get('error'), dict) else ''}"
+        error = f"{answer.status} {data.get('error') if isinstance(data.get('error'), str) else ''}"
         if answer.status in (401, 403, 422):
             self._give_up(ref_id, f"refused by the partner: {error.strip()}", answer.status)
             raise PermanentJobFailure(f"refused by the partner: {error.strip()}")
@@ -551,8 +551,8 @@ class Referrals:
             answer = self._post(url, body, self._headers("POST", path, body))
         except PartnerUnreachable as exc:
             raise RuntimeError(f"partner not reached, will retry: {exc}") from None
-        code = answer.json().get("error", {})
-        code = code.get("code") if isinstance(code, dict) else None
+        code = answer.json().get("error")
+        code = code if isinstance(code, str) else None
         if answer.status == 200 or (answer.status == 409 and code == "already_closed"):
             with self._new_session() as session, session.begin():
                 ref = session.get(ReferralReceived, received_id, with_for_update=True)
