@@ -302,14 +302,17 @@ def _demo_referral(balise: Balise, actor: Actor) -> None:
     from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
     from sqlalchemy import select
 
-    from balise.adapters.db.models import Item, ReferralSent
+    from balise.adapters.db.models import Item, ReferralSent, Report
 
     pem = Ed25519PrivateKey.generate().public_key().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
     with balise.db.transaction() as session:
         partner = balise.federation_partners.add(session, actor, name="DEMO Hotline Nederland (Balise)", country="NL",
                                                  base_url="http://127.0.0.1:9", public_key_pem=pem.decode())
-        item = session.execute(select(Item).where(Item.kind == "url", Item.url.like("https://provider.demo.invalid/%"))
-                               .order_by(Item.url).limit(1)).scalar_one_or_none()
+        # On the first report of the queue (the urgent one), so that its page shows the referral.
+        item = session.execute(select(Item).join(Report, Report.id == Item.report_id)
+                               .where(Item.kind == "url", Item.url.like("https://provider.demo.invalid/%"))
+                               .order_by(Report.urgent.desc(), Report.created_at, Item.position).limit(1)
+                               ).scalar_one_or_none()
         if item is None:
             return
         now = balise.clock()

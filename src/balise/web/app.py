@@ -52,6 +52,7 @@ from balise.web.ui import orders as ui_orders
 from balise.web.ui import submissions as ui_submissions
 from balise.web.ui import series as ui_series
 from balise.web.ui import intelligence as ui_intelligence
+from balise.web.ui import referrals as ui_referrals
 from balise.web.ui.routes import Forbidden, NotSignedIn
 
 log = logging.getLogger("balise.web")
@@ -117,6 +118,7 @@ def create_fastapi(balise: Balise) -> FastAPI:
     app.include_router(admin.router)
     app.include_router(sso.router)
     app.include_router(ui_intelligence.router)
+    app.include_router(ui_referrals.router)
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "ui" / "static")), name="static")
     app.include_router(public.router)
     app.include_router(public_transparency.router)

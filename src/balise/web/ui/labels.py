@@ -410,6 +410,17 @@ VOCABULARIES: dict[str, dict[str, str]] = {
         "no_contact": N_("no abuse contact"),
         "referred": N_("referred to a partner installation"),
     },
+    "referral_status": {
+        "pending": N_("waiting to be delivered"),
+        "acknowledged": N_("acknowledged by the partner"),
+        "refused": N_("refused by the partner"),
+        "closed": N_("closed"),
+        "open": N_("open: outcome to decide"),
+    },
+    "referral_outcome": {
+        "removed": N_("removed"),
+        "not_illegal": N_("not illegal"),
+    },
     "notice_kind": {
         "police_forward": N_("forward to the police"),
         "host_notice": N_("notice to the host"),
