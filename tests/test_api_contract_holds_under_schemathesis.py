@@ -35,7 +35,10 @@ MD5 = "d35c785545392755e7e4164457657269"
 
 @pytest.fixture
 def contract_app(tmp_path, db_url) -> Iterator[tuple[Balise, str]]:
-    balise = Balise(make_settings(tmp_path, db_url, index_refresh_seconds=0.0))
+    # Every generated request to the signed federation endpoints is refused, and refusals past
+    # BALISE_API_AUTH_FAILURE_LIMIT from one address get 429 (tested on its own): a limit that
+    # the run cannot reach lets schemathesis see each refusal's own status.
+    balise = Balise(make_settings(tmp_path, db_url, index_refresh_seconds=0.0, api_auth_failure_limit="100000/minute"))
     with balise.db.transaction() as session:
         balise.indicators.import_lines(session, Actor.system("test"),
                                        io.StringIO(f"signal_type,signal_value,ncmec_category\nmd5,{MD5},B2\n"),

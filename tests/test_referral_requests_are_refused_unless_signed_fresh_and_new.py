@@ -147,3 +147,20 @@ def test_an_outcome_for_a_referral_not_sent_to_that_partner_or_closed_is_refused
     r = client.post(path, content=bad, headers=_headers(a.signer.key_id, a.signer.sign, path, bad, stamp=now))
     assert (r.status_code, r.json()["error"]) == (422, "invalid_request")
     assert _counts(b)[0] == 2
+
+
+def test_an_address_past_the_refusal_limit_gets_429_and_fills_no_more_audit(tmp_path, db_url):
+    b = Balise(make_settings(tmp_path, db_url, api_auth_failure_limit="3/minute"))
+    try:
+        with TestClient(create_app(b)) as client:
+            for _ in range(3):
+                r = client.post("/api/v1/referrals", content=b"{}", headers={"Content-Type": "application/json"})
+                assert (r.status_code, r.json()["error"]) == (422, "invalid_request")
+            r = client.post("/api/v1/referrals", content=b"{}", headers={"Content-Type": "application/json"})
+            assert (r.status_code, r.json()["error"]) == (429, "rate_limited") and int(r.headers["Retry-After"]) >= 1
+            r = client.post(f"/api/v1/referrals/{uuid.uuid4()}/outcome", content=b"{}",
+                            headers={"Content-Type": "application/json"})
+            assert r.status_code == 429
+        assert _counts(b) == (3, 0, 0)
+    finally:
+        b.close()

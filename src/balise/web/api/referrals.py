@@ -49,7 +49,21 @@ class OutcomeAck(BaseModel):
     outcome: str
 
 
-def _refused(refusal: Refusal) -> ApiError:
+def _address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def _not_flooded(request: Request) -> None:
+    """Refused federation requests are audited; an address past BALISE_API_AUTH_FAILURE_LIMIT
+    of them gets 429 before anything is read, so nobody can fill the audit trail with refusals."""
+    allowed, retry_after = request.app.state.api_auth_failures.test("federation-refusal", _address(request))
+    if not allowed:
+        raise ApiError(429, "rate_limited", f"too many refused requests from this address; retry in {retry_after} s",
+                       headers={"Retry-After": str(retry_after)})
+
+
+def _refused(request: Request, refusal: Refusal) -> ApiError:
+    request.app.state.api_auth_failures.hit("federation-refusal", _address(request))
     headers = {"WWW-Authenticate": "Balise-Signature"} if refusal.status == 401 else None
     return ApiError(refusal.status, refusal.code, refusal.message, headers=headers)
 
@@ -65,11 +79,12 @@ def _refused(refusal: Refusal) -> ApiError:
                                                    "package reference; never content")},
 )
 async def receive_referral(request: Request) -> Any:
+    _not_flooded(request)
     body = await read_body(request, MAX_BODY)
     try:
         status, ack = await run_in_threadpool(request.app.state.balise.referrals.receive, request.headers, body)
     except Refusal as refusal:
-        raise _refused(refusal) from None
+        raise _refused(request, refusal) from None
     return JSONResponse(ack, status_code=status)
 
 
@@ -83,9 +98,10 @@ async def receive_referral(request: Request) -> Any:
                    **json_request_body(OutcomeIn, "removed (and when) or not illegal at the partner")},
 )
 async def receive_outcome(request: Request, referral_id: str = Path(max_length=64)) -> Any:
+    _not_flooded(request)
     body = await read_body(request, MAX_BODY)
     try:
         return await run_in_threadpool(request.app.state.balise.referrals.receive_outcome, referral_id,
                                        request.headers, body)
     except Refusal as refusal:
-        raise _refused(refusal) from None
+        raise _refused(request, refusal) from None
