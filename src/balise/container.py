@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from balise.evidence.adapters.signing import Ed25519Signer
     from balise.evidence.exposure import Exposure
     from balise.evidence.packages import EvidencePackages
+    from balise.exchange.federation import FederationPartners, Referrals
     from balise.exchange.feed import ExchangeFeed
     from balise.exchange.subscriptions import Subscriptions
     from balise.evidence.vault import EvidenceVault
@@ -539,7 +540,41 @@ class Balise:
                       holds=self.holds, notices=self.notices, locator=self.locator, packages=self.packages,
                       centre_country=self.settings.centre_country, centre_name=self.settings.centre_name,
                       include_media=self.settings.package_include_media,
-                      respond_within=timedelta(hours=self.settings.removal_sla_hours))
+                      respond_within=timedelta(hours=self.settings.removal_sla_hours),
+                      federation=self.federation_partners, referrals=self.referrals)
+
+    @cached_property
+    def federation_partners(self) -> FederationPartners:
+        from balise.exchange.federation import FederationPartners
+
+        return FederationPartners(self.audit, self.clock)
+
+    @cached_property
+    def referrals(self) -> Referrals:
+        from balise.exchange.adapters.partner_client import post_signed
+        from balise.exchange.federation import Referrals
+
+        return Referrals(self.db.sessions, self.federation_partners, self.audit, self.clock, self.jobs,
+                         lambda: self.signer, post_signed, self._file_referral)
+
+    def _file_referral(self, document: dict, partner_name: str, also_store) -> Any:  # type: ignore[no-untyped-def]
+        """A referral received from a partner, filed as a report in our queue (source hotline)."""
+        from pydantic import ValidationError
+
+        from balise.accounts.actors import Actor
+        from balise.domain.model import ReportSource
+        from balise.exchange.federation import FederationError
+        from balise.intake.report_schema import ReportIn, describe_errors
+
+        try:
+            report = ReportIn.model_validate(document)
+        except ValidationError as exc:
+            errors, _ = describe_errors(exc)
+            raise FederationError("; ".join(f"{e['field']}: {e['message']}" for e in errors[:3])) from None
+        self.intake.prepare_files(report, {})
+        return self.intake.file(actor=Actor.system(f"partner {partner_name}"[:64]), organisation_id=None,
+                                report=report, files={}, fingerprint="", idempotency_key=None,
+                                source=ReportSource.HOTLINE, also_store=also_store)
 
     @cached_property
     def takedowns(self) -> Takedowns:
@@ -670,6 +705,7 @@ class Balise:
     def job_handlers(self) -> dict:  # type: ignore[type-arg]
         from balise.casework.triage import TRIAGE_JOB
         from balise.detection.media_hashing import MEDIA_HASH_JOB
+        from balise.exchange.federation import OUTCOME_JOB, SEND_JOB
         from balise.intake.ispws import EXPIRE_JOB
         from balise.orders.clocks import RECHECK_JOB
         from balise.intelligence.entities import ENTITY_EXTRACT_JOB
@@ -683,6 +719,7 @@ class Balise:
                 ROUTE_JOB: self.router.handle, NOTICE_SEND_JOB: self.notices.handle_send,
                 TAKEDOWN_CHECK_JOB: self.takedowns.handle_check, RECHECK_JOB: self.order_clocks.handle_recheck,
                 ENTITY_EXTRACT_JOB: self.entities.handle,
+                SEND_JOB: self.referrals.handle_send, OUTCOME_JOB: self.referrals.handle_outcome,
                 **self.periodic.handlers()}
 
     def retry_job(self, job_id: int, actor) -> bool:  # type: ignore[no-untyped-def]

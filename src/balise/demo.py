@@ -11,6 +11,7 @@ from datetime import datetime, timedelta, timezone
 
 from PIL import Image, ImageDraw
 
+from balise.domain.audit import AuditEvent
 from balise.accounts.actors import Actor
 from balise.container import Balise
 from balise.domain.model import OrgKind, Role, Scope
@@ -291,8 +292,46 @@ def seed(balise: Balise, reports: int = 6, error_history: bool = True) -> DemoRe
         balise.error_rates.store_recent(session)  # what the nightly job stores, at once
     _demo_oversight(balise, provider_actor, str(provider_id), str(key.key_id))
     _seed_orders(balise, actor)
+    _demo_referral(balise, actor)
     return DemoResult(api_key=key.plaintext, users=users, reports=reports + len(series_reports),
                       ispws=(ispws.username, ispws.password), exchange_key=exchange_key, authority_key=authority_key)
+
+
+def _demo_referral(balise: Balise, actor: Actor) -> None:
+    """A DEMO partner installation and one referral to it, closed by its outcome (docs/federation.md).
+    The partner's key is generated here and thrown away: nothing is ever sent to it."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+    from sqlalchemy import select
+
+    from balise.adapters.db.models import Item, ReferralSent, Report
+
+    pem = Ed25519PrivateKey.generate().public_key().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
+    with balise.db.transaction() as session:
+        partner = balise.federation_partners.add(session, actor, name="DEMO Hotline Nederland (Balise)", country="NL",
+                                                 base_url="http://127.0.0.1:9", public_key_pem=pem.decode())
+        # On the first report of the queue (the urgent one), so that its page shows the referral.
+        item = session.execute(select(Item).join(Report, Report.id == Item.report_id)
+                               .where(Item.kind == "url", Item.url.like("https://provider.demo.invalid/%"))
+                               .order_by(Report.urgent.desc(), Report.created_at, Item.position).limit(1)
+                               ).scalar_one_or_none()
+        if item is None:
+            return
+        now = balise.clock()
+        referral = ReferralSent(partner_id=partner.id, partner_name=partner.name, report_id=item.report_id,
+                                item_id=item.id, url=item.url, status="closed", reason="DEMO: hosted in NL",
+                                created_by="demo", created_at=now - timedelta(hours=30),
+                                acknowledged_at=now - timedelta(hours=30), receiver_reference=str(uuid.uuid4()),
+                                outcome="removed", removed_at=now - timedelta(hours=6), closed_at=now - timedelta(hours=5))
+        session.add(referral)
+        session.flush()
+        balise.audit.record(session, AuditEvent.REFERRAL_SEND, actor, "referral", str(referral.id),
+                            "DEMO: refer a reported URL to a partner installation",
+                            {"partner": partner.name, "country": "NL", "report_id": str(item.report_id),
+                             "item_id": str(item.id), "reason": referral.reason})
+        balise.audit.record(session, AuditEvent.REFERRAL_OUTCOME_RECEIVE, actor, "referral", str(referral.id),
+                            "DEMO: outcome from the partner installation",
+                            {"outcome": "removed", "removed_at": referral.removed_at.isoformat()})
 
 
 def _seed_orders(balise: Balise, actor: Actor) -> None:

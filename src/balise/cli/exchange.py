@@ -68,3 +68,87 @@ def list_subscriptions() -> None:
         for sub in balise.subscriptions.list(session):
             when = sub.pulled_at.strftime("%Y-%m-%d %H:%M UTC") if sub.pulled_at else "never"
             typer.echo(f"{sub.name}: {sub.list_name} of {sub.base_url}, version {sub.version}, pulled {when}")
+
+
+partner_app = typer.Typer(help="Partner Balise installations that referrals go to and come from.",
+                          no_args_is_help=True)
+exchange_app.add_typer(partner_app, name="partner")
+
+
+def _partner_line(p) -> str:  # type: ignore[no-untyped-def]
+    sharing = "content may be shared" if p.share_content else "no content shared"
+    return f"{p.name}: {p.country}, {p.base_url}, key {p.key_id}, {sharing}"
+
+
+@partner_app.command("add")
+def partner_add(
+    name: Annotated[str, typer.Argument(help="a name for the partner installation")],
+    country: Annotated[str, typer.Option(help="its country, ISO 3166-1 alpha-2 (URLs hosted there go to it)")],
+    url: Annotated[str, typer.Option(help="its base URL (https; http only to a loopback address)")],
+    public_key_file: Annotated[Path, typer.Option(help="its signing key (PEM, GET /api/v1/exchange-key on it), "
+                                                       "key id checked out of band")],
+    share_content: Annotated[bool, typer.Option("--share-content/--no-share-content",
+                                                help="whether the agreement lets content be shared")] = False,
+) -> None:
+    """Add a partner installation."""
+    from balise.exchange.federation import FederationError
+
+    pem = _read(public_key_file, "public key")
+    balise = load_balise()
+    try:
+        with balise.db.transaction() as session:
+            row = balise.federation_partners.add(session, CLI_ACTOR, name=name, country=country, base_url=url,
+                                                 public_key_pem=pem, share_content=share_content)
+            line = _partner_line(row)
+    except FederationError as exc:
+        fail(f"nothing changed: {exc}", 2)
+    typer.echo(f"added {line}")
+
+
+@partner_app.command("set")
+def partner_set(
+    name: Annotated[str, typer.Argument(help="the partner")],
+    country: Annotated[str | None, typer.Option(help="its country, ISO 3166-1 alpha-2")] = None,
+    url: Annotated[str | None, typer.Option(help="its base URL")] = None,
+    public_key_file: Annotated[Path | None, typer.Option(help="its new signing key (PEM)")] = None,
+    share_content: Annotated[bool | None, typer.Option("--share-content/--no-share-content")] = None,
+) -> None:
+    """Change a partner installation's country, URL, key or content sharing."""
+    from balise.exchange.federation import FederationError
+
+    pem = _read(public_key_file, "public key") if public_key_file else None
+    balise = load_balise()
+    try:
+        with balise.db.transaction() as session:
+            row = balise.federation_partners.set(session, CLI_ACTOR, name, country=country, base_url=url,
+                                                 public_key_pem=pem, share_content=share_content)
+            line = _partner_line(row)
+    except FederationError as exc:
+        fail(f"nothing changed: {exc}", 2)
+    typer.echo(f"changed {line}")
+
+
+@partner_app.command("remove")
+def partner_remove(name: Annotated[str, typer.Argument(help="the partner")]) -> None:
+    """Remove a partner installation (refused while referrals to it are open)."""
+    from balise.exchange.federation import FederationError
+
+    balise = load_balise()
+    try:
+        with balise.db.transaction() as session:
+            balise.federation_partners.remove(session, CLI_ACTOR, name)
+    except FederationError as exc:
+        fail(f"nothing changed: {exc}", 2)
+    typer.echo(f"removed {name}")
+
+
+@partner_app.command("list")
+def partner_list() -> None:
+    """The partner installations."""
+    balise = load_balise()
+    with balise.db.sessions() as session:
+        rows = balise.federation_partners.list(session)
+        if not rows:
+            typer.echo("no partner installations")
+        for row in rows:
+            typer.echo(_partner_line(row))

@@ -1136,6 +1136,9 @@ app.add_typer(report_app, name="report")
 from balise.cli.exchange import exchange_app  # noqa: E402
 
 app.add_typer(exchange_app, name="exchange")
+from balise.cli.referral import referral_app  # noqa: E402
+
+app.add_typer(referral_app, name="referral")
 from balise.cli.series import series_app  # noqa: E402
 
 app.add_typer(series_app, name="series")

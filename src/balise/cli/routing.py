@@ -298,3 +298,8 @@ def stats_ntd(since: Annotated[str | None, typer.Option(help="reports received f
     typer.echo(f"removed within 2.5 days: {pct(w['2.5d'])}   3 days: {pct(w['3d'])}   7 days: {pct(w['7d'])}")
     typer.echo(f"median legs: received->assessed {h(m['received_to_assessed'])}, assessed->police notified "
                f"{h(m['assessed_to_police_notified'])}, assessed->host notified {h(m['assessed_to_host_notified'])}")
+    r = data["referrals"]
+    typer.echo(f"referred to partner installations: {r['referred_to_partners']}  removed there: "
+               f"{r['removed_by_partners']}  not illegal there: {r['not_illegal_at_partners']}")
+    typer.echo(f"referred to us by partner installations: {r['received_from_partners']}  removed here: "
+               f"{r['removed_for_partners']}  not illegal here: {r['not_illegal_for_partners']}")

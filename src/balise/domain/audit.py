@@ -89,6 +89,18 @@ class AuditEvent(StrEnum):
     EXCHANGE_SUBSCRIBE = "exchange:subscribe"
     EXCHANGE_PULL = "exchange:pull"
     EXCHANGE_PULL_REFUSED = "exchange:pull_refused"
+    # Federation: partner installations and referrals of URL reports (docs/federation.md).
+    FEDERATION_PARTNER_ADD = "federation:partner_add"
+    FEDERATION_PARTNER_SET = "federation:partner_set"
+    FEDERATION_PARTNER_REMOVE = "federation:partner_remove"
+    REFERRAL_SEND = "referral:send"
+    REFERRAL_ACKNOWLEDGED = "referral:acknowledged"
+    REFERRAL_SEND_REFUSED = "referral:send_refused"
+    REFERRAL_RECEIVE = "referral:receive"
+    REFERRAL_REFUSE = "referral:refuse"
+    REFERRAL_CLOSE = "referral:close"
+    REFERRAL_OUTCOME_SEND = "referral:outcome_send"
+    REFERRAL_OUTCOME_RECEIVE = "referral:outcome_receive"
     # Staff.
     USER_CREATE = "user:create"
     USER_LOGIN = "user:login"

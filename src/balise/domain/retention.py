@@ -73,7 +73,7 @@ EXEMPTION_TEXT: dict[Exemption, str] = {
 # Indicator statuses that keep their source report; a deleted indicator releases it.
 LIVE_INDICATOR_STATUSES = ("candidate", "candidate_awaiting_authority", "active", "suspended")
 # Takedown statuses of a removal still being worked on.
-OPEN_TAKEDOWN_STATUSES = ("pending", "watching", "on_hold")
+OPEN_TAKEDOWN_STATUSES = ("pending", "watching", "on_hold", "referred")
 # Notices not yet (finally) delivered: redacting their text would send the marker instead.
 OPEN_NOTICE_STATUSES = ("pending", "held")
 

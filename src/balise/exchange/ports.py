@@ -13,3 +13,22 @@ class FeedFetchError(RuntimeError):
 class FetchedPage:
     body: bytes
     signature: str  # the Balise-Signature header, "ed25519=<base64>"
+
+
+class PartnerUnreachable(RuntimeError):
+    """A partner installation did not answer (network, timeout): try again later."""
+
+
+@dataclass(frozen=True)
+class PartnerAnswer:
+    status: int
+    body: bytes
+
+    def json(self) -> dict[str, object]:
+        import json
+
+        try:
+            value = json.loads(self.body)
+        except ValueError:
+            return {}
+        return value if isinstance(value, dict) else {}

@@ -46,6 +46,8 @@ from balise.adapters.db.models import (
     IspwsReport,
     Job,
     Notice,
+    ReferralReceived,
+    ReferralSent,
     PublicReport,
     RdapCacheEntry,
     Report,
@@ -308,8 +310,14 @@ class Retention:
             found.append((Exemption.HOLD, f"hold until {until:%Y-%m-%d}"))
         statuses = Counter(session.execute(select(Takedown.status).where(
             Takedown.report_id == report.id, Takedown.status.in_(OPEN_TAKEDOWN_STATUSES))).scalars())
-        if statuses:
-            found.append((Exemption.TAKEDOWN, ", ".join(f"{n} URL(s) {s}" for s, n in sorted(statuses.items()))))
+        # A referral between installations is open until its outcome is known (docs/federation.md).
+        referrals = session.execute(select(func.count()).select_from(ReferralSent).where(
+            ReferralSent.report_id == report.id, ReferralSent.status.in_(("pending", "acknowledged")))).scalar_one()
+        referrals += session.execute(select(func.count()).select_from(ReferralReceived).where(
+            ReferralReceived.report_id == report.id, ReferralReceived.status == "open")).scalar_one()
+        if statuses or referrals:
+            found.append((Exemption.TAKEDOWN, ", ".join([f"{n} URL(s) {s}" for s, n in sorted(statuses.items())]
+                                                        + ([f"{referrals} referral(s) open"] if referrals else []))))
         indicators = self._live_indicators(session, report)
         if indicators:
             found.append((Exemption.INDICATOR, "indicator(s) " + ", ".join(f"#{i}" for i in indicators)))
@@ -421,6 +429,15 @@ class Retention:
                 takedown.url = marker  # timestamps and status stay: they are the NTD figures
                 for check in session.execute(select(TakedownCheck).where(TakedownCheck.item_id == takedown.item_id)).scalars():
                     check.detail = None
+
+        # Referrals keep partner, status, outcome and times (the NTD figures), not the URL.
+        for referral in [*session.execute(select(ReferralSent).where(ReferralSent.report_id == report.id)).scalars(),
+                         *session.execute(select(ReferralReceived).where(
+                             ReferralReceived.report_id == report.id)).scalars()]:
+            if referral.url is not None:
+                removed["referral_urls"] += 1
+                if apply:
+                    referral.url = None
 
         for notice in session.execute(select(Notice).where(Notice.report_id == report.id)).scalars():
             removed["notice_texts"] += 1

@@ -35,6 +35,7 @@ from balise.adapters.db.models import (
     Organisation,
     Person,
     PersonIdentifier,
+    ReferralSent,
     Report,
     Takedown,
     UrlHosting,
@@ -76,7 +77,12 @@ class Router:
     def __init__(self, new_session: Callable[[], Session], audit: AuditTrail, clock: Callable[[], datetime], *,
                  jobs: JobQueue, partners: Partners, holds: Holds, notices: Notices, locator: Locator,
                  packages: PackageBuilder, centre_country: str | None, centre_name: str,
-                 include_media: bool, respond_within: timedelta) -> None:
+                 include_media: bool, respond_within: timedelta, federation: Any = None,
+                 referrals: Any = None) -> None:
+        # federation, referrals: the partner installations and the referrals to them
+        # (exchange/federation.py); a URL hosted in a partner installation's country goes there.
+        self._federation = federation
+        self._referrals = referrals
         self._respond_within = respond_within
         self._new_session = new_session
         self._audit = audit
@@ -249,6 +255,15 @@ class Router:
                                        {"outcome": "gone", "http_status": hosting.http_status,
                                         "seen_at": hosting.fetched_at.isoformat()})
                     continue
+                installation = self._partner_installation(session, hosting)
+                if installation is not None:
+                    if not session.execute(select(ReferralSent.id).where(ReferralSent.item_id == item.id)).first():
+                        self._referrals.refer_item(session, SYSTEM, report, item, installation,
+                                                   f"hosted in {installation.country}: referred to the partner "
+                                                   "installation of that country")
+                        created.append(f"referral to {installation.name}")
+                    takedown.status = "referred"
+                    continue
                 try:
                     notice = self._url_notice(session, report, item, hosting, do_not_inform, problems)
                 except ValueError as exc:
@@ -264,6 +279,14 @@ class Router:
                                {"member_state": jurisdiction.member_state if jurisdiction else None,
                                 "notices": created, "problems": problems,
                                 "held": holds.do_not_remove_until is not None})
+
+    def _partner_installation(self, session: Session, hosting: UrlHosting | None) -> Any:
+        """The partner Balise installation of the hosting country, if any and not ours: it
+        takes the referral in place of a hotline notice or a host notice."""
+        country = hosting.hosted_country if hosting else None
+        if self._federation is None or not country or country == self._centre_country:
+            return None
+        return self._federation.for_country(session, country)
 
     def _url_notice(self, session: Session, report: Report, item: Item, hosting: UrlHosting | None,
                     do_not_inform: bool, problems: list[str]) -> Notice | None:

@@ -22,16 +22,16 @@ import hashlib
 import statistics
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from balise.accounts.actors import Actor
-from balise.adapters.db.models import Item, Notice, Takedown, TakedownCheck, UrlHosting
+from balise.adapters.db.models import Item, Notice, ReferralReceived, ReferralSent, Takedown, TakedownCheck, UrlHosting
 from balise.detection.matching_types import HashQuery
 from balise.detection.media_hashing import hash_private_copy
 from balise.domain.audit import AuditEvent
@@ -350,6 +350,10 @@ class NtdStats:
     median_assessed_to_police: timedelta | None
     median_assessed_to_host: timedelta | None
     within: dict[str, float | None]  # "2.5d", "3d", "7d" -> % of notified URLs removed in time
+    # Referrals between Balise installations (docs/federation.md), both sides: URLs we referred
+    # to partner installations and those they report removed; URLs partners referred to us and
+    # those we removed.
+    referrals: dict[str, int] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         def hours(value: timedelta | None) -> float | None:
@@ -363,7 +367,7 @@ class NtdStats:
                                  "received_to_assessed": hours(self.median_received_to_assessed),
                                  "assessed_to_police_notified": hours(self.median_assessed_to_police),
                                  "assessed_to_host_notified": hours(self.median_assessed_to_host)},
-                "removed_within_percent": self.within}
+                "removed_within_percent": self.within, "referrals": self.referrals}
 
 
 WINDOWS = {"2.5d": timedelta(days=2.5), "3d": timedelta(days=3), "7d": timedelta(days=7)}
@@ -404,4 +408,24 @@ def ntd_stats(session: Session, since: datetime | None = None, until: datetime |
                                            if t.police_notified_at and t.assessed_at]),
         median_assessed_to_host=_median([t.host_notified_at - t.assessed_at for t in rows
                                          if t.host_notified_at and t.assessed_at]),
-        within=within)
+        within=within, referrals=_referral_figures(session, since, until))
+
+
+def _referral_figures(session: Session, since: datetime | None, until: datetime | None) -> dict[str, int]:
+    def count(column: Any, stamp: Any, *where: Any) -> int:
+        query = select(func.count(column)).where(*where)
+        if since is not None:
+            query = query.where(stamp >= since)
+        if until is not None:
+            query = query.where(stamp < until)
+        return int(session.execute(query).scalar_one())
+
+    return {"referred_to_partners": count(ReferralSent.id, ReferralSent.created_at),
+            "removed_by_partners": count(ReferralSent.id, ReferralSent.created_at, ReferralSent.outcome == "removed"),
+            "not_illegal_at_partners": count(ReferralSent.id, ReferralSent.created_at,
+                                             ReferralSent.outcome == "not_illegal"),
+            "received_from_partners": count(ReferralReceived.id, ReferralReceived.received_at),
+            "removed_for_partners": count(ReferralReceived.id, ReferralReceived.received_at,
+                                          ReferralReceived.outcome == "removed"),
+            "not_illegal_for_partners": count(ReferralReceived.id, ReferralReceived.received_at,
+                                              ReferralReceived.outcome == "not_illegal")}

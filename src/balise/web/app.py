@@ -27,7 +27,18 @@ from balise import __version__
 from balise.adapters.db.migrate import is_current
 from balise.container import Balise
 from balise.web.api import entities as api_entities
-from balise.web.api import exchange, grants, match, orders, report_defaults, reports, submissions, url_list, victims
+from balise.web.api import (
+    exchange,
+    grants,
+    match,
+    orders,
+    referrals,
+    report_defaults,
+    reports,
+    submissions,
+    url_list,
+    victims,
+)
 from balise.web.api.contract import request_components
 from balise.web.api.deps import ApiError
 from balise.web.forms import FormGuard, Refusal
@@ -42,6 +53,7 @@ from balise.web.ui import orders as ui_orders
 from balise.web.ui import submissions as ui_submissions
 from balise.web.ui import series as ui_series
 from balise.web.ui import intelligence as ui_intelligence
+from balise.web.ui import referrals as ui_referrals
 from balise.web.ui.routes import Forbidden, NotSignedIn, SecurityKeyRequired
 
 log = logging.getLogger("balise.web")
@@ -90,6 +102,7 @@ def create_fastapi(balise: Balise) -> FastAPI:
     app.include_router(submissions.router)
     app.include_router(url_list.router)
     app.include_router(exchange.router)
+    app.include_router(referrals.router)
     app.include_router(report_defaults.router)
     app.include_router(victims.router)
     app.include_router(api_entities.router)
@@ -107,6 +120,7 @@ def create_fastapi(balise: Balise) -> FastAPI:
     app.include_router(sso.router)
     app.include_router(ui_security_keys.router)
     app.include_router(ui_intelligence.router)
+    app.include_router(ui_referrals.router)
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "ui" / "static")), name="static")
     app.include_router(public.router)
     app.include_router(public_transparency.router)

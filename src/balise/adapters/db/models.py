@@ -1345,3 +1345,84 @@ class ItemLead(Base):
     generative: Mapped[bool] = mapped_column(Boolean, default=False)
     problems: Mapped[list[str] | None] = mapped_column(JSON)
     read_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class FederationPartner(Base):
+    """Another Balise installation (a centre or a hotline) that referrals go to and come from
+    (docs/federation.md): where it answers, its country, its Ed25519 signing key (and that key's
+    id, which is how it names itself in a signed request), and whether content may be shared."""
+
+    __tablename__ = "federation_partners"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    country: Mapped[str] = mapped_column(String(2), index=True)
+    base_url: Mapped[str] = mapped_column(Text)
+    public_key_pem: Mapped[str] = mapped_column(Text)
+    key_id: Mapped[str] = mapped_column(String(64), unique=True)
+    share_content: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ReferralSent(Base):
+    """A reported URL referred to a partner installation: our leg, open until the partner's
+    outcome comes back. ``url`` is emptied when the report is redacted."""
+
+    __tablename__ = "referrals_sent"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=_uuid)
+    partner_id: Mapped[int | None] = mapped_column(ForeignKey("federation_partners.id", ondelete="SET NULL"),
+                                                   index=True)
+    partner_name: Mapped[str] = mapped_column(String(100))
+    report_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"), index=True)
+    item_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), unique=True)
+    url: Mapped[str | None] = mapped_column(Text)
+    # pending (queued) → acknowledged → closed; refused when the partner refused it for good.
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    reason: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    receiver_reference: Mapped[str | None] = mapped_column(String(64))
+    error: Mapped[str | None] = mapped_column(Text)
+    outcome: Mapped[str | None] = mapped_column(String(16))
+    removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ReferralReceived(Base):
+    """A referral a partner sent us: the report it opened here, and our outcome, sent back."""
+
+    __tablename__ = "referrals_received"
+    __table_args__ = (UniqueConstraint("sender_key_id", "sender_reference",
+                                       name="uq_referrals_received_sender_reference"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=_uuid)
+    partner_id: Mapped[int | None] = mapped_column(ForeignKey("federation_partners.id", ondelete="SET NULL"),
+                                                   index=True)
+    partner_name: Mapped[str] = mapped_column(String(100))
+    sender_key_id: Mapped[str] = mapped_column(String(64))
+    sender_reference: Mapped[str] = mapped_column(String(64))
+    report_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("reports.id", ondelete="SET NULL"), index=True)
+    url: Mapped[str | None] = mapped_column(Text)
+    details: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # open → closed (outcome decided here) → the outcome sent back (outcome_sent_at).
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    outcome: Mapped[str | None] = mapped_column(String(16))
+    removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_by: Mapped[str | None] = mapped_column(String(200))
+    outcome_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class FederationNonce(Base):
+    """A nonce of a signed federation request already accepted: the same one again is a replay.
+    Kept a little longer than the timestamps accepted, then pruned."""
+
+    __tablename__ = "federation_nonces"
+
+    sender_key_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    nonce: Mapped[str] = mapped_column(String(64), primary_key=True)
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

@@ -168,6 +168,7 @@ def report_view(request: Request, report_id: uuid.UUID, msg: str = "", err: str 
         series = {s.item_id: s for s in balise.series.for_report(session, report.id)}
         events = list(report.events)
         routing = _routing_context(session, report)
+        referrals = _referrals_context(balise, session, report)
         # Only whether a contact exists: the name, email and IP are shown by the audited action below.
         public = session.get(PublicReport, report.id)
         ncmec = originals(session, report.id)
@@ -186,7 +187,7 @@ def report_view(request: Request, report_id: uuid.UUID, msg: str = "", err: str 
         request, "report.html", events=events, persons=persons, person_count=person_count, org=org,
         duplicates=duplicates, msg=msg, err=err, routing=routing, contact=contact, ncmec=ncmec,
         purposes=REVEAL_PURPOSES, unfounded=UNFOUNDED_REASONS, short=queue_filters.SHORT_ID, orders=orders,
-        series=series, linked=linked, leads=leads, **context,
+        series=series, linked=linked, leads=leads, referrals=referrals, **context,
     )
 
 
@@ -257,6 +258,23 @@ def report_persons(request: Request, report_id: uuid.UUID, purpose: str = Form(d
     response = render(request, "persons.html", report_id=report_id, persons=persons, purpose=purpose)
     response.headers["cache-control"] = "no-store, private"
     return response
+
+
+def _referrals_context(balise: Any, session: Any, report: Report) -> dict[str, Any]:
+    """Referrals of this report's URLs to partner installations, a partner's referral this
+    report came from, and whether any URL is left to refer (docs/federation.md)."""
+    from balise.adapters.db.models import ReferralReceived, ReferralSent
+
+    partners = balise.federation_partners.list(session)
+    return {
+        "sent": session.execute(select(ReferralSent).where(ReferralSent.report_id == report.id)
+                                .order_by(ReferralSent.created_at)).scalars().all(),
+        "received": session.execute(select(ReferralReceived).where(ReferralReceived.report_id == report.id)
+                                    ).scalars().all(),
+        "partners": partners,
+        "referable": len(balise.referrals.referable(session, report))
+        if partners and report.redacted_at is None else 0,
+    }
 
 
 def _routing_context(session: Any, report: Report) -> dict[str, Any]:
