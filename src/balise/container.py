@@ -614,6 +614,10 @@ class Balise:
             # served (CSAR Art. 46(7)); results recorded (docs/orders.md).
             PeriodicTask("indicators.verify", timedelta(days=1),
                          work=lambda: self.verify_indicators()),
+            # Every subscription to another installation's indicator list, from its last version.
+            *([PeriodicTask("exchange.pull", timedelta(minutes=self.settings.exchange_pull_minutes),
+                            work=lambda: self.subscriptions.pull_all(self.db.transaction, SYSTEM))]
+              if self.settings.exchange_pull_minutes else []),
             # A signed checkpoint of the audit trail and the match access log, outside the database.
             *([PeriodicTask("audit.checkpoint", timedelta(minutes=self.settings.checkpoint_interval_minutes),
                             work=lambda: self.checkpoints.write(SYSTEM))] if self.settings.checkpoint_dir else []),

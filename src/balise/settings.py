@@ -399,6 +399,9 @@ class Settings(BaseSettings):
     checkpoint_dir: Path | None = None
     checkpoint_key_file: Path | None = None
     checkpoint_interval_minutes: int = Field(default=60, ge=1, le=7 * 24 * 60)
+    # How often the job runner pulls every indicator-list subscription (docs/federation.md); 0: never
+    # (pulls only by `balise exchange pull`).
+    exchange_pull_minutes: int = Field(default=60, ge=0, le=7 * 24 * 60)
     # A partner's endpoint that receives each checkpoint by HTTP POST (JSON), and an RFC 3161
     # time-stamping authority asked to timestamp each one.
     checkpoint_webhook_url: str | None = None

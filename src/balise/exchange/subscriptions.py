@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -31,8 +32,10 @@ from balise.detection.indicators import Indicators
 from balise.domain.audit import AuditEvent
 from balise.domain.indicators import Algorithm, IndicatorKind, InvalidIndicator, parse_vpdq_compact
 from balise.exchange.feed import parse_list
-from balise.exchange.ports import FetchedPage
+from balise.exchange.ports import FeedFetchError, FetchedPage
 from balise.governance.audit import AuditTrail
+
+log = logging.getLogger("balise.exchange")
 
 FetchPage = Callable[[str, str, int, str], FetchedPage]
 
@@ -132,6 +135,21 @@ class Subscriptions:
             if not more:
                 break
         return result
+
+    def pull_all(self, transaction: Callable[[], Any], actor: Actor) -> dict[str, PullResult | str]:
+        """Pull every subscription (the periodic ``exchange.pull`` job). One partner that cannot
+        be reached, or whose page is refused, does not hold up the others: its error is logged
+        (a refused page is also audited by ``pull``) and it is tried again at the next run."""
+        with transaction() as session:
+            names = [sub.name for sub in self.list(session)]
+        results: dict[str, PullResult | str] = {}
+        for name in names:
+            try:
+                results[name] = self.pull(transaction, actor, name)
+            except (SubscriptionError, FeedFetchError) as exc:
+                log.warning("exchange pull of %s failed: %s", name, exc)
+                results[name] = str(exc)
+        return results
 
     def _refuse(self, transaction: Callable[[], Any], actor: Actor, sub_id: int, why: str) -> None:
         with transaction() as session:
