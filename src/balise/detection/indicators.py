@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, BinaryIO
 
-from sqlalchemy import JSON, String, func, insert, literal, select, update
+from sqlalchemy import JSON, String, func, insert, literal, select, text, update
 from sqlalchemy.orm import Session
 
 from balise.accounts.actors import Actor
@@ -251,6 +251,11 @@ class Indicators:
 
     def _import(self, session: Session, actor: Actor, candidates: Iterable[Candidate], report: ImportReport,
                 *, fmt: str, source: str, backing: Backing | None = None) -> ImportReport:
+        if session.get_bind().dialect.name == "postgresql":
+            # psycopg prepares a statement run five times; PostgreSQL may then keep a generic plan
+            # made while the table was empty (a scan of the table), and each later page of a long
+            # import scans everything imported before it. Plan each page's lookup for what it is.
+            session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
         batch: list[Candidate] = []
         for candidate in candidates:
             batch.append(candidate)
