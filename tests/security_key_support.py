@@ -105,8 +105,10 @@ def capture_assertion(page: Any) -> str:
 def post_assertion(page: Any, credential: str) -> None:
     """Sends ``credential`` through the sign-in form, as if the authenticator had made it now."""
     page.eval_on_selector("#key-sign-in input[name=credential]", "(el, v) => { el.value = v; }", credential)
-    page.eval_on_selector("#key-sign-in", "f => f.submit()")
-    page.wait_for_load_state()
+    # Waits for the navigation the submit starts: wait_for_load_state alone returns at once when
+    # the page being left is already loaded, and the test then reads the old page.
+    with page.expect_navigation():
+        page.eval_on_selector("#key-sign-in", "f => f.submit()")
 
 
 def events(balise: Balise, event_type: str) -> list[dict[str, Any]]:
