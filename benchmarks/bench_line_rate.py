@@ -265,6 +265,8 @@ def balise_figures(args: argparse.Namespace, hashes: list[str], queries: list[st
                                                                   for _ in range(100)]}), headers
 
         measure("warm-up", server.pid, Load(port, one, args.clients, 3))
+        # One client, one request at a time: the latency of a request on an idle server.
+        measure("match, 1 hash/request, one client in sequence", server.pid, Load(port, one, 1, min(args.seconds, 10)))
         full = measure("match, 1 hash/request", server.pid, Load(port, one, args.clients, args.seconds))
         pace = full["rate"] / 2 / args.clients
         measure("match, 1 hash/request, at 50 % of that", server.pid, Load(port, one, args.clients, args.seconds, pace))

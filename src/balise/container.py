@@ -194,7 +194,8 @@ class Balise:
         from balise.adapters.secretbox import SecretBox
 
         box = SecretBox(self.settings.secret_key.get_secret_value(), b"balise totp seed v1")
-        return Users(self.audit, box, self.clock, enrolment_hours=self.settings.enrolment_link_hours)
+        return Users(self.audit, box, self.clock, enrolment_hours=self.settings.enrolment_link_hours,
+                     hash_cost=self.settings.password_hash_cost)
 
     @cached_property
     def indicators(self) -> Indicators:

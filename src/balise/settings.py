@@ -276,6 +276,10 @@ class Settings(BaseSettings):
     oidc_providers: list[OidcProvider] = Field(default_factory=list)
     # How long an enrolment link (a new account, a reset second factor) works, once (docs/security.md).
     enrolment_link_hours: int = Field(default=72, ge=1, le=24 * 14)
+    password_hash_cost: Literal["standard", "minimal"] = Field(
+        default="standard",
+        description="argon2id parameters of staff passwords: standard (RFC 9106 low-memory) or minimal "
+                    "(the library's cheapest, for test suites; refused outside development)")
     # Wellness: reveals an analyst may make in a day (UTC) before they are refused until a
     # senior analyst lifts the cap for them for the day; 0 is no cap.
     reveal_daily_cap: int = Field(default=0, ge=0, le=10_000)
@@ -739,6 +743,8 @@ class Settings(BaseSettings):
         checkpoint = self.checkpoint_key_problem()
         if checkpoint:
             reasons.append(checkpoint)
+        if self.password_hash_cost != "standard":
+            reasons.append("BALISE_PASSWORD_HASH_COST is not standard (minimal is for test suites only)")
         for provider in self.oidc_providers:
             if not provider.issuer.startswith("https://"):
                 reasons.append(f"BALISE_OIDC_PROVIDERS: the issuer of {provider.name!r} is not https://")

@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
+import functools
 import hashlib
 import ipaddress
 import re
@@ -608,7 +609,10 @@ class _PinnedBackend(httpcore.NetworkBackend):
 # The fetcher ----------------------------------------------------------------------------------
 
 
+@functools.cache
 def default_ssl_context() -> ssl.SSLContext:
+    """The system store, read once per process (~20 ms each time); a context is safe to share
+    between threads and is never changed after this."""
     context = ssl.create_default_context()
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     return context
