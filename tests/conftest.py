@@ -69,6 +69,48 @@ def _compile_each_route_once_per_process() -> None:
 
 _compile_each_route_once_per_process()
 
+
+def _build_each_command_line_once_per_process() -> None:
+    """Typer turns the `balise` application into click commands on every CliRunner.invoke by
+    reading the signature of every command (~0.11 s): built once per worker process instead.
+    A click command keeps no state between invocations (each gets its own context)."""
+    import typer.testing
+
+    build = typer.testing._get_command
+    built: dict[int, tuple[object, object]] = {}  # by the application's id; holds it so the id stays its
+
+    def get_command(app: object) -> object:
+        if id(app) not in built:
+            built[id(app)] = (app, build(app))  # type: ignore[arg-type]
+        return built[id(app)][1]
+
+    typer.testing._get_command = get_command  # type: ignore[assignment]
+
+
+_build_each_command_line_once_per_process()
+
+
+def _read_the_certificate_store_once_per_process() -> None:
+    """Every httpx.get() in a test builds a client whose SSL context reads certifi's bundle
+    (~23 ms; the tests' polling loops made hundreds). The default context is built once per
+    worker; a test that passes its own context or CA still gets exactly that."""
+    import functools
+
+    import httpx._transports.default as transports
+
+    build = transports.create_ssl_context
+    default = functools.cache(lambda trust_env: build(verify=True, cert=None, trust_env=trust_env))
+
+    def create_ssl_context(verify: object = True, cert: object = None, trust_env: bool = True) -> object:
+        if verify is True and cert is None:
+            return default(trust_env)
+        return build(verify=verify, cert=cert, trust_env=trust_env)  # type: ignore[arg-type]
+
+    transports.create_ssl_context = create_ssl_context  # type: ignore[assignment]
+
+
+_read_the_certificate_store_once_per_process()
+
 PG_ADMIN_URL = os.environ.get("BALISE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 DATABASES = ("sqlite", "postgresql")
 

@@ -29,7 +29,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def wait_for(predicate: Callable[[], Any], seconds: float = 60.0, step: float = 0.2) -> Any:
+def wait_for(predicate: Callable[[], Any], seconds: float = 60.0, step: float = 0.05) -> Any:
     deadline = time.monotonic() + seconds
     while True:
         value = predicate()
@@ -42,6 +42,9 @@ def clean_env(data_dir: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("BALISE_")}
     # No DNS query leaves the machine: reported URLs' names resolve from a fixed table.
     env.update(BALISE_ENV="development", BALISE_DATA_DIR=str(data_dir), BALISE_FETCH_RESOLVER="static", **extra)
+    if env["BALISE_ENV"] == "development":
+        # argon2id at its cheapest for the accounts a test creates (production refuses it).
+        env.setdefault("BALISE_PASSWORD_HASH_COST", "minimal")
     return env
 
 
