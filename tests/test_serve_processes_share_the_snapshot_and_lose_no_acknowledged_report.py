@@ -51,8 +51,10 @@ def test_two_processes_map_one_snapshot_and_both_see_a_new_indicator(setup):
         servers = [c for c in _children(proc.pid) if "spawn_main" in Path(f"/proc/{c}/cmdline").read_text()]
         assert len(servers) == 2
         snapshot = str(balise.settings.data_dir / "index" / "pdq")
-        for pid in servers:
-            assert snapshot in Path(f"/proc/{pid}/maps").read_text(), "each process maps the host's snapshot"
+        # /readyz answered from one process; the other may still be loading its index.
+        def maps() -> list[bool]:
+            return [snapshot in Path(f"/proc/{pid}/maps").read_text() for pid in servers]
+        assert wait_for(lambda: all(maps()), 120), f"each process maps the host's snapshot: {maps()}"
         body = {"hashes": [{"type": "pdq", "value": PDQ}]}
         with httpx.Client(base_url=base, headers=auth(key), timeout=30) as client:
             assert client.post("/api/v1/match", json=body).json()["matched"] == 0
