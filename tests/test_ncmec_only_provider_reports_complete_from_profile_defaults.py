@@ -82,8 +82,10 @@ def test_profile_defaults_fill_ncmec_reports_and_staff_complete_the_rest(balise,
     with balise.db.sessions() as s:
         done = s.get(Report, after.id)
         assert done.missing_fields is None and done.state not in ("incomplete", "information_requested")
+        # In the order written, so each type keeps its latest event (two reports were finished).
         events = {e.event_type: e for e in s.execute(select(AuditRecord).where(AuditRecord.event_type.in_(
-            ["report:staff_complete", "organisation:report_defaults", "ispws:report_finish"]))).scalars()}
+            ["report:staff_complete", "organisation:report_defaults", "ispws:report_finish"]))
+            .order_by(AuditRecord.seq)).scalars()}
         assert events["report:staff_complete"].purpose.startswith("DEMO: the provider answered")
         assert "DEMO Trust" not in str(events["organisation:report_defaults"].details)
         assert events["ispws:report_finish"].details["from_profile"] == ["signature", "awareness", "content_removed",
