@@ -13,16 +13,18 @@ from tests.cli_support import run_cli
 from tests.servers import CHROMIUM, CHROMIUM_ARGS, clean_env, running_server
 
 
-@pytest.fixture
-def server(tmp_path):
+# One server and one browser for the module: the tests only read public pages (each opens its
+# own browser context, so no history or storage is shared between them).
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
     assert Path(CHROMIUM).exists(), "headless Chromium is required (apt-get install chromium; `make test` installs it)"
-    env = clean_env(tmp_path / "data", BALISE_INDEX_REFRESH_SECONDS="0")
+    env = clean_env(tmp_path_factory.mktemp("quick-exit") / "data", BALISE_INDEX_REFRESH_SECONDS="0")
     assert run_cli(env, "db", "upgrade").returncode == 0
     with running_server(env) as (base, _):
         yield base
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def browser():
     from playwright.sync_api import sync_playwright
 
