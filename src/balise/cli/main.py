@@ -51,6 +51,7 @@ def serve(
     from balise.adapters.db.migrate import is_current
     from balise.settings import UnsafeConfiguration
     from balise.web.app import create_app
+    from balise.web.protocol import NoDelayH11Protocol
 
     balise = load_balise()
     configure_logs(balise)
@@ -90,7 +91,7 @@ def serve(
         proxies = balise.settings.forwarded_allow_ips.strip()
         options = {"host": host, "port": port, "log_level": "info", "proxy_headers": bool(proxies),
                    "forwarded_allow_ips": proxies or None, "access_log": balise.settings.access_log,
-                   "log_config": None}
+                   "log_config": None, "http": NoDelayH11Protocol}
         if processes == 1:
             uvicorn.run(asgi, **options)  # type: ignore[arg-type]
         else:
