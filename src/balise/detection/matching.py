@@ -3,6 +3,7 @@ search in an in-memory index kept current with it, vPDQ with the reference algor
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import logging
@@ -45,6 +46,8 @@ def vpdq_fingerprint(frames: Sequence[Sequence[Any]]) -> str:
 
 #: Changes behind the database past which a process opens a newer snapshot, if the host has one.
 RELOAD_AFTER = 50_000
+# Indicators whose match details one process keeps (emptied when full; ~1 KB each at most).
+DETAILS_CACHED = 100_000
 
 
 class PdqIndexHolder:
@@ -212,6 +215,13 @@ class Matcher:
         self._new_session = new_session
         self.pdq = pdq
         self._vpdq_cache: tuple[int, list[tuple[int, list[MatchFrame]]]] | None = None
+        # What a match says of an indicator (kind, media type, classification, version), kept
+        # for the indicator version the PDQ index was brought to: any change to an indicator
+        # takes a new version, and the index's refresh (every BALISE_INDEX_REFRESH_SECONDS)
+        # seeing it empties the cache, so a detail is never older than the index itself.
+        self._details: dict[int, dict[str, Any]] = {}
+        self._details_version = -1
+        self._details_lock = threading.Lock()
 
     def match(
         self,
@@ -263,7 +273,9 @@ class Matcher:
                 if variant:
                     hit["transform"] = DIHEDRAL_NAMES[variant] if variant < len(DIHEDRAL_NAMES) else f"variant_{variant}"
                 hits.setdefault(query_index, []).append(hit)
-        self._describe(hits)
+        # The cache is used when this call queried the PDQ index (it was just refreshed);
+        # exact-only calls read the details with their hits, as before.
+        self._describe(hits, self.pdq.version if pdq_rows else None)
         final: list[MatchOutcome] = []
         for i, outcome in enumerate(outcomes):
             if outcome is None:
@@ -295,20 +307,37 @@ class Matcher:
                     found.extend((i, indicator_id, algorithm) for i in by_value.get((algorithm, value), []))
         return found
 
-    def _describe(self, hits: dict[int, list[dict[str, Any]]]) -> None:
+    def _describe(self, hits: dict[int, list[dict[str, Any]]], version: int | None = None) -> None:
         ids = {h["indicator_id"] for hs in hits.values() for h in hs}
         if not ids:
             return
         details: dict[int, dict[str, Any]] = {}
-        id_list = sorted(ids)
+        if version is not None:
+            with self._details_lock:
+                if version != self._details_version or len(self._details) > DETAILS_CACHED:
+                    self._details, self._details_version = {}, version
+                # Copies: a caller may change what it is given (the classification is a dict).
+                details = {i: copy.deepcopy(self._details[i]) for i in ids if i in self._details}
+        id_list = sorted(ids - details.keys())
+        if id_list:
+            details.update(self._read_details(id_list))
+            if version is not None:
+                # Read after the index reached ``version``: at least as new as the cache.
+                with self._details_lock:
+                    if self._details_version == version:
+                        self._details.update({i: copy.deepcopy(details[i]) for i in id_list if i in details})
+        for hs in hits.values():
+            for h in hs:
+                h.update(details.get(h["indicator_id"], {}))
+
+    def _read_details(self, id_list: list[int]) -> dict[int, dict[str, Any]]:
+        details: dict[int, dict[str, Any]] = {}
         with self._new_session() as session:
             for start in range(0, len(id_list), 900):
                 for ind in session.execute(select(Indicator).where(Indicator.id.in_(id_list[start:start + 900]))).scalars():
                     details[ind.id] = {"kind": ind.kind, "media_type": ind.media_type,
                                        "classification": ind.classification or {}, "version": ind.version}
-        for hs in hits.values():
-            for h in hs:
-                h.update(details.get(h["indicator_id"], {}))
+        return details
 
     def _vpdq_indicators(self) -> list[tuple[int, list[MatchFrame]]]:
         with self._new_session() as session:
