@@ -35,3 +35,13 @@ def test_a_standard_hash_still_verifies_under_minimal_and_is_rehashed():
     minimal._hasher.verify(stored, "correct horse")
     assert minimal._hasher.check_needs_rehash(stored)
     assert minimal._hasher.hash("correct horse").startswith("$argon2id$v=19$m=8,t=1,p=1$")
+
+
+def test_an_unknown_cost_is_refused_naming_the_setting_and_its_values(monkeypatch):
+    from pydantic import ValidationError
+
+    monkeypatch.setenv("BALISE_PASSWORD_HASH_COST", "cheap")
+    with pytest.raises(ValidationError) as refused:
+        Settings()
+    (error,) = refused.value.errors()
+    assert error["loc"] == ("password_hash_cost",) and "'standard' or 'minimal'" in error["msg"]

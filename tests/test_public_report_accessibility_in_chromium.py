@@ -380,6 +380,8 @@ def test_missing_required_fields_show_an_error_summary_whose_links_reach_the_fie
         (f"#{field}", tr(lang, message)) for field, message in errors.items()]
     assert page.get_attribute("html", "lang") == lang
     assert low_contrast(page.evaluate(JS_CONTRAST)) == []
+    from playwright.sync_api import expect
+
     for field in errors:
         control = page.locator(f"#{field}")
         assert control.get_attribute("aria-invalid") == "true"
@@ -390,8 +392,6 @@ def test_missing_required_fields_show_an_error_summary_whose_links_reach_the_fie
         press_tab_until(page, f".error-summary a[href='#{field}']")
         page.keyboard.press("Enter")
         # A locator assertion: wait_for_function would eval a string, which the page's CSP refuses.
-        from playwright.sync_api import expect
-
         expect(page.locator(f"#{field}")).to_be_focused()
         # The field is scrolled into view with its label and its error message, not under the
         # top edge of the window.

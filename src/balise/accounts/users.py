@@ -7,6 +7,7 @@ import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Literal
 from datetime import datetime, timedelta
 
 import pyotp
@@ -80,7 +81,7 @@ class NewUser:
 class Users:
     def __init__(
         self, audit: AuditTrail, totp_box: SecretBox, clock: Callable[[], datetime], enrolment_hours: int = 72,
-        hash_cost: str = "standard",
+        hash_cost: Literal["standard", "minimal"] = "standard",
     ) -> None:
         self._audit = audit
         self._enrolment_ttl = timedelta(hours=enrolment_hours)

@@ -17,7 +17,6 @@ receipt (for example ``{"received": true, "reference": "..."}``).
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import hmac
 import ipaddress
@@ -35,6 +34,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from balise.ports import DeliveryError, DeliveryResult
+from balise.takedown.adapters.fetcher import default_ssl_context
 
 SIGNATURE_HEADER = "Balise-Signature"
 EVENT_HEADER = "Balise-Event"
@@ -185,12 +185,6 @@ def _short(data: bytes) -> str:
     return " ".join(data[:300].decode("utf-8", "replace").split())
 
 
-@functools.cache
-def _system_store() -> ssl.SSLContext:
-    """Read once per process (~20 ms a time); never changed after this, shared by every sender."""
-    return ssl.create_default_context()
-
-
 class HttpWebhookSender:
     def __init__(self, *, timeout_s: float = 10.0, overall_timeout_s: float = 30.0,
                  max_response_bytes: int = 64 * 1024, clock: Callable[[], datetime] = utc_now,
@@ -201,7 +195,7 @@ class HttpWebhookSender:
         # No proxies or .netrc from the environment: where a notice goes is the endpoint's
         # configuration, nothing else.
         # Certificates are checked against the system store, or only against ca_file.
-        verify = ssl.create_default_context(cafile=str(ca_file)) if ca_file else _system_store()
+        verify = ssl.create_default_context(cafile=str(ca_file)) if ca_file else default_ssl_context()
         self._client = httpx.Client(follow_redirects=False, timeout=httpx.Timeout(timeout_s), trust_env=False,
                                     verify=verify, headers={"User-Agent": USER_AGENT})
 
