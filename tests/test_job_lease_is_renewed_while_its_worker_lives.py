@@ -29,7 +29,7 @@ def test_a_job_longer_than_its_lease_is_not_claimed_by_a_second_worker_while_the
     # A short lease: the heartbeat beats every third of it (0.1 s of real time).
     queue = JobQueue(balise.db.sessions, clock, lease=timedelta(seconds=0.3))
     with balise.db.transaction() as s:
-        job_id = queue.enqueue(s, "test.slow", {}).id
+        job_id = queue.enqueue(s, "test.slow", {})
     started, release = threading.Event(), threading.Event()
     runs: list[str] = []
 

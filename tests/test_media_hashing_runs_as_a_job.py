@@ -79,19 +79,22 @@ def audit(app: Balise, event_type: str) -> list[AuditRecord]:
 
 def record_transactions(app: Balise) -> list[list[tuple]]:
     """What each committed transaction of ``app`` wrote: jobs inserted and items whose
-    hash_status changed (SQLAlchemy session events: an observation, nothing is altered)."""
+    hash_status changed, in order (SQLAlchemy session events: an observation, nothing is
+    altered)."""
     committed: list[list[tuple]] = []
 
     def after_flush(session, _context) -> None:
         writes = session.info.setdefault("writes", [])
-        for obj in session.new:
-            if isinstance(obj, Job):
-                writes.append(("job", obj.kind))
         for obj in session.dirty:
             if isinstance(obj, Item):
                 added = inspect(obj).attrs.hash_status.history.added
                 if added:
                     writes.append(("item", str(obj.id), added[0]))
+
+    def on_execute(state) -> None:
+        # Jobs are queued by one INSERT statement (jobs/queue.py), not as ORM objects.
+        if state.is_insert and state.bind_mapper is not None and state.bind_mapper.class_ is Job:
+            state.session.info.setdefault("writes", []).append(("job", state.statement.compile().params["kind"]))
 
     def after_commit(session) -> None:
         committed.append(session.info.pop("writes", []))
@@ -100,6 +103,7 @@ def record_transactions(app: Balise) -> list[list[tuple]]:
         session.info.pop("writes", None)
 
     event.listen(app.db.sessions, "after_flush", after_flush)
+    event.listen(app.db.sessions, "do_orm_execute", on_execute)
     event.listen(app.db.sessions, "after_commit", after_commit)
     event.listen(app.db.sessions, "after_soft_rollback", lambda session, _previous: after_rollback(session))
     return committed

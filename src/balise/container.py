@@ -229,7 +229,7 @@ class Balise:
         # Imported here: numpy and the index load only in processes that match.
         from balise.detection.matching import PdqIndexHolder
 
-        return PdqIndexHolder(self.db.sessions, self.indicators, self.settings.data_dir / "index" / "pdq",
+        return PdqIndexHolder(self.db.read_sessions, self.indicators, self.settings.data_dir / "index" / "pdq",
                               refresh_interval=self.settings.index_refresh_seconds,
                               reload_after=self.settings.index_snapshot_after_changes)
 
@@ -237,7 +237,7 @@ class Balise:
     def matcher(self) -> Matcher:
         from balise.detection.matching import Matcher
 
-        return Matcher(self.db.sessions, self.pdq_index)
+        return Matcher(self.db.read_sessions, self.pdq_index)
 
     @cached_property
     def intake(self) -> Intake:

@@ -450,9 +450,11 @@ class Intake:
                 )
             )
         session.flush()
-        self._audit.record_many(session, actor, purpose, events)
         if self._after_store is not None:
             self._after_store(session, report)
+        # Last: recording takes the audit chain's head (a row lock on PostgreSQL) until the
+        # commit, so every other intake waits as long as what follows it here (issue 19).
+        self._audit.record_many(session, actor, purpose, events)
         return FiledReport(report=report, items=items)
 
     # -- reading ---------------------------------------------------------------------------

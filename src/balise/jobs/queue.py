@@ -30,7 +30,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import insert, or_, select, text, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -67,32 +69,30 @@ class JobQueue:
         self.lease = lease
 
     def enqueue(self, session: Session, kind: str, payload: dict[str, Any], *,
-                run_at: datetime | None = None, dedupe_key: str | None = None, max_attempts: int = 8) -> Job | None:
-        """Add a job in the caller's transaction. With ``dedupe_key``, nothing is added (None)
-        while a job with that key is pending; a running one does not count, so a job can queue
-        its successor. Two transactions enqueuing the same key at once: the unique index lets
-        one in, the other gets None."""
-        if dedupe_key is not None:
-            pending = session.execute(
-                select(Job.id).where(Job.dedupe_key == dedupe_key, Job.status == "pending")
-            ).first()
-            if pending:
-                return None
-        job = Job(kind=kind, payload=payload, dedupe_key=dedupe_key, status="pending", attempts=0,
-                  max_attempts=max_attempts, run_at=run_at or self._clock(), created_at=self._clock(),
-                  request_id=current_request_id())
+                run_at: datetime | None = None, dedupe_key: str | None = None, max_attempts: int = 8) -> int | None:
+        """Add a job in the caller's transaction; its id. With ``dedupe_key``, nothing is added
+        (None) while a job with that key is pending; a running one does not count, so a job can
+        queue its successor. Two transactions enqueuing the same key at once: the unique index
+        lets one in, the other waits for it and gets None, its transaction going on.
+
+        One statement (INSERT … ON CONFLICT DO NOTHING on the partial unique index): a report's
+        jobs are queued inside the transaction that holds the audit chain's head, so each
+        round trip here delayed every other intake (issue 19; it took a read, a savepoint, the
+        insert and its release before)."""
+        values = {"kind": kind, "payload": payload, "dedupe_key": dedupe_key, "status": "pending", "attempts": 0,
+                  "max_attempts": max_attempts, "run_at": run_at or self._clock(), "created_at": self._clock(),
+                  "request_id": current_request_id()}
+        statement: Any
         if dedupe_key is None:
-            session.add(job)
-            session.flush()
-            return job
-        try:
-            # A savepoint: losing the race to another transaction's insert undoes only this job.
-            with session.begin_nested():
-                session.add(job)
-                session.flush()
-        except IntegrityError:
-            return None
-        return job
+            statement = insert(Job).values(values)
+        else:
+            dialect = session.get_bind().dialect.name
+            upsert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+            # The index's predicate as a literal: with a bound parameter PostgreSQL cannot infer
+            # the partial index once psycopg prepares the statement (its sixth run on a connection).
+            statement = upsert(Job).values(values).on_conflict_do_nothing(
+                index_elements=[Job.dedupe_key], index_where=text("status = 'pending'"))
+        return session.execute(statement.returning(Job.id)).scalar_one_or_none()
 
     def claim(self, worker: str, kinds: set[str] | None = None) -> ClaimedJob | None:
         now = self._clock()

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import select
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -20,7 +21,33 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
         _configure_sqlite(engine)
         return engine
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    engine = create_engine(url, **kwargs)
+    _check_on_checkout(engine)
+    return engine
+
+
+def _check_on_checkout(engine: Engine) -> None:
+    """A pooled PostgreSQL connection the server has closed is replaced at checkout, without
+    a round trip (SQLAlchemy's pre-ping costs one per checkout: a quarter of the database
+    time of a cached match request, docs/benchmarks.md, issue 19).
+
+    Between two checkouts an idle connection receives nothing unless the server ends it (a
+    restart, pg_terminate_backend, idle timeouts): then its socket is readable (the FATAL
+    message or end of file). Readable or in error at checkout means replace it; the pool
+    retries with a new connection. A connection silently lost on the network still fails its
+    first statement, as it would between a ping and that statement."""
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+        pgconn = getattr(dbapi_connection, "pgconn", None)
+        if pgconn is None:
+            return
+        if dbapi_connection.closed:
+            raise exc.DisconnectionError("the connection is closed")
+        poller = select.poll()
+        poller.register(pgconn.socket, select.POLLIN | select.POLLPRI | select.POLLERR | select.POLLHUP)
+        if poller.poll(0):
+            raise exc.DisconnectionError("the server ended the connection while it was idle in the pool")
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -53,6 +80,11 @@ class Database:
         self.url = url
         self.engine = make_engine(url, **engine_kwargs)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        # For code that only reads, a statement at a time (the matcher on every query): on
+        # PostgreSQL in autocommit, so a read costs its statement's round trip and no BEGIN and
+        # ROLLBACK around it (same pool). SQLite reads in a transaction as before.
+        reads = self.engine if is_sqlite(self.engine) else self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        self.read_sessions = sessionmaker(reads, expire_on_commit=False)
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
