@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Request, UploadFile
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
+from starlette.responses import JSONResponse
 
 from balise.accounts.organisations import Principal
 from balise.detection.matching import HashQuery
@@ -64,7 +65,7 @@ class MatchIn(BaseModel):
                         s422="`invalid_request`: the request is malformed; the JSON is invalid")},
 )
 async def match(request: Request, principal: Principal = principal_with(
-        Scope.MATCH, (GrantOperation.MATCH, INDICATOR_ORDER, "/api/v1/match"))) -> dict[str, Any]:
+        Scope.MATCH, (GrantOperation.MATCH, INDICATOR_ORDER, "/api/v1/match"))) -> JSONResponse:
     balise = request.app.state.balise
     raw = await read_json(request)
     limit = balise.settings.max_match_hashes
@@ -91,8 +92,12 @@ async def match(request: Request, principal: Principal = principal_with(
         if o.error:
             entry["error"] = o.error
         results.append(entry)
-    return {"indicator_version": version, "matched": matched, "results": results,
-            "databases": sorted(d.value for d in access.databases), "grants": [g for g, _ in access.grants]}
+    # Already JSON (str, int, float, lists and dicts read from JSON columns): answered as it is,
+    # without FastAPI's generic encoder walking every value (two thirds of a 100-hash request's
+    # time in the framework, issue 19).
+    return JSONResponse({"indicator_version": version, "matched": matched, "results": results,
+                         "databases": sorted(d.value for d in access.databases),
+                         "grants": [g for g, _ in access.grants]})
 
 
 
