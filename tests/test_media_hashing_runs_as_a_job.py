@@ -94,7 +94,7 @@ def record_transactions(app: Balise) -> list[list[tuple]]:
     def on_execute(state) -> None:
         # Jobs are queued by one INSERT statement (jobs/queue.py), not as ORM objects.
         if state.is_insert and state.bind_mapper is not None and state.bind_mapper.class_ is Job:
-            state.session.info.setdefault("writes", []).append(("job", state.statement.compile().params["kind"]))
+            state.session.info.setdefault("writes", []).append(("job", state.parameters["kind"]))
 
     def after_commit(session) -> None:
         committed.append(session.info.pop("writes", []))

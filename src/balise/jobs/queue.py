@@ -19,6 +19,7 @@ job may queue its own successor under its key (the next removal check, the next 
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import socket
@@ -61,6 +62,19 @@ class ClaimedJob:
     request_id: str | None = None
 
 
+@functools.cache
+def _enqueue_statement(dialect: str | None) -> Any:
+    """The INSERT of a job, built once (building it per call cost more than running it); with
+    a dialect, the one that adds nothing while a job with the same dedupe key is pending."""
+    if dialect is None:
+        return insert(Job).returning(Job.id)
+    upsert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    # The index's predicate as a literal: with a bound parameter PostgreSQL cannot infer the
+    # partial index once psycopg prepares the statement (its sixth run on a connection).
+    return upsert(Job).on_conflict_do_nothing(
+        index_elements=[Job.dedupe_key], index_where=text("status = 'pending'")).returning(Job.id)
+
+
 class JobQueue:
     def __init__(self, new_session: Callable[[], Session], clock: Callable[[], datetime],
                  lease: timedelta = timedelta(minutes=5)) -> None:
@@ -82,17 +96,8 @@ class JobQueue:
         values = {"kind": kind, "payload": payload, "dedupe_key": dedupe_key, "status": "pending", "attempts": 0,
                   "max_attempts": max_attempts, "run_at": run_at or self._clock(), "created_at": self._clock(),
                   "request_id": current_request_id()}
-        statement: Any
-        if dedupe_key is None:
-            statement = insert(Job).values(values)
-        else:
-            dialect = session.get_bind().dialect.name
-            upsert = postgresql_insert if dialect == "postgresql" else sqlite_insert
-            # The index's predicate as a literal: with a bound parameter PostgreSQL cannot infer
-            # the partial index once psycopg prepares the statement (its sixth run on a connection).
-            statement = upsert(Job).values(values).on_conflict_do_nothing(
-                index_elements=[Job.dedupe_key], index_where=text("status = 'pending'"))
-        return session.execute(statement.returning(Job.id)).scalar_one_or_none()
+        dialect = session.get_bind().dialect.name if dedupe_key is not None else None
+        return session.execute(_enqueue_statement(dialect), values).scalar_one_or_none()
 
     def claim(self, worker: str, kinds: set[str] | None = None) -> ClaimedJob | None:
         now = self._clock()
