@@ -632,6 +632,8 @@ class PdqIndex:
         """Rebuild: merge the delta, drop tombstones. Readers keep using the old state meanwhile."""
         with self._write_lock:
             st = self._state
+            if st.delta_ids.size == 0 and st.tomb.size == 0:
+                return self  # nothing to merge: a rebuild would make the same index again
             parts_w, parts_i = [], []
             if st.main is not None:
                 live = np.ones(st.main.n, dtype=bool)
