@@ -704,7 +704,7 @@ class Balise:
         from balise.intake.ispws import IspwsService
 
         return IspwsService(audit=self.audit, evidence=self.evidence, intake=self.intake, jobs=self.jobs,
-                            new_session=self.db.sessions, clock=self.clock,
+                            new_session=self.db.sessions, read_session=self.db.read_sessions, clock=self.clock,
                             max_items=self.settings.max_items_per_report, max_file_bytes=self.settings.max_file_bytes)
 
     def job_handlers(self) -> dict:  # type: ignore[type-arg]

@@ -132,12 +132,14 @@ def _sha256(secret: str) -> str:
 class IspwsService:
     def __init__(self, *, audit: AuditTrail, evidence: EvidenceVault, intake: Filing, jobs: Enqueue,
                  new_session: Callable[[], Session], clock: Callable[[], datetime], max_items: int,
-                 max_file_bytes: int) -> None:
+                 max_file_bytes: int, read_session: Callable[[], Session] | None = None) -> None:
         self._audit = audit
         self._evidence = evidence
         self._intake = intake
         self._jobs = jobs
         self._new_session = new_session
+        # Single-statement reads (the credential epoch): Database.read_sessions.
+        self._read_session = read_session or new_session
         self._clock = clock
         self.max_items = max_items
         self.max_file_bytes = max_file_bytes
@@ -185,14 +187,15 @@ class IspwsService:
         were read at (adapters/db/epoch.py): while it is unchanged, one one-row read answers;
         a revocation, a suspension or any change of a credential raises it (a database
         trigger), so it counts from the next request. Wrong credentials are never cached."""
-        with self._new_session() as session:
-            epoch = credential_epoch(session)
-            cached = self._cache.get((username, password)) if epoch is not None else None
-            if cached is not None and cached[0] == epoch:
-                if isinstance(cached[1], str):
-                    raise IspwsError(Code.NOT_AUTHORIZED, cached[1])
-                outcome: IspwsPrincipal | IspwsError = cached[1]
-            else:
+        with self._read_session() as reading:
+            epoch = credential_epoch(reading)
+        cached = self._cache.get((username, password)) if epoch is not None else None
+        if cached is not None and cached[0] == epoch:
+            if isinstance(cached[1], str):
+                raise IspwsError(Code.NOT_AUTHORIZED, cached[1])
+            outcome: IspwsPrincipal | IspwsError = cached[1]
+        else:
+            with self._new_session() as session:
                 outcome = self._authenticate(session, username, password)
         # After the reading session is closed: on SQLite its read transaction would keep the
         # writer below from committing.

@@ -61,10 +61,11 @@ def require_scope(scope: Scope | None, grant: GrantNeed | None = None) -> Callab
             raise ApiError(429, "rate_limited", "too many failed authentications from this address; "
                            f"retry in {retry_after} s", headers={"Retry-After": str(retry_after)})
         access = None
+        # One one-row read when the key and its grants are in this process's cache; a change
+        # of any credential or grant raises the epoch, so nothing stale is used.
+        with balise.db.read_sessions() as reading:
+            epoch = credential_epoch(reading)
         with balise.db.sessions() as session:
-            # One one-row read when the key and its grants are in this process's cache; a
-            # change of any credential or grant raises the epoch, so nothing stale is used.
-            epoch = credential_epoch(session)
             try:
                 principal = balise.organisations.authenticate(session, presented, epoch=epoch)
             except OrganisationSuspended as exc:
