@@ -234,6 +234,13 @@ class Balise:
                               reload_after=self.settings.index_snapshot_after_changes)
 
     @cached_property
+    def credential_epoch(self) -> Callable[[], int | None]:
+        """The credential epoch, read where an authenticated request starts."""
+        from balise.adapters.db.epoch import EpochReader
+
+        return EpochReader(self.db.engine)
+
+    @cached_property
     def matcher(self) -> Matcher:
         from balise.detection.matching import Matcher
 
@@ -704,7 +711,7 @@ class Balise:
         from balise.intake.ispws import IspwsService
 
         return IspwsService(audit=self.audit, evidence=self.evidence, intake=self.intake, jobs=self.jobs,
-                            new_session=self.db.sessions, read_session=self.db.read_sessions, clock=self.clock,
+                            new_session=self.db.sessions, read_epoch=self.credential_epoch, clock=self.clock,
                             max_items=self.settings.max_items_per_report, max_file_bytes=self.settings.max_file_bytes)
 
     def job_handlers(self) -> dict:  # type: ignore[type-arg]

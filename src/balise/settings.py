@@ -203,6 +203,9 @@ class Settings(BaseSettings):
     body_read_timeout_seconds: float = Field(default=30.0, ge=0)
     # API processes of `balise serve` (0: one per core); `balise worker` job processes (default 1).
     serve_workers: int = Field(default=0, ge=0)
+    # The HTTP parser and event loop of `balise serve`: llhttp (httptools) on uvloop, compiled;
+    # or uvicorn's pure-Python h11 on asyncio (the tests' in-process servers use it too).
+    http_parser: Literal["httptools", "h11"] = "httptools"
     # Rate limiting per API key, "N/period" in the `limits` library notation.
     api_rate_limit: str = "120/minute"
     # Failed API key authentications per client address (unknown, wrong or revoked keys); past

@@ -51,7 +51,7 @@ def serve(
     from balise.adapters.db.migrate import is_current
     from balise.settings import UnsafeConfiguration
     from balise.web.app import create_app
-    from balise.web.protocol import NoDelayH11Protocol
+    from balise.web.protocol import NoDelayH11Protocol, NoDelayHttpToolsProtocol
 
     balise = load_balise()
     configure_logs(balise)
@@ -91,7 +91,11 @@ def serve(
         proxies = balise.settings.forwarded_allow_ips.strip()
         options = {"host": host, "port": port, "log_level": "info", "proxy_headers": bool(proxies),
                    "forwarded_allow_ips": proxies or None, "access_log": balise.settings.access_log,
-                   "log_config": None, "http": NoDelayH11Protocol}
+                   "log_config": None}
+        if balise.settings.http_parser == "httptools":
+            options.update(http=NoDelayHttpToolsProtocol, loop="uvloop")
+        else:
+            options.update(http=NoDelayH11Protocol, loop="asyncio")
         if processes == 1:
             uvicorn.run(asgi, **options)  # type: ignore[arg-type]
         else:

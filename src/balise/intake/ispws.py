@@ -132,14 +132,14 @@ def _sha256(secret: str) -> str:
 class IspwsService:
     def __init__(self, *, audit: AuditTrail, evidence: EvidenceVault, intake: Filing, jobs: Enqueue,
                  new_session: Callable[[], Session], clock: Callable[[], datetime], max_items: int,
-                 max_file_bytes: int, read_session: Callable[[], Session] | None = None) -> None:
+                 max_file_bytes: int, read_epoch: Callable[[], int | None] | None = None) -> None:
         self._audit = audit
         self._evidence = evidence
         self._intake = intake
         self._jobs = jobs
         self._new_session = new_session
-        # Single-statement reads (the credential epoch): Database.read_sessions.
-        self._read_session = read_session or new_session
+        # The credential epoch where a request starts (adapters/db/epoch.py's EpochReader).
+        self._read_epoch = read_epoch or self._epoch_in_a_session
         self._clock = clock
         self.max_items = max_items
         self.max_file_bytes = max_file_bytes
@@ -187,8 +187,7 @@ class IspwsService:
         were read at (adapters/db/epoch.py): while it is unchanged, one one-row read answers;
         a revocation, a suspension or any change of a credential raises it (a database
         trigger), so it counts from the next request. Wrong credentials are never cached."""
-        with self._read_session() as reading:
-            epoch = credential_epoch(reading)
+        epoch = self._read_epoch()
         cached = self._cache.get((username, password)) if epoch is not None else None
         if cached is not None and cached[0] == epoch:
             if isinstance(cached[1], str):
@@ -211,6 +210,10 @@ class IspwsService:
         if isinstance(outcome, IspwsError):
             raise outcome
         return outcome
+
+    def _epoch_in_a_session(self) -> int | None:
+        with self._new_session() as session:
+            return credential_epoch(session)
 
     def _authenticate(self, session: Session, username: str, password: str) -> IspwsPrincipal | IspwsError:
         row = session.execute(

@@ -296,13 +296,13 @@ def create_app(balise: Balise) -> Any:
     stack = with_ispws(BodyLimitMiddleware(SecurityHeaders(protected), settings.max_request_bytes), balise)
     # Overload: bounded requests in progress (503 + Retry-After past them), bounded waits for a
     # body (408); inside the metrics so that shed requests are counted.
-    guarded = Overload(FramingGuard(stack, _refuse_ambiguous_framing), settings.max_concurrent_requests,
+    guarded = Overload(FramingGuard(stack, refuse_ambiguous_framing), settings.max_concurrent_requests,
                        settings.body_read_timeout_seconds)
     app.state.overload = guarded
     return ObservedRequests(guarded, app.state.http_metrics)
 
 
-def _refuse_ambiguous_framing(scope: dict[str, Any]) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+def refuse_ambiguous_framing(scope: dict[str, Any]) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
     """400 in the shape the path's clients read: XML for /ispws, JSON elsewhere."""
     if scope["path"] == "/ispws" or scope["path"].startswith("/ispws/"):
         from balise.domain.ispws import Code, IspwsError

@@ -1,29 +1,99 @@
-"""The HTTP protocol of `balise serve`: uvicorn's h11 implementation with Nagle's algorithm
-turned off on every accepted connection.
+"""The HTTP protocol of `balise serve`: uvicorn's httptools implementation (llhttp, the
+parser of Node.js, in C) with Nagle's algorithm turned off on every accepted connection, and
+requests of ambiguous length refused in Balise's own words.
 
-Why: with `--workers N` uvicorn binds the listening socket itself (``socket.socket(family)``,
-protocol number 0) and hands it to each process; asyncio only sets TCP_NODELAY on sockets whose
-protocol number is TCP, so every accepted connection kept Nagle's algorithm on. uvicorn writes a
-response's headers and its body in two writes: the body then waited for the client's delayed
-ACK of the headers, 40 ms on Linux, on every request of a keep-alive connection (one client in
-sequence: 48 ms a match request for 7 ms of work; docs/benchmarks.md, issue 19). A single
-process (``loop.create_server(host, port)``) was not affected."""
+Why httptools: it parses a request in C, h11 in Python. With uvloop as the event loop it took
+about a sixth of the server's CPU off a one-hash match request (issue 19; docs/benchmarks.md).
+
+Why TCP_NODELAY: with `--workers N` uvicorn binds the listening socket itself
+(``socket.socket(family)``, protocol number 0) and hands it to each process; asyncio only sets
+TCP_NODELAY on sockets whose protocol number is TCP, so every accepted connection kept
+Nagle's algorithm on. uvicorn writes a response's headers and its body in two writes: the body
+then waited for the client's delayed ACK of the headers, 40 ms on Linux, on every request of a
+keep-alive connection.
+
+Why the parser is wrapped: llhttp refuses a request with both Content-Length and
+Transfer-Encoding itself (RFC 9112 section 6.3: its length is ambiguous, the shape of request
+smuggling), before any header reaches the application, and uvicorn then answers
+"Invalid HTTP request received." in plain text. Balise's clients read its refusals as JSON
+(XML on /ispws): the wrapper answers that one error as FramingGuard (web/limits.py) does
+behind other servers, and closes the connection. Any other parse error keeps uvicorn's answer."""
 
 from __future__ import annotations
 
 import asyncio
 import socket
+from http import HTTPStatus
+from collections.abc import Callable
 from typing import Any
+from urllib.parse import unquote
 
+import httptools
 from uvicorn.protocols.http.h11_impl import H11Protocol
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+def _no_delay(transport: asyncio.BaseTransport) -> None:
+    sock: Any = transport.get_extra_info("socket")
+    if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError:  # the peer is already gone; the protocol finds out itself
+            pass
 
 
 class NoDelayH11Protocol(H11Protocol):
+    """The pure-Python parser (tests' in-process servers, and `BALISE_HTTP_PARSER=h11`)."""
+
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        sock: Any = transport.get_extra_info("socket")
-        if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
-            try:
-                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            except OSError:  # the peer is already gone; the protocol finds out itself
-                pass
+        _no_delay(transport)
         super().connection_made(transport)
+
+
+def _ambiguous_length(error: httptools.HttpParserError) -> bool:
+    message = str(error)
+    return "Content-Length" in message and "Transfer-Encoding" in message
+
+
+class _RefusingParser:
+    """llhttp's parser, answering a request of ambiguous length with ``answer`` instead of
+    raising to uvicorn."""
+
+    __slots__ = ("_parser", "_answer")
+
+    def __init__(self, parser: httptools.HttpRequestParser, answer: Callable[[], None]) -> None:
+        self._parser = parser
+        self._answer = answer
+
+    def feed_data(self, data: bytes) -> None:
+        try:
+            self._parser.feed_data(data)
+        except httptools.HttpParserError as exc:
+            if not _ambiguous_length(exc):
+                raise
+            self._answer()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._parser, name)
+
+
+class NoDelayHttpToolsProtocol(HttpToolsProtocol):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.parser = _RefusingParser(self.parser, self._refuse_ambiguous)  # type: ignore[assignment]
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        _no_delay(transport)
+        super().connection_made(transport)
+
+    def _refuse_ambiguous(self) -> None:
+        # The parser stops at the second of the two headers: the request line is known.
+        from balise.web.app import refuse_ambiguous_framing
+
+        path = unquote(self.url.split(b"?", 1)[0].decode("latin-1"))
+        status, headers, body = refuse_ambiguous_framing({"type": "http", "path": path})
+        head = [f"HTTP/1.1 {status} {HTTPStatus(status).phrase}\r\n".encode()]
+        for name, value in [*self.server_state.default_headers, *headers,
+                            (b"content-length", str(len(body)).encode()), (b"connection", b"close")]:
+            head += [name, b": ", value, b"\r\n"]
+        self.transport.write(b"".join(head) + b"\r\n" + body)
+        self.transport.close()

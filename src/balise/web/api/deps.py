@@ -63,8 +63,7 @@ def require_scope(scope: Scope | None, grant: GrantNeed | None = None) -> Callab
         access = None
         # One one-row read when the key and its grants are in this process's cache; a change
         # of any credential or grant raises the epoch, so nothing stale is used.
-        with balise.db.read_sessions() as reading:
-            epoch = credential_epoch(reading)
+        epoch = balise.credential_epoch()
         with balise.db.sessions() as session:
             try:
                 principal = balise.organisations.authenticate(session, presented, epoch=epoch)
