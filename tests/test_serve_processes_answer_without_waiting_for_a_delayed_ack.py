@@ -16,8 +16,9 @@ from typing import Any
 import pytest
 import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from balise.web.protocol import NoDelayH11Protocol
+from balise.web.protocol import NoDelayH11Protocol, NoDelayHttpToolsProtocol
 
 
 async def hello(scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -27,7 +28,7 @@ async def hello(scope: dict[str, Any], receive: Any, send: Any) -> None:
     await send({"type": "http.response.body", "body": b"ok"})
 
 
-def nodelay_of_accepted_connection(protocol: type[H11Protocol]) -> int:
+def nodelay_of_accepted_connection(protocol: type[Any], loop: str = "asyncio") -> int:
     seen: list[int] = []
 
     class Probe(protocol):  # type: ignore[valid-type,misc]
@@ -41,7 +42,7 @@ def nodelay_of_accepted_connection(protocol: type[H11Protocol]) -> int:
     listening.bind(("127.0.0.1", 0))
     assert listening.proto == 0
     port = listening.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(hello, http=Probe, log_config=None, lifespan="off"))
+    server = uvicorn.Server(uvicorn.Config(hello, http=Probe, loop=loop, log_config=None, lifespan="off"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [listening]}, daemon=True)
     thread.start()
     try:
@@ -63,6 +64,14 @@ def nodelay_of_accepted_connection(protocol: type[H11Protocol]) -> int:
 
 
 @pytest.mark.e2e
-def test_balise_protocol_turns_nagle_off_where_plain_uvicorn_leaves_it_on():
-    assert nodelay_of_accepted_connection(H11Protocol) == 0
-    assert nodelay_of_accepted_connection(NoDelayH11Protocol) != 0
+# On asyncio's loop (uvloop turns Nagle off by itself, so it cannot be the control).
+@pytest.mark.parametrize(("plain", "balise"), [(H11Protocol, NoDelayH11Protocol),
+                                               (HttpToolsProtocol, NoDelayHttpToolsProtocol)])
+def test_balise_protocol_turns_nagle_off_where_plain_uvicorn_leaves_it_on(plain, balise):
+    assert nodelay_of_accepted_connection(plain) == 0
+    assert nodelay_of_accepted_connection(balise) != 0
+
+
+@pytest.mark.e2e
+def test_what_balise_serve_runs_by_default_has_nagle_off():
+    assert nodelay_of_accepted_connection(NoDelayHttpToolsProtocol, loop="uvloop") != 0
