@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 from sqlalchemy import event, select
 
 from balise.adapters.db.models import Job
-from balise.jobs.queue import JobQueue
+from balise.jobs.queue import JobQueue, NewJob
 
 
 def test_each_enqueue_is_one_statement_and_a_duplicate_key_adds_nothing_after_many_runs(balise) -> None:
@@ -31,3 +31,24 @@ def test_each_enqueue_is_one_statement_and_a_duplicate_key_adds_nothing_after_ma
     with balise.db.sessions() as s:
         payloads = s.execute(select(Job.payload).order_by(Job.id)).scalars().all()
     assert payloads == [{"n": n} for n in range(12)] + [{"plain": True}]
+
+
+def test_a_new_reports_jobs_go_in_by_one_statement_and_pending_keys_are_left_out(balise) -> None:
+    queue = JobQueue(balise.db.sessions, lambda: datetime.now(timezone.utc))
+    with balise.db.transaction() as s:
+        queue.enqueue(s, "k", {"first": True}, dedupe_key="taken")
+    seen: list[str] = []
+    event.listen(balise.db.engine, "before_cursor_execute",
+                 lambda conn, cursor, statement, *rest: seen.append(statement.split()[0].upper()))
+    batch = [NewJob("k", {"n": n}, f"new-{n}") for n in range(6)]
+    with balise.db.transaction() as s:
+        # A key already pending, and one key twice in the batch: neither adds a second job.
+        added = queue.enqueue_many(s, [*batch[:3], NewJob("k", {"dup": True}, "taken"), *batch[3:],
+                                       NewJob("k", {"dup": True}, "new-0")])
+    assert [st for st in seen if st != "BEGIN"] == ["INSERT"]
+    assert added == 6
+    with balise.db.sessions() as s:
+        rows = s.execute(select(Job.dedupe_key, Job.payload).order_by(Job.id)).all()
+    assert [(k, p) for k, p in rows] == [("taken", {"first": True})] + [(f"new-{n}", {"n": n}) for n in range(6)]
+    with balise.db.transaction() as s:
+        assert queue.enqueue_many(s, []) == 0

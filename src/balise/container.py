@@ -263,17 +263,20 @@ class Balise:
         """The jobs a new report needs, in the transaction that stores it: perceptual hashing of
         its pictures and videos (which queues the triage once all are hashed), or the triage
         right away; and a fetch of each reported URL."""
+        from balise.casework.triage import TRIAGE_JOB
+        from balise.jobs.queue import NewJob
         from balise.takedown.url_inspection import URL_FETCH_JOB
 
-        if not self.media_hashing.enqueue(self.jobs, session, report):
-            self._enqueue_triage(session, report)
+        jobs = self.media_hashing.jobs_for(report) or [
+            NewJob(TRIAGE_JOB, {"report_id": str(report.id)}, f"triage:{report.id}")]
         # The cross-report entity index (docs/intelligence.md) reads what the report names.
-        self.entities.enqueue(self.jobs, session, report)
+        jobs.append(self.entities.job_for(report))
         # Each reported URL is fetched, located and matched (INHOPE ICCAM), in the same
         # transaction as the report so that none is forgotten.
-        for item in report.items:
-            if item.kind == "url" and item.url:
-                self.jobs.enqueue(session, URL_FETCH_JOB, {"item_id": str(item.id)}, dedupe_key=f"fetch:{item.id}")
+        jobs += [NewJob(URL_FETCH_JOB, {"item_id": str(item.id)}, f"fetch:{item.id}")
+                 for item in report.items if item.kind == "url" and item.url]
+        # One statement for all of them: this runs while the intake holds its transaction.
+        self.jobs.enqueue_many(session, jobs)
 
     def _enqueue_triage(self, session, report) -> None:  # type: ignore[no-untyped-def]
         from balise.casework.triage import TRIAGE_JOB

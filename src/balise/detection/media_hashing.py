@@ -37,6 +37,7 @@ from balise.adapters.db.models import Item, Report
 from balise.detection.matching_types import HashQuery, MatchOutcome
 from balise.domain.audit import AuditEvent
 from balise.governance.audit import AuditTrail
+from balise.jobs.queue import NewJob
 
 log = logging.getLogger("balise.hashing")
 
@@ -164,15 +165,10 @@ class MediaHashing:
         # metadata, read beside the hashes: intelligence/file_leads.py).
         self._on_result = on_result
 
-    def enqueue(self, jobs: Any, session: Session, report: Report) -> int:
-        """Queue one job per pending item of ``report`` in the caller's transaction."""
-        queued = 0
-        for item in report.items:
-            if item.hash_status == PENDING:
-                jobs.enqueue(session, MEDIA_HASH_JOB, {"report_id": str(report.id), "item_id": str(item.id)},
-                             dedupe_key=f"hash:{item.id}")
-                queued += 1
-        return queued
+    def jobs_for(self, report: Report) -> list[NewJob]:
+        """One hashing job per pending item of a new ``report``, to queue with its other jobs."""
+        return [NewJob(MEDIA_HASH_JOB, {"report_id": str(report.id), "item_id": str(item.id)}, f"hash:{item.id}")
+                for item in report.items if item.hash_status == PENDING]
 
     def handle(self, payload: dict[str, Any]) -> None:
         """The job handler. Idempotent: an item that is no longer pending is left as it is, so a

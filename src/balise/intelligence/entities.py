@@ -23,6 +23,7 @@ from balise.accounts.actors import Actor
 from balise.adapters.db.models import EntityMention, Organisation, Report
 from balise.domain import entities as E
 from balise.domain.audit import AuditEvent
+from balise.jobs.queue import NewJob
 from balise.domain.entities import Entity, EntityKind
 from balise.governance.audit import AuditTrail
 
@@ -199,8 +200,9 @@ class EntityIndex:
                 return
             self.index(session, report)
 
-    def enqueue(self, jobs: Any, session: Session, report: Report) -> None:
-        jobs.enqueue(session, ENTITY_EXTRACT_JOB, {"report_id": str(report.id)}, dedupe_key=f"entities:{report.id}")
+    def job_for(self, report: Report) -> NewJob:
+        """The extraction job of a new ``report``, to queue with its other jobs."""
+        return NewJob(ENTITY_EXTRACT_JOB, {"report_id": str(report.id)}, f"entities:{report.id}")
 
     # -- search ----------------------------------------------------------------------------
 

@@ -62,6 +62,15 @@ class ClaimedJob:
     request_id: str | None = None
 
 
+@dataclass(frozen=True)
+class NewJob:
+    """A job to add with :meth:`JobQueue.enqueue_many`."""
+
+    kind: str
+    payload: dict[str, Any]
+    dedupe_key: str
+
+
 @functools.cache
 def _enqueue_statement(dialect: str | None) -> Any:
     """The INSERT of a job, built once (building it per call cost more than running it); with
@@ -98,6 +107,20 @@ class JobQueue:
                   "request_id": current_request_id()}
         dialect = session.get_bind().dialect.name if dedupe_key is not None else None
         return session.execute(_enqueue_statement(dialect), values).scalar_one_or_none()
+
+    def enqueue_many(self, session: Session, jobs: list[NewJob], *, max_attempts: int = 8) -> int:
+        """Add several jobs, each with its dedupe key, in the caller's transaction by one
+        statement (a new report's jobs: triage, entity extraction, URL fetches); how many were
+        added. A job whose key is pending already is left out, as :meth:`enqueue` would."""
+        if not jobs:
+            return 0
+        now, request_id = self._clock(), current_request_id()
+        rows = [{"kind": job.kind, "payload": job.payload, "dedupe_key": job.dedupe_key, "status": "pending",
+                 "attempts": 0, "max_attempts": max_attempts, "run_at": now, "created_at": now,
+                 "request_id": request_id} for job in jobs]
+        # One multi-row INSERT (SQLAlchemy's "insertmanyvalues"), whatever the number of jobs.
+        added = session.execute(_enqueue_statement(session.get_bind().dialect.name), rows).scalars().all()
+        return len(added)
 
     def claim(self, worker: str, kinds: set[str] | None = None) -> ClaimedJob | None:
         now = self._clock()
