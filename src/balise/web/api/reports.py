@@ -15,7 +15,7 @@ from starlette.formparsers import MultiPartException
 from balise.accounts.organisations import Principal
 from balise.adapters.db.models import Item, Report
 from balise.domain.model import ReportType, Scope, UserDecision
-from balise.intake.filing import IntakeError, UploadedFile, request_fingerprint
+from balise.intake.filing import FiledReport, IntakeError, UploadedFile, request_fingerprint
 from balise.intake.report_schema import (
     AwarenessIn,
     ProviderIn,
@@ -217,20 +217,24 @@ async def file_report(request: Request, principal: Principal = principal_with(Sc
             message += "; missing required fields: " + ", ".join(missing)
         raise ApiError(422, "invalid_report", message, fields, extra={"missing": missing}) from exc
     try:
-        # Exact hashes of every file part: streamed, off the event loop. Perceptual hashing is
-        # not done here but by a media.hash job queued with the report.
-        await _run_sync(balise.intake.prepare_files, report=report, files=files)
-        fingerprint = request_fingerprint(payload, files)
-        filed = await _run_sync(
-            balise.intake.file, actor=principal.actor, organisation_id=principal.organisation_id,
-            report=report, files=files, fingerprint=fingerprint, idempotency_key=key,
-        )
+        # One trip to the thread pool (each costs a wake-up of the event loop, issue 19).
+        filed = await _run_sync(_prepare_and_file, balise=balise, principal=principal, payload=payload,
+                                report=report, files=files, key=key)
     except IntakeError as exc:
         raise ApiError(exc.status, exc.code, exc.message, exc.fields) from exc
     headers = {"Location": f"/api/v1/reports/{filed.report.id}"}
     if filed.replayed:
         headers["Idempotent-Replayed"] = "true"
     return JSONResponse(_filed_out(filed.report, filed.items), status_code=201, headers=headers)
+
+
+def _prepare_and_file(*, balise: Any, principal: Principal, payload: dict[str, Any], report: ReportIn,
+                      files: dict[str, UploadedFile], key: str | None) -> FiledReport:
+    # Exact hashes of every file part, streamed. Perceptual hashing is not done here but by a
+    # media.hash job queued with the report.
+    balise.intake.prepare_files(report, files)
+    return balise.intake.file(actor=principal.actor, organisation_id=principal.organisation_id, report=report,
+                              files=files, fingerprint=request_fingerprint(payload, files), idempotency_key=key)
 
 
 async def _run_sync(fn: Any, **kwargs: Any) -> Any:
