@@ -36,11 +36,16 @@ class ApiError(Exception):
         return body
 
 
-def _presented_key(request: Request) -> str | None:
+def presented_key(request: Request) -> str | None:
     auth = request.headers.get("authorization", "")
     if auth.lower().startswith("bearer "):
         return auth[7:].strip()
     return request.headers.get("x-api-key")
+
+
+def no_key() -> ApiError:
+    return ApiError(401, "unauthenticated", "an API key is required (Authorization: Bearer <key>)",
+                    headers={"WWW-Authenticate": "Bearer"})
 
 
 def require_scope(scope: Scope | None, grant: GrantNeed | None = None) -> Callable[..., Principal]:
@@ -50,10 +55,9 @@ def require_scope(scope: Scope | None, grant: GrantNeed | None = None) -> Callab
     answer left in ``request.state.grant_access`` for the endpoint."""
     def dependency(request: Request) -> Principal:
         balise = request.app.state.balise
-        presented = _presented_key(request)
+        presented = presented_key(request)
         if not presented:
-            raise ApiError(401, "unauthenticated", "an API key is required (Authorization: Bearer <key>)",
-                           headers={"WWW-Authenticate": "Bearer"})
+            raise no_key()
         address = request.client.host if request.client else "unknown"
         failures = request.app.state.api_auth_failures
         allowed, retry_after = failures.test("api-auth-failure", address)

@@ -20,9 +20,9 @@ from balise.domain.grants import DATABASE_OF_KIND, GrantDatabase, GrantOperation
 from balise.domain.model import Scope
 from balise.governance.grants import Access
 from balise.intake.report_schema import describe_errors
-from balise.web.api.bodies import read_json, validate_strictly
+from balise.web.api.bodies import is_json, parse_json, read_body, validate_strictly
 from balise.web.api.contract import HashOut, MatchOut, errors, json_request_body
-from balise.web.api.deps import ApiError, principal_with, require_grant
+from balise.web.api.deps import ApiError, no_key, presented_key, principal_with, require_grant, require_scope
 
 router = APIRouter(prefix="/api/v1", tags=["detection"])
 # Every indicator database, in the order a refusal names them.
@@ -64,25 +64,45 @@ class MatchIn(BaseModel):
                         s413="`too_many_hashes` (over `BALISE_MAX_MATCH_HASHES`) or `payload_too_large`",
                         s422="`invalid_request`: the request is malformed; the JSON is invalid")},
 )
-async def match(request: Request, principal: Principal = principal_with(
-        Scope.MATCH, (GrantOperation.MATCH, INDICATOR_ORDER, "/api/v1/match"))) -> JSONResponse:
+async def match(request: Request) -> JSONResponse:
     balise = request.app.state.balise
-    raw = await read_json(request)
-    limit = balise.settings.max_match_hashes
-    if isinstance(raw, dict) and isinstance(raw.get("hashes"), list) and len(raw["hashes"]) > limit:
-        raise ApiError(413, "too_many_hashes", f"at most {limit} hashes per call, got {len(raw['hashes'])}")
+    # Refused on the event loop when no key is sent at all; a key is checked in the same trip
+    # to the thread pool as the query (each trip wakes the event loop: with the key's check
+    # in its own, two per request, a tenth of a cached one-hash match; issue 19). The body is
+    # therefore read, within its byte limit, before a key that was sent is checked.
+    if not presented_key(request):
+        raise no_key()
+    if not is_json(request.headers.get("content-type")):
+        raise ApiError(415, "unsupported_media_type", "send the body as application/json")
+    raw = await read_body(request, balise.settings.max_json_bytes)
+    answer = await run_in_threadpool(_answer, request, raw)
+    # Already JSON (str, int, float, lists and dicts read from JSON columns): answered as it is,
+    # without FastAPI's generic encoder walking every value (two thirds of a 100-hash request's
+    # time in the framework, issue 19).
+    return JSONResponse(answer)
+
+
+_authenticate = require_scope(Scope.MATCH, (GrantOperation.MATCH, INDICATOR_ORDER, "/api/v1/match"))
+
+
+def _answer(request: Request, raw: bytes) -> dict[str, Any]:
+    balise = request.app.state.balise
+    principal = _authenticate(request)
+    settings = balise.settings
+    document = parse_json(raw, settings.max_json_depth, "the body")
+    limit = settings.max_match_hashes
+    if isinstance(document, dict) and isinstance(document.get("hashes"), list) and len(document["hashes"]) > limit:
+        raise ApiError(413, "too_many_hashes", f"at most {limit} hashes per call, got {len(document['hashes'])}")
     try:
-        body = validate_strictly(MatchIn, raw)
+        body = validate_strictly(MatchIn, document)
     except ValidationError as exc:
         fields, _ = describe_errors(exc)
         raise ApiError(422, "invalid_request", "the match request is invalid", fields) from exc
     access: Access = request.state.grant_access  # checked with the key, refused there if missing
     queries = [HashQuery(type=h.type, value=h.value, quality=h.quality, dihedral=h.dihedral,
                          frames=[f.model_dump() for f in h.frames] if h.frames else None) for h in body.hashes]
-    # One trip to the thread pool for the query and its log entry (each trip costs a wake-up
-    # of the event loop: a tenth of a cached one-hash request, issue 19).
-    outcomes, version = await run_in_threadpool(_match_and_record, balise, principal, queries, body.threshold,
-                                                [h.type for h in body.hashes], access)
+    outcomes, version = _match_and_record(balise, principal, queries, body.threshold,
+                                          [h.type for h in body.hashes], access)
     matched = sum(1 for o in outcomes if o.matches)
     results = []
     for i, (h, o) in enumerate(zip(body.hashes, outcomes)):
@@ -92,13 +112,8 @@ async def match(request: Request, principal: Principal = principal_with(
         if o.error:
             entry["error"] = o.error
         results.append(entry)
-    # Already JSON (str, int, float, lists and dicts read from JSON columns): answered as it is,
-    # without FastAPI's generic encoder walking every value (two thirds of a 100-hash request's
-    # time in the framework, issue 19).
-    return JSONResponse({"indicator_version": version, "matched": matched, "results": results,
-                         "databases": sorted(d.value for d in access.databases),
-                         "grants": [g for g, _ in access.grants]})
-
+    return {"indicator_version": version, "matched": matched, "results": results,
+            "databases": sorted(d.value for d in access.databases), "grants": [g for g, _ in access.grants]}
 
 
 def _match_and_record(balise: Any, principal: Principal, queries: list[HashQuery], threshold: int | None,
