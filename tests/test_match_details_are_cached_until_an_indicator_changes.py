@@ -66,3 +66,21 @@ def test_exact_matches_read_their_details_every_time(balise):
     for _ in range(2):
         outcome, reads = detail_reads(balise, [HashQuery("md5", MD5)])
         assert outcome[0].matches[0]["classification"] == {"ncmec_category": "A2"} and reads == 1
+
+
+def test_what_a_caller_does_to_an_answer_leaves_the_cache_as_it_was(balise):
+    with balise.db.transaction() as session:
+        balise.indicators.add(session, SYSTEM, algorithm=Algorithm.PDQ, value=PDQ, kind=IndicatorKind.KNOWN_CSAM,
+                              provenance={"source": "test"},
+                              classification={"ncmec_category": "A1", "flags": ["deepfake"], "national": {"FR": "illegal"}})
+    balise.matcher.pdq.refresh(force=True)
+    query = [HashQuery("pdq", PDQ)]
+    balise.matcher.match(query)  # fills the cache
+    answer = balise.matcher.match(query)[0].matches[0]["classification"]
+    answer["ncmec_category"] = "changed"
+    answer["flags"].append("self_generated")
+    answer["national"]["FR"] = "legal"
+    again, reads = detail_reads(balise, query)
+    assert reads == 0
+    assert again[0].matches[0]["classification"] == {"ncmec_category": "A1", "flags": ["deepfake"],
+                                                     "national": {"FR": "illegal"}}

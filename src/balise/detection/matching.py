@@ -3,7 +3,6 @@ search in an in-memory index kept current with it, vPDQ with the reference algor
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
 import logging
@@ -210,6 +209,17 @@ class PdqIndexHolder:
         return len(self._index) if self._index is not None else 0
 
 
+def _json_copy(value: Any) -> Any:
+    """A deep copy of a value read from JSON columns (dicts, lists, str, numbers, bool, None):
+    a third of the time of ``copy.deepcopy``, which looks for cycles and copy hooks (a cached
+    detail is copied for every match; 6 % of a 100-hash request with 1 M indicators)."""
+    if isinstance(value, dict):
+        return {k: _json_copy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_json_copy(v) for v in value]
+    return value
+
+
 class Matcher:
     def __init__(self, new_session: Callable[[], Session], pdq: PdqIndexHolder) -> None:
         self._new_session = new_session
@@ -317,7 +327,7 @@ class Matcher:
                 if version != self._details_version or len(self._details) > DETAILS_CACHED:
                     self._details, self._details_version = {}, version
                 # Copies: a caller may change what it is given (the classification is a dict).
-                details = {i: copy.deepcopy(self._details[i]) for i in ids if i in self._details}
+                details = {i: _json_copy(self._details[i]) for i in ids if i in self._details}
         id_list = sorted(ids - details.keys())
         if id_list:
             details.update(self._read_details(id_list))
@@ -325,7 +335,7 @@ class Matcher:
                 # Read after the index reached ``version``: at least as new as the cache.
                 with self._details_lock:
                     if self._details_version == version:
-                        self._details.update({i: copy.deepcopy(details[i]) for i in id_list if i in details})
+                        self._details.update({i: _json_copy(details[i]) for i in id_list if i in details})
         for hs in hits.values():
             for h in hs:
                 h.update(details.get(h["indicator_id"], {}))
