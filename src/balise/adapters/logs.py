@@ -76,10 +76,13 @@ class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
         pass
 
 
-def configure_logging(as_json: bool, level: str = "INFO") -> None:
+def configure_logging(as_json: bool, level: str = "INFO", access_log: bool = False) -> None:
     """Install (once; again replaces it) the root handler writing the chosen format to standard
     error; uvicorn's loggers (run without their own configuration) propagate to it. Handlers
-    installed by others are left alone."""
+    installed by others are left alone. uvicorn's access log (every client's address, anonymous
+    reporters' too) reaches it only with ``access_log``: uvicorn writes access lines whenever
+    its access logger has somewhere to write, and each process of `serve --workers N` calls
+    this after uvicorn set its own logging up."""
     handler = _StderrHandler()
     handler.addFilter(_RequestIdFilter())
     if as_json:
@@ -102,4 +105,4 @@ def configure_logging(as_json: bool, level: str = "INFO") -> None:
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         named = logging.getLogger(name)
         named.handlers.clear()
-        named.propagate = True
+        named.propagate = access_log if name == "uvicorn.access" else True

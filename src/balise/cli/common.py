@@ -33,7 +33,7 @@ def configure_logs(balise: Balise) -> None:
     goes to standard output."""
     from balise.adapters.logs import configure_logging
 
-    configure_logging(balise.settings.log_as_json, balise.settings.log_level)
+    configure_logging(balise.settings.log_as_json, balise.settings.log_level, balise.settings.access_log)
 
 
 def check_routing_configuration(balise: Balise) -> None:

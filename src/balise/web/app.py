@@ -363,6 +363,6 @@ def app_from_environment() -> Any:
     from balise.settings import Settings
 
     balise = Balise(Settings())
-    configure_logging(balise.settings.log_as_json, balise.settings.log_level)
+    configure_logging(balise.settings.log_as_json, balise.settings.log_level, balise.settings.access_log)
     balise.pdq_index.refresh(force=True)
     return create_app(balise)
