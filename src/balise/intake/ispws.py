@@ -196,8 +196,8 @@ class IspwsService:
         else:
             with self._new_session() as session:
                 outcome = self._authenticate(session, username, password)
-        # After the reading session is closed: on SQLite its read transaction would keep the
-        # writer below from committing.
+        # After the reads above gave their connections back: on SQLite an open read
+        # transaction would keep the writer below from committing.
         if isinstance(outcome, IspwsPrincipal):
             self._mark_used(outcome.credential_id)
         if cached is not None and cached[0] == epoch:
