@@ -34,7 +34,8 @@ class Interleaved:
 
 def service_with(balise, before: Callable[[], None]) -> IspwsService:
     return IspwsService(audit=balise.audit, evidence=balise.evidence, intake=Interleaved(balise.intake, before),
-                        jobs=balise.jobs, new_session=balise.db.sessions, clock=balise.clock,
+                        jobs=balise.jobs, new_session=balise.db.sessions, read_epoch=balise.credential_epoch,
+                        clock=balise.clock,
                         max_items=balise.settings.max_items_per_report, max_file_bytes=balise.settings.max_file_bytes)
 
 

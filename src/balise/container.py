@@ -263,12 +263,10 @@ class Balise:
         """The jobs a new report needs, in the transaction that stores it: perceptual hashing of
         its pictures and videos (which queues the triage once all are hashed), or the triage
         right away; and a fetch of each reported URL."""
-        from balise.casework.triage import TRIAGE_JOB
         from balise.jobs.queue import NewJob
         from balise.takedown.url_inspection import URL_FETCH_JOB
 
-        jobs = self.media_hashing.jobs_for(report) or [
-            NewJob(TRIAGE_JOB, {"report_id": str(report.id)}, f"triage:{report.id}")]
+        jobs = self.media_hashing.jobs_for(report) or [self._triage_job(report)]
         # The cross-report entity index (docs/intelligence.md) reads what the report names.
         jobs.append(self.entities.job_for(report))
         # Each reported URL is fetched, located and matched (INHOPE ICCAM), in the same
@@ -278,10 +276,16 @@ class Balise:
         # One statement for all of them: this runs while the intake holds its transaction.
         self.jobs.enqueue_many(session, jobs)
 
-    def _enqueue_triage(self, session, report) -> None:  # type: ignore[no-untyped-def]
+    @staticmethod
+    def _triage_job(report) -> Any:  # type: ignore[no-untyped-def]
         from balise.casework.triage import TRIAGE_JOB
+        from balise.jobs.queue import NewJob
 
-        self.jobs.enqueue(session, TRIAGE_JOB, {"report_id": str(report.id)}, dedupe_key=f"triage:{report.id}")
+        return NewJob(TRIAGE_JOB, {"report_id": str(report.id)}, f"triage:{report.id}")
+
+    def _enqueue_triage(self, session, report) -> None:  # type: ignore[no-untyped-def]
+        job = self._triage_job(report)
+        self.jobs.enqueue(session, job.kind, job.payload, dedupe_key=job.dedupe_key)
 
     def _after_hashing(self, session, report) -> None:  # type: ignore[no-untyped-def]
         """In the transaction that records the last perceptual hash of a report: a NCMEC report's

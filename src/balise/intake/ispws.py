@@ -29,7 +29,6 @@ from sqlalchemy.orm import Session
 
 from balise.accounts.actors import Actor
 from balise.accounts.organisations import OrganisationError
-from balise.adapters.db.epoch import credential_epoch
 from balise.adapters.db.models import IspwsCredential, IspwsFile, IspwsReport, Organisation, Report
 from balise.detection.adapters.hashing import exact_hashes
 from balise.detection.media_hashing import SYSTEM as HASHER
@@ -132,14 +131,14 @@ def _sha256(secret: str) -> str:
 class IspwsService:
     def __init__(self, *, audit: AuditTrail, evidence: EvidenceVault, intake: Filing, jobs: Enqueue,
                  new_session: Callable[[], Session], clock: Callable[[], datetime], max_items: int,
-                 max_file_bytes: int, read_epoch: Callable[[], int | None] | None = None) -> None:
+                 max_file_bytes: int, read_epoch: Callable[[], int | None]) -> None:
         self._audit = audit
         self._evidence = evidence
         self._intake = intake
         self._jobs = jobs
         self._new_session = new_session
         # The credential epoch where a request starts (adapters/db/epoch.py's EpochReader).
-        self._read_epoch = read_epoch or self._epoch_in_a_session
+        self._read_epoch = read_epoch
         self._clock = clock
         self.max_items = max_items
         self.max_file_bytes = max_file_bytes
@@ -210,10 +209,6 @@ class IspwsService:
         if isinstance(outcome, IspwsError):
             raise outcome
         return outcome
-
-    def _epoch_in_a_session(self) -> int | None:
-        with self._new_session() as session:
-            return credential_epoch(session)
 
     def _authenticate(self, session: Session, username: str, password: str) -> IspwsPrincipal | IspwsError:
         row = session.execute(

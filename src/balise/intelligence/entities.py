@@ -23,9 +23,9 @@ from balise.accounts.actors import Actor
 from balise.adapters.db.models import EntityMention, Organisation, Report
 from balise.domain import entities as E
 from balise.domain.audit import AuditEvent
-from balise.jobs.queue import NewJob
 from balise.domain.entities import Entity, EntityKind
 from balise.governance.audit import AuditTrail
+from balise.jobs.queue import NewJob
 
 ENTITY_EXTRACT_JOB = "entities.extract"
 EXTRACTOR = Actor.system("entities")

@@ -71,6 +71,13 @@ class NewJob:
     dedupe_key: str
 
 
+def _job_row(kind: str, payload: dict[str, Any], dedupe_key: str | None, max_attempts: int,
+             run_at: datetime, now: datetime) -> dict[str, Any]:
+    """A pending job's row, tagged with the request that queues it."""
+    return {"kind": kind, "payload": payload, "dedupe_key": dedupe_key, "status": "pending", "attempts": 0,
+            "max_attempts": max_attempts, "run_at": run_at, "created_at": now, "request_id": current_request_id()}
+
+
 @functools.cache
 def _enqueue_statement(dialect: str | None) -> Any:
     """The INSERT of a job, built once (building it per call cost more than running it); with
@@ -102,9 +109,8 @@ class JobQueue:
         jobs are queued inside the transaction that holds the audit chain's head, so each
         round trip here delayed every other intake (issue 19; it took a read, a savepoint, the
         insert and its release before)."""
-        values = {"kind": kind, "payload": payload, "dedupe_key": dedupe_key, "status": "pending", "attempts": 0,
-                  "max_attempts": max_attempts, "run_at": run_at or self._clock(), "created_at": self._clock(),
-                  "request_id": current_request_id()}
+        now = self._clock()
+        values = _job_row(kind, payload, dedupe_key, max_attempts, run_at or now, now)
         dialect = session.get_bind().dialect.name if dedupe_key is not None else None
         return session.execute(_enqueue_statement(dialect), values).scalar_one_or_none()
 
@@ -114,10 +120,8 @@ class JobQueue:
         added. A job whose key is pending already is left out, as :meth:`enqueue` would."""
         if not jobs:
             return 0
-        now, request_id = self._clock(), current_request_id()
-        rows = [{"kind": job.kind, "payload": job.payload, "dedupe_key": job.dedupe_key, "status": "pending",
-                 "attempts": 0, "max_attempts": max_attempts, "run_at": now, "created_at": now,
-                 "request_id": request_id} for job in jobs]
+        now = self._clock()
+        rows = [_job_row(job.kind, job.payload, job.dedupe_key, max_attempts, now, now) for job in jobs]
         # One multi-row INSERT (SQLAlchemy's "insertmanyvalues"), whatever the number of jobs.
         added = session.execute(_enqueue_statement(session.get_bind().dialect.name), rows).scalars().all()
         return len(added)

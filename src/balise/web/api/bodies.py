@@ -48,12 +48,17 @@ def is_json(content_type: str | None) -> bool:
     return kind == "application/json" or (kind.startswith("application/") and kind.endswith("+json"))
 
 
-async def read_json(request: Request) -> Any:
-    """The JSON body: 415 unless the request says it is JSON, then bounded as above."""
+async def read_json_bytes(request: Request) -> bytes:
+    """The JSON body's bytes, not parsed yet: 415 unless the request says it is JSON, then
+    bounded as above."""
     if not is_json(request.headers.get("content-type")):
         raise ApiError(415, "unsupported_media_type", "send the body as application/json")
-    settings = request.app.state.balise.settings
-    return parse_json(await read_body(request, settings.max_json_bytes), settings.max_json_depth, "the body")
+    return await read_body(request, request.app.state.balise.settings.max_json_bytes)
+
+
+async def read_json(request: Request) -> Any:
+    """The JSON body, parsed and checked (:func:`read_json_bytes`, :func:`parse_json`)."""
+    return parse_json(await read_json_bytes(request), request.app.state.balise.settings.max_json_depth, "the body")
 
 
 def parse_json(raw: bytes | str, max_depth: int, where: str) -> Any:
