@@ -22,10 +22,14 @@ def _backends(balise: Balise) -> set[int]:
 
 
 def _terminate(url: str, pids: set[int]) -> None:
+    """Ends the backends and waits until they have exited: pg_terminate_backend only signals,
+    and the FATAL message reaches the client's socket when the backend exits. Until then the
+    connection is not yet "ended while idle", which is the case this file is about (a
+    connection lost between the check and its use is the epoch reader's own test)."""
     admin = create_engine(url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         for pid in pids:
-            assert conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid}).scalar() is True
+            assert conn.execute(text("SELECT pg_terminate_backend(:pid, 10000)"), {"pid": pid}).scalar() is True
     admin.dispose()
 
 

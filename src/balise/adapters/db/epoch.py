@@ -9,6 +9,8 @@ work that already holds a session, ``credential_epoch(session)``."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
@@ -35,16 +37,20 @@ class EpochReader:
         self._postgres = engine.dialect.name == "postgresql"
 
     def __call__(self) -> int | None:
+        try:
+            return self._read()
+        except _Lost:
+            # The server ended the connection after the pool's checkout check and before this
+            # statement (pg_terminate_backend's FATAL message may arrive a moment late, a
+            # restart, a network drop). The lost connection was invalidated, not returned to
+            # the pool; a read-only statement is safe to send once more on a new one.
+            return self._read()
+
+    def _read(self) -> int | None:
         pooled = self._engine.raw_connection()
         try:
             if self._postgres:
-                driver = pooled.driver_connection
-                # Checked out idle: switching to autocommit and back sends nothing to the server.
-                driver.autocommit = True  # type: ignore[union-attr]
-                try:
-                    row = driver.execute(_READ_SQL).fetchone()  # type: ignore[union-attr]
-                finally:
-                    driver.autocommit = False  # type: ignore[union-attr]
+                row = self._read_postgres(pooled)
             else:
                 cursor = pooled.cursor()
                 try:
@@ -55,3 +61,26 @@ class EpochReader:
         finally:
             pooled.close()
         return None if row is None else int(row[0])
+
+    @staticmethod
+    def _read_postgres(pooled: Any) -> Any:
+        import psycopg
+
+        driver = pooled.driver_connection
+        try:
+            # Checked out idle: switching to autocommit and back sends nothing to the server.
+            driver.autocommit = True
+            try:
+                return driver.execute(_READ_SQL).fetchone()
+            finally:
+                if not driver.broken:
+                    driver.autocommit = False
+        except psycopg.OperationalError as error:
+            if not driver.broken:
+                raise
+            pooled.invalidate(error)
+            raise _Lost from error
+
+
+class _Lost(Exception):
+    """The pooled connection was found dead when used (and has been invalidated)."""
