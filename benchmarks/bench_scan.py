@@ -3,6 +3,11 @@ speed-up with local workers and with a local Dask cluster, and the cost of a res
 
     .venv/bin/python benchmarks/bench_scan.py [--sizes 10000,30000,100000] [--workdir DIR]
     .venv/bin/python benchmarks/bench_scan.py --sizes 2000 --only-sizes --repeat 3   # a small set
+    .venv/bin/python benchmarks/bench_scan.py --photos 1032x774 --sizes 6000   # issue 19 item 7
+
+With ``--photos WxH`` the corpus is only distinct JPEGs of that size (no copies, no other files),
+each file hashed in full: the issue 19 figure "files/s per core on 0.8 MP JPEGs with 1 M
+indicators", scanned with 1 worker and with every core.
 
 Everything is generated in a temporary directory (never committed): benign pictures (random
 colour blocks, JPEG, mixed sizes 320x240 .. 3000x2000), ~20 % exact copies, ~20 % near
@@ -38,10 +43,13 @@ VIDEOS = Path(__file__).resolve().parents[1] / "tests" / "data" / "vectors" / "t
 PY = sys.executable
 
 
+PHOTOS: tuple[int, int] | None = None  # --photos WxH: every file a distinct JPEG of that size
+
+
 def picture(seed: int) -> Image.Image:
     rng = np.random.default_rng(seed)
     sizes = [s for s, _ in SIZES]
-    w, h = sizes[rng.choice(len(sizes), p=[p for _, p in SIZES])]
+    w, h = PHOTOS or sizes[rng.choice(len(sizes), p=[p for _, p in SIZES])]
     grid = rng.integers(0, 256, (rng.integers(6, 16), rng.integers(6, 16), 3), dtype=np.uint8)
     return Image.fromarray(grid, "RGB").resize((w, h), Image.NEAREST)
 
@@ -53,6 +61,8 @@ def jpeg(img: Image.Image) -> bytes:
 
 
 def plan(n: int, seed: int = 7) -> list[tuple[int, str, int]]:
+    if PHOTOS:
+        return [(i, "unique", i) for i in range(n)]
     rng = np.random.default_rng(seed)
     r = rng.random(n)
     out, uniq = [], []
@@ -71,8 +81,9 @@ def plan(n: int, seed: int = 7) -> list[tuple[int, str, int]]:
     return out
 
 
-def _make(args: tuple[str, list[tuple[int, str, int]]]) -> None:
-    root, items = args
+def _make(args: tuple[str, list[tuple[int, str, int]], tuple[int, int] | None]) -> None:
+    global PHOTOS
+    root, items, PHOTOS = args
     videos = sorted(VIDEOS.glob("*.mp4")) if VIDEOS.is_dir() else []
     for i, kind, j in items:
         d = Path(root) / f"d{i // 1000:03d}"
@@ -103,7 +114,7 @@ def make_corpus(root: Path, n: int) -> dict[str, int]:
     items = plan(n)
     chunks = [items[k:k + 500] for k in range(0, n, 500)]
     with multiprocessing.get_context("fork").Pool(os.cpu_count() or 1) as pool:
-        pool.map(_make, [(str(root), c) for c in chunks])
+        pool.map(_make, [(str(root), c, PHOTOS) for c in chunks])
     kinds: dict[str, int] = {}
     for _, k, _ in items:
         kinds[k] = kinds.get(k, 0) + 1
@@ -227,11 +238,17 @@ def main() -> None:
     ap.add_argument("--only-sizes", action="store_true",
                     help="only the full scans of --sizes (no speed-up, Dask or resume runs)")
     ap.add_argument("--repeat", type=int, default=1, help="full scans of each size (noisy machines)")
+    ap.add_argument("--photos", default=None, metavar="WxH",
+                    help="corpus of distinct JPEGs of this size only; scans with 1 worker and all cores (issue 19)")
     a = ap.parse_args()
+    global PHOTOS
+    if a.photos:
+        w, _, h = a.photos.partition("x")
+        PHOTOS = (int(w), int(h))
     sizes = sorted(int(x) for x in a.sizes.split(","))
     work = Path(a.workdir or tempfile.mkdtemp(prefix="bench-scan-"))
     work.mkdir(parents=True, exist_ok=True)
-    corpus = work / "corpus"
+    corpus = work / ("corpus" if not PHOTOS else f"corpus-{PHOTOS[0]}x{PHOTOS[1]}")
     corpus.mkdir(exist_ok=True)
     rows: list[tuple[str, ...]] = []
     print(f"machine: {machine()}", flush=True)
@@ -261,6 +278,19 @@ def main() -> None:
         print(" | ".join(rows[-1]), flush=True)
 
     speed_local = speed_dask = float("nan")
+    if PHOTOS:
+        for n in sizes:
+            for _ in range(a.repeat):
+                for w in sorted({1, cores}):
+                    out = work / f"out-photos-{n}-w{w}"
+                    r = scan(dirs(n), out, ind, "--workers", str(w))
+                    assert r.get("hashed") == n, f"expected {n} files hashed, got {r.get('hashed')}"
+                    row(f"{PHOTOS[0]}x{PHOTOS[1]} JPEGs, {w} local worker(s)", n, r, w)
+                    shutil.rmtree(out)
+        _table(rows)
+        if not a.workdir:
+            shutil.rmtree(work, ignore_errors=True)
+        return
     # 1. throughput and memory vs corpus size, all cores
     for n in ([] if a.only_resume else sizes):
         for _ in range(a.repeat):
