@@ -1,16 +1,18 @@
 """Cheap authentication (issue 19 item 2): an API key, its organisation and its access grants
 are read once per process and then answered from memory, with one one-row read of the
-credential epoch per request; any change to a key, an organisation's suspension, a grant or an
-/ispws credential raises the epoch through a database trigger, so the next request, in any
-process, reads again. Changes are made here through a second engine, as another process or an
+credential epoch per request (on PostgreSQL held in memory, kept current by notification); any
+change to a key, an organisation's suspension, a grant or an /ispws credential raises the
+epoch through a database trigger, so the next request, in any process, reads again. Changes are made here through a second engine, as another process or an
 administrator's SQL would, so only the triggers can tell this process."""
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 from sqlalchemy import create_engine, event, text
 
+from balise.adapters.db.epoch import EpochReader
 from balise.container import Balise, utc_now
 from balise.domain.model import Scope
 from tests.conftest import make_settings
@@ -41,11 +43,18 @@ def _epoch_reads(balise: Balise) -> list[int | None]:
     return reads
 
 
-def _elsewhere(db_url: str, sql: str, **params: object) -> None:
+def _elsewhere(balise: Balise, db_url: str, sql: str, **params: object) -> None:
     engine = create_engine(db_url)
     with engine.begin() as conn:
         conn.execute(text(sql), params)
     engine.dispose()
+    # On PostgreSQL this process hears of the change by notification (a millisecond; see
+    # test_credential_changes_reach_each_process_by_notification.py); on SQLite it reads.
+    truth = EpochReader(balise.db.engine)()
+    deadline = time.monotonic() + 5
+    while balise.credential_epoch() != truth:
+        assert time.monotonic() < deadline, "the change was not heard within 5 s"
+        time.sleep(0.001)
 
 
 def test_a_cached_key_costs_one_read_and_a_revocation_elsewhere_stops_it_at_once(client, balise, db_url):
@@ -56,7 +65,7 @@ def test_a_cached_key_costs_one_read_and_a_revocation_elsewhere_stops_it_at_once
     assert [s for s in seen if any(t in s for t in WATCHED)] == []
     assert len(reads) == 1 and isinstance(reads[0], int)
 
-    _elsewhere(db_url, "UPDATE api_keys SET revoked_at = :now", now=balise.clock().replace(tzinfo=None))
+    _elsewhere(balise, db_url, "UPDATE api_keys SET revoked_at = :now", now=balise.clock().replace(tzinfo=None))
     refused = client.post("/api/v1/match", json=PDQ, headers=auth(key))
     assert refused.status_code == 401 and refused.json()["error"] == "unauthenticated"
 
@@ -65,19 +74,19 @@ def test_a_suspension_and_a_grant_revoked_elsewhere_count_from_the_next_request(
     _, key = make_provider(balise, "DEMO Matcher", scopes=(Scope.MATCH,))
     assert client.post("/api/v1/match", json=PDQ, headers=auth(key)).status_code == 200
 
-    _elsewhere(db_url, "UPDATE access_grants SET state = 'revoked'")
+    _elsewhere(balise, db_url, "UPDATE access_grants SET state = 'revoked'")
     refused = client.post("/api/v1/match", json=PDQ, headers=auth(key))
     assert refused.status_code == 403 and refused.json()["error"] == "no_grant"
-    _elsewhere(db_url, "UPDATE access_grants SET state = 'approved'")
+    _elsewhere(balise, db_url, "UPDATE access_grants SET state = 'approved'")
     assert client.post("/api/v1/match", json=PDQ, headers=auth(key)).status_code == 200
 
-    _elsewhere(db_url, "UPDATE organisations SET suspended_at = :now", now=balise.clock().replace(tzinfo=None))
+    _elsewhere(balise, db_url, "UPDATE organisations SET suspended_at = :now", now=balise.clock().replace(tzinfo=None))
     refused = client.post("/api/v1/match", json=PDQ, headers=auth(key))
     assert refused.status_code == 403 and refused.json()["error"] == "organisation_suspended"
     # Cached too, but as a refusal: still refused, with the same words.
     again = client.post("/api/v1/match", json=PDQ, headers=auth(key))
     assert again.status_code == 403 and again.json()["message"] == refused.json()["message"]
-    _elsewhere(db_url, "UPDATE organisations SET suspended_at = NULL")
+    _elsewhere(balise, db_url, "UPDATE organisations SET suspended_at = NULL")
     assert client.post("/api/v1/match", json=PDQ, headers=auth(key)).status_code == 200
 
 
@@ -109,11 +118,11 @@ def test_ispws_credentials_are_cached_until_a_revocation_or_suspension_elsewhere
     # A wrong password is never answered from the cache.
     assert code(client.get("/ispws/status", headers=basic(user, password + "x"))) == 2000
 
-    _elsewhere(db_url, "UPDATE organisations SET suspended_at = :now", now=balise.clock().replace(tzinfo=None))
+    _elsewhere(balise, db_url, "UPDATE organisations SET suspended_at = :now", now=balise.clock().replace(tzinfo=None))
     assert code(client.get("/ispws/status", headers=basic(user, password))) == 3000
-    _elsewhere(db_url, "UPDATE organisations SET suspended_at = NULL")
+    _elsewhere(balise, db_url, "UPDATE organisations SET suspended_at = NULL")
     assert client.get("/ispws/status", headers=basic(user, password)).status_code == 200
-    _elsewhere(db_url, "UPDATE ispws_credentials SET revoked_at = :now", now=balise.clock().replace(tzinfo=None))
+    _elsewhere(balise, db_url, "UPDATE ispws_credentials SET revoked_at = :now", now=balise.clock().replace(tzinfo=None))
     assert code(client.get("/ispws/status", headers=basic(user, password))) == 3000
 
 
@@ -121,8 +130,8 @@ def test_a_change_of_other_columns_keeps_the_cache(client, balise, db_url):
     _, key = make_provider(balise, "DEMO Matcher", scopes=(Scope.MATCH,))
     assert client.post("/api/v1/match", json=PDQ, headers=auth(key)).status_code == 200
     # A grant's last use is noted by match queries themselves: it must not empty every cache.
-    _elsewhere(db_url, "UPDATE access_grants SET last_used_at = :now", now=balise.clock().replace(tzinfo=None))
-    _elsewhere(db_url, "UPDATE api_keys SET last_used_at = :now", now=balise.clock().replace(tzinfo=None))
+    _elsewhere(balise, db_url, "UPDATE access_grants SET last_used_at = :now", now=balise.clock().replace(tzinfo=None))
+    _elsewhere(balise, db_url, "UPDATE api_keys SET last_used_at = :now", now=balise.clock().replace(tzinfo=None))
     seen = _statements(balise)
     assert client.post("/api/v1/match", json=PDQ, headers=auth(key)).status_code == 200
     assert [s for s in seen if any(t in s for t in WATCHED)] == []

@@ -235,10 +235,20 @@ class Balise:
 
     @cached_property
     def credential_epoch(self) -> Callable[[], int | None]:
-        """The credential epoch, read where an authenticated request starts."""
-        from balise.adapters.db.epoch import EpochReader
+        """The credential epoch, read where an authenticated request starts: on PostgreSQL held
+        in memory by a listening thread (BALISE_CREDENTIAL_CHANGES=listen), else one read."""
+        from balise.adapters.db.epoch import EpochReader, EpochWatch, invalidate_after_credential_commits
 
-        return EpochReader(self.db.engine)
+        reader = EpochReader(self.db.engine)
+        if self.db.engine.dialect.name != "postgresql" or self.settings.credential_changes != "listen":
+            return reader
+        import psycopg
+
+        engine = self.db.engine
+        cargs, cparams = engine.dialect.create_connect_args(engine.url)
+        watch = EpochWatch(reader, lambda: psycopg.connect(*cargs, **cparams, autocommit=True))
+        invalidate_after_credential_commits(self.db.sessions, watch)
+        return watch
 
     @cached_property
     def matcher(self) -> Matcher:
@@ -780,6 +790,9 @@ class Balise:
         return self.exposure.keep_source(session, original, source, actor)
 
     def close(self) -> None:
+        epoch = self.__dict__.get("credential_epoch")
+        if epoch is not None and hasattr(epoch, "close"):
+            epoch.close()  # its listening thread and connection
         if "match_log" in self.__dict__:
             self.match_log.close()  # what is waiting is written: a clean stop loses no entry
         if "db" in self.__dict__:

@@ -206,6 +206,12 @@ class Settings(BaseSettings):
     # The HTTP parser and event loop of `balise serve`: llhttp (httptools) on uvloop, compiled;
     # or uvicorn's pure-Python h11 on asyncio (the tests' in-process servers use it too).
     http_parser: Literal["httptools", "h11"] = "httptools"
+    # PostgreSQL: how an API process learns that a credential or grant changed. "listen": one
+    # connection per process LISTENs for the triggers' notification and the epoch is held in
+    # memory (no round trip per request; a change elsewhere counts when its notification
+    # arrives, about a millisecond). "read": the epoch read on every authenticated request
+    # (for a pooler in transaction mode, such as PgBouncer, through which LISTEN does not work).
+    credential_changes: Literal["listen", "read"] = "listen"
     # Rate limiting per API key, "N/period" in the `limits` library notation.
     api_rate_limit: str = "120/minute"
     # Failed API key authentications per client address (unknown, wrong or revoked keys); past
