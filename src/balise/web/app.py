@@ -293,13 +293,23 @@ def create_app(balise: Balise) -> Any:
     # /ispws (NCMEC-compatible API) is its own stack: XML answers, its own limits, no cookies.
     from balise.web.observability import ObservedRequests
 
-    stack = with_ispws(BodyLimitMiddleware(SecurityHeaders(protected), settings.max_request_bytes), balise)
+    from balise.web.api.match import match, router as match_router
+    from balise.web.fast_paths import PATH, MatchFastPath
+
+    # The match endpoint, called by providers thousands of times a second, skips FastAPI's
+    # routing and layers (web/fast_paths.py); it keeps every layer of Balise's own.
+    fast = MatchFastPath(protected, app, match,
+                         next(r for r in match_router.routes if getattr(r, "path", None) == PATH))
+    app.state.match_fast_path = fast
+    stack = with_ispws(BodyLimitMiddleware(SecurityHeaders(fast), settings.max_request_bytes), balise)
     # Overload: bounded requests in progress (503 + Retry-After past them), bounded waits for a
     # body (408); inside the metrics so that shed requests are counted.
     guarded = Overload(FramingGuard(stack, refuse_ambiguous_framing), settings.max_concurrent_requests,
                        settings.body_read_timeout_seconds)
     app.state.overload = guarded
-    return ObservedRequests(guarded, app.state.http_metrics)
+    observed = ObservedRequests(guarded, app.state.http_metrics)
+    observed.state = app.state  # the application's state reachable from the outermost layer
+    return observed
 
 
 def refuse_ambiguous_framing(scope: dict[str, Any]) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
