@@ -1,6 +1,6 @@
 """The HTTP protocol of `balise serve`: uvicorn's httptools implementation (llhttp, the
-parser of Node.js, in C) with Nagle's algorithm turned off on every accepted connection, and
-requests of ambiguous length refused in Balise's own words.
+parser of Node.js, in C) with Nagle's algorithm turned off on every accepted connection, each
+answer sent in one write, and requests of ambiguous length refused in Balise's own words.
 
 Why httptools: it parses a request in C, h11 in Python. With uvloop as the event loop it took
 about a sixth of the server's CPU off a one-hash match request (issue 19; docs/benchmarks.md).
@@ -11,6 +11,11 @@ TCP_NODELAY on sockets whose protocol number is TCP, so every accepted connectio
 Nagle's algorithm on. uvicorn writes a response's headers and its body in two writes: the body
 then waited for the client's delayed ACK of the headers, 40 ms on Linux, on every request of a
 keep-alive connection.
+
+Why one write per turn: the headers and the body of a response, written separately by
+uvicorn, leave as one write (``_OneWritePerTurn``): one system call and one TCP segment per
+answer instead of two. +2–10 % one-hash matches per server CPU-second, +6–14 % for 100
+hashes (alternated A/B, docs/benchmarks.md).
 
 Why the parser is wrapped: llhttp refuses a request with both Content-Length and
 Transfer-Encoding itself (RFC 9112 section 6.3: its length is ambiguous, the shape of request
@@ -76,14 +81,70 @@ class _RefusingParser:
         return getattr(self._parser, name)
 
 
+class _OneWritePerTurn:
+    """The connection's transport, with the writes made during one turn of the event loop sent
+    as one: uvicorn writes a response's headers and its body separately, two system calls and
+    two TCP segments per answer (on loopback the first one also wakes the client, which then
+    waits for the second). Held at most until the end of the current turn, and never more
+    than ``LIMIT`` bytes; closing sends what is held first, aborting drops it."""
+
+    LIMIT = 64 * 1024
+    __slots__ = ("_transport", "_loop", "_held", "_size")
+
+    def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
+        self._transport = transport
+        self._loop = loop
+        self._held: list[bytes] = []
+        self._size = 0
+
+    def write(self, data: bytes) -> None:
+        if not self._held:
+            self._loop.call_soon(self._send)
+        self._held.append(data)
+        self._size += len(data)
+        if self._size >= self.LIMIT:
+            self._send()
+
+    def writelines(self, data: Any) -> None:
+        for chunk in data:
+            self.write(chunk)
+
+    def _send(self) -> None:
+        if not self._held:
+            return
+        held, self._held, self._size = self._held, [], 0
+        if not self._transport.is_closing():
+            self._transport.write(held[0] if len(held) == 1 else b"".join(held))
+
+    def close(self) -> None:
+        self._send()
+        self._transport.close()
+
+    def write_eof(self) -> None:
+        self._send()
+        self._transport.write_eof()
+
+    def abort(self) -> None:
+        self._held, self._size = [], 0
+        self._transport.abort()
+
+    def get_write_buffer_size(self) -> int:
+        return self._size + self._transport.get_write_buffer_size()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
+
+
 class NoDelayHttpToolsProtocol(HttpToolsProtocol):
+    WRITE_BOUND = _OneWritePerTurn.LIMIT
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.parser = _RefusingParser(self.parser, self._refuse_ambiguous)  # type: ignore[assignment]
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         _no_delay(transport)
-        super().connection_made(transport)
+        super().connection_made(_OneWritePerTurn(transport, self.loop))  # type: ignore[arg-type]
 
     def _refuse_ambiguous(self) -> None:
         # The parser stops at the second of the two headers: the request line is known.
