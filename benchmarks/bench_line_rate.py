@@ -216,13 +216,31 @@ def measure(name: str, server_pid: int, load_: Load, unit_per_request: int = 1) 
 # -- Balise -----------------------------------------------------------------------------------
 
 
-def balise_figures(args: argparse.Namespace, hashes: list[str], queries: list[str]) -> None:
-    url = make_url(args.postgres_url).set(database="balise_bench_line_rate").render_as_string(hide_password=False)
-    admin = create_engine(args.postgres_url, isolation_level="AUTOCOMMIT")
+def _database(admin_url: str, name: str, create: bool = True) -> None:
+    """A new empty database (create) or none (drop). Names carry this run's process id, so
+    two runs on one server do not drop each other's database."""
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.execute(text('DROP DATABASE IF EXISTS "balise_bench_line_rate" WITH (FORCE)'))
-        conn.execute(text('CREATE DATABASE "balise_bench_line_rate"'))
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        if create:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
     admin.dispose()
+
+
+RUN = os.getpid()
+
+
+def balise_figures(args: argparse.Namespace, hashes: list[str], queries: list[str]) -> None:
+    name = f"balise_bench_line_rate_{RUN}"
+    _database(args.postgres_url, name)
+    try:
+        _balise_figures(args, hashes, queries, name)
+    finally:
+        _database(args.postgres_url, name, create=False)
+
+
+def _balise_figures(args: argparse.Namespace, hashes: list[str], queries: list[str], name: str) -> None:
+    url = make_url(args.postgres_url).set(database=name).render_as_string(hide_password=False)
     data_dir = Path(tempfile.mkdtemp(prefix="balise-line-rate-"))
     env = {k: v for k, v in os.environ.items() if not k.startswith("BALISE_")}
     env.update(BALISE_ENV="development", BALISE_DATA_DIR=str(data_dir), BALISE_DATABASE_URL=url,
@@ -360,13 +378,17 @@ STORAGE_IFACE_INSTANCE = DefaultOMMStore(signal_types=[PdqSignal], content_types
 
 
 def hma_figures(args: argparse.Namespace, hashes: list[str], queries: list[str]) -> None:
+    name = f"hma_bench_line_rate_{RUN}"
+    _database(args.postgres_url, name)
+    try:
+        _hma_figures(args, hashes, queries, name)
+    finally:
+        _database(args.postgres_url, name, create=False)
+
+
+def _hma_figures(args: argparse.Namespace, hashes: list[str], queries: list[str], name: str) -> None:
     venv = Path(args.hma_venv)
-    admin = create_engine(args.postgres_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text('DROP DATABASE IF EXISTS "hma_bench_line_rate" WITH (FORCE)'))
-        conn.execute(text('CREATE DATABASE "hma_bench_line_rate"'))
-    admin.dispose()
-    pg = make_url(args.postgres_url).set(database="hma_bench_line_rate", drivername="postgresql+psycopg2")
+    pg = make_url(args.postgres_url).set(database=name, drivername="postgresql+psycopg2")
     workdir = Path(tempfile.mkdtemp(prefix="hma-line-rate-"))
     (workdir / "omm_config.py").write_text(HMA_CONFIG.format(uri=pg.render_as_string(hide_password=False)))
     env = {**os.environ, "OMM_CONFIG": str(workdir / "omm_config.py"), "OMP_NUM_THREADS": "1"}
