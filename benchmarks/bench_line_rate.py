@@ -295,12 +295,16 @@ def _balise_figures(args: argparse.Namespace, hashes: list[str], queries: list[s
                                                                   for _ in range(100)]}), headers
 
         measure("warm-up", server.pid, Load(port, one, args.clients, 3))
-        # One client, one request at a time: the latency of a request on an idle server.
-        measure("match, 1 hash/request, one client in sequence", server.pid, Load(port, one, 1, min(args.seconds, 10)))
-        full = measure("match, 1 hash/request", server.pid, Load(port, one, args.clients, args.seconds))
-        pace = full["rate"] / 2 / args.clients
-        measure("match, 1 hash/request, at 50 % of that", server.pid, Load(port, one, args.clients, args.seconds, pace))
-        measure("match, 100 hashes/request (hashes/s)", server.pid, Load(port, hundred, args.clients, args.seconds), 100)
+        if not args.only_intake:
+            # One client, one request at a time: the latency of a request on an idle server.
+            measure("match, 1 hash/request, one client in sequence", server.pid,
+                    Load(port, one, 1, min(args.seconds, 10)))
+            full = measure("match, 1 hash/request", server.pid, Load(port, one, args.clients, args.seconds))
+            pace = full["rate"] / 2 / args.clients
+            measure("match, 1 hash/request, at 50 % of that", server.pid,
+                    Load(port, one, args.clients, args.seconds, pace))
+            measure("match, 100 hashes/request (hashes/s)", server.pid,
+                    Load(port, hundred, args.clients, args.seconds), 100)
 
         def report(rng: random.Random):  # type: ignore[no-untyped-def]
             body = {**REPORT, "items": [{"kind": "hash_only", "hashes": {"md5": uuid.UUID(int=rng.getrandbits(128)).hex}}]}
@@ -457,6 +461,7 @@ def main() -> None:
     parser.add_argument("--hma-venv", help="a virtual environment with HMA installed from source (peer)")
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--only-hma", action="store_true", help="skip Balise's figures (a re-run of the peer)")
+    parser.add_argument("--only-intake", action="store_true", help="of Balise's figures, only intake (A/B runs)")
     args = parser.parse_args()
     if args.quick:
         args.indicators, args.seconds = 20_000, 5

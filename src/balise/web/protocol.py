@@ -12,10 +12,9 @@ Nagle's algorithm on. uvicorn writes a response's headers and its body in two wr
 then waited for the client's delayed ACK of the headers, 40 ms on Linux, on every request of a
 keep-alive connection.
 
-Why one write per turn: the headers and the body of a response, written separately by
-uvicorn, leave as one write (``_OneWritePerTurn``): one system call and one TCP segment per
-answer instead of two. +2–10 % one-hash matches per server CPU-second, +6–14 % for 100
-hashes (alternated A/B, docs/benchmarks.md).
+Why one write per answer: the headers and the body of a response, written separately by
+uvicorn, leave as one write (``_OneWritePerAnswer``): one system call and one TCP segment per
+answer instead of two.
 
 Why the parser is wrapped: llhttp refuses a request with both Content-Length and
 Transfer-Encoding itself (RFC 9112 section 6.3: its length is ambiguous, the shape of request
@@ -81,40 +80,51 @@ class _RefusingParser:
         return getattr(self._parser, name)
 
 
-class _OneWritePerTurn:
-    """The connection's transport, with the writes made during one turn of the event loop sent
-    as one: uvicorn writes a response's headers and its body separately, two system calls and
-    two TCP segments per answer (on loopback the first one also wakes the client, which then
-    waits for the second). Held at most until the end of the current turn, and never more
-    than ``LIMIT`` bytes; closing sends what is held first, aborting drops it."""
+class _OneWritePerAnswer:
+    """The connection's transport, sending a response's headers and body as one write: uvicorn
+    writes them separately, two system calls and two TCP segments per answer (on loopback the
+    first one also wakes the client, which then waits for the second).
+
+    A write is held only until the next one, which then leaves with it at once, or until the
+    end of the current turn of the event loop if none follows (a streamed body's pause):
+    never more than one write and never past ``LIMIT`` bytes. Closing sends what is held
+    first; aborting drops it. Holding until the end of the turn for every write was tried:
+    behind a long queue of ready tasks it delayed answers (intake throughput fell)."""
 
     LIMIT = 64 * 1024
-    __slots__ = ("_transport", "_loop", "_held", "_size")
+    __slots__ = ("_transport", "_loop", "_held", "_pending")
 
     def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
         self._transport = transport
         self._loop = loop
-        self._held: list[bytes] = []
-        self._size = 0
+        self._held: bytes | None = None
+        self._pending = False  # a flush at the end of this turn is scheduled
 
     def write(self, data: bytes) -> None:
-        if not self._held:
-            self._loop.call_soon(self._send)
-        self._held.append(data)
-        self._size += len(data)
-        if self._size >= self.LIMIT:
-            self._send()
+        held = self._held
+        if held is not None:
+            self._held = None
+            self._transport.write(held + data)
+        elif len(data) >= self.LIMIT:
+            self._transport.write(data)
+        else:
+            self._held = data
+            if not self._pending:
+                self._pending = True
+                self._loop.call_soon(self._flush)
 
     def writelines(self, data: Any) -> None:
         for chunk in data:
             self.write(chunk)
 
+    def _flush(self) -> None:
+        self._pending = False
+        self._send()
+
     def _send(self) -> None:
-        if not self._held:
-            return
-        held, self._held, self._size = self._held, [], 0
-        if not self._transport.is_closing():
-            self._transport.write(held[0] if len(held) == 1 else b"".join(held))
+        held, self._held = self._held, None
+        if held is not None and not self._transport.is_closing():
+            self._transport.write(held)
 
     def close(self) -> None:
         self._send()
@@ -125,18 +135,18 @@ class _OneWritePerTurn:
         self._transport.write_eof()
 
     def abort(self) -> None:
-        self._held, self._size = [], 0
+        self._held = None
         self._transport.abort()
 
     def get_write_buffer_size(self) -> int:
-        return self._size + self._transport.get_write_buffer_size()
+        return len(self._held or b"") + self._transport.get_write_buffer_size()
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._transport, name)
 
 
 class NoDelayHttpToolsProtocol(HttpToolsProtocol):
-    WRITE_BOUND = _OneWritePerTurn.LIMIT
+    WRITE_BOUND = _OneWritePerAnswer.LIMIT
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -144,7 +154,7 @@ class NoDelayHttpToolsProtocol(HttpToolsProtocol):
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         _no_delay(transport)
-        super().connection_made(_OneWritePerTurn(transport, self.loop))  # type: ignore[arg-type]
+        super().connection_made(_OneWritePerAnswer(transport, self.loop))  # type: ignore[arg-type]
 
     def _refuse_ambiguous(self) -> None:
         # The parser stops at the second of the two headers: the request line is known.
