@@ -37,6 +37,7 @@ import tempfile
 import threading
 import time
 import uuid
+from typing import Any
 from pathlib import Path
 
 from sqlalchemy import create_engine, func, select, text
@@ -230,16 +231,18 @@ def _database(admin_url: str, name: str, create: bool = True) -> None:
 RUN = os.getpid()
 
 
-def balise_figures(args: argparse.Namespace, hashes: list[str], queries: list[str]) -> None:
-    name = f"balise_bench_line_rate_{RUN}"
+def in_own_database(system: str, figures: Any, args: argparse.Namespace, hashes: list[str],
+                    queries: list[str]) -> None:
+    """Runs ``figures`` on a database of its own, dropped afterwards whatever happens."""
+    name = f"{system}_bench_line_rate_{RUN}"
     _database(args.postgres_url, name)
     try:
-        _balise_figures(args, hashes, queries, name)
+        figures(args, hashes, queries, name)
     finally:
         _database(args.postgres_url, name, create=False)
 
 
-def _balise_figures(args: argparse.Namespace, hashes: list[str], queries: list[str], name: str) -> None:
+def balise_figures(args: argparse.Namespace, hashes: list[str], queries: list[str], name: str) -> None:
     url = make_url(args.postgres_url).set(database=name).render_as_string(hide_password=False)
     data_dir = Path(tempfile.mkdtemp(prefix="balise-line-rate-"))
     env = {k: v for k, v in os.environ.items() if not k.startswith("BALISE_")}
@@ -381,16 +384,7 @@ STORAGE_IFACE_INSTANCE = DefaultOMMStore(signal_types=[PdqSignal], content_types
 """
 
 
-def hma_figures(args: argparse.Namespace, hashes: list[str], queries: list[str]) -> None:
-    name = f"hma_bench_line_rate_{RUN}"
-    _database(args.postgres_url, name)
-    try:
-        _hma_figures(args, hashes, queries, name)
-    finally:
-        _database(args.postgres_url, name, create=False)
-
-
-def _hma_figures(args: argparse.Namespace, hashes: list[str], queries: list[str], name: str) -> None:
+def hma_figures(args: argparse.Namespace, hashes: list[str], queries: list[str], name: str) -> None:
     venv = Path(args.hma_venv)
     pg = make_url(args.postgres_url).set(database=name, drivername="postgresql+psycopg2")
     workdir = Path(tempfile.mkdtemp(prefix="hma-line-rate-"))
@@ -479,9 +473,9 @@ def main() -> None:
         else:
             queries.append(f"{rng.getrandbits(256):064x}")
     if not args.only_hma:
-        balise_figures(args, hashes, queries)
+        in_own_database("balise", balise_figures, args, hashes, queries)
     if args.hma_venv:
-        hma_figures(args, hashes, queries)
+        in_own_database("hma", hma_figures, args, hashes, queries)
     print(f"load average {load()} at the end", flush=True)
 
 

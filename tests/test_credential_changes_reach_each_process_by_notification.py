@@ -57,14 +57,21 @@ def _counting(balise: Balise) -> tuple[EpochWatch, list[int | None]]:
     return watch, reads
 
 
+def _listening(balise: Balise) -> tuple[EpochWatch, list[int | None], EpochReader]:
+    """The watch once it listens, its direct reads counted from then on, and the truth."""
+    watch, reads = _counting(balise)
+    watch()
+    _wait(lambda: watch.live)
+    reads.clear()
+    return watch, reads, EpochReader(balise.db.engine)
+
+
 def test_a_listening_process_answers_the_epoch_without_reading_it(tmp_path, postgres_database) -> None:
     balise = _container(tmp_path, postgres_database)
     try:
         watch, reads = _counting(balise)
-        truth = EpochReader(balise.db.engine)
-        assert watch() == truth()  # read directly: nothing heard yet
-        _wait(lambda: watch.live)
-        reads.clear()
+        assert watch() == EpochReader(balise.db.engine)() and len(reads) == 1  # read directly: nothing heard yet
+        watch, reads, truth = _listening(balise)
         assert {watch() for _ in range(200)} == {truth()}
         assert reads == []
     finally:
@@ -75,12 +82,8 @@ def test_a_change_made_elsewhere_is_heard_within_milliseconds(tmp_path, postgres
     balise = _container(tmp_path, postgres_database)
     try:
         make_provider(balise, "DEMO Matcher", scopes=(Scope.MATCH,))
-        watch, reads = _counting(balise)
-        truth = EpochReader(balise.db.engine)
-        watch()
-        _wait(lambda: watch.live)
+        watch, reads, truth = _listening(balise)
         before = watch()
-        reads.clear()
         _sql(postgres_database.url, "UPDATE api_keys SET revoked_at = now()")
         after = truth()
         assert after is not None and before is not None and after > before
@@ -99,10 +102,7 @@ def test_a_change_made_through_this_process_counts_at_the_next_call(tmp_path, po
     balise = _container(tmp_path, postgres_database)
     try:
         _, key = make_provider(balise, "DEMO Matcher", scopes=(Scope.MATCH,))
-        watch, reads = _counting(balise)
-        truth = EpochReader(balise.db.engine)
-        watch()
-        _wait(lambda: watch.live)
+        watch, reads, truth = _listening(balise)
         before = watch()
         with balise.db.transaction() as s:
             balise.organisations.revoke_key(s, Actor.system("test"), key.split("_")[1])
@@ -125,10 +125,7 @@ def test_while_the_listening_connection_is_lost_every_call_reads_the_epoch(tmp_p
     balise = _container(tmp_path, postgres_database)
     try:
         make_provider(balise, "DEMO Matcher", scopes=(Scope.MATCH,))
-        watch, reads = _counting(balise)
-        truth = EpochReader(balise.db.engine)
-        watch()
-        _wait(lambda: watch.live)
+        watch, reads, truth = _listening(balise)
         listener = watch.backend_pid
         # The server stays unreachable for the listener until `down` is cleared.
         down = [True]
