@@ -1,7 +1,7 @@
 """uvicorn writes a response's headers and its body in two writes: two system calls, two TCP
-segments, and on loopback two wake-ups of the client per answer. Balise's protocol sends what
-one turn of the event loop wrote as one write (web/protocol.py, issue 19), without holding
-anything past that turn: a streamed body still leaves chunk by chunk, a large body is not
+segments, and on loopback two wake-ups of the client per answer. Balise's protocol holds a
+write until the next one, which leaves with it (web/protocol.py, issue 19), and never past
+the current turn of the event loop: a streamed body still leaves chunk by chunk, a large body is not
 held whole, and closing the connection sends what was held first. Proved on a real uvicorn
 server on uvloop (what `balise serve` runs) and a real socket; the writes are counted on the
 way to the connection's transport, with plain uvicorn as the control."""

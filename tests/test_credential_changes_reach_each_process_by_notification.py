@@ -22,14 +22,6 @@ from tests.conftest import _reset_postgres, make_settings
 from tests.helpers import make_provider
 
 
-def _wait(condition, seconds: float = 5.0) -> float:
-    start = time.monotonic()
-    while not condition():
-        assert time.monotonic() - start < seconds, "not within the deadline"
-        time.sleep(0.001)
-    return time.monotonic() - start
-
-
 def _sql(url: str, statement: str, **params: object) -> None:
     engine = create_engine(url)
     with engine.begin() as conn:
@@ -61,7 +53,7 @@ def _listening(balise: Balise) -> tuple[EpochWatch, list[int | None], EpochReade
     """The watch once it listens, its direct reads counted from then on, and the truth."""
     watch, reads = _counting(balise)
     watch()
-    _wait(lambda: watch.live)
+    assert watch.wait_for(lambda: watch.live, 5)
     reads.clear()
     return watch, reads, EpochReader(balise.db.engine)
 
@@ -87,8 +79,9 @@ def test_a_change_made_elsewhere_is_heard_within_milliseconds(tmp_path, postgres
         _sql(postgres_database.url, "UPDATE api_keys SET revoked_at = now()")
         after = truth()
         assert after is not None and before is not None and after > before
-        waited = _wait(lambda: watch() == after, seconds=2.0)
-        assert waited < 1.0
+        started = time.monotonic()
+        assert watch.wait_for(lambda: watch() == after, 2.0)
+        assert time.monotonic() - started < 1.0
         # Heard, not read: the watch's own connection read the new value.
         assert reads == []
         # A statement that changes no watched column is not a credential change.
@@ -109,7 +102,8 @@ def test_a_change_made_through_this_process_counts_at_the_next_call(tmp_path, po
         # No waiting for the notification: the commit through this process's sessions marked
         # the epoch stale, so this very call reads it.
         assert watch() == truth() != before
-        _wait(lambda: watch.refreshes and watch() == truth() and not watch._stale)
+        # Settled: this process's own notification heard, nothing left stale.
+        assert watch.wait_for(lambda: watch() == truth() and not watch._stale, 5)
 
         # A commit that changes only other columns (a key's last use) keeps it in memory.
         with balise.db.transaction() as s:
@@ -140,13 +134,13 @@ def test_while_the_listening_connection_is_lost_every_call_reads_the_epoch(tmp_p
         admin = create_engine(postgres_database.url, isolation_level="AUTOCOMMIT")
         with admin.connect() as conn:
             assert conn.execute(text("SELECT pg_terminate_backend(:p, 10000)"), {"p": listener}).scalar() is True
-        _wait(lambda: not watch.live)
+        assert watch.wait_for(lambda: not watch.live, 5)
         _sql(postgres_database.url, "UPDATE organisations SET suspended_at = now()")
         reads.clear()
         assert watch() == truth()
         assert len(reads) == 1  # read directly: nothing is answered from a memory nobody keeps current
         down[0] = False
-        _wait(lambda: watch.live and watch.backend_pid not in (None, listener))
+        assert watch.wait_for(lambda: watch.live and watch.backend_pid not in (None, listener), 5)
         reads.clear()
         assert watch() == truth() and reads == []
         admin.dispose()
@@ -158,18 +152,15 @@ def test_closing_ends_the_listening_thread_and_its_connection(tmp_path, postgres
     balise = _container(tmp_path, postgres_database)
     watch = balise.credential_epoch
     watch()
-    _wait(lambda: watch.live)
-    listener = watch.backend_pid
-    thread = watch._thread
+    assert watch.wait_for(lambda: watch.live, 5)
+    connection, thread = watch._listening, watch._thread
+    assert connection is not None and not connection.closed
     started = time.monotonic()
     balise.close()
+    # Woken at once (not at its next periodic read, 5 s away), joined, its connection closed.
     assert time.monotonic() - started < 1.0
     assert thread is not None and not thread.is_alive()
-    admin = create_engine(postgres_database.url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        _wait(lambda: conn.execute(text("SELECT count(*) FROM pg_stat_activity WHERE pid = :p"),
-                                   {"p": listener}).scalar() == 0)
-    admin.dispose()
+    assert connection.closed and watch._listening is None and not watch.live
 
 
 def test_read_mode_reads_the_epoch_on_every_call_and_starts_no_thread(tmp_path, postgres_database) -> None:

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from starlette.requests import Request
+
 from balise.web.observability import ROUTE_KEY
 
 PATH = "/api/v1/match"
@@ -39,8 +41,6 @@ class MatchFastPath:
         if scope["type"] != "http" or scope["path"] != PATH or scope["method"] != "POST" or not self.enabled:
             await self.app(scope, receive, send)
             return
-        from starlette.requests import Request
-
         scope["app"] = self._fastapi
         scope["route"] = self._route
         holder = scope.get(ROUTE_KEY)

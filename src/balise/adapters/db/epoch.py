@@ -9,6 +9,9 @@ work that already holds a session, ``credential_epoch(session)``."""
 
 from __future__ import annotations
 
+import os
+import select as io_select
+import threading
 from typing import Any
 
 from sqlalchemy import Engine, select
@@ -106,8 +109,6 @@ class EpochWatch:
     counts at once (``invalidate``, called after such a commit; container.py)."""
 
     def __init__(self, read: Any, connect: Any, *, recheck_seconds: float = 5.0) -> None:
-        import threading
-
         self._read = read
         self._connect = connect
         self._recheck = recheck_seconds
@@ -120,12 +121,11 @@ class EpochWatch:
         self._pid = 0
         self._closing = False
         self._wake: tuple[int, int] | None = None
+        self._changed = threading.Condition()  # notified when a value is published or the listener is lost
+        self._listening: Any = None  # the listener's connection while it is open
         self.backend_pid: int | None = None  # the listening connection's server process
-        self.refreshes = 0  # reads made by the listener (tests wait on it)
 
     def __call__(self) -> int | None:
-        import os
-
         if self._pid != os.getpid():
             self._start()
         if self._live and not self._stale:
@@ -149,9 +149,18 @@ class EpochWatch:
             self._generation += 1
             self._stale = True
 
-    def close(self) -> None:
-        import os
+    def wait_for(self, predicate: Any, timeout: float) -> bool:
+        """Blocks until ``predicate()`` holds, checked now and whenever the listener publishes a
+        value or loses its connection; False after ``timeout`` seconds. For callers that must
+        know a change was heard (tests, tools), never on a request's path."""
+        with self._changed:
+            return self._changed.wait_for(predicate, timeout)
 
+    def _announce(self) -> None:
+        with self._changed:
+            self._changed.notify_all()
+
+    def close(self) -> None:
         self._closing = True
         if self._wake is not None and self._pid == os.getpid():
             os.write(self._wake[1], b"x")
@@ -162,9 +171,6 @@ class EpochWatch:
             self._wake = None
 
     def _start(self) -> None:
-        import os
-        import threading
-
         with self._lock:
             if self._pid == os.getpid() or self._closing:
                 return
@@ -179,12 +185,10 @@ class EpochWatch:
         with self._lock:
             self._generation += 1
             self._value, self._live, self._stale = value, True, False
-            self.refreshes += 1
+        self._announce()
 
     def _run(self) -> None:
-        import select
-
-        import psycopg
+        import psycopg  # here, not at the top: SQLite-only processes never import the driver
 
         assert self._wake is not None
         wake = self._wake[0]
@@ -193,10 +197,11 @@ class EpochWatch:
             try:
                 connection = self._connect()
             except psycopg.Error:
-                if select.select([wake], [], [], pause)[0]:
+                if io_select.select([wake], [], [], pause)[0]:
                     return
                 pause = min(pause * 2, 5.0)
                 continue
+            self._listening = connection
             try:
                 connection.execute(f"LISTEN {CHANNEL}")
                 self.backend_pid = connection.info.backend_pid
@@ -209,7 +214,7 @@ class EpochWatch:
                         # Notifications that came with the read are held by the driver.
                         if any(True for _ in connection.notifies(timeout=0)):
                             break
-                        ready = select.select([connection.fileno(), wake], [], [], self._recheck)[0]
+                        ready = io_select.select([connection.fileno(), wake], [], [], self._recheck)[0]
                         if wake in ready:
                             return
                         if not ready:
@@ -222,6 +227,8 @@ class EpochWatch:
                     self._generation += 1
                 self.backend_pid = None
                 connection.close()
+                self._listening = None
+                self._announce()
 
 
 def watched_columns() -> dict[str, tuple[str, ...]]:
