@@ -795,6 +795,8 @@ class Balise:
             epoch.close()  # its listening thread and connection
         if "match_log" in self.__dict__:
             self.match_log.close()  # what is waiting is written: a clean stop loses no entry
+        if "pdq_index" in self.__dict__:
+            self.pdq_index.close()  # its refreshing thread, if any
         if "db" in self.__dict__:
             self.db.dispose()
         if "webhooks" in self.__dict__:

@@ -97,6 +97,7 @@ def serve(
         else:
             options.update(http=NoDelayH11Protocol, loop="asyncio")
         if processes == 1:
+            balise.pdq_index.keep_fresh()
             uvicorn.run(asgi, **options)  # type: ignore[arg-type]
         else:
             # Each process builds its own container from the same environment and opens the

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import shutil
 import threading
 import time
@@ -72,6 +73,7 @@ class PdqIndexHolder:
         self._index: PdqIndex | None = None
         self.version = 0
         self._last_refresh = 0.0
+        self._keeper: tuple[int, threading.Event, threading.Thread] | None = None  # keep_fresh's: process, stop, thread
 
     # Snapshot files: <dir>/v<version>/..., and <dir>/CURRENT naming the newest.
     def _current_snapshot(self) -> tuple[Path, int] | None:
@@ -168,6 +170,8 @@ class PdqIndexHolder:
 
     def _apply_changes(self) -> None:
         assert self._index is not None
+        # Fresh as of when the version was read, not when the changes were applied.
+        started = time.monotonic()
         with self._new_session() as session:
             # One-row read first: nothing changed (the usual case) costs nothing more. Versions
             # are handed out under a lock held until commit, so every change up to the counter's
@@ -190,19 +194,64 @@ class PdqIndexHolder:
                 self._index.remove(np.asarray(gone, dtype=np.int64))
                 if active_ids:
                     self._index.add(hex_to_words(active_values), np.asarray(active_ids, dtype=np.int64))
-        self._last_refresh = time.monotonic()
+        self._last_refresh = started
 
-    def refresh(self, force: bool = False) -> None:
+    def refresh(self, force: bool = False, *, older_than: float | None = None) -> None:
+        """Bring the index up to date if its last refresh is ``older_than`` seconds old
+        (by default ``refresh_interval``), or at once with ``force``."""
+        limit = self.refresh_interval if older_than is None else older_than
         with self._lock:
             if self._index is None:
                 self._ensure()
-            elif force or time.monotonic() - self._last_refresh >= self.refresh_interval:
+            elif force or time.monotonic() - self._last_refresh >= limit:
                 self._apply_changes()
 
-    def query(self, words: np.ndarray, threshold: int) -> Any:
-        self.refresh()
-        assert self._index is not None
-        return self._index.query(words, threshold=threshold)
+    def keep_fresh(self) -> None:
+        """A thread of this process that refreshes the index once half ``refresh_interval``
+        has passed, so that a match almost never finds it due: then the event loop can answer
+        a small match itself (web/api/match.py) rather than send it to the thread pool to wait
+        for the database. An API process calls this once it serves; idle, it costs one
+        one-row read every half interval. Nothing with ``refresh_interval`` 0 (every query
+        refreshes); stopped by :meth:`close`."""
+        if self.refresh_interval <= 0 or (self._keeper is not None and self._keeper[0] == os.getpid()):
+            return
+        stop = threading.Event()
+        period = self.refresh_interval / 2
+
+        def run() -> None:
+            failing = False
+            while not stop.wait(period / 2):
+                try:
+                    self.refresh(older_than=period)
+                    failing = False
+                except Exception as exc:  # noqa: BLE001 - the database may be away a while: matches refresh themselves then
+                    if not failing:
+                        log.warning("PDQ index refresh failed (%s); retrying every %.2f s", exc, period / 2)
+                    failing = True
+
+        thread = threading.Thread(target=run, name="balise-pdq-refresh", daemon=True)
+        self._keeper = (os.getpid(), stop, thread)
+        thread.start()
+
+    def close(self) -> None:
+        if self._keeper is not None:
+            _, stop, thread = self._keeper
+            stop.set()
+            if thread.is_alive():
+                thread.join(timeout=5)
+            self._keeper = None
+
+    def fresh(self) -> bool:
+        """Whether the index is loaded and was brought up to date within ``refresh_interval``:
+        a query now needs no database read (:meth:`query` with ``refresh=False``)."""
+        return self._index is not None and time.monotonic() - self._last_refresh < self.refresh_interval
+
+    def query(self, words: np.ndarray, threshold: int, *, refresh: bool = True) -> Any:
+        if refresh:
+            self.refresh()
+        index = self._index
+        assert index is not None
+        return index.query(words, threshold=threshold)
 
     def __len__(self) -> int:
         self.refresh()
@@ -218,6 +267,10 @@ _EXACT = select(_TABLE.c.id, _TABLE.c.algorithm, _TABLE.c.value).where(
     _TABLE.c.value.in_(bindparam("values", expanding=True)),
     _TABLE.c.status == IndicatorStatus.ACTIVE.value,
 )
+
+
+class _NeedsDatabase(Exception):
+    """Raised by :meth:`Matcher.match` with ``memory_only`` before anything is read or changed."""
 
 
 def _json_copy(value: Any) -> Any:
@@ -244,6 +297,20 @@ class Matcher:
         self._details_version = -1
         self._details_lock = threading.Lock()
 
+    def match_from_memory(self, queries: Sequence[HashQuery], *, threshold: int = PDQ_MATCH_THRESHOLD,
+                          min_quality: int = PDQ_MIN_QUALITY) -> list[MatchOutcome] | None:
+        """:meth:`match` for PDQ queries answered from this process's memory alone: the index
+        (brought up to date within ``BALISE_INDEX_REFRESH_SECONDS``, as for :meth:`match`) and
+        the cached details of what it finds. None, having changed nothing, as soon as anything
+        would need the database: another hash type, an index due for its refresh, a detail not
+        cached. For the event loop (web/api/match.py), which then calls :meth:`match` in a thread."""
+        if not self.pdq.fresh() or any(q.type != Algorithm.PDQ.value or q.frames for q in queries):
+            return None
+        try:
+            return self.match(queries, threshold=threshold, min_quality=min_quality, memory_only=True)
+        except _NeedsDatabase:
+            return None
+
     def match(
         self,
         queries: Sequence[HashQuery],
@@ -251,6 +318,7 @@ class Matcher:
         threshold: int = PDQ_MATCH_THRESHOLD,
         min_quality: int = PDQ_MIN_QUALITY,
         vpdq_threshold_pct: float = 80.0,
+        memory_only: bool = False,
     ) -> list[MatchOutcome]:
         outcomes: list[MatchOutcome | None] = [None] * len(queries)
         exact: dict[str, list[tuple[int, str]]] = {}
@@ -273,16 +341,20 @@ class Matcher:
                     for variant, other in enumerate(q.dihedral or [], start=1):
                         pdq_rows.append((i, variant, normalise_value(algorithm, other)))
                 elif algorithm is Algorithm.VPDQ:
+                    if memory_only:
+                        raise _NeedsDatabase
                     outcomes[i] = self._match_vpdq(q, threshold, min_quality, vpdq_threshold_pct)
                 else:
                     outcomes[i] = MatchOutcome("invalid", error=f"{algorithm.value} cannot be matched here")
             except InvalidIndicator as exc:
                 outcomes[i] = MatchOutcome("invalid", error=str(exc))
+        if memory_only and exact:
+            raise _NeedsDatabase
         hits: dict[int, list[dict[str, Any]]] = {}
         for i, indicator_id, algorithm in self._exact(exact):
             hits.setdefault(i, []).append({"indicator_id": indicator_id, "algorithm": algorithm, "distance": 0})
         if pdq_rows:
-            result = self.pdq.query(hex_to_words([r[2] for r in pdq_rows]), threshold)
+            result = self.pdq.query(hex_to_words([r[2] for r in pdq_rows]), threshold, refresh=not memory_only)
             best: dict[tuple[int, int], tuple[int, int]] = {}
             for qi, indicator_id, distance in zip(result.query_index.tolist(), result.ids.tolist(), result.distances.tolist()):
                 query_index, variant = pdq_rows[qi][0], pdq_rows[qi][1]
@@ -296,7 +368,7 @@ class Matcher:
                 hits.setdefault(query_index, []).append(hit)
         # The cache is used when this call queried the PDQ index (it was just refreshed);
         # exact-only calls read the details with their hits, as before.
-        self._describe(hits, self.pdq.version if pdq_rows else None)
+        self._describe(hits, self.pdq.version if pdq_rows else None, memory_only=memory_only)
         final: list[MatchOutcome] = []
         for i, outcome in enumerate(outcomes):
             if outcome is None:
@@ -324,7 +396,8 @@ class Matcher:
                     found.extend((i, indicator_id, algorithm) for i in by_value.get((algorithm, value), []))
         return found
 
-    def _describe(self, hits: dict[int, list[dict[str, Any]]], version: int | None = None) -> None:
+    def _describe(self, hits: dict[int, list[dict[str, Any]]], version: int | None = None, *,
+                  memory_only: bool = False) -> None:
         ids = {h["indicator_id"] for hs in hits.values() for h in hs}
         if not ids:
             return
@@ -336,6 +409,8 @@ class Matcher:
                 # Copies: a caller may change what it is given (the classification is a dict).
                 details = {i: _json_copy(self._details[i]) for i in ids if i in self._details}
         id_list = sorted(ids - details.keys())
+        if id_list and memory_only:
+            raise _NeedsDatabase
         if id_list:
             details.update(self._read_details(id_list))
             if version is not None:

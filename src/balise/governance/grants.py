@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.orm import Session
@@ -246,15 +247,20 @@ class Grants:
                 self._approved[organisation_id] = cached  # type: ignore[assignment]
             rows = [(gid, purpose, databases, operations)
                     for gid, purpose, databases, operations, start, end in cached[1] if start <= now < end]
-        grants, covered = [], set()
-        for gid, purpose, databases, operations in rows:
-            if operation.value not in operations:
-                continue
-            mine = {GrantDatabase(d) for d in databases} & set(wanted)
-            if mine:
-                grants.append((gid, purpose))
-                covered |= mine
-        return Access(operation, wanted, tuple(grants), frozenset(covered))
+        return _access(rows, operation, wanted)
+
+    def from_memory(self, organisation_id: object, operation: GrantOperation, wanted: Iterable[GrantDatabase],
+                    epoch: int) -> Access | None:
+        """:meth:`check` answered from this process's memory, or None if the organisation's
+        grants at ``epoch`` are not there (the caller then checks with a session). Reads and
+        changes nothing: for the event loop (web/api/match.py)."""
+        cached = self._approved.get(organisation_id)
+        if cached is None or cached[0] != epoch:
+            return None
+        now = self._clock()
+        return _access([(gid, purpose, databases, operations)
+                        for gid, purpose, databases, operations, start, end in cached[1] if start <= now < end],
+                       operation, tuple(wanted))
 
     def refused(self, session: Session, actor: Actor, organisation_id: object, access: Access, endpoint: str) -> None:
         self._audit.record(session, AuditEvent.GRANT_REFUSE, actor, "organisation", str(organisation_id),
@@ -311,3 +317,16 @@ def describe(grant: AccessGrant) -> str:
     dbs = ", ".join(DATABASE_LABELS.get(GrantDatabase(d), d) for d in grant.databases)
     return (f"grant {grant.id} [{grant.state}] {', '.join(grant.operations)} on {dbs}; "
             f"{grant.valid_from:%Y-%m-%d} to {grant.valid_until:%Y-%m-%d}; purpose: {grant.purpose}")
+
+
+def _access(rows: Iterable[tuple[Any, ...]], operation: GrantOperation, wanted: tuple[GrantDatabase, ...]) -> Access:
+    """What the live grants ``rows`` (id, purpose, databases, operations) allow."""
+    grants, covered = [], set()
+    for gid, purpose, databases, operations in rows:
+        if operation.value not in operations:
+            continue
+        mine = {GrantDatabase(d) for d in databases} & set(wanted)
+        if mine:
+            grants.append((gid, purpose))
+            covered |= mine
+    return Access(operation, wanted, tuple(grants), frozenset(covered))

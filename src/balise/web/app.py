@@ -375,4 +375,5 @@ def app_from_environment() -> Any:
     balise = Balise(Settings())
     configure_logging(balise.settings.log_as_json, balise.settings.log_level, balise.settings.access_log)
     balise.pdq_index.refresh(force=True)
+    balise.pdq_index.keep_fresh()
     return create_app(balise)

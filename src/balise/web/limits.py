@@ -112,6 +112,8 @@ class RateLimiter:
     def __init__(self, spec: str, storage_uri: str) -> None:
         self._item = parse(spec)
         self._limiter = MovingWindowRateLimiter(storage_from_string(storage_uri))
+        # Counted in this process's memory, not over the network (Redis): a check costs no wait.
+        self.in_memory = storage_uri.startswith("memory://")
 
     def hit(self, *identifiers: str) -> tuple[bool, int]:
         """(allowed, seconds until a slot frees up)."""

@@ -139,6 +139,14 @@ class EpochWatch:
                 self._value, self._stale = value, False
         return value
 
+    def from_memory(self) -> int | None:
+        """The epoch if this process holds a current value (listening, nothing invalidated
+        since), else None, never a read: for callers that must not wait on the database (the
+        event loop, web/api/match.py), which then call the watch itself elsewhere."""
+        if self._pid == os.getpid() and self._live and not self._stale:
+            return self._value
+        return None
+
     @property
     def live(self) -> bool:
         return self._live

@@ -83,10 +83,7 @@ def require_scope(scope: Scope | None, grant: GrantNeed | None = None) -> Callab
                 balise.organisations.record_refusal(session, presented)
             raise ApiError(401, "unauthenticated", "the API key is unknown or revoked",
                            headers={"WWW-Authenticate": "Bearer"})
-        allowed, retry_after = request.app.state.api_limiter.hit("api", principal.key_prefix)
-        if not allowed:
-            raise ApiError(429, "rate_limited", f"too many requests for this API key; retry in {retry_after} s",
-                           headers={"Retry-After": str(retry_after)})
+        admit(request, principal)
         if scope is not None and scope.value not in principal.scopes:
             raise ApiError(403, "forbidden", f"this API key lacks the scope {scope.value!r}")
         if grant is not None and access is not None:
@@ -96,6 +93,45 @@ def require_scope(scope: Scope | None, grant: GrantNeed | None = None) -> Callab
         return principal
 
     return dependency
+
+
+def admit(request: Request, principal: Principal) -> None:
+    """Counts the request against its key's rate limit; 429 once the key has used it up."""
+    allowed, retry_after = request.app.state.api_limiter.hit("api", principal.key_prefix)
+    if not allowed:
+        raise ApiError(429, "rate_limited", f"too many requests for this API key; retry in {retry_after} s",
+                       headers={"Retry-After": str(retry_after)})
+
+
+def from_memory(request: Request, scope: Scope, grant: GrantNeed) -> tuple[Principal, Access] | None:
+    """What :func:`require_scope` would let through, answered from this process's memory alone
+    (no database, no network, no thread), or None whenever that is not certain: the credential
+    epoch is not held in memory (SQLite, or the listener not current), the key or its grants
+    are not cached at that epoch, its last use is due to be written, the rate limits are kept
+    in Redis, or the request would be refused (the thread path refuses it, audits it and
+    answers in its usual order). Counts nothing: the caller counts the request (:func:`admit`) once
+    it is sure to answer it itself."""
+    state = request.app.state
+    if not (state.api_limiter.in_memory and state.api_auth_failures.in_memory):
+        return None
+    balise = state.balise
+    held = getattr(balise.credential_epoch, "from_memory", None)
+    epoch = held() if held is not None else None
+    if epoch is None:
+        return None
+    presented = presented_key(request)
+    if not presented:
+        return None
+    address = request.client.host if request.client else "unknown"
+    if not state.api_auth_failures.test("api-auth-failure", address)[0]:
+        return None
+    principal = balise.organisations.from_memory(presented, epoch)
+    if principal is None or scope.value not in principal.scopes:
+        return None
+    access = balise.grants.from_memory(principal.organisation_id, grant[0], grant[1], epoch)
+    if access is None or not access.allowed:
+        return None
+    return principal, access
 
 
 def principal_with(scope: Scope | None, grant: GrantNeed | None = None) -> Any:

@@ -22,7 +22,8 @@ from balise.governance.grants import Access
 from balise.intake.report_schema import describe_errors
 from balise.web.api.bodies import parse_json, read_json_bytes, validate_strictly
 from balise.web.api.contract import HashOut, MatchOut, errors, json_request_body
-from balise.web.api.deps import ApiError, no_key, presented_key, principal_with, require_grant, require_scope
+from balise.web.api.deps import (ApiError, admit, from_memory, no_key, presented_key, principal_with, require_grant,
+                                 require_scope)
 
 router = APIRouter(prefix="/api/v1", tags=["detection"])
 # Every indicator database, in the order a refusal names them.
@@ -72,34 +73,90 @@ async def match(request: Request) -> JSONResponse:
     if not presented_key(request):
         raise no_key()
     raw = await read_json_bytes(request)
-    answer = await run_in_threadpool(_answer, request, raw)
+    # A small query whose every input this process holds in memory is answered here, on the
+    # event loop: the trip to the thread pool and back would cost more than the query (a
+    # quarter of a cached one-hash match's server CPU, issue 19). Anything else (a key or
+    # grant not cached, an index due for its refresh, a detail to read, a refusal) goes to
+    # the thread pool, where the database may be waited on.
+    answer = _answer_from_memory(request, raw)
+    if answer is None:
+        answer = await run_in_threadpool(_answer, request, raw)
     # Already JSON (str, int, float, lists and dicts read from JSON columns): answered as it is,
     # without FastAPI's generic encoder walking every value (two thirds of a 100-hash request's
     # time in the framework, issue 19).
     return JSONResponse(answer)
 
 
-_authenticate = require_scope(Scope.MATCH, (GrantOperation.MATCH, INDICATOR_ORDER, "/api/v1/match"))
+_GRANT = (GrantOperation.MATCH, INDICATOR_ORDER, "/api/v1/match")
+_authenticate = require_scope(Scope.MATCH, _GRANT)
+# What the event loop answers itself: at most this many PDQ hashes (dihedral variants
+# included), so that no request holds the loop for more than a fraction of a millisecond
+# (larger ones, where the trip to the thread pool costs nothing by comparison, go there).
+MEMORY_PATH_PDQ_HASHES = 8
+MEMORY_PATH_BYTES = 4096
 
 
 def _answer(request: Request, raw: bytes) -> dict[str, Any]:
     balise = request.app.state.balise
     principal = _authenticate(request)
-    settings = balise.settings
+    body = _body(balise.settings, raw)
+    access: Access = request.state.grant_access  # checked with the key, refused there if missing
+    queries = _queries(body)
+    outcomes, version = _match_and_record(balise, principal, queries, body.threshold,
+                                          [h.type for h in body.hashes], access)
+    return _results(body, outcomes, version, access)
+
+
+def _answer_from_memory(request: Request, raw: bytes) -> dict[str, Any] | None:
+    """:func:`_answer` without a database, a thread or a refusal, or None (having counted
+    and changed nothing) if any of these could be needed. Every check comes before the first
+    effect (the rate limit's count, the access log's entry), so the thread path that takes
+    over a None starts from the same state."""
+    if len(raw) > MEMORY_PATH_BYTES:
+        return None
+    balise = request.app.state.balise
+    if balise.settings.match_log_mode == "audit-row":
+        return None
+    cleared = from_memory(request, Scope.MATCH, _GRANT)
+    if cleared is None:
+        return None
+    principal, access = cleared
+    try:
+        body = _body(balise.settings, raw)
+    except ApiError:
+        return None  # refused by the thread path, after the key's own refusals as always
+    if sum(1 + len(h.dihedral or ()) for h in body.hashes) > MEMORY_PATH_PDQ_HASHES:
+        return None
+    if balise.grants.needs_use_mark(access):
+        return None
+    outcomes = balise.matcher.match_from_memory(_queries(body), threshold=body.threshold)
+    if outcomes is None:
+        return None
+    admit(request, principal)
+    outcomes = within(outcomes, access)
+    version = record_match_access(balise, principal, [h.type for h in body.hashes], outcomes, body.threshold,
+                                  access=access, from_memory=True)
+    return _results(body, outcomes, version, access)
+
+
+def _body(settings: Any, raw: bytes) -> MatchIn:
     document = parse_json(raw, settings.max_json_depth, "the body")
     limit = settings.max_match_hashes
     if isinstance(document, dict) and isinstance(document.get("hashes"), list) and len(document["hashes"]) > limit:
         raise ApiError(413, "too_many_hashes", f"at most {limit} hashes per call, got {len(document['hashes'])}")
     try:
-        body = validate_strictly(MatchIn, document)
+        return validate_strictly(MatchIn, document)
     except ValidationError as exc:
         fields, _ = describe_errors(exc)
         raise ApiError(422, "invalid_request", "the match request is invalid", fields) from exc
-    access: Access = request.state.grant_access  # checked with the key, refused there if missing
-    queries = [HashQuery(type=h.type, value=h.value, quality=h.quality, dihedral=h.dihedral,
-                         frames=[f.model_dump() for f in h.frames] if h.frames else None) for h in body.hashes]
-    outcomes, version = _match_and_record(balise, principal, queries, body.threshold,
-                                          [h.type for h in body.hashes], access)
+
+
+def _queries(body: MatchIn) -> list[HashQuery]:
+    return [HashQuery(type=h.type, value=h.value, quality=h.quality, dihedral=h.dihedral,
+                      frames=[f.model_dump() for f in h.frames] if h.frames else None) for h in body.hashes]
+
+
+def _results(body: MatchIn, outcomes: list[MatchOutcome], version: int, access: Access) -> dict[str, Any]:
     matched = sum(1 for o in outcomes if o.matches)
     results = []
     for i, (h, o) in enumerate(zip(body.hashes, outcomes)):
@@ -131,14 +188,17 @@ MATCH_PURPOSE = "provider match query"
 
 
 def record_match_access(balise: Any, principal: Principal, hash_types: list[str], outcomes: list[Any],
-                        threshold: int | None, *, access: Access, purpose: str = MATCH_PURPOSE) -> int:
+                        threshold: int | None, *, access: Access, purpose: str = MATCH_PURPOSE,
+                        from_memory: bool = False) -> int:
     """Log one answered match query and return the indicator version it was answered at.
 
     Batched (the default): an entry in the match access log naming the access grant(s) the key
     acted under and their purpose, written with others by its background writer; no transaction
     of its own, except to note a grant's last use (for the Art. 46(7) review) at most once an
     hour per grant and process. ``BALISE_MATCH_LOG_MODE=audit-row`` keeps the former behaviour,
-    one ``indicator:match`` audit event per query (benchmarks)."""
+    one ``indicator:match`` audit event per query (benchmarks). ``from_memory``: answered on
+    the event loop, which has checked that no grant's use is due and answers at the version
+    the index holds now (fresh within BALISE_INDEX_REFRESH_SECONDS)."""
     from balise.domain.checkpoints import match_entry
 
     matched = sum(1 for o in outcomes if o.matches)
@@ -158,6 +218,8 @@ def record_match_access(balise: Any, principal: Principal, hash_types: list[str]
         grant_id=",".join(str(g) for g, _ in access.grants) or None, purpose=stated,
         hash_types=hash_types, threshold=threshold, matched_hashes=matched,
         indicator_ids=[m["indicator_id"] for o in outcomes for m in o.matches]))
+    if from_memory:
+        return balise.pdq_index.version
     if balise.grants.needs_use_mark(access):
         with balise.db.transaction() as session:
             balise.grants.used(session, access)
