@@ -1,7 +1,8 @@
 """A small PDQ match whose every input the process holds in memory (the credential epoch heard
 by notification, the key and its grants cached at that epoch, an index refreshed within
-BALISE_INDEX_REFRESH_SECONDS, the details of what it finds) is answered on the event loop: no
-trip to the thread pool, no statement (issue 19). What must not change for that: the answer,
+BALISE_INDEX_REFRESH_SECONDS, the details of what it finds; the rate limits in memory or in
+Redis, counted through its asyncio client) is answered on the event loop: no trip to the thread
+pool, no statement (issue 19). What must not change for that: the answer,
 the rate limit's count, the key's and the grants' last use, the refusals, and every change of a
 credential or an indicator counting exactly as before. PostgreSQL only: on SQLite the epoch is
 read from the database on each request, so every match goes to the thread pool."""
@@ -40,15 +41,16 @@ class Clock:
         return self.now
 
 
-@pytest.fixture
-def setup(tmp_path, postgres_database, monkeypatch):  # type: ignore[no-untyped-def]
+@pytest.fixture(params=["memory://", "redis://127.0.0.1:6379/0"])
+def setup(request, tmp_path, postgres_database, monkeypatch):  # type: ignore[no-untyped-def]
     """A PostgreSQL Balise (index refreshed at most hourly, so that it stays fresh through a
-    test unless one forces it), a provider key with a match grant, one known PDQ; and the
-    trips to the thread pool and the statements sent, both counted."""
+    test unless one forces it) with its rate limits in memory or in Redis (reached from the
+    loop through Redis's asyncio client), a provider key with a match grant, one known PDQ;
+    and the trips to the thread pool and the statements sent, both counted."""
     _reset_postgres(postgres_database)
     clock = Clock()
     balise = Balise(make_settings(tmp_path, postgres_database.url, index_refresh_seconds=3600,
-                                  api_rate_limit="1000/minute"), clock=clock)
+                                  api_rate_limit="1000/minute", rate_limit_storage=request.param), clock=clock)
     with balise.db.transaction() as session:
         balise.indicators.add(session, Actor.system("test"), algorithm=Algorithm.PDQ, value=KNOWN,
                               kind=IndicatorKind.KNOWN_CSAM, provenance={"source": "DEMO test"},
@@ -123,8 +125,8 @@ def test_a_cached_small_match_takes_no_thread_and_sends_no_statement(setup):
 
 def test_each_request_counts_once_against_the_key_rate_limit(setup):
     balise, client, key, trips, statements, _, _ = setup
-    balise.settings.__dict__["api_rate_limit"] = "4/minute"
-    client.app.state.api_limiter = type(client.app.state.api_limiter)("4/minute", "memory://")
+    # Four a minute, in the same store (memory or Redis) as the test's server.
+    client.app.state.api_limiter = type(client.app.state.api_limiter)("4/minute", balise.settings.rate_limit_storage)
     _warm(balise, client, key, trips, statements)  # 1
     assert client.post("/api/v1/match", json=ONE, headers=auth(key)).status_code == 200  # 2, on the loop
     assert trips == []

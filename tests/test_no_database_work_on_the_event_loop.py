@@ -17,8 +17,9 @@ WEB = Path(balise.web.__file__).parent
 DATABASE = {"db", "transaction", "sessions"}
 BLOCKING_METHODS = {"hit", "lookup", "file", "status_by_number", "add_information_by_number", "authenticate",
                     "check", "prepare_files", "open_report", "upload", "file_details", "finish", "retract"}
-# Limiters always kept in the process's memory (never Redis): /ispws failed sign-ins per address.
-IN_MEMORY = {"failures"}
+# Limiters always kept in the process's memory (never Redis): /ispws failed sign-ins per address;
+# a limiter's own in-memory branch on the loop (web/limits.py, RateLimiter.*_on_the_loop).
+IN_MEMORY = {"failures", "in_memory"}
 BLOCKING_FUNCTIONS = {"require_grant", "record_match_access", "_item_panel", "_claim_next", "_audit_hash", "_supply"}
 
 
@@ -35,6 +36,12 @@ def _offences(path: Path, root: Path = WEB.parent) -> list[str]:
             where = f"{path.relative_to(root)}:{getattr(node, 'lineno', '?')} in {fn.name}"
             if isinstance(node, ast.Attribute) and node.attr in DATABASE:
                 found.append(f"{where}: .{node.attr}")
+            if isinstance(node, ast.Await) and isinstance(node.value, ast.Call):
+                # An awaited call yields to the loop while it waits (an asyncio client): look
+                # only at its arguments.
+                stack.extend(node.value.args)
+                stack.extend(k.value for k in node.value.keywords)
+                continue
             if isinstance(node, ast.Call):
                 func = node.func
                 in_memory = isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id in IN_MEMORY
@@ -63,3 +70,12 @@ def test_the_check_finds_a_blocking_call(tmp_path):
                       "    await run_in_threadpool(work)\n")
     # .db, .transaction and .hit() on the loop; the same in the function handed to the pool is fine.
     assert len(_offences(sample, tmp_path)) == 3
+
+
+def test_an_awaited_call_yields_but_its_arguments_are_still_read(tmp_path):
+    sample = tmp_path / "sample.py"
+    sample.write_text("async def handler(request):\n"
+                      "    await request.app.state.limiter.hit('x', 'y')\n"
+                      "    await send(request.app.state.limiter.hit('x', 'y'))\n")
+    # The first awaits an asyncio client; the second blocks to compute what it awaits.
+    assert len(_offences(sample, tmp_path)) == 1

@@ -106,14 +106,49 @@ class FramingGuard:
 AMBIGUOUS_FRAMING = "the request has both Content-Length and Transfer-Encoding: its length is ambiguous"
 
 
+# Storage schemes whose asyncio client `limits` reaches with redis-py's (no other dependency).
+ASYNC_SCHEMES = frozenset({"redis", "rediss", "redis+unix"})
+
+
 class RateLimiter:
     """A moving window per key. Storage is memory:// (one process) or redis:// (shared)."""
 
     def __init__(self, spec: str, storage_uri: str) -> None:
         self._item = parse(spec)
+        self._uri = storage_uri
         self._limiter = MovingWindowRateLimiter(storage_from_string(storage_uri))
-        # Counted in this process's memory, not over the network (Redis): a check costs no wait.
-        self.in_memory = storage_uri.startswith("memory://")
+        self._in_memory = storage_uri.startswith("memory://")
+        # Whether the event loop can count without blocking: in this process's memory, or in
+        # Redis through its asyncio client (the same counters as the thread pool's).
+        self.usable_on_the_loop = self._in_memory or storage_uri.split("://", 1)[0] in ASYNC_SCHEMES
+        self._async: tuple[Any, Any] | None = None  # (event loop, asyncio limiter)
+
+    async def hit_on_the_loop(self, *identifiers: str) -> tuple[bool, int]:
+        """:meth:`hit` for the event loop (``usable_on_the_loop``): never blocks it."""
+        if self._in_memory:
+            in_memory = self  # counted in this process's memory: no wait
+            return in_memory.hit(*identifiers)
+        limiter = self._loop_limiter()
+        if await limiter.hit(self._item, *identifiers):
+            return True, 0
+        stats = await limiter.get_window_stats(self._item, *identifiers)
+        return False, max(1, int(stats.reset_time - time.time()) + 1)
+
+    async def test_on_the_loop(self, *identifiers: str) -> bool:
+        """Whether :meth:`hit` would be allowed now, for the event loop; counts nothing."""
+        if self._in_memory:
+            return self.test(*identifiers)[0]
+        return bool(await self._loop_limiter().test(self._item, *identifiers))
+
+    def _loop_limiter(self) -> Any:
+        # An asyncio client belongs to the loop it first ran on: one per loop (a server has one).
+        loop = asyncio.get_running_loop()
+        if self._async is None or self._async[0] is not loop:
+            from limits.aio.strategies import MovingWindowRateLimiter as LoopLimiter
+
+            storage = storage_from_string(f"async+{self._uri}", implementation="redispy")
+            self._async = (loop, LoopLimiter(storage))
+        return self._async[1]
 
     def hit(self, *identifiers: str) -> tuple[bool, int]:
         """(allowed, seconds until a slot frees up)."""

@@ -103,16 +103,26 @@ def admit(request: Request, principal: Principal) -> None:
                        headers={"Retry-After": str(retry_after)})
 
 
-def from_memory(request: Request, scope: Scope, grant: GrantNeed) -> tuple[Principal, Access] | None:
-    """What :func:`require_scope` would let through, answered from this process's memory alone
-    (no database, no network, no thread), or None whenever that is not certain: the credential
-    epoch is not held in memory (SQLite, or the listener not current), the key or its grants
-    are not cached at that epoch, its last use is due to be written, the rate limits are kept
-    in Redis, or the request would be refused (the thread path refuses it, audits it and
-    answers in its usual order). Counts nothing: the caller counts the request (:func:`admit`) once
+async def admit_on_the_loop(request: Request, principal: Principal) -> None:
+    """:func:`admit` on the event loop (the limiter ``usable_on_the_loop``)."""
+    allowed, retry_after = await request.app.state.api_limiter.hit_on_the_loop("api", principal.key_prefix)
+    if not allowed:
+        raise ApiError(429, "rate_limited", f"too many requests for this API key; retry in {retry_after} s",
+                       headers={"Retry-After": str(retry_after)})
+
+
+async def cleared_on_the_loop(request: Request, scope: Scope, grant: GrantNeed) -> tuple[Principal, Access] | None:
+    """What :func:`require_scope` would let through, decided on the event loop without waiting
+    on the database (the key, its organisation and grants from this process's memory, the rate
+    limits in memory or through Redis's asyncio client), or None whenever that is not certain:
+    the credential epoch is not held in memory (SQLite, BALISE_CREDENTIAL_CHANGES=read, or the
+    listener not current), the key or its grants are not cached at that epoch, its last use is
+    due to be written, the rate limits are in a store the loop cannot reach without blocking,
+    or the request would be refused (the thread pool refuses it, audits it and answers in its
+    usual order). Counts nothing: the caller counts the request (:func:`admit_on_the_loop`) once
     it is sure to answer it itself."""
     state = request.app.state
-    if not (state.api_limiter.in_memory and state.api_auth_failures.in_memory):
+    if not (state.api_limiter.usable_on_the_loop and state.api_auth_failures.usable_on_the_loop):
         return None
     balise = state.balise
     held = getattr(balise.credential_epoch, "from_memory", None)
@@ -122,14 +132,14 @@ def from_memory(request: Request, scope: Scope, grant: GrantNeed) -> tuple[Princ
     presented = presented_key(request)
     if not presented:
         return None
-    address = request.client.host if request.client else "unknown"
-    if not state.api_auth_failures.test("api-auth-failure", address)[0]:
-        return None
     principal = balise.organisations.from_memory(presented, epoch)
     if principal is None or scope.value not in principal.scopes:
         return None
     access = balise.grants.from_memory(principal.organisation_id, grant[0], grant[1], epoch)
     if access is None or not access.allowed:
+        return None
+    address = request.client.host if request.client else "unknown"
+    if not await state.api_auth_failures.test_on_the_loop("api-auth-failure", address):
         return None
     return principal, access
 

@@ -22,8 +22,8 @@ from balise.governance.grants import Access
 from balise.intake.report_schema import describe_errors
 from balise.web.api.bodies import parse_json, read_json_bytes, validate_strictly
 from balise.web.api.contract import HashOut, MatchOut, errors, json_request_body
-from balise.web.api.deps import (ApiError, admit, from_memory, no_key, presented_key, principal_with, require_grant,
-                                 require_scope)
+from balise.web.api.deps import (ApiError, admit_on_the_loop, cleared_on_the_loop, no_key, presented_key,
+                                 principal_with, require_grant, require_scope)
 
 router = APIRouter(prefix="/api/v1", tags=["detection"])
 # Every indicator database, in the order a refusal names them.
@@ -73,12 +73,13 @@ async def match(request: Request) -> JSONResponse:
     if not presented_key(request):
         raise no_key()
     raw = await read_json_bytes(request)
-    # A small query whose every input this process holds in memory is answered here, on the
-    # event loop: the trip to the thread pool and back would cost more than the query (a
-    # quarter of a cached one-hash match's server CPU, issue 19). Anything else (a key or
-    # grant not cached, an index due for its refresh, a detail to read, a refusal) goes to
-    # the thread pool, where the database may be waited on.
-    answer = _answer_from_memory(request, raw)
+    # A small query whose every input this process holds in memory (the rate limits may be in
+    # Redis, reached without blocking) is answered here, on the event loop: the trip to the
+    # thread pool and back would cost more than the query (a third of a cached one-hash
+    # match's server CPU, issue 19). Anything else (a key or grant not cached, an index due
+    # for its refresh, a detail to read, a refusal) goes to the thread pool, where the
+    # database may be waited on.
+    answer = await _answer_on_the_loop(request, raw)
     if answer is None:
         answer = await run_in_threadpool(_answer, request, raw)
     # Already JSON (str, int, float, lists and dicts read from JSON columns): answered as it is,
@@ -92,8 +93,8 @@ _authenticate = require_scope(Scope.MATCH, _GRANT)
 # What the event loop answers itself: at most this many PDQ hashes (dihedral variants
 # included), so that no request holds the loop for more than a fraction of a millisecond
 # (larger ones, where the trip to the thread pool costs nothing by comparison, go there).
-MEMORY_PATH_PDQ_HASHES = 8
-MEMORY_PATH_BYTES = 4096
+LOOP_PDQ_HASHES = 8
+LOOP_BYTES = 4096
 
 
 def _answer(request: Request, raw: bytes) -> dict[str, Any]:
@@ -107,36 +108,36 @@ def _answer(request: Request, raw: bytes) -> dict[str, Any]:
     return _results(body, outcomes, version, access)
 
 
-def _answer_from_memory(request: Request, raw: bytes) -> dict[str, Any] | None:
-    """:func:`_answer` without a database, a thread or a refusal, or None (having counted
-    and changed nothing) if any of these could be needed. Every check comes before the first
-    effect (the rate limit's count, the access log's entry), so the thread path that takes
-    over a None starts from the same state."""
-    if len(raw) > MEMORY_PATH_BYTES:
+async def _answer_on_the_loop(request: Request, raw: bytes) -> dict[str, Any] | None:
+    """:func:`_answer` without waiting on the database and without a thread, or None (having
+    counted and changed nothing) if either could be needed or the request would be refused.
+    Every check comes before the first effect (the rate limit's count, the access log's
+    entry), so the thread pool, taking over a None, starts from the same state."""
+    if len(raw) > LOOP_BYTES:
         return None
     balise = request.app.state.balise
     if balise.settings.match_log_mode == "audit-row":
         return None
-    cleared = from_memory(request, Scope.MATCH, _GRANT)
+    cleared = await cleared_on_the_loop(request, Scope.MATCH, _GRANT)
     if cleared is None:
         return None
     principal, access = cleared
     try:
         body = _body(balise.settings, raw)
     except ApiError:
-        return None  # refused by the thread path, after the key's own refusals as always
-    if sum(1 + len(h.dihedral or ()) for h in body.hashes) > MEMORY_PATH_PDQ_HASHES:
+        return None  # refused by the thread pool, after the key's own refusals as always
+    if sum(1 + len(h.dihedral or ()) for h in body.hashes) > LOOP_PDQ_HASHES:
         return None
     if balise.grants.needs_use_mark(access):
         return None
     outcomes = balise.matcher.match_from_memory(_queries(body), threshold=body.threshold)
     if outcomes is None:
         return None
-    admit(request, principal)
+    await admit_on_the_loop(request, principal)
     outcomes = within(outcomes, access)
-    version = record_match_access(balise, principal, [h.type for h in body.hashes], outcomes, body.threshold,
-                                  access=access, from_memory=True)
-    return _results(body, outcomes, version, access)
+    queue_match_entry(balise, principal, [h.type for h in body.hashes], outcomes, body.threshold, access=access)
+    # The version the index holds now: fresh within BALISE_INDEX_REFRESH_SECONDS (checked above).
+    return _results(body, outcomes, balise.pdq_index.version, access)
 
 
 def _body(settings: Any, raw: bytes) -> MatchIn:
@@ -188,38 +189,25 @@ MATCH_PURPOSE = "provider match query"
 
 
 def record_match_access(balise: Any, principal: Principal, hash_types: list[str], outcomes: list[Any],
-                        threshold: int | None, *, access: Access, purpose: str = MATCH_PURPOSE,
-                        from_memory: bool = False) -> int:
+                        threshold: int | None, *, access: Access, purpose: str = MATCH_PURPOSE) -> int:
     """Log one answered match query and return the indicator version it was answered at.
 
     Batched (the default): an entry in the match access log naming the access grant(s) the key
-    acted under and their purpose, written with others by its background writer; no transaction
-    of its own, except to note a grant's last use (for the Art. 46(7) review) at most once an
-    hour per grant and process. ``BALISE_MATCH_LOG_MODE=audit-row`` keeps the former behaviour,
-    one ``indicator:match`` audit event per query (benchmarks). ``from_memory``: answered on
-    the event loop, which has checked that no grant's use is due and answers at the version
-    the index holds now (fresh within BALISE_INDEX_REFRESH_SECONDS)."""
-    from balise.domain.checkpoints import match_entry
-
-    matched = sum(1 for o in outcomes if o.matches)
-    stated = f"{purpose}; {access.audit_purpose()}" if access.grants else purpose
+    acted under and their purpose, written with others by its background writer
+    (:func:`queue_match_entry`); no transaction of its own, except to note a grant's last use
+    (for the Art. 46(7) review) at most once an hour per grant and process.
+    ``BALISE_MATCH_LOG_MODE=audit-row`` keeps the former behaviour, one ``indicator:match``
+    audit event per query (benchmarks)."""
     if balise.settings.match_log_mode == "audit-row":
+        matched = sum(1 for o in outcomes if o.matches)
         with balise.db.transaction() as session:
             balise.audit.record(session, AuditEvent.INDICATOR_MATCH, principal.actor, "organisation",
-                                str(principal.organisation_id), stated,
+                                str(principal.organisation_id), _stated(purpose, access),
                                 {"hashes": len(hash_types), "matched": matched, "threshold": threshold,
                                  **access.audit_details()})
             balise.grants.used(session, access)
             return balise.indicators.current_version(session)
-    actor = principal.actor
-    balise.match_log.append(match_entry(
-        at=balise.clock(), actor_type=actor.type.value, actor_id=actor.id,
-        organisation_id=str(principal.organisation_id), key_id=str(principal.key_id),
-        grant_id=",".join(str(g) for g, _ in access.grants) or None, purpose=stated,
-        hash_types=hash_types, threshold=threshold, matched_hashes=matched,
-        indicator_ids=[m["indicator_id"] for o in outcomes for m in o.matches]))
-    if from_memory:
-        return balise.pdq_index.version
+    queue_match_entry(balise, principal, hash_types, outcomes, threshold, access=access, purpose=purpose)
     if balise.grants.needs_use_mark(access):
         with balise.db.transaction() as session:
             balise.grants.used(session, access)
@@ -227,6 +215,24 @@ def record_match_access(balise: Any, principal: Principal, hash_types: list[str]
     # the database's), read from memory: no database round trip per query (issue 19).
     balise.pdq_index.refresh()
     return balise.pdq_index.version
+
+
+def queue_match_entry(balise: Any, principal: Principal, hash_types: list[str], outcomes: list[Any],
+                      threshold: int | None, *, access: Access, purpose: str = MATCH_PURPOSE) -> None:
+    """The query's entry of the match access log, handed to its writer: returns at once."""
+    from balise.domain.checkpoints import match_entry
+
+    actor = principal.actor
+    balise.match_log.append(match_entry(
+        at=balise.clock(), actor_type=actor.type.value, actor_id=actor.id,
+        organisation_id=str(principal.organisation_id), key_id=str(principal.key_id),
+        grant_id=",".join(str(g) for g, _ in access.grants) or None, purpose=_stated(purpose, access),
+        hash_types=hash_types, threshold=threshold, matched_hashes=sum(1 for o in outcomes if o.matches),
+        indicator_ids=[m["indicator_id"] for o in outcomes for m in o.matches]))
+
+
+def _stated(purpose: str, access: Access) -> str:
+    return f"{purpose}; {access.audit_purpose()}" if access.grants else purpose
 
 
 @router.post(
