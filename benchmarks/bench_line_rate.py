@@ -248,11 +248,12 @@ def balise_figures(args: argparse.Namespace, hashes: list[str], queries: list[st
     env = {k: v for k, v in os.environ.items() if not k.startswith("BALISE_")}
     env.update(BALISE_ENV="development", BALISE_DATA_DIR=str(data_dir), BALISE_DATABASE_URL=url,
                BALISE_API_RATE_LIMIT="100000000/minute", BALISE_RUN_JOBS_IN_SERVER="false",
-               BALISE_MAX_CONCURRENT_REQUESTS="0", BALISE_LOG_LEVEL="WARNING")
+               BALISE_MAX_CONCURRENT_REQUESTS="0", BALISE_LOG_LEVEL="WARNING",
+               BALISE_RATE_LIMIT_STORAGE=args.rate_limit_storage)
     upgrade(url)
     listing = data_dir / "indicators.txt"
     listing.write_text("".join(f"pdq {h}\n" for h in hashes))
-    print(f"Balise (PostgreSQL, {args.workers} API processes)", flush=True)
+    print(f"Balise (PostgreSQL, {args.workers} API processes, rate limits in {args.rate_limit_storage})", flush=True)
     before, t0 = load(), time.perf_counter()
     started = os.times()
     proc = subprocess.run([BALISE, "indicators", "import", str(listing), "--format", "te", "--source", "benchmark",
@@ -456,6 +457,9 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--only-hma", action="store_true", help="skip Balise's figures (a re-run of the peer)")
     parser.add_argument("--only-intake", action="store_true", help="of Balise's figures, only intake (A/B runs)")
+    parser.add_argument("--rate-limit-storage", default="memory://",
+                        help="Balise's BALISE_RATE_LIMIT_STORAGE: memory:// (development) or redis://127.0.0.1:6379 "
+                             "(what production with several API processes requires)")
     args = parser.parse_args()
     if args.quick:
         args.indicators, args.seconds = 20_000, 5
