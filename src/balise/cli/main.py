@@ -50,7 +50,7 @@ def serve(
 
     from balise.adapters.db.migrate import is_current
     from balise.settings import UnsafeConfiguration
-    from balise.web.app import create_app
+    from balise.web.app import create_app, settle_heap
     from balise.web.protocol import NoDelayH11Protocol, NoDelayHttpToolsProtocol
 
     balise = load_balise()
@@ -98,6 +98,7 @@ def serve(
             options.update(http=NoDelayH11Protocol, loop="asyncio")
         if processes == 1:
             balise.pdq_index.keep_fresh()
+            settle_heap()
             uvicorn.run(asgi, **options)  # type: ignore[arg-type]
         else:
             # Each process builds its own container from the same environment and opens the

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 from collections.abc import AsyncIterator
@@ -376,4 +377,16 @@ def app_from_environment() -> Any:
     configure_logging(balise.settings.log_as_json, balise.settings.log_level, balise.settings.access_log)
     balise.pdq_index.refresh(force=True)
     balise.pdq_index.keep_fresh()
-    return create_app(balise)
+    app = create_app(balise)
+    settle_heap()
+    return app
+
+
+def settle_heap() -> None:
+    """Puts every object alive once a serving process has started (modules, the application and
+    its routes, the container, the index's arrays' wrappers: about 240,000) out of the cyclic
+    garbage collector's sight. A full collection otherwise walks them all, 70–290 ms measured
+    in an API process under load, during which the process answers nothing (issue 19: the
+    99th percentile at half load); it then walks only what requests created since."""
+    gc.collect()
+    gc.freeze()
