@@ -9,8 +9,6 @@ read from the database on each request, so every match goes to the thread pool."
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import anyio.to_thread
 import psycopg
 import pytest
@@ -20,25 +18,18 @@ from sqlalchemy import create_engine, event, select, text
 from balise.accounts.actors import Actor
 from balise.adapters.db.epoch import EpochReader, EpochWatch
 from balise.adapters.db.models import AccessGrant, ApiKey, MatchAccessBatch
-from balise.container import Balise, utc_now
+from balise.container import Balise
 from balise.domain.indicators import Algorithm, IndicatorKind
 from balise.domain.model import Scope
 from balise.web.app import create_app
 from tests.conftest import _reset_postgres, make_settings
 from tests.helpers import auth, make_provider
+from tests.takedown_support import Clock
 
 KNOWN = "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22"
 NEAR = KNOWN[:-2] + "20"  # 1 bit from KNOWN
 MISS = "0" * 64
 ONE = {"hashes": [{"type": "pdq", "value": NEAR}, {"type": "pdq", "value": MISS}]}
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = utc_now()
-
-    def __call__(self):  # type: ignore[no-untyped-def]
-        return self.now
 
 
 @pytest.fixture(params=["memory://", "redis://127.0.0.1:6379/0"])
@@ -217,7 +208,7 @@ def test_the_key_and_grant_last_use_are_still_written(setup):
     assert first_use is not None and grant_use is not None
     assert client.post("/api/v1/match", json=ONE, headers=auth(key)).status_code == 200 and trips == []
     # A minute on, the key's use is due: this request goes to the thread pool, which writes it.
-    clock.now += timedelta(seconds=61)
+    clock.advance(seconds=61)
     assert client.post("/api/v1/match", json=ONE, headers=auth(key)).status_code == 200
     assert trips == ["_answer"]
     with balise.db.sessions() as session:
@@ -228,7 +219,7 @@ def test_the_key_and_grant_last_use_are_still_written(setup):
         trips.clear()
         assert client.post("/api/v1/match", json=ONE, headers=auth(key)).status_code == 200 and trips == expected
     # An hour on, the grant's use is due too.
-    clock.now += timedelta(hours=1, seconds=1)
+    clock.advance(hours=1, seconds=1)
     client.post("/api/v1/match", json=ONE, headers=auth(key))
     with balise.db.sessions() as session:
         assert session.scalar(select(AccessGrant.last_used_at)) > grant_use

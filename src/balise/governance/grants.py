@@ -245,8 +245,7 @@ class Grants:
                     self._approved = {}
                 cached = (epoch, [tuple(r) for r in session.execute(_APPROVED_GRANTS, {"org": organisation_id})])
                 self._approved[organisation_id] = cached  # type: ignore[assignment]
-            rows = [(gid, purpose, databases, operations)
-                    for gid, purpose, databases, operations, start, end in cached[1] if start <= now < end]
+            rows = _live(cached[1], now)
         return _access(rows, operation, wanted)
 
     def from_memory(self, organisation_id: object, operation: GrantOperation, wanted: Iterable[GrantDatabase],
@@ -257,10 +256,7 @@ class Grants:
         cached = self._approved.get(organisation_id)
         if cached is None or cached[0] != epoch:
             return None
-        now = self._clock()
-        return _access([(gid, purpose, databases, operations)
-                        for gid, purpose, databases, operations, start, end in cached[1] if start <= now < end],
-                       operation, tuple(wanted))
+        return _access(_live(cached[1], self._clock()), operation, tuple(wanted))
 
     def refused(self, session: Session, actor: Actor, organisation_id: object, access: Access, endpoint: str) -> None:
         self._audit.record(session, AuditEvent.GRANT_REFUSE, actor, "organisation", str(organisation_id),
@@ -317,6 +313,13 @@ def describe(grant: AccessGrant) -> str:
     dbs = ", ".join(DATABASE_LABELS.get(GrantDatabase(d), d) for d in grant.databases)
     return (f"grant {grant.id} [{grant.state}] {', '.join(grant.operations)} on {dbs}; "
             f"{grant.valid_from:%Y-%m-%d} to {grant.valid_until:%Y-%m-%d}; purpose: {grant.purpose}")
+
+
+def _live(approved: list[tuple[Any, ...]], now: datetime) -> list[tuple[Any, ...]]:
+    """Of the approved grants cached (id, purpose, databases, operations, from, until), those
+    valid at ``now``, without their period."""
+    return [(gid, purpose, databases, operations)
+            for gid, purpose, databases, operations, start, end in approved if start <= now < end]
 
 
 def _access(rows: Iterable[tuple[Any, ...]], operation: GrantOperation, wanted: tuple[GrantDatabase, ...]) -> Access:

@@ -131,8 +131,7 @@ class RateLimiter:
         limiter = self._loop_limiter()
         if await limiter.hit(self._item, *identifiers):
             return True, 0
-        stats = await limiter.get_window_stats(self._item, *identifiers)
-        return False, max(1, int(stats.reset_time - time.time()) + 1)
+        return False, _seconds_until((await limiter.get_window_stats(self._item, *identifiers)).reset_time)
 
     async def test_on_the_loop(self, *identifiers: str) -> bool:
         """Whether :meth:`hit` would be allowed now, for the event loop; counts nothing."""
@@ -163,8 +162,12 @@ class RateLimiter:
         return False, self._retry_after(*identifiers)
 
     def _retry_after(self, *identifiers: str) -> int:
-        stats = self._limiter.get_window_stats(self._item, *identifiers)
-        return max(1, int(stats.reset_time - time.time()) + 1)
+        return _seconds_until(self._limiter.get_window_stats(self._item, *identifiers).reset_time)
+
+
+def _seconds_until(reset_time: float) -> int:
+    """Retry-After for a window that frees a slot at ``reset_time`` (epoch seconds): at least 1."""
+    return max(1, int(reset_time - time.time()) + 1)
 
 
 class BodyReadTimeout(Exception):

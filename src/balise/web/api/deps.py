@@ -99,16 +99,19 @@ def admit(request: Request, principal: Principal) -> None:
     """Counts the request against its key's rate limit; 429 once the key has used it up."""
     allowed, retry_after = request.app.state.api_limiter.hit("api", principal.key_prefix)
     if not allowed:
-        raise ApiError(429, "rate_limited", f"too many requests for this API key; retry in {retry_after} s",
-                       headers={"Retry-After": str(retry_after)})
+        raise _rate_limited(retry_after)
 
 
 async def admit_on_the_loop(request: Request, principal: Principal) -> None:
     """:func:`admit` on the event loop (the limiter ``usable_on_the_loop``)."""
     allowed, retry_after = await request.app.state.api_limiter.hit_on_the_loop("api", principal.key_prefix)
     if not allowed:
-        raise ApiError(429, "rate_limited", f"too many requests for this API key; retry in {retry_after} s",
-                       headers={"Retry-After": str(retry_after)})
+        raise _rate_limited(retry_after)
+
+
+def _rate_limited(retry_after: int) -> ApiError:
+    return ApiError(429, "rate_limited", f"too many requests for this API key; retry in {retry_after} s",
+                    headers={"Retry-After": str(retry_after)})
 
 
 async def cleared_on_the_loop(request: Request, scope: Scope, grant: GrantNeed) -> tuple[Principal, Access] | None:
