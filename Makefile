@@ -35,9 +35,11 @@ run: migrate
 
 # PostgreSQL is part of the suite: scripts/services starts a local server if one is
 # installed but stopped, and fails (never skips) if none can be reached. Tests run in parallel,
-# one pytest-xdist worker per core (TEST_WORKERS=0 runs them in this process); the run ends
-# with the 15 slowest tests and its wall time.
-TEST_WORKERS ?= auto
+# two pytest-xdist workers per core: many tests wait on a process, a browser or a socket, and a
+# second worker per core fills those waits (2 cores: 1,177 s with 2 workers, 1,017 s with 4;
+# docs/benchmarks.md). TEST_WORKERS=0 runs them in this process; the run ends with the 15
+# slowest tests and its wall time.
+TEST_WORKERS ?= $(shell echo $$(( $$(nproc 2>/dev/null || echo 1) * 2 )))
 test: install-test
 	scripts/services
 	@start=$$(date +%s); \

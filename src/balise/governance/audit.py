@@ -7,12 +7,18 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
 from balise.accounts.actors import Actor
 from balise.adapters.db.models import AuditHead, AuditRecord
 from balise.domain.audit import GENESIS, AuditEvent, ChainFields, event_mac
+
+
+# Above this many events, the append is two statements: a multi-row VALUES binds 11 parameters
+# per event, and PostgreSQL takes at most 65,535 in a statement.
+_APPEND_IN_ONE_STATEMENT = 1000
 
 
 def _now() -> datetime:
@@ -63,10 +69,9 @@ class AuditTrail:
         # Row lock on PostgreSQL; on SQLite the transaction already holds the write lock.
         # populate_existing: a head this session loaded before (a package build reads it to
         # name the next event) must not hide the appends made since.
-        head = session.execute(
-            select(AuditHead).where(AuditHead.id == 1).with_for_update().execution_options(populate_existing=True)
-        ).scalar_one()
-        seq, prev_mac = head.seq, head.mac
+        seq, prev_mac = session.execute(
+            select(AuditHead.seq, AuditHead.mac).where(AuditHead.id == 1).with_for_update()
+        ).one()
         records = []
         rows = []
         for event, subject_type, subject_id, details in events:
@@ -94,9 +99,19 @@ class AuditTrail:
         # through the session's unit of work (a fifth of a report intake's CPU was the ORM
         # flushing these, while the head's row lock was held; issue 19). The records returned
         # are not in the session.
-        session.execute(insert(AuditRecord.__table__), rows)
-        head.seq, head.mac = seq, prev_mac
-        session.flush()
+        move_head = update(AuditHead.__table__).where(AuditHead.__table__.c.id == 1).values(seq=seq, mac=prev_mac)
+        if session.get_bind().dialect.name == "postgresql" and len(rows) <= _APPEND_IN_ONE_STATEMENT:
+            # The rows and the new head in one statement (a data-modifying WITH): every round
+            # trip made while the head is locked delays every other writer (issue 19).
+            session.execute(move_head.add_cte(insert(AuditRecord.__table__).values(rows).cte("appended")))
+        else:
+            session.execute(insert(AuditRecord.__table__), rows)
+            session.execute(move_head)
+        # A head this session loaded as an object (a package build names the next event with
+        # it) must not show the values from before this append.
+        loaded = session.identity_map.get(identity_key(AuditHead, 1))
+        if loaded is not None:
+            session.expire(loaded)
         return records
 
     def verify(self, session: Session, batch: int = 5000) -> VerifyResult:
