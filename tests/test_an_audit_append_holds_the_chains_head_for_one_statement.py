@@ -1,7 +1,8 @@
 """On PostgreSQL an audit append writes its events and moves the chain's head in one statement
 after taking the head's lock: every round trip made while the head is locked delays every other
-writer (issue 19, intake). An append too large for one statement still chains and verifies, and
-a head this session loaded before the append shows the append's values."""
+writer (issue 19, intake). A large append (its events as arrays) chains and verifies, what it
+stores reads back as written (times, texts outside ASCII, details), and a head this session
+loaded before the append shows the append's values."""
 
 from __future__ import annotations
 
@@ -38,7 +39,7 @@ def test_the_events_and_the_new_head_are_one_statement_on_postgresql(balise):
         balise, [(AuditEvent.ITEM_READ, "item", f"i{n}", {"n": n}) for n in range(3)])
     if balise.db.engine.dialect.name == "postgresql":
         assert len(after) == 1
-        assert after[0].startswith("WITH appended AS (INSERT INTO audit_events")
+        assert after[0].startswith("WITH appended AS ( INSERT INTO audit_events")
         assert "UPDATE audit_head" in after[0]
     else:
         # SQLite has no data-modifying WITH; its writers queue on the database lock anyway.
@@ -50,7 +51,7 @@ def test_the_events_and_the_new_head_are_one_statement_on_postgresql(balise):
         assert balise.audit.verify(s).ok
 
 
-def test_an_append_too_large_for_one_statement_is_chained_and_verifies(balise):
+def test_a_large_append_is_chained_and_verifies(balise):
     with balise.db.transaction() as s:
         balise.audit.record(s, AuditEvent.REPORT_CLAIM, ACTOR, "report", "r1", "assess report")
         written = balise.audit.record_many(
@@ -74,3 +75,16 @@ def test_a_head_loaded_before_an_append_shows_the_append(balise):
         assert (head.seq, head.mac) == (2, record.mac)
         again = s.execute(select(AuditHead).where(AuditHead.id == 1)).scalar_one()
         assert (again.seq, again.mac) == (2, record.mac)
+
+
+def test_what_an_append_stores_reads_back_as_written(balise):
+    details = {"note": "Ça va — 確認", "n": 3, "nested": {"ok": True, "list": [1, None]}}
+    with balise.db.transaction() as s:
+        [written] = balise.audit.record_many(
+            s, ACTOR, "lire le signalement « r1 »", [(AuditEvent.REPORT_READ, "report", "r1", details)])
+    with balise.db.sessions() as s:
+        stored = s.execute(select(AuditRecord)).scalar_one()
+        assert (stored.occurred_at, stored.purpose, stored.details, stored.mac) == (
+            written.occurred_at, "lire le signalement « r1 »", details, written.mac)
+        assert stored.occurred_at.utcoffset() is not None
+        assert balise.audit.verify(s).ok

@@ -2,23 +2,40 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, select, text, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
 from balise.accounts.actors import Actor
-from balise.adapters.db.models import AuditHead, AuditRecord
+from balise.adapters.db.models import AuditHead, AuditRecord, UTCDateTime
 from balise.domain.audit import GENESIS, AuditEvent, ChainFields, event_mac
 
 
-# Above this many events, the append is two statements: a multi-row VALUES binds 11 parameters
-# per event, and PostgreSQL takes at most 65,535 in a statement.
-_APPEND_IN_ONE_STATEMENT = 1000
+_ARRAY_COLUMNS = ("seq", "occurred_at", "event_type", "actor_type", "actor_id", "subject_type", "subject_id",
+                  "purpose", "details", "prev_mac", "mac")
+# PostgreSQL: an append's events (one array per column, occurred_at as naive UTC like every
+# UTCDateTime column) and the chain's new head.
+_APPEND_AND_MOVE_HEAD = text("""
+WITH appended AS (
+  INSERT INTO audit_events (seq, occurred_at, event_type, actor_type, actor_id, subject_type, subject_id,
+                            purpose, details, prev_mac, mac)
+  SELECT e.seq, e.occurred_at, e.event_type, e.actor_type, e.actor_id, e.subject_type, e.subject_id,
+         e.purpose, CAST(e.details AS json), e.prev_mac, e.mac
+  FROM unnest(CAST(:seq AS bigint[]), CAST(:occurred_at AS timestamp[]), CAST(:event_type AS text[]),
+              CAST(:actor_type AS text[]), CAST(:actor_id AS text[]), CAST(:subject_type AS text[]),
+              CAST(:subject_id AS text[]), CAST(:purpose AS text[]), CAST(:details AS text[]),
+              CAST(:prev_mac AS text[]), CAST(:mac AS text[]))
+       AS e(seq, occurred_at, event_type, actor_type, actor_id, subject_type, subject_id, purpose, details,
+            prev_mac, mac)
+)
+UPDATE audit_head SET seq = :head_seq, mac = :head_mac WHERE id = 1
+""")
 
 
 def _now() -> datetime:
@@ -67,8 +84,8 @@ class AuditTrail:
         if not events:
             return []
         # Row lock on PostgreSQL; on SQLite the transaction already holds the write lock.
-        # populate_existing: a head this session loaded before (a package build reads it to
-        # name the next event) must not hide the appends made since.
+        # Columns, not the mapped object: always the stored values, even when this session
+        # loaded the head before (a package build reads it to name the next event).
         seq, prev_mac = session.execute(
             select(AuditHead.seq, AuditHead.mac).where(AuditHead.id == 1).with_for_update()
         ).one()
@@ -99,14 +116,22 @@ class AuditTrail:
         # through the session's unit of work (a fifth of a report intake's CPU was the ORM
         # flushing these, while the head's row lock was held; issue 19). The records returned
         # are not in the session.
-        move_head = update(AuditHead.__table__).where(AuditHead.__table__.c.id == 1).values(seq=seq, mac=prev_mac)
-        if session.get_bind().dialect.name == "postgresql" and len(rows) <= _APPEND_IN_ONE_STATEMENT:
-            # The rows and the new head in one statement (a data-modifying WITH): every round
-            # trip made while the head is locked delays every other writer (issue 19).
-            session.execute(move_head.add_cte(insert(AuditRecord.__table__).values(rows).cte("appended")))
+        dialect = session.get_bind().dialect
+        if dialect.name == "postgresql":
+            # The rows and the new head in one statement (a data-modifying WITH over arrays):
+            # every round trip made while the head is locked delays every other writer (issue
+            # 19). Its text never changes with the number of events, so it is compiled once
+            # and prepared by the driver (a multi-row VALUES was compiled at every append).
+            dumps = dialect._json_serializer or json.dumps
+            columns = {name: [row[name] for row in rows] for name in _ARRAY_COLUMNS}
+            stamp = UTCDateTime().process_bind_param
+            columns["occurred_at"] = [stamp(t, dialect) for t in columns["occurred_at"]]
+            columns["details"] = [dumps(d) for d in columns["details"]]
+            session.execute(_APPEND_AND_MOVE_HEAD, {**columns, "head_seq": seq, "head_mac": prev_mac})
         else:
             session.execute(insert(AuditRecord.__table__), rows)
-            session.execute(move_head)
+            session.execute(update(AuditHead.__table__).where(AuditHead.__table__.c.id == 1)
+                            .values(seq=seq, mac=prev_mac))
         # A head this session loaded as an object (a package build names the next event with
         # it) must not show the values from before this append.
         loaded = session.identity_map.get(identity_key(AuditHead, 1))
