@@ -17,8 +17,6 @@ from balise.adapters.db.models import AuditHead, AuditRecord, UTCDateTime
 from balise.domain.audit import GENESIS, AuditEvent, ChainFields, event_mac
 
 
-_ARRAY_COLUMNS = ("seq", "occurred_at", "event_type", "actor_type", "actor_id", "subject_type", "subject_id",
-                  "purpose", "details", "prev_mac", "mac")
 # PostgreSQL: an append's events (one array per column, occurred_at as naive UTC like every
 # UTCDateTime column) and the chain's new head.
 _APPEND_AND_MOVE_HEAD = text("""
@@ -123,7 +121,7 @@ class AuditTrail:
             # 19). Its text never changes with the number of events, so it is compiled once
             # and prepared by the driver (a multi-row VALUES was compiled at every append).
             dumps = dialect._json_serializer or json.dumps
-            columns = {name: [row[name] for row in rows] for name in _ARRAY_COLUMNS}
+            columns = {name: [row[name] for row in rows] for name in rows[0]}
             stamp = UTCDateTime().process_bind_param
             columns["occurred_at"] = [stamp(t, dialect) for t in columns["occurred_at"]]
             columns["details"] = [dumps(d) for d in columns["details"]]
