@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from balise.governance.retention import Retention
     from balise.governance.transparency import Transparency
     from balise.intake.filing import Intake
+    from balise.intake.grouping import TransactionGroups
     from balise.intake.ispws import IspwsService
     from balise.intake.report_defaults import ReportDefaults
     from balise.intelligence.entities import EntityIndex
@@ -267,7 +268,18 @@ class Balise:
             matcher=self.matcher,
             perceptual_hashing=True,
             after_store=self._after_intake,
+            groups=self.intake_groups,
         )
+
+    @cached_property
+    def intake_groups(self) -> TransactionGroups:
+        """Reports filed at the same time share one commit (intake/grouping.py)."""
+        from balise.intake.grouping import TransactionGroups
+
+        # The audit events of a whole group are appended at once, last: the chain's head is then
+        # locked from that one append to the commit, not from the group's first report.
+        return TransactionGroups(self.db.sessions, self.audit.record_batches,
+                                 max_units=self.settings.intake_group_size)
 
     def _after_intake(self, session, report) -> None:  # type: ignore[no-untyped-def]
         """The jobs a new report needs, in the transaction that stores it: perceptual hashing of
@@ -795,6 +807,8 @@ class Balise:
             epoch.close()  # its listening thread and connection
         if "match_log" in self.__dict__:
             self.match_log.close()  # what is waiting is written: a clean stop loses no entry
+        if "intake_groups" in self.__dict__:
+            self.intake_groups.close()  # the reports waiting for a commit are committed first
         if "pdq_index" in self.__dict__:
             self.pdq_index.close()  # its refreshing thread, if any
         if "db" in self.__dict__:

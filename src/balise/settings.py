@@ -427,6 +427,9 @@ class Settings(BaseSettings):
     match_log_batch_size: int = Field(default=1000, ge=1, le=100_000)
     match_log_flush_ms: int = Field(default=100, ge=1, le=60_000)
     match_log_mode: Literal["batched", "audit-row"] = "batched"
+    # Reports without files filed at the same time commit together, at most this many in one
+    # transaction (intake/grouping.py); 1: each report commits alone.
+    intake_group_size: int = Field(default=32, ge=1, le=64)
 
     @field_validator("checkpoint_mail_to")
     @classmethod

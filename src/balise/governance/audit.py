@@ -19,6 +19,11 @@ from balise.domain.audit import GENESIS, AuditEvent, ChainFields, event_mac
 
 # PostgreSQL: an append's events (one array per column, occurred_at as naive UTC like every
 # UTCDateTime column) and the chain's new head.
+#: Events of one actor and purpose: (event, subject type, subject id, details).
+AuditEvents = list[tuple[AuditEvent, str, str, "dict[str, Any] | None"]]
+#: What one caller appends: its actor, its purpose, its events.
+AuditBatch = tuple[Actor, str, AuditEvents]
+
 _APPEND_AND_MOVE_HEAD = text("""
 WITH appended AS (
   INSERT INTO audit_events (seq, occurred_at, event_type, actor_type, actor_id, subject_type, subject_id,
@@ -77,9 +82,15 @@ class AuditTrail:
         """Append several events of one actor and purpose, in order, each its own link of the
         chain (exactly as many calls of :meth:`record` would), with one read of the chain's
         head and one write: what a page that shows many things at once records."""
-        if not purpose:
-            raise ValueError("every audit event states its purpose")
-        if not events:
+        return self.record_batches(session, [(actor, purpose, events)])
+
+    def record_batches(self, session: Session, batches: list[AuditBatch]) -> list[AuditRecord]:
+        """Append the events of several (actor, purpose, events) batches, in order, with one
+        read of the chain's head and one write: the reports of an intake group (issue 19)."""
+        for _, purpose, _ in batches:
+            if not purpose:
+                raise ValueError("every audit event states its purpose")
+        if not any(events for _, _, events in batches):
             return []
         # Row lock on PostgreSQL; on SQLite the transaction already holds the write lock.
         # Columns, not the mapped object: always the stored values, even when this session
@@ -89,7 +100,8 @@ class AuditTrail:
         ).one()
         records = []
         rows = []
-        for event, subject_type, subject_id, details in events:
+        for event, subject_type, subject_id, details, actor, purpose in (
+                (*e, actor, purpose) for actor, purpose, events in batches for e in events):
             seq += 1
             fields = ChainFields(
                 seq=seq,

@@ -32,7 +32,8 @@ from balise.domain.audit import AuditEvent
 from balise.domain.model import ItemKind, ReportSource
 from balise.domain.states import INITIAL_STATE
 from balise.evidence.vault import EvidenceVault
-from balise.governance.audit import AuditTrail
+from balise.governance.audit import AuditBatch, AuditTrail
+from balise.intake.grouping import TransactionGroups
 from balise.intake.report_schema import (
     HashOnlyItemIn,
     MediaItemIn,
@@ -128,6 +129,7 @@ class Intake:
         matcher: MatchPort | None = None,
         perceptual_hashing: bool = False,
         after_store: Callable[[Session, Report], None] | None = None,
+        groups: TransactionGroups | None = None,
     ) -> None:
         self._audit = audit
         self._evidence = evidence
@@ -142,6 +144,7 @@ class Intake:
         # Called inside the intake transaction, to queue the jobs (perceptual hashing, or
         # triage, URL fetches) with the report they act on.
         self._after_store = after_store
+        self._groups = groups
 
     # -- preparation (no database) ---------------------------------------------------------
 
@@ -253,37 +256,58 @@ class Intake:
         source: ReportSource = ReportSource.PROVIDER_API,
         is_demo: bool = False,
         also_store: Callable[[Session, Report], None] | None = None,
+        grouped: bool = False,
     ) -> FiledReport:
         """Store the report in one transaction. The files must have gone through
         :meth:`prepare_files`. A failure leaves no report, item or vault object behind.
-        ``also_store`` writes what a channel keeps beside the report, in the same transaction."""
+        ``also_store`` writes what a channel keeps beside the report, in the same transaction.
+        ``grouped``: the caller holds no transaction and may wait for others (a request
+        handler); a report without files then commits with the reports filed at the same time
+        (grouping.py). If that shared commit fails, the filing runs again alone, ``also_store``
+        too: what its first run wrote was undone."""
         # Few round trips (issue 19 item 5): matching first, outside the transaction; then one
         # transaction that checks the Idempotency-Key and stores everything with a number of
         # statements that does not grow with the items (bulk inserts, one audit append).
         # A retried submission thus costs a match it does not need: retries are rare.
         detections = self.detect(report, files)
         blobs: list[StoredBlob] = []
+
+        def store(session: Session) -> tuple[FiledReport, list[AuditBatch]]:
+            # The audit events are returned, not recorded: appending takes the audit chain's
+            # head (a row lock on PostgreSQL) until the commit, so the caller appends them last,
+            # after everything else its transaction writes (for a group, after all its reports).
+            audit: list[AuditBatch] = []
+            if idempotency_key and organisation_id:
+                replay = self._replay(session, actor, organisation_id, idempotency_key, fingerprint, audit)
+                if replay:
+                    return replay, audit
+            filed = self._store(
+                session, actor, organisation_id, report, files, fingerprint,
+                idempotency_key, source, is_demo, blobs, detections, audit,
+            )
+            if also_store is not None:
+                also_store(session, filed.report)
+                session.flush()
+            return filed, audit
+
         try:
+            # A report without files has nothing in the vault to undo: it may share its
+            # transaction and commit with the reports filed at the same time (grouping.py).
+            if grouped and self._groups is not None and not files:
+                return self._groups.run(store)
             with self._new_session() as session, session.begin():
-                if idempotency_key and organisation_id:
-                    replay = self._replay(session, actor, organisation_id, idempotency_key, fingerprint)
-                    if replay:
-                        return replay
-                filed = self._store(
-                    session, actor, organisation_id, report, files, fingerprint,
-                    idempotency_key, source, is_demo, blobs, detections,
-                )
-                if also_store is not None:
-                    also_store(session, filed.report)
-                    session.flush()
-            return filed
+                filed, audit = store(session)
+                self._audit.record_batches(session, audit)
+                return filed
         except IntegrityError:
             self._discard(blobs)
             if idempotency_key and organisation_id:
                 # Another request with the same key won the race: answer as it did.
                 with self._new_session() as session, session.begin():
-                    replay = self._replay(session, actor, organisation_id, idempotency_key, fingerprint)
+                    audit = []
+                    replay = self._replay(session, actor, organisation_id, idempotency_key, fingerprint, audit)
                     if replay:
+                        self._audit.record_batches(session, audit)
                         return replay
             raise
         except BaseException:
@@ -295,7 +319,8 @@ class Intake:
             self._evidence.discard(self._new_session, blob)
 
     def _replay(
-        self, session: Session, actor: Actor, organisation_id: uuid.UUID, key: str, fingerprint: str
+        self, session: Session, actor: Actor, organisation_id: uuid.UUID, key: str, fingerprint: str,
+        audit: list[AuditBatch],
     ) -> FiledReport | None:
         row = session.execute(
             select(IdempotencyKey).where(
@@ -311,10 +336,8 @@ class Intake:
             )
         report = session.get(Report, row.report_id)
         assert report is not None
-        self._audit.record(
-            session, AuditEvent.REPORT_IDEMPOTENT_REPLAY, actor, "report", str(report.id),
-            "provider retried a submission", {"idempotency_key": key},
-        )
+        audit.append((actor, "provider retried a submission",
+                      [(AuditEvent.REPORT_IDEMPOTENT_REPLAY, "report", str(report.id), {"idempotency_key": key})]))
         return FiledReport(report=report, replayed=True, items=list(report.items))
 
     def _store(
@@ -330,6 +353,7 @@ class Intake:
         is_demo: bool,
         blobs: list[StoredBlob],
         detections: list[ItemDetection],
+        audit: list[AuditBatch],
     ) -> FiledReport:
         now = self._clock()
         contact = data.provider.model_dump(mode="json", exclude_none=True) if data.provider else None
@@ -452,9 +476,7 @@ class Intake:
         session.flush()
         if self._after_store is not None:
             self._after_store(session, report)
-        # Last: recording takes the audit chain's head (a row lock on PostgreSQL) until the
-        # commit, so every other intake waits as long as what follows it here (issue 19).
-        self._audit.record_many(session, actor, purpose, events)
+        audit.append((actor, purpose, events))
         return FiledReport(report=report, items=items)
 
     # -- reading ---------------------------------------------------------------------------

@@ -148,7 +148,7 @@ class PublicReports:
             try:
                 filed = self._intake.file(actor=PUBLIC_ACTOR, organisation_id=None, report=report, files={},
                                           fingerprint="", idempotency_key=None, source=ReportSource.PUBLIC_FORM,
-                                          also_store=also_store)
+                                          also_store=also_store, grouped=True)
             except IntegrityError:
                 continue  # the report number was taken: nothing was stored; draw another
             return Filed(str(filed.report.id), number, secret)

@@ -234,7 +234,8 @@ def _prepare_and_file(*, balise: Any, principal: Principal, payload: dict[str, A
     # media.hash job queued with the report.
     balise.intake.prepare_files(report, files)
     return balise.intake.file(actor=principal.actor, organisation_id=principal.organisation_id, report=report,
-                              files=files, fingerprint=request_fingerprint(payload, files), idempotency_key=key)
+                              files=files, fingerprint=request_fingerprint(payload, files), idempotency_key=key,
+                              grouped=True)
 
 
 async def _run_sync(fn: Any, **kwargs: Any) -> Any:

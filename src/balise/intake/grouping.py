@@ -1,0 +1,175 @@
+"""Group commit of intakes: the reports that arrive together share one transaction and one commit.
+
+Every intake appends to the audit chain, and the chain's head stays locked from that append
+until the commit has reached the disk (the WAL flush on PostgreSQL). Intakes therefore pass the
+head one at a time, each waiting for the flush of the one before: a third of intake's throughput
+was that wait (docs/benchmarks.md, issue 19).
+
+Here one thread per process (the committer) takes every unit that is waiting, runs each in a
+savepoint of one transaction, then appends what every unit left for last (``finish``: the audit
+events of all the reports, one append, one lock of the head) and commits once. Each caller blocks until its unit's group has
+committed, so a 201 is still sent only for a report that is on disk. A unit that fails rolls
+back its savepoint alone and its caller gets its exception; the others commit. If the group's
+commit itself fails, every unit of the group runs again alone, in its own transaction, so one
+bad unit cannot take the others down with it.
+
+No unit waits for a timer: the committer takes what is waiting when it is free, so a lone
+request commits at once and a group forms only while a commit is in flight. A group holds at
+most ``max_units`` units: each savepoint that writes takes a subtransaction id, and PostgreSQL
+keeps only 64 of them per transaction in shared memory before every snapshot of every session
+gets slower.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+import os
+import threading
+import weakref
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy.orm import Session
+
+log = logging.getLogger("balise.intake.grouping")
+
+T = TypeVar("T")
+
+#: PostgreSQL caches 64 subtransaction ids per transaction (PGPROC_MAX_CACHED_SUBXIDS).
+MAX_UNITS_LIMIT = 64
+
+
+#: A unit: writes in the session, returns its result and what it leaves for ``finish``.
+Work = Callable[[Session], "tuple[T, list[Any]]"]
+
+
+@dataclass(eq=False)
+class _Unit(Generic[T]):
+    work: Work[T]
+    # The caller's context (its request id for the logs, its language): the unit runs in it.
+    context: contextvars.Context = field(default_factory=contextvars.copy_context)
+    result: Future[T] = field(default_factory=Future)
+
+
+class TransactionGroups:
+    """Runs units of work ``work(session) -> (result, tail)`` in shared transactions; the tails
+    of a group's units that succeeded go, in order, to one ``finish(session, tails)`` call made
+    last before the commit (see the module)."""
+
+    def __init__(self, new_session: Callable[[], Session], finish: Callable[[Session, list[Any]], Any],
+                 max_units: int = 32) -> None:
+        if not 1 <= max_units <= MAX_UNITS_LIMIT:
+            raise ValueError(f"a group holds 1 to {MAX_UNITS_LIMIT} units, not {max_units}")
+        self._new_session = new_session
+        self._finish = finish
+        self.max_units = max_units
+        self._waiting: list[_Unit[Any]] = []
+        self._cond = threading.Condition()
+        self._thread: threading.Thread | None = None
+        self._closed = False
+        #: Groups committed and units they held (read by tests and benchmarks).
+        self.groups_committed = 0
+        self.units_committed = 0
+        # A forked process (balise serve --workers N) inherits no thread, and perhaps a lock
+        # held by one: it starts afresh, with no unit (those are its parent's callers').
+        me = weakref.ref(self)
+        os.register_at_fork(after_in_child=lambda: (groups := me()) is not None and groups._after_fork())
+
+    def _after_fork(self) -> None:
+        self._cond = threading.Condition()
+        self._waiting = []
+        self._thread = None
+
+    def run(self, work: Work[T]) -> T:
+        """Run ``work`` in the next group and return its result once that group has committed
+        (or raise what ``work`` raised; nothing of it is then stored). Safe from any thread
+        except the committer's; ``work`` may run twice if its group's commit fails, so it must
+        create what it stores each time it runs."""
+        unit: _Unit[T] = _Unit(work)
+        with self._cond:
+            if self._closed or self.max_units == 1:
+                alone = True
+            else:
+                alone = False
+                self._ensure_committer()
+                self._waiting.append(unit)
+                self._cond.notify()
+        if alone:
+            return unit.context.run(self._alone, work)
+        return unit.result.result()
+
+    def close(self) -> None:
+        """Commit what is waiting and stop the committer; later units run alone."""
+        with self._cond:
+            self._closed = True
+            self._cond.notify()
+            thread = self._thread
+        if thread is not None:
+            thread.join()
+
+    # -- the committer ---------------------------------------------------------------------
+
+    def _ensure_committer(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._serve, name="balise-intake-commit", daemon=True)
+            self._thread.start()
+
+    def _serve(self) -> None:
+        while True:
+            with self._cond:
+                while not self._waiting and not self._closed:
+                    self._cond.wait()
+                if not self._waiting:
+                    return  # closed, and nothing waits
+                group = self._waiting[: self.max_units]
+                del self._waiting[: len(group)]
+            self._commit(group)
+
+    def _commit(self, group: list[_Unit[Any]]) -> None:
+        outcomes: list[tuple[bool, Any]] = []
+        try:
+            with self._new_session() as session, session.begin():
+                tails: list[Any] = []
+                for unit in group:
+                    try:
+                        with session.begin_nested():
+                            result, tail = unit.context.run(unit.work, session)
+                    except Exception as exc:  # the unit's own failure: its savepoint is undone
+                        outcomes.append((False, exc))
+                    else:
+                        outcomes.append((True, result))
+                        tails += tail
+                # Last: what takes a lock held until the commit (the audit chain's head).
+                self._finish(session, tails)
+        except Exception:
+            # The shared transaction failed (its commit, or a savepoint that could not be
+            # undone): no unit of it is stored. Each runs again in a transaction of its own.
+            log.warning("an intake group of %d failed to commit; each report is filed alone", len(group),
+                        exc_info=True)
+            for unit in group:
+                try:
+                    unit.result.set_result(unit.context.run(self._alone, unit.work))
+                except Exception as exc:
+                    unit.result.set_exception(exc)
+            return
+        except BaseException as exc:  # the committer is stopping abnormally: no caller hangs
+            for unit in group:
+                if not unit.result.done():
+                    unit.result.set_exception(exc)
+            raise
+        self.groups_committed += 1
+        self.units_committed += sum(ok for ok, _ in outcomes)
+        for unit, (ok, value) in zip(group, outcomes):
+            if ok:
+                unit.result.set_result(value)
+            else:
+                unit.result.set_exception(value)
+
+    def _alone(self, work: Work[T]) -> T:
+        with self._new_session() as session, session.begin():
+            result, tail = work(session)
+            self._finish(session, tail)
+            return result
