@@ -11,8 +11,9 @@ that throughput per CPU-second can be compared on a shared machine):
 * match, one hash per request, C client threads with keep-alive, S seconds: req/s, p50, p99;
   then at half that rate (paced clients): p50, p99;
 * match, 100 hashes per request: hashes/s;
-* intake of hash-only reports (8 clients, S seconds): reports/s, p99, and the count of 201
-  answers against the rows in the database (must be equal);
+* intake of hash-only reports, then of multipart reports with one distinct 0.8 MP JPEG each (8
+  clients, S seconds each): reports/s, p99, and the count of 201 answers against the rows in
+  the database (must be equal);
 * HMA `/m/lookup` and `/m/raw_lookup` with the same client, same hashes (HMA has no bulk import
   API: its bank is loaded with COPY into its tables, which is not an HMA code path).
 
@@ -314,25 +315,67 @@ def balise_figures(args: argparse.Namespace, hashes: list[str], queries: list[st
             body = {**REPORT, "items": [{"kind": "hash_only", "hashes": {"md5": uuid.UUID(int=rng.getrandbits(128)).hex}}]}
             return "POST", "/api/v1/reports", json.dumps(body), headers
 
-        with balise.db.sessions() as s:
-            before_rows = s.scalar(select(func.count()).select_from(Report))
-        intake = Load(port, report, 8, args.seconds)
-        intake.keep_bodies = True
-        measure("intake, hash-only reports, 8 clients", server.pid, intake)
-        with balise.db.sessions() as s:
-            rows = s.scalar(select(func.count()).select_from(Report)) - before_rows
-            ids = {str(r) for r in s.execute(select(Report.id)).scalars()}
-        acked = [json.loads(b)["id"] for b in intake.bodies]
-        missing = [i for i in acked if i not in ids]
-        print(f"  intake: {len(acked)} answered 201, {rows} reports in the database, {len(missing)} acknowledged "
-              "but missing", flush=True)
-        if missing:
-            raise SystemExit("an acknowledged report is missing")
+        intake_figure(balise, "intake, hash-only reports, 8 clients", server.pid, Load(port, report, 8, args.seconds))
+
+        picture = benign_jpeg()
+        document = json.dumps({**REPORT, "type": "new_csam", "items": [{"kind": "media", "file": "f0"}]})
+        boundary = "balise-bench-boundary"
+        auth = {"Authorization": headers["Authorization"],
+                "Content-Type": f"multipart/form-data; boundary={boundary}"}
+
+        def multipart(rng: random.Random):  # type: ignore[no-untyped-def]
+            # A distinct file each time (a comment segment after the JPEG's first marker), so that
+            # every report stores, hashes and encrypts a new 0.8 MP picture.
+            marker = uuid.UUID(int=rng.getrandbits(128)).bytes
+            unique = picture[:2] + b"\xff\xfe\x00\x12" + marker + picture[2:]
+            body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"report\"\r\n"
+                    f"Content-Type: application/json\r\n\r\n{document}\r\n"
+                    f"--{boundary}\r\nContent-Disposition: form-data; name=\"f0\"; filename=\"demo.jpg\"\r\n"
+                    f"Content-Type: image/jpeg\r\n\r\n").encode() + unique + f"\r\n--{boundary}--\r\n".encode()
+            return "POST", "/api/v1/reports", body, auth
+
+        intake_figure(balise, f"intake, multipart, one {len(picture) // 1024} kB 0.8 MP JPEG, 8 clients", server.pid,
+                      Load(port, multipart, 8, args.seconds))
         propagation(balise, port, headers)
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(60)
         balise.close()
+
+
+def intake_figure(balise: Balise, name: str, server_pid: int, intake: Load) -> None:
+    """Reports/s and latency, then the count of 201 answers against the new rows: every
+    acknowledged report must be in the database."""
+    with balise.db.sessions() as s:
+        before_rows = s.scalar(select(func.count()).select_from(Report))
+    intake.keep_bodies = True
+    measure(name, server_pid, intake)
+    with balise.db.sessions() as s:
+        rows = s.scalar(select(func.count()).select_from(Report)) - before_rows
+        ids = {str(r) for r in s.execute(select(Report.id)).scalars()}
+    acked = [json.loads(b)["id"] for b in intake.bodies]
+    missing = [i for i in acked if i not in ids]
+    print(f"  intake: {len(acked)} answered 201, {rows} reports in the database, {len(missing)} acknowledged "
+          "but missing", flush=True)
+    if missing:
+        raise SystemExit("an acknowledged report is missing")
+
+
+def benign_jpeg() -> bytes:
+    """A generated 1032x774 (0.8 MP) picture of smooth colours and noise, saved as JPEG: benign
+    demo content of the size the issue names."""
+    import io
+
+    from PIL import Image
+
+    rng = random.Random(774)
+    small = Image.new("RGB", (43, 33))
+    small.putdata([(rng.randrange(256), rng.randrange(256), rng.randrange(256)) for _ in range(43 * 33)])
+    picture = small.resize((1032, 774), Image.Resampling.BICUBIC)
+    noise = Image.effect_noise((1032, 774), 24).convert("RGB")
+    out = io.BytesIO()
+    Image.blend(picture, noise, 0.2).save(out, "JPEG", quality=90)
+    return out.getvalue()
 
 
 def propagation(balise: Balise, port: int, headers: dict[str, str]) -> None:
