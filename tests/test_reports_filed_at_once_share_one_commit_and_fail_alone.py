@@ -8,6 +8,7 @@ what waits. On both real databases."""
 from __future__ import annotations
 
 import threading
+import uuid
 import time
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -378,3 +379,43 @@ def test_the_api_answers_201_for_reports_filed_together(client, balise):
         assert {str(i) for i in s.scalars(select(Report.id))} == ids
         assert balise.audit.verify(s).ok
 
+
+
+def test_a_forked_process_files_through_a_committer_of_its_own(balise, filer):
+    """A process forked after the parent's committer started (a pre-forking server) inherits
+    no thread: its reports still commit, through a committer it starts itself."""
+    import multiprocessing
+
+    filer.file(_document(1)).result(30)
+    assert balise.intake_groups._thread is not None and balise.intake_groups._thread.is_alive()
+    balise.db.engine.dispose(close=False)  # the child must not share the parent's connections
+    context = multiprocessing.get_context("fork")
+    answer = context.Queue()
+
+    def child() -> None:
+        try:
+            balise.db.engine.dispose(close=False)
+            groups = balise.intake_groups
+            inherited = groups._thread
+            report = ReportIn.model_validate(_document(2))
+            result = balise.intake.file(actor=filer.actor, organisation_id=filer.org, report=report, files={},
+                                        fingerprint=request_fingerprint(_document(2), {}), idempotency_key=None,
+                                        grouped=True)
+            answer.put((inherited is None, groups._thread is not None and groups._thread.is_alive(),
+                        str(result.report.id)))
+        except BaseException as exc:  # the parent reads what went wrong
+            answer.put(("error", repr(exc), ""))
+
+    process = context.Process(target=child)
+    process.start()
+    try:
+        reset, own_committer, report_id = answer.get(timeout=30)
+    finally:
+        process.join(10)
+        if process.is_alive():  # a child waiting for a committer that never comes
+            process.kill()
+            process.join()
+    assert (reset, own_committer) == (True, True), (reset, own_committer)
+    with balise.db.sessions() as s:
+        assert s.get(Report, uuid.UUID(report_id)) is not None
+        assert s.scalar(select(func.count()).select_from(Report)) == 2
