@@ -419,3 +419,14 @@ def test_a_forked_process_files_through_a_committer_of_its_own(balise, filer):
     with balise.db.sessions() as s:
         assert s.get(Report, uuid.UUID(report_id)) is not None
         assert s.scalar(select(func.count()).select_from(Report)) == 2
+
+
+def test_a_unit_cannot_file_another_from_inside_its_group(balise):
+    groups = balise.intake_groups
+
+    def nested(session: Session) -> tuple[str, list[Any]]:
+        return groups.run(lambda s: ("inner", [])), []
+
+    with pytest.raises(RuntimeError, match="cannot run another unit"):
+        groups.run(nested)
+    assert _reports(balise) == 0

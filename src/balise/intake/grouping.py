@@ -73,8 +73,9 @@ class TransactionGroups:
         #: Groups committed and units they held (read by tests and benchmarks).
         self.groups_committed = 0
         self.units_committed = 0
-        # A forked process (balise serve --workers N) inherits no thread, and perhaps a lock
-        # held by one: it starts afresh, with no unit (those are its parent's callers').
+        # A forked process (a pre-forking server; `balise serve --workers N` spawns instead)
+        # inherits no thread, and perhaps a lock held by one: it starts afresh, with no unit
+        # (those are its parent's callers').
         me = weakref.ref(self)
         os.register_at_fork(after_in_child=lambda: (groups := me()) is not None and groups._after_fork())
 
@@ -88,6 +89,9 @@ class TransactionGroups:
         (or raise what ``work`` raised; nothing of it is then stored). Safe from any thread
         except the committer's; ``work`` may run twice if its group's commit fails, so it must
         create what it stores each time it runs."""
+        if self._thread is threading.current_thread():
+            # It would wait for its own group: a unit must not file another.
+            raise RuntimeError("a unit of an intake group cannot run another unit")
         unit: _Unit[T] = _Unit(work)
         with self._cond:
             if self._closed or self.max_units == 1:
