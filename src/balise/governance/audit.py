@@ -17,13 +17,13 @@ from balise.adapters.db.models import AuditHead, AuditRecord, UTCDateTime
 from balise.domain.audit import GENESIS, AuditEvent, ChainFields, event_mac
 
 
-# PostgreSQL: an append's events (one array per column, occurred_at as naive UTC like every
-# UTCDateTime column) and the chain's new head.
 #: Events of one actor and purpose: (event, subject type, subject id, details).
 AuditEvents = list[tuple[AuditEvent, str, str, "dict[str, Any] | None"]]
 #: What one caller appends: its actor, its purpose, its events.
 AuditBatch = tuple[Actor, str, AuditEvents]
 
+# PostgreSQL: an append's events (one array per column, occurred_at as naive UTC like every
+# UTCDateTime column) and the chain's new head.
 _APPEND_AND_MOVE_HEAD = text("""
 WITH appended AS (
   INSERT INTO audit_events (seq, occurred_at, event_type, actor_type, actor_id, subject_type, subject_id,
@@ -77,7 +77,7 @@ class AuditTrail:
         session: Session,
         actor: Actor,
         purpose: str,
-        events: list[tuple[AuditEvent, str, str, dict[str, Any] | None]],
+        events: AuditEvents,
     ) -> list[AuditRecord]:
         """Append several events of one actor and purpose, in order, each its own link of the
         chain (exactly as many calls of :meth:`record` would), with one read of the chain's

@@ -70,9 +70,8 @@ class TransactionGroups:
         self._cond = threading.Condition()
         self._thread: threading.Thread | None = None
         self._closed = False
-        #: Groups committed and units they held (read by tests and benchmarks).
+        #: Groups committed (read by tests).
         self.groups_committed = 0
-        self.units_committed = 0
         # A forked process (a pre-forking server; `balise serve --workers N` spawns instead)
         # inherits no thread, and perhaps a lock held by one: it starts afresh, with no unit
         # (those are its parent's callers').
@@ -100,7 +99,7 @@ class TransactionGroups:
                 alone = False
                 self._ensure_committer()
                 self._waiting.append(unit)
-                self._cond.notify()
+                self._cond.notify_all()  # the committer, and whoever waits to see the queue grow
         if alone:
             return unit.context.run(self._alone, work)
         return unit.result.result()
@@ -165,7 +164,6 @@ class TransactionGroups:
                     unit.result.set_exception(exc)
             raise
         self.groups_committed += 1
-        self.units_committed += sum(ok for ok, _ in outcomes)
         for unit, (ok, value) in zip(group, outcomes):
             if ok:
                 unit.result.set_result(value)
