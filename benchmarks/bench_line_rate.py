@@ -300,6 +300,10 @@ def balise_figures(args: argparse.Namespace, hashes: list[str], queries: list[st
                                                                   for _ in range(100)]}), headers
 
         measure("warm-up", server.pid, Load(port, one, args.clients, 3))
+        if args.only_batch:
+            measure("match, 100 hashes/request (hashes/s)", server.pid,
+                    Load(port, hundred, args.clients, args.seconds), 100)
+            return
         if not args.only_intake:
             # One client, one request at a time: the latency of a request on an idle server.
             measure("match, 1 hash/request, one client in sequence", server.pid,
@@ -500,6 +504,8 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--only-hma", action="store_true", help="skip Balise's figures (a re-run of the peer)")
     parser.add_argument("--only-intake", action="store_true", help="of Balise's figures, only intake (A/B runs)")
+    parser.add_argument("--only-batch", action="store_true",
+                        help="of Balise's figures, only the 100-hash match (A/B runs)")
     parser.add_argument("--rate-limit-storage", default="memory://",
                         help="Balise's BALISE_RATE_LIMIT_STORAGE: memory:// (development) or redis://127.0.0.1:6379 "
                              "(what production with several API processes requires)")
