@@ -28,6 +28,7 @@ import argparse
 import http.client
 import json
 import os
+import pickle
 import platform
 import random
 import signal
@@ -140,6 +141,9 @@ class Connection(http.client.HTTPConnection):
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
+CLIENT_PROCESSES = 1
+
+
 class Load:
     """C client threads, each with one keep-alive connection, for ``seconds``; ``pace`` (req/s
     per thread) paces them (for the latency at a given load)."""
@@ -189,13 +193,46 @@ class Load:
 
     def run(self) -> float:
         stop_at = time.monotonic() + self.seconds
-        threads = [threading.Thread(target=self._run, args=(n, stop_at)) for n in range(self.clients)]
         t0 = time.perf_counter()
+        processes = min(CLIENT_PROCESSES, self.clients)
+        if processes > 1:
+            self._run_in_processes(processes, stop_at)
+        else:
+            self._run_threads(range(self.clients), stop_at)
+        return time.perf_counter() - t0
+
+    def _run_threads(self, numbers: range, stop_at: float) -> None:
+        threads = [threading.Thread(target=self._run, args=(n, stop_at)) for n in numbers]
         for t in threads:
             t.start()
         for t in threads:
             t.join()
-        return time.perf_counter() - t0
+
+    def _run_in_processes(self, processes: int, stop_at: float) -> None:
+        """The clients split over forked processes (``--client-processes``): in one process the
+        client threads wait for each other's GIL, and that wait was counted in the latencies."""
+        children = []
+        for p in range(processes):
+            read_end, write_end = os.pipe()
+            pid = os.fork()
+            if pid == 0:  # the child: its share of the clients, then its results on the pipe
+                os.close(read_end)
+                try:
+                    self._run_threads(range(p, self.clients, processes), stop_at)
+                    with os.fdopen(write_end, "wb") as out:
+                        pickle.dump((self.latencies, self.statuses, self.bodies), out)
+                finally:
+                    os._exit(0)
+            os.close(write_end)
+            children.append((pid, read_end))
+        for pid, read_end in children:
+            with os.fdopen(read_end, "rb") as results:
+                latencies, statuses, bodies = pickle.load(results)
+            os.waitpid(pid, 0)
+            self.latencies += latencies
+            self.bodies += bodies
+            for k, v in statuses.items():
+                self.statuses[k] = self.statuses.get(k, 0) + v
 
     def pct(self, q: float) -> float:
         ordered = sorted(self.latencies)
@@ -314,6 +351,9 @@ def balise_figures(args: argparse.Namespace, hashes: list[str], queries: list[st
                     Load(port, one, args.clients, args.seconds, pace))
             measure("match, 100 hashes/request (hashes/s)", server.pid,
                     Load(port, hundred, args.clients, args.seconds), 100)
+
+        if args.only_match:
+            return
 
         def report(rng: random.Random):  # type: ignore[no-untyped-def]
             body = {**REPORT, "items": [{"kind": "hash_only", "hashes": {"md5": uuid.UUID(int=rng.getrandbits(128)).hex}}]}
@@ -504,6 +544,10 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--only-hma", action="store_true", help="skip Balise's figures (a re-run of the peer)")
     parser.add_argument("--only-intake", action="store_true", help="of Balise's figures, only intake (A/B runs)")
+    parser.add_argument("--client-processes", type=int, default=1,
+                        help="split the client threads over this many processes (default 1, as in every "
+                             "run recorded before 2026-12-04)")
+    parser.add_argument("--only-match", action="store_true", help="of Balise's figures, only the match ones")
     parser.add_argument("--only-batch", action="store_true",
                         help="of Balise's figures, only the 100-hash match (A/B runs)")
     parser.add_argument("--rate-limit-storage", default="memory://",
@@ -512,7 +556,10 @@ def main() -> None:
     args = parser.parse_args()
     if args.quick:
         args.indicators, args.seconds = 20_000, 5
-    print(f"machine: {machine()}; load average {load()} at the start", flush=True)
+    global CLIENT_PROCESSES
+    CLIENT_PROCESSES = max(1, args.client_processes)
+    print(f"machine: {machine()}; load average {load()} at the start; client in {CLIENT_PROCESSES} "
+          "process(es)", flush=True)
     rng = random.Random(19)
     hashes = [f"{rng.getrandbits(256):064x}" for _ in range(args.indicators)]
     # Half the queries are stored hashes with a few bits flipped (matches), half random.
