@@ -338,6 +338,7 @@ class Indicators:
         if new:
             rows = [{"kind": c.kind.value, "media_type": c.media_type, "algorithm": c.algorithm.value, "value": c.value,
                      "quality": c.quality, "language": c.language, "classification": c.classification or None,
+                     # On PostgreSQL written by _provenance_json, which must give this same JSON.
                      "provenance": ({"source": source, "line": c.line, "submission": backing.provenance} if backing
                                     else {"source": source, "line": c.line}),
                      "status": c.status.value, "frames": c.frames,
