@@ -252,9 +252,10 @@ class Indicators:
 
     def _import(self, session: Session, actor: Actor, candidates: Iterable[Candidate], report: ImportReport,
                 *, fmt: str, source: str, backing: Backing | None = None) -> ImportReport:
+        postgresql = session.get_bind().dialect.name == "postgresql"
         # The lookup of each page is planned anew (_flush); the mode is put back after it.
         plan_mode = (session.execute(text("SELECT current_setting('plan_cache_mode')")).scalar_one()
-                     if session.get_bind().dialect.name == "postgresql" else None)
+                     if postgresql else None)
         batch: list[Candidate] = []
         analyze_at = BATCH
         for candidate in candidates:
@@ -262,7 +263,7 @@ class Indicators:
             if len(batch) >= BATCH:
                 self._flush(session, batch, source, report, backing, plan_mode)
                 batch = []
-                if report.imported >= analyze_at and session.get_bind().dialect.name == "postgresql":
+                if report.imported >= analyze_at and postgresql:
                     # A table without statistics (a new installation's first import) is taken
                     # for a few pages, and the existing-rows lookup then reads every row of the
                     # algorithm per page (a filter, not the (algorithm, value) index): 140 s of a
@@ -344,7 +345,7 @@ class Indicators:
                      "status": c.status.value, "frames": c.frames,
                      "version": first + i, "created_at": now, "updated_at": now, "submission_id": submission_id}
                     for i, c in enumerate(new)]
-            if session.get_bind().dialect.name == "postgresql":
+            if postgresql:
                 _copy_indicators(session, rows, _provenance_json(source, backing))
             else:
                 session.execute(insert(Indicator), rows)  # one executemany
