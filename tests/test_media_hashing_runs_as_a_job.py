@@ -92,8 +92,8 @@ def record_transactions(app: Balise) -> list[list[tuple]]:
                     writes.append(("item", str(obj.id), added[0]))
 
     def on_execute(state) -> None:
-        # Jobs are queued by one INSERT statement (jobs/queue.py), not as ORM objects.
-        if state.is_insert and state.bind_mapper is not None and state.bind_mapper.class_ is Job:
+        # Jobs are queued by one INSERT statement on the table (jobs/queue.py), not as ORM objects.
+        if state.is_insert and state.statement.table is Job.__table__:
             state.session.info.setdefault("writes", []).append(("job", state.parameters["kind"]))
 
     def after_commit(session) -> None:

@@ -133,13 +133,17 @@ def test_reports_arriving_during_a_commit_share_the_next_one(balise, filer):
 
 def test_the_chains_head_is_locked_once_per_group_after_all_its_reports(balise, filer):
     """The group's audit events are one append, made last: the head is locked from there to the
-    commit, while the reports' own rows were written before it without holding it."""
+    commit, while the reports' own rows were written before it without holding it, all five by
+    one statement."""
     groups = balise.intake_groups
     seen: list[str] = []
+    rows: dict[str, int] = {}
 
     def note(conn, cursor, statement, params, context, executemany):  # type: ignore[no-untyped-def]
         if threading.current_thread().name == "balise-intake-commit":
             seen.append(" ".join(statement.split()))
+            if statement.startswith("INSERT INTO reports "):
+                rows["reports"] = len(params) if executemany else 1
 
     release, _ = _hold_the_committer(groups)
     event.listen(balise.db.engine, "before_cursor_execute", note)
@@ -153,7 +157,8 @@ def test_the_chains_head_is_locked_once_per_group_after_all_its_reports(balise, 
     locks = [i for i, sql in enumerate(seen) if sql.startswith("SELECT audit_head.seq, audit_head.mac")]
     assert len(locks) == 1, seen
     before, after = seen[:locks[0]], [sql.split()[0] for sql in seen[locks[0] + 1:] if sql != "COMMIT"]
-    assert sum(sql.startswith("INSERT INTO reports ") for sql in before) == 5
+    assert sum(sql.startswith("INSERT INTO reports ") for sql in before) == 1
+    assert rows == {"reports": 5}
     assert after == (["WITH"] if balise.db.engine.dialect.name == "postgresql" else ["INSERT", "UPDATE"])
     with balise.db.sessions() as s:
         created = s.scalars(select(AuditRecord.subject_id).where(AuditRecord.event_type == "report:create")
@@ -196,8 +201,8 @@ def test_a_report_that_fails_in_a_group_is_undone_alone(balise, filer):
 
 
 def test_a_report_that_fails_after_writing_leaves_nothing_and_its_group_commits(balise, filer):
-    """The failure comes after the report's rows went to the database (a channel's own row
-    refused): its savepoint undoes them, and the group still commits once, without re-running."""
+    """The failure comes after the report left its rows to the group (a channel's own row
+    refused): they are taken back, and the group still commits once, without re-running."""
     groups = balise.intake_groups
 
     def refuse(session: Session, report: Report) -> None:
@@ -213,6 +218,29 @@ def test_a_report_that_fails_after_writing_leaves_nothing_and_its_group_commits(
     kept = {good[0].result(30).report.id, good[2].result(30).report.id}
     assert groups.groups_committed == before + 2  # the held unit's group, then the three's
     _each_stored_once(balise, kept)
+
+
+def test_a_unit_that_writes_through_the_session_sends_its_group_to_file_alone(balise, filer):
+    """A unit must leave its rows to the group: what it adds to the session could not be taken
+    back if it failed, and would be flushed before the report it names. Its caller gets an
+    error; the other reports of its group are stored, each once."""
+    groups = balise.intake_groups
+    now = balise.clock()
+
+    def writes(session: Session, report: Report) -> None:
+        session.add(Job(kind="demo.noop", payload={"report_id": str(report.id)}, status="pending", attempts=0,
+                        max_attempts=1, run_at=now, created_at=now))
+
+    release, _ = _hold_the_committer(groups)
+    futures = [filer.file(_document(1)), filer.file(_document(2), also_store=writes), filer.file(_document(3))]
+    _until_waiting(groups, 3)
+    release.set()
+    with pytest.raises(RuntimeError, match="writes through its pending rows"):
+        futures[1].result(30)
+    filed = [futures[0].result(30), futures[2].result(30)]
+    _each_stored_once(balise, {f.report.id for f in filed})
+    with balise.db.sessions() as s:
+        assert s.scalar(select(func.count()).where(Job.kind == "demo.noop")) == 0
 
 
 def test_the_same_key_twice_in_one_group_is_one_report_and_a_replay(balise, filer):
@@ -264,16 +292,19 @@ def test_a_commit_refused_for_a_group_of_reports_stores_each_once(balise, filer)
     groups = balise.intake_groups
     new_session = groups._new_session
     refused: list[int] = []
+    committed = {"reports": 0}
 
     def sessions_refusing_groups() -> Session:
         session = new_session()
 
         @event.listens_for(session, "before_commit")
         def refuse(s: Session) -> None:
-            reports = {o.id for o in s.identity_map.values() if isinstance(o, Report)}
-            if len(reports) > 1 and not s.in_nested_transaction():
-                refused.append(len(reports))
+            # The reports this transaction adds (the group's rows are written before its commit).
+            stored = s.scalar(select(func.count()).select_from(Report))
+            if stored - committed["reports"] > 1:
+                refused.append(stored - committed["reports"])
                 raise RuntimeError("DEMO: a group is refused")
+            committed["reports"] = stored
 
         return session
 

@@ -33,6 +33,7 @@ from balise.domain.model import ItemKind, ReportSource
 from balise.domain.states import INITIAL_STATE
 from balise.evidence.vault import EvidenceVault
 from balise.governance.audit import AuditBatch, AuditTrail
+from balise.adapters.db.pending_rows import pending_rows
 from balise.intake.grouping import TransactionGroups
 from balise.intake.report_schema import (
     HashOnlyItemIn,
@@ -115,6 +116,9 @@ def _meta(item: MediaItemIn | UrlItemIn | HashOnlyItemIn) -> dict[str, Any] | No
     if item.metadata is None:
         return None
     return item.metadata.model_dump(mode="json", exclude_none=True)
+
+
+_INSERT_IDENTIFIERS = insert(PersonIdentifier.__table__)
 
 
 class Intake:
@@ -264,7 +268,10 @@ class Intake:
         ``grouped``: the caller holds no transaction and may wait for others (a request
         handler); a report without files then commits with the reports filed at the same time
         (grouping.py). If that shared commit fails, the filing runs again alone, ``also_store``
-        too: what its first run wrote was undone."""
+        too: what its first run wrote was undone. There the report's rows are written by the
+        group after ``also_store`` returns, so ``also_store`` must leave its own rows in
+        ``pending_rows(session)`` too (the report it is given stays outside the session); ungrouped, the
+        report is in the session and ``also_store`` may change it."""
         # Few round trips (issue 19 item 5): matching first, outside the transaction; then one
         # transaction that checks the Idempotency-Key and stores everything with a number of
         # statements that does not grow with the items (bulk inserts, one audit append).
@@ -388,10 +395,15 @@ class Intake:
             # Set, not loaded: a new report's collections are empty (no SELECT after the flush).
             items=[], persons=[], events=[],
         )
-        session.add(report)
+        # In an intake group the rows are written by the group, all its reports' at once
+        # (grouping.py), and these objects stay outside the session; otherwise the session
+        # writes them. The foreign keys are set here for the first case.
+        pending = pending_rows(session)
+        if pending is None:
+            session.add(report)
         report.events.append(
             ReportEvent(
-                from_state=None, to_state=INITIAL_STATE.value, occurred_at=now,
+                report_id=report.id, from_state=None, to_state=INITIAL_STATE.value, occurred_at=now,
                 actor_type=actor.type.value, actor_id=actor.id, reason="report filed",
             )
         )
@@ -410,7 +422,8 @@ class Intake:
         self._evidence.store_many(session, uploads, actor, purpose, created=blobs)
         items: list[Item] = []
         for position, spec in enumerate(data.items):
-            item = Item(id=uuid.uuid4(), position=position, kind=spec.kind, media_metadata=_meta(spec), created_at=now)
+            item = Item(id=uuid.uuid4(), report_id=report.id, position=position, kind=spec.kind,
+                        media_metadata=_meta(spec), created_at=now)
             if isinstance(spec, MediaItemIn):
                 upload = files[spec.file]
                 assert upload.hashes is not None
@@ -450,7 +463,7 @@ class Intake:
         identifiers: list[dict[str, Any]] = []
         for position, spec_p in enumerate(data.persons):
             person = Person(
-                id=uuid.uuid4(), position=position, role=spec_p.role.value,
+                id=uuid.uuid4(), report_id=report.id, position=position, role=spec_p.role.value,
                 display_name=spec_p.display_name, details=spec_p.details,
             )
             identifiers += [
@@ -463,17 +476,20 @@ class Intake:
             events.append((AuditEvent.PERSON_CREATE, "person", str(person.id),
                            {"report": rid, "identifiers": len(spec_p.identifiers)}))
 
-        session.flush()  # the report's rows first: the key and the identifiers refer to them
-        if identifiers:
-            session.execute(insert(PersonIdentifier), identifiers)
+        key = None
         if idempotency_key and organisation_id:
-            session.add(
-                IdempotencyKey(
-                    organisation_id=organisation_id, key=idempotency_key,
-                    request_hash=fingerprint, report_id=report.id, created_at=now,
-                )
-            )
-        session.flush()
+            key = IdempotencyKey(organisation_id=organisation_id, key=idempotency_key,
+                                 request_hash=fingerprint, report_id=report.id, created_at=now)
+        if pending is not None:
+            pending.add(report, *report.events, *items, *report.persons, *([key] if key else []))
+            pending.add_rows(_INSERT_IDENTIFIERS, identifiers)
+        else:
+            session.flush()  # the report's rows first: the key and the identifiers refer to them
+            if identifiers:
+                session.execute(_INSERT_IDENTIFIERS, identifiers)
+            if key is not None:
+                session.add(key)
+            session.flush()
         if self._after_store is not None:
             self._after_store(session, report)
         audit.append((actor, purpose, events))

@@ -5,19 +5,28 @@ until the commit has reached the disk (the WAL flush on PostgreSQL). Intakes the
 head one at a time, each waiting for the flush of the one before: a third of intake's throughput
 was that wait (docs/benchmarks.md, issue 19).
 
-Here one thread per process (the committer) takes every unit that is waiting, runs each in a
-savepoint of one transaction, then appends what every unit left for last (``finish``: the audit
-events of all the reports, one append, one lock of the head) and commits once. Each caller blocks until its unit's group has
-committed, so a 201 is still sent only for a report that is on disk. A unit that fails rolls
-back its savepoint alone and its caller gets its exception; the others commit. If the group's
-commit itself fails, every unit of the group runs again alone, in its own transaction, so one
-bad unit cannot take the others down with it.
+Here one thread per process (the committer) takes every unit that is waiting and runs each in
+one shared transaction. A unit writes nothing itself: it leaves the rows it stores in the
+group's pending rows (``balise.adapters.db.pending_rows``), and the committer writes them all
+at once, one INSERT per table and set of columns whatever the number of reports, then appends what every unit
+left for last (``finish``: the audit events of all the reports, one append, one lock of the
+head) and commits once. The units of a group therefore cost a handful of statements between
+them, where each report alone cost six round trips (a savepoint, four INSERTs, its release) and
+the ORM's unit of work, most of a hash-only report's server CPU (issue 19).
+
+Each caller blocks until its unit's group has committed, so a 201 is still sent only for a
+report that is on disk. A unit that fails has its pending rows taken back alone and its caller
+gets its exception; the others commit. A unit must therefore not write through the session:
+a flush of its objects raises, and a unit that leaves objects in the session sends its whole
+group to run alone, where it fails by itself (an INSERT it executes itself cannot be seen, and
+is a bug of the same kind). If the group's write or commit fails (a
+duplicate Idempotency-Key from another process, a full disk), every unit of the group runs
+again alone, in its own transaction, so one bad unit cannot take the others down with it.
 
 No unit waits for a timer: the committer takes what is waiting when it is free, so a lone
 request commits at once and a group forms only while a commit is in flight. A group holds at
-most ``max_units`` units: each savepoint that writes takes a subtransaction id, and PostgreSQL
-keeps only 64 of them per transaction in shared memory before every snapshot of every session
-gets slower.
+most ``max_units`` units (64 at most): a bigger group would hold the audit chain's head no
+longer, but its callers would wait for one another longer.
 """
 
 from __future__ import annotations
@@ -34,15 +43,17 @@ from typing import Any, Generic, TypeVar
 
 from sqlalchemy.orm import Session
 
+from balise.adapters.db.pending_rows import PENDING_ROWS, PendingRows
+
 log = logging.getLogger("balise.intake.grouping")
 
 T = TypeVar("T")
 
-#: PostgreSQL caches 64 subtransaction ids per transaction (PGPROC_MAX_CACHED_SUBXIDS).
 MAX_UNITS_LIMIT = 64
 
 
-#: A unit: writes in the session, returns its result and what it leaves for ``finish``.
+#: A unit: leaves its rows in the session's pending rows, returns its result and what it
+#: leaves for ``finish``.
 Work = Callable[[Session], "tuple[T, list[Any]]"]
 
 
@@ -135,16 +146,23 @@ class TransactionGroups:
         outcomes: list[tuple[bool, Any]] = []
         try:
             with self._new_session() as session, session.begin():
+                pending = session.info[PENDING_ROWS] = PendingRows()
                 tails: list[Any] = []
                 for unit in group:
+                    mark = pending.mark()
                     try:
-                        with session.begin_nested():
-                            result, tail = unit.context.run(unit.work, session)
-                    except Exception as exc:  # the unit's own failure: its savepoint is undone
+                        result, tail = unit.context.run(unit.work, session)
+                    except Exception as exc:  # the unit's own failure: its rows are taken back
+                        pending.take_back(mark)
                         outcomes.append((False, exc))
                     else:
                         outcomes.append((True, result))
                         tails += tail
+                    if session.new or session.dirty or session.deleted:
+                        # Its writes could not be taken back if another unit failed.
+                        raise RuntimeError("a unit of an intake group wrote through the session")
+                if pending:
+                    pending.write(session)
                 # Last: what takes a lock held until the commit (the audit chain's head).
                 self._finish(session, tails)
         except Exception:
@@ -172,6 +190,8 @@ class TransactionGroups:
 
     def _alone(self, work: Work[T]) -> T:
         with self._new_session() as session, session.begin():
+            pending = session.info[PENDING_ROWS] = PendingRows()
             result, tail = work(session)
+            pending.write(session)
             self._finish(session, tail)
             return result

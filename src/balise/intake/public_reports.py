@@ -33,6 +33,7 @@ from balise.domain.audit import AuditEvent
 from balise.domain.model import ActorType, ReportSource
 from balise.domain.states import ReportState
 from balise.governance.audit import AuditTrail
+from balise.adapters.db import pending_rows
 from balise.intake.filing import Intake
 from balise.intake.report_schema import ReportIn
 
@@ -139,11 +140,13 @@ class PublicReports:
             number, secret = new_number(), new_secret()
 
             def also_store(session: Session, stored: Report, number: str = number, secret: str = secret) -> None:
-                session.add(PublicReport(
+                row = PublicReport(
                     report_id=stored.id, number=number, secret_hash=self.hash_secret(secret), language=language,
                     reporter_name=name or None, reporter_email=email or None, reporter_ip=ip or None,
                     additions=0, created_at=self._clock(),
-                ))
+                )
+                # Written with the report's rows by its intake group (intake/grouping.py).
+                pending_rows.store(session, row)
 
             try:
                 filed = self._intake.file(actor=PUBLIC_ACTOR, organisation_id=None, report=report, files={},

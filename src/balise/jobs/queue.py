@@ -38,6 +38,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from balise.adapters.db.models import Job
+from balise.adapters.db.pending_rows import pending_rows
 from balise.adapters.logs import bound_request_id, current_request_id
 
 log = logging.getLogger("balise.jobs")
@@ -82,13 +83,16 @@ def _job_row(kind: str, payload: dict[str, Any], dedupe_key: str | None, max_att
 def _enqueue_statement(dialect: str | None) -> Any:
     """The INSERT of a job, built once (building it per call cost more than running it); with
     a dialect, the one that adds nothing while a job with the same dedupe key is pending."""
+    # On the table, not the mapped class: the ORM's bulk-insert path costs more than the
+    # statement (issue 19).
+    jobs = Job.__table__
     if dialect is None:
-        return insert(Job).returning(Job.id)
+        return insert(jobs).returning(jobs.c.id)
     upsert = postgresql_insert if dialect == "postgresql" else sqlite_insert
     # The index's predicate as a literal: with a bound parameter PostgreSQL cannot infer the
     # partial index once psycopg prepares the statement (its sixth run on a connection).
-    return upsert(Job).on_conflict_do_nothing(
-        index_elements=[Job.dedupe_key], index_where=text("status = 'pending'")).returning(Job.id)
+    return upsert(jobs).on_conflict_do_nothing(
+        index_elements=[jobs.c.dedupe_key], index_where=text("status = 'pending'")).returning(jobs.c.id)
 
 
 class JobQueue:
@@ -117,14 +121,20 @@ class JobQueue:
     def enqueue_many(self, session: Session, jobs: list[NewJob], *, max_attempts: int = 8) -> int:
         """Add several jobs, each with its dedupe key, in the caller's transaction by one
         statement (a new report's jobs: triage, entity extraction, URL fetches); how many were
-        added. A job whose key is pending already is left out, as :meth:`enqueue` would."""
+        added. A job whose key is pending already is left out, as :meth:`enqueue` would.
+        In an intake group (intake/grouping.py) the jobs are written with the group's rows,
+        before its commit, and the number returned is of those queued, none left out yet."""
         if not jobs:
             return 0
         now = self._clock()
         rows = [_job_row(job.kind, job.payload, job.dedupe_key, max_attempts, now, now) for job in jobs]
+        statement = _enqueue_statement(session.get_bind().dialect.name)
+        pending = pending_rows(session)
+        if pending is not None:
+            pending.add_rows(statement, rows)
+            return len(rows)
         # One multi-row INSERT (SQLAlchemy's "insertmanyvalues"), whatever the number of jobs.
-        added = session.execute(_enqueue_statement(session.get_bind().dialect.name), rows).scalars().all()
-        return len(added)
+        return len(session.execute(statement, rows).scalars().all())
 
     def claim(self, worker: str, kinds: set[str] | None = None) -> ClaimedJob | None:
         now = self._clock()
