@@ -255,7 +255,7 @@ class Balise:
     def matcher(self) -> Matcher:
         from balise.detection.matching import Matcher
 
-        return Matcher(self.db.read_sessions, self.pdq_index)
+        return Matcher(self.db.read_sessions, self.pdq_index, connect=self.db.read_engine.connect)
 
     @cached_property
     def intake(self) -> Intake:

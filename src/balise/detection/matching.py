@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sqlalchemy import bindparam, select
+from sqlalchemy import Connection, String, any_, bindparam, select
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from balise.adapters.db.models import Indicator
@@ -267,6 +268,13 @@ _EXACT = select(_TABLE.c.id, _TABLE.c.algorithm, _TABLE.c.value).where(
     _TABLE.c.value.in_(bindparam("values", expanding=True)),
     _TABLE.c.status == IndicatorStatus.ACTIVE.value,
 )
+# On PostgreSQL the lists go as two arrays: one statement text whatever their lengths, which
+# psycopg prepares once per connection, and no expansion of the IN lists at every run.
+_EXACT_ARRAYS = select(_TABLE.c.id, _TABLE.c.algorithm, _TABLE.c.value).where(
+    _TABLE.c.algorithm == any_(bindparam("algorithms", type_=postgresql.ARRAY(String))),
+    _TABLE.c.value == any_(bindparam("values", type_=postgresql.ARRAY(String))),
+    _TABLE.c.status == IndicatorStatus.ACTIVE.value,
+)
 
 
 class _NeedsDatabase(Exception):
@@ -285,8 +293,12 @@ def _json_copy(value: Any) -> Any:
 
 
 class Matcher:
-    def __init__(self, new_session: Callable[[], Session], pdq: PdqIndexHolder) -> None:
+    def __init__(self, new_session: Callable[[], Session], pdq: PdqIndexHolder,
+                 connect: Callable[[], Connection]) -> None:
         self._new_session = new_session
+        # A connection for the exact-hash read, without a session around it: it runs for every
+        # report filed (issue 19).
+        self._connect = connect
         self.pdq = pdq
         self._vpdq_cache: tuple[int, list[tuple[int, list[MatchFrame]]]] | None = None
         # What a match says of an indicator (kind, media type, classification, version), kept
@@ -388,11 +400,14 @@ class Matcher:
         found: list[tuple[int, int, str]] = []
         algorithms = sorted(exact)
         values = sorted({value for _, value in by_value})
-        with self._new_session() as session:
-            for start in range(0, len(values), 900):
-                chunk = values[start:start + 900]
-                for indicator_id, algorithm, value in session.execute(
-                        _EXACT, {"algorithms": algorithms, "values": chunk}):
+        with self._connect() as connection:
+            arrays = connection.dialect.name == "postgresql"
+            # SQLite takes at most 999 parameters; PostgreSQL's arrays need no chunks.
+            step = len(values) if arrays else 900
+            for start in range(0, len(values), step):
+                chunk = values[start:start + step]
+                for indicator_id, algorithm, value in connection.execute(
+                        _EXACT_ARRAYS if arrays else _EXACT, {"algorithms": algorithms, "values": chunk}):
                     found.extend((i, indicator_id, algorithm) for i in by_value.get((algorithm, value), []))
         return found
 

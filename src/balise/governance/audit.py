@@ -22,6 +22,13 @@ AuditEvents = list[tuple[AuditEvent, str, str, "dict[str, Any] | None"]]
 #: What one caller appends: its actor, its purpose, its events.
 AuditBatch = tuple[Actor, str, AuditEvents]
 
+# The chain's head, locked until the commit (a row lock on PostgreSQL; on SQLite the
+# transaction already holds the write lock). Built once, on the table: columns, not the mapped
+# object, so always the stored values, even when the session loaded the head before (a package
+# build reads it to name the next event).
+_HEAD = AuditHead.__table__
+_LOCK_HEAD = select(_HEAD.c.seq, _HEAD.c.mac).where(_HEAD.c.id == 1).with_for_update()
+
 # PostgreSQL: an append's events (one array per column, occurred_at as naive UTC like every
 # UTCDateTime column) and the chain's new head.
 _APPEND_AND_MOVE_HEAD = text("""
@@ -92,12 +99,7 @@ class AuditTrail:
                 raise ValueError("every audit event states its purpose")
         if not any(events for _, _, events in batches):
             return []
-        # Row lock on PostgreSQL; on SQLite the transaction already holds the write lock.
-        # Columns, not the mapped object: always the stored values, even when this session
-        # loaded the head before (a package build reads it to name the next event).
-        seq, prev_mac = session.execute(
-            select(AuditHead.seq, AuditHead.mac).where(AuditHead.id == 1).with_for_update()
-        ).one()
+        seq, prev_mac = session.execute(_LOCK_HEAD).one()
         records = []
         rows = []
         for event, subject_type, subject_id, details, actor, purpose in (

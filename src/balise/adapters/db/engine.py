@@ -85,6 +85,8 @@ class Database:
         # ROLLBACK around it (same pool). SQLite reads in a transaction as before.
         reads = self.engine if is_sqlite(self.engine) else self.engine.execution_options(isolation_level="AUTOCOMMIT")
         self.read_sessions = sessionmaker(reads, expire_on_commit=False)
+        #: The same, without a session around the statement (a report's exact-hash read).
+        self.read_engine = reads
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
