@@ -19,7 +19,7 @@ VOLATILE = {"date", "x-request-id"}
 
 
 def _both(client, method: str, path: str, **kwargs):  # type: ignore[no-untyped-def]
-    fast = client.app.state.match_fast_path
+    fast = client.app.state.fast_paths
     answers = []
     for enabled in (True, False):
         fast.enabled = enabled
@@ -104,5 +104,5 @@ def test_the_metrics_name_the_route_of_fast_answers(client, keys):
     for _ in range(3):
         assert client.post("/api/v1/match", json={"hashes": [{"type": "md5", "value": MD5}]},
                            headers=auth(keys["matcher"])).status_code == 200
-    assert client.app.state.match_fast_path.enabled
+    assert client.app.state.fast_paths.enabled
     assert counted("/api/v1/match") == before + 3

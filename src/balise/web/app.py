@@ -295,13 +295,17 @@ def create_app(balise: Balise) -> Any:
     from balise.web.observability import ObservedRequests
 
     from balise.web.api.match import match, router as match_router
-    from balise.web.fast_paths import PATH, MatchFastPath
+    from balise.web.api.reports import file_report, router as reports_router
+    from balise.web.fast_paths import FastPaths
 
-    # The match endpoint, called by providers thousands of times a second, skips FastAPI's
-    # routing and layers (web/fast_paths.py); it keeps every layer of Balise's own.
-    fast = MatchFastPath(protected, app, match,
-                         next(r for r in match_router.routes if getattr(r, "path", None) == PATH))
-    app.state.match_fast_path = fast
+    def route(router: Any, path: str) -> Any:
+        return next(r for r in router.routes if getattr(r, "path", None) == path and "POST" in r.methods)
+
+    # The endpoints providers call thousands of times a second skip FastAPI's routing and
+    # layers (web/fast_paths.py); they keep every layer of Balise's own.
+    fast = FastPaths(protected, app, {"/api/v1/match": (match, route(match_router, "/api/v1/match")),
+                                      "/api/v1/reports": (file_report, route(reports_router, "/api/v1/reports"))})
+    app.state.fast_paths = fast
     stack = with_ispws(BodyLimitMiddleware(SecurityHeaders(fast), settings.max_request_bytes), balise)
     # Overload: bounded requests in progress (503 + Retry-After past them), bounded waits for a
     # body (408); inside the metrics so that shed requests are counted.

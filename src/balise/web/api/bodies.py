@@ -16,6 +16,9 @@ from typing import Any, TypeVar
 import pydantic_core
 from fastapi import Request
 from pydantic import BaseModel
+from starlette.datastructures import FormData
+from starlette.exceptions import HTTPException
+from starlette.formparsers import MultiPartException
 
 from balise.web.api.deps import ApiError
 
@@ -120,3 +123,19 @@ def _integral_floats_as_ints(value: Any) -> Any:
     if isinstance(value, list):
         return [_integral_floats_as_ints(v) for v in value]
     return value
+
+
+async def read_form(request: Request, document: str, *, max_files: int, max_fields: int,
+                    max_part_size: int) -> FormData:
+    """A multipart body's parts (files spooled to disk): 413 when a text part, such as the
+    ``document`` part, passes ``max_part_size``; 422 ``malformed_multipart`` when the body does
+    not parse. Starlette turns its parser's refusal into a bare 400 once an application is in
+    the request's scope: both are caught, so neither reaches the client in another shape."""
+    try:
+        return await request.form(max_files=max_files, max_fields=max_fields, max_part_size=max_part_size)
+    except (MultiPartException, HTTPException) as exc:
+        message = exc.message if isinstance(exc, MultiPartException) else str(exc.detail)
+        if "maximum size" in message:
+            raise ApiError(413, "payload_too_large", f"the {document!r} part exceeds the limit of {max_part_size} bytes",
+                           [{"field": document, "message": "too large"}]) from exc
+        raise ApiError(422, "malformed_multipart", message) from exc

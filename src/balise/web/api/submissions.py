@@ -12,7 +12,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Request
 from starlette.datastructures import UploadFile
 from starlette.concurrency import run_in_threadpool
-from starlette.formparsers import MultiPartException
 from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
@@ -28,7 +27,7 @@ from balise.domain.submissions import (
     check_submission,
 )
 from balise.intake.report_schema import describe_errors
-from balise.web.api.bodies import parse_json, read_json, validate_strictly
+from balise.web.api.bodies import parse_json, read_form, read_json, validate_strictly
 from balise.web.api.contract import _Out, errors, model_ref
 from balise.web.api.deps import ApiError, principal_with
 
@@ -134,13 +133,8 @@ async def _read_submission(request: Request, folder: str) -> tuple[Any, list[tup
     content_type = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
     if content_type != "multipart/form-data":
         return await read_json(request), []
-    try:
-        form = await request.form(max_files=MAX_FILES, max_fields=2, max_part_size=settings.max_json_bytes)
-    except MultiPartException as exc:
-        if "maximum size" in exc.message:
-            raise ApiError(413, "payload_too_large", f"the 'submission' part exceeds {settings.max_json_bytes} bytes",
-                           [{"field": "submission", "message": "too large"}]) from exc
-        raise ApiError(422, "malformed_multipart", str(exc.message)) from exc
+    form = await read_form(request, "submission", max_files=MAX_FILES, max_fields=2,
+                           max_part_size=settings.max_json_bytes)
     document = form.get("submission")
     if isinstance(document, UploadFile):
         document = await document.read(settings.max_json_bytes + 1)
