@@ -11,23 +11,12 @@ import pytest
 from balise.accounts.actors import Actor
 from balise.domain.indicators import Algorithm, IndicatorKind
 from balise.domain.model import Scope
+from tests.fast_path_support import both
 from tests.helpers import auth, make_provider
 
 PDQ = "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22"
 MD5 = "d35c785545392755e7e4164457657269"
 VOLATILE = {"date", "x-request-id"}
-
-
-def _both(client, method: str, path: str, **kwargs):  # type: ignore[no-untyped-def]
-    fast = client.app.state.fast_paths
-    answers = []
-    for enabled in (True, False):
-        fast.enabled = enabled
-        try:
-            answers.append(client.request(method, path, **kwargs))
-        finally:
-            fast.enabled = True
-    return answers
 
 
 def _same(fast, routed) -> None:  # type: ignore[no-untyped-def]
@@ -74,7 +63,7 @@ def test_the_fast_path_answers_byte_for_byte_as_fastapi_routes_it(client, keys, 
     if who is not None:
         key = keys.get(who, "bk_unknownprefix_" + "x" * 40)
         kwargs["headers"] = {**kwargs.get("headers", {}), **auth(key)}
-    fast, routed = _both(client, "POST", "/api/v1/match", **kwargs)
+    fast, routed = both(client, "POST", "/api/v1/match", **kwargs)
     _same(fast, routed)
     assert fast.headers["content-type"] == "application/json"
     assert fast.headers["cache-control"] == "no-store" and "x-content-type-options" in fast.headers
@@ -86,7 +75,7 @@ def test_the_fast_path_answers_byte_for_byte_as_fastapi_routes_it(client, keys, 
 def test_other_methods_and_paths_are_still_routed_by_fastapi(client, keys):
     for method, path in (("GET", "/api/v1/match"), ("PUT", "/api/v1/match"), ("OPTIONS", "/api/v1/match"),
                          ("POST", "/api/v1/match/"), ("POST", "/api/v1/matches")):
-        fast, routed = _both(client, method, path, headers=auth(keys["matcher"]), follow_redirects=False)
+        fast, routed = both(client, method, path, headers=auth(keys["matcher"]), follow_redirects=False)
         _same(fast, routed)
         assert fast.status_code in (204, 307, 404, 405), (method, path, fast.status_code)
     allowed = client.get("/api/v1/match")

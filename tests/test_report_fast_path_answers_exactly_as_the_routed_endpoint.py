@@ -15,22 +15,11 @@ from sqlalchemy import func, select
 
 from balise.adapters.db.models import Report
 from balise.domain.model import Scope
+from tests.fast_path_support import both
 from tests.helpers import auth, make_provider, minimal_report
 
 VOLATILE = {"date", "x-request-id"}
 UNKNOWN = "bk_unknownprefix_" + "x" * 40
-
-
-def _both(client, method: str, path: str, **kwargs):  # type: ignore[no-untyped-def]
-    fast = client.app.state.fast_paths
-    answers = []
-    for enabled in (True, False):
-        fast.enabled = enabled
-        try:
-            answers.append(client.request(method, path, **kwargs))
-        finally:
-            fast.enabled = True
-    return answers
 
 
 def _headers(answer):  # type: ignore[no-untyped-def]
@@ -72,7 +61,7 @@ def test_refusals_are_byte_for_byte_those_fastapi_routes(client, balise, keys, c
     kwargs = {k: (dict(v) if k == "headers" else v) for k, v in kwargs.items()}
     if who is not None:
         kwargs["headers"] = {**kwargs.get("headers", {}), **auth(keys[who])}
-    fast, routed = _both(client, "POST", "/api/v1/reports", **kwargs)
+    fast, routed = both(client, "POST", "/api/v1/reports", **kwargs)
     assert fast.status_code == routed.status_code and 400 <= fast.status_code < 500, fast.text
     assert fast.content == routed.content
     assert _headers(fast) == _headers(routed)
@@ -85,11 +74,11 @@ def test_a_replay_and_a_conflict_are_byte_for_byte_those_fastapi_routes(client, 
     headers = {**auth(keys["writer"]), "Idempotency-Key": "DEMO-replay-1"}
     first = client.post("/api/v1/reports", json=minimal_report(), headers=headers)
     assert first.status_code == 201
-    replay_fast, replay_routed = _both(client, "POST", "/api/v1/reports", json=minimal_report(), headers=headers)
+    replay_fast, replay_routed = both(client, "POST", "/api/v1/reports", json=minimal_report(), headers=headers)
     assert replay_fast.status_code == 201 and replay_fast.headers["idempotent-replayed"] == "true"
     assert replay_fast.content == replay_routed.content == first.content
     assert _headers(replay_fast) == _headers(replay_routed)
-    conflict_fast, conflict_routed = _both(client, "POST", "/api/v1/reports", json=minimal_report(urgent=True),
+    conflict_fast, conflict_routed = both(client, "POST", "/api/v1/reports", json=minimal_report(urgent=True),
                                            headers=headers)
     assert conflict_fast.status_code == 409 and conflict_fast.content == conflict_routed.content
     with balise.db.sessions() as s:
@@ -99,7 +88,7 @@ def test_a_replay_and_a_conflict_are_byte_for_byte_those_fastapi_routes(client, 
 def test_new_reports_differ_only_by_their_identifiers_and_time(client, balise, keys):
     document = minimal_report(items=[{"kind": "hash_only", "hashes": {"md5": "1" * 32}},
                                      {"kind": "url", "url": "https://example.test/demo"}])
-    fast, routed = _both(client, "POST", "/api/v1/reports", json=document, headers=auth(keys["writer"]))
+    fast, routed = both(client, "POST", "/api/v1/reports", json=document, headers=auth(keys["writer"]))
     assert fast.status_code == routed.status_code == 201
     mask = lambda text: re.sub(r'"created_at":"[^"]+"', "T", re.sub(r"[0-9a-f-]{36}", "ID", text))  # noqa: E731
     assert mask(fast.text) == mask(routed.text)
@@ -111,7 +100,7 @@ def test_new_reports_differ_only_by_their_identifiers_and_time(client, balise, k
 def test_other_methods_and_paths_are_still_routed_by_fastapi(client, keys):
     for method, path in (("GET", "/api/v1/reports"), ("PUT", "/api/v1/reports"), ("OPTIONS", "/api/v1/reports"),
                          ("POST", "/api/v1/reports/"), ("GET", "/api/v1/reports/not-a-uuid")):
-        fast, routed = _both(client, method, path, headers=auth(keys["writer"]), follow_redirects=False)
+        fast, routed = both(client, method, path, headers=auth(keys["writer"]), follow_redirects=False)
         assert fast.status_code == routed.status_code and fast.content == routed.content, (method, path)
         assert _headers(fast) == _headers(routed)
 
