@@ -24,6 +24,7 @@ from balise.adapters.db.models import (
     Report,
     ReportEvent,
 )
+from balise.adapters.db.pending_rows import pending_rows
 from balise.detection.adapters.hashing import ExactHashes, exact_hashes
 from balise.detection.adapters.media_layout import locate
 from balise.detection.matching_types import HashQuery
@@ -33,7 +34,6 @@ from balise.domain.model import ItemKind, ReportSource
 from balise.domain.states import INITIAL_STATE
 from balise.evidence.vault import EvidenceVault
 from balise.governance.audit import AuditBatch, AuditTrail
-from balise.adapters.db.pending_rows import pending_rows
 from balise.intake.grouping import TransactionGroups
 from balise.intake.report_schema import (
     HashOnlyItemIn,
@@ -270,8 +270,8 @@ class Intake:
         (grouping.py). If that shared commit fails, the filing runs again alone, ``also_store``
         too: what its first run wrote was undone. There the report's rows are written by the
         group after ``also_store`` returns, so ``also_store`` must leave its own rows in
-        ``pending_rows(session)`` too (the report it is given stays outside the session); ungrouped, the
-        report is in the session and ``also_store`` may change it."""
+        ``pending_rows(session)`` too (the report it is given stays outside the session);
+        ungrouped, the report is in the session and ``also_store`` may change it."""
         # Few round trips (issue 19 item 5): matching first, outside the transaction; then one
         # transaction that checks the Idempotency-Key and stores everything with a number of
         # statements that does not grow with the items (bulk inserts, one audit append).

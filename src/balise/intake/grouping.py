@@ -8,9 +8,9 @@ was that wait (docs/benchmarks.md, issue 19).
 Here one thread per process (the committer) takes every unit that is waiting and runs each in
 one shared transaction. A unit writes nothing itself: it leaves the rows it stores in the
 group's pending rows (``balise.adapters.db.pending_rows``), and the committer writes them all
-at once, one INSERT per table and set of columns whatever the number of reports, then appends what every unit
-left for last (``finish``: the audit events of all the reports, one append, one lock of the
-head) and commits once. The units of a group therefore cost a handful of statements between
+at once, one INSERT per table and set of columns whatever the number of reports, then appends
+what every unit left for last (``finish``: the audit events of all the reports, one append, one
+lock of the head) and commits once. The units of a group therefore cost a handful of statements between
 them, where each report alone cost six round trips (a savepoint, four INSERTs, its release) and
 the ORM's unit of work, most of a hash-only report's server CPU (issue 19).
 
@@ -19,9 +19,9 @@ report that is on disk. A unit that fails has its pending rows taken back alone 
 gets its exception; the others commit. A unit must therefore not write through the session:
 a flush of its objects raises, and a unit that leaves objects in the session sends its whole
 group to run alone, where it fails by itself (an INSERT it executes itself cannot be seen, and
-is a bug of the same kind). If the group's write or commit fails (a
-duplicate Idempotency-Key from another process, a full disk), every unit of the group runs
-again alone, in its own transaction, so one bad unit cannot take the others down with it.
+is a bug of the same kind). If the group's write or commit fails (a duplicate Idempotency-Key
+from another process, a full disk), every unit of the group runs again alone, in its own
+transaction, so one bad unit cannot take the others down with it.
 
 No unit waits for a timer: the committer takes what is waiting when it is free, so a lone
 request commits at once and a group forms only while a commit is in flight. A group holds at
