@@ -6,11 +6,16 @@ see. Nothing is stored."""
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import func, select
 
 from balise.adapters.db.models import IndicatorSubmission, Report
 from tests.authority_support import make_authority
 from tests.helpers import auth, make_provider
+
+# What is proved here happens in the HTTP layer, before and around the filing, whose storage is
+# tested on both databases elsewhere: SQLite alone keeps the suite within its time budget.
+pytestmark = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 
 BROKEN = {"content": b"--x\r\nnot a part", "headers": {"content-type": "multipart/form-data; boundary=x"}}
 

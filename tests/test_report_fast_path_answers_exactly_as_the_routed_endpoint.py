@@ -18,6 +18,10 @@ from balise.domain.model import Scope
 from tests.fast_path_support import both
 from tests.helpers import auth, make_provider, minimal_report
 
+# What is proved here happens in the HTTP layer, before and around the filing, whose storage is
+# tested on both databases elsewhere: SQLite alone keeps the suite within its time budget.
+pytestmark = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+
 VOLATILE = {"date", "x-request-id"}
 UNKNOWN = "bk_unknownprefix_" + "x" * 40
 

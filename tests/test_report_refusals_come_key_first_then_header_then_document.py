@@ -15,6 +15,10 @@ from balise.adapters.db.models import Report
 from balise.domain.model import Scope
 from tests.helpers import auth, make_provider, minimal_report
 
+# What is proved here happens in the HTTP layer, before and around the filing, whose storage is
+# tested on both databases elsewhere: SQLite alone keeps the suite within its time budget.
+pytestmark = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+
 UNKNOWN = "bk_unknownprefix_" + "x" * 40
 BAD_JSON = {"content": b'{"type": ', "headers": {"content-type": "application/json"}}
 BAD_REPORT = {"json": {"type": "known_csam"}}
