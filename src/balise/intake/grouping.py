@@ -161,8 +161,7 @@ class TransactionGroups:
                     if session.new or session.dirty or session.deleted:
                         # Its writes could not be taken back if another unit failed.
                         raise RuntimeError("a unit of an intake group wrote through the session")
-                if pending:
-                    pending.write(session)
+                pending.write(session)  # nothing at all if no unit left a row
                 # Last: what takes a lock held until the commit (the audit chain's head).
                 self._finish(session, tails)
         except Exception:

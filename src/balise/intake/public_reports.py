@@ -28,12 +28,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from balise.accounts.actors import Actor
+from balise.adapters.db import pending_rows
 from balise.adapters.db.models import PublicReport, Report
 from balise.domain.audit import AuditEvent
 from balise.domain.model import ActorType, ReportSource
 from balise.domain.states import ReportState
 from balise.governance.audit import AuditTrail
-from balise.adapters.db import pending_rows
 from balise.intake.filing import Intake
 from balise.intake.report_schema import ReportIn
 

@@ -24,6 +24,7 @@ from starlette.requests import Request
 
 from balise.web.observability import ROUTE_KEY
 
+
 class FastPaths:
     """``endpoints``: path -> (endpoint taking the request, its FastAPI route), for POST."""
 

@@ -26,9 +26,6 @@ class PendingRows:
         self._rows: dict[tuple[int, Any, tuple[str, ...]], list[dict[str, Any]]] = {}
         self._added: list[tuple[int, Any, tuple[str, ...]]] = []
 
-    def __len__(self) -> int:
-        return len(self._added)
-
     def add(self, *objects: Any) -> None:
         """Store mapped objects (a Report, its Items...) with the group's rows."""
         for obj in objects:
