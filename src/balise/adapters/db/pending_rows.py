@@ -6,9 +6,11 @@ commits (``balise.intake.grouping``; issue 19). A unit of such a group stores th
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Table, event, inspect, insert
+from sqlalchemy import Connection, Table, event, exc, inspect, insert
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
 #: Where a session holds its pending rows (``Session.info``).
@@ -54,11 +56,77 @@ class PendingRows:
 
     def write(self, session: Session) -> None:
         # Sorted by table only; a table's statements keep the order they first appeared in.
-        for (_, statement, _), rows in sorted(self._rows.items(), key=lambda kv: kv[0][0]):
-            if rows:
-                session.execute(statement, rows)
+        writes = [(statement, columns, rows)
+                  for (_, statement, columns), rows in sorted(self._rows.items(), key=lambda kv: kv[0][0]) if rows]
         self._rows.clear()
         self._added.clear()
+        if not writes:
+            return
+        connection = session.connection()
+        if connection.dialect.name == "postgresql":
+            _write_pipelined(connection, writes)
+        else:
+            for statement, _, rows in writes:
+                connection.execute(statement, rows)
+
+
+def _write_pipelined(connection: Connection, writes: list[tuple[Any, tuple[str, ...], list[dict[str, Any]]]]) -> None:
+    """PostgreSQL: every statement of the group in one pipeline of psycopg's, each table's rows
+    by one ``executemany`` of the statement SQLAlchemy compiles for them, their values converted
+    by the columns' own types (JSON, UTC times) and their defaults filled as SQLAlchemy does.
+    Through SQLAlchemy's execution a group's six statements cost the committer twice the CPU and
+    three times the wall time (one round trip each; issue 19). Listeners of the engine's
+    ``before_cursor_execute`` still see each statement, and a failure is raised as SQLAlchemy's
+    (an IntegrityError stays one; a lost connection is invalidated)."""
+    dialect = connection.dialect
+    driver = connection.connection.driver_connection
+    listeners = connection.dispatch.before_cursor_execute if (
+        connection._has_events or connection.engine._has_events) else ()
+    cursor = driver.cursor()
+    sql, params = "", []
+    try:
+        with driver.pipeline():
+            for statement, columns, rows in writes:
+                sql, prepare = _compiled(statement, columns, dialect)
+                params = [prepare(row) for row in rows]
+                for listen in listeners:
+                    sql, params = listen(connection, cursor, sql, params, None, True)
+                cursor.executemany(sql, params)
+    except dialect.loaded_dbapi.Error as error:
+        invalidated = dialect.is_disconnect(error, driver, cursor)
+        if invalidated:
+            connection.invalidate(error)
+        raise exc.DBAPIError.instance(sql, params, error, dialect.loaded_dbapi.Error,
+                                      connection_invalidated=invalidated, dialect=dialect, ismulti=True) from error
+    finally:
+        cursor.close()
+
+
+@functools.lru_cache(maxsize=512)
+def _compiled(statement: Any, columns: tuple[str, ...], dialect: Dialect) -> tuple[str, Callable[[dict[str, Any]], dict[str, Any]]]:
+    """The SQL SQLAlchemy runs for rows of ``columns`` and how it turns a row into its parameters."""
+    compiled = statement.compile(dialect=dialect, column_keys=list(columns), for_executemany=True)
+    # (A RETURNING the statement asks for is run and its rows left unread, as before.)
+    filled = set(columns) | {column.key for column in compiled.insert_prefetch}
+    if compiled.escaped_bind_names or compiled.positiontup or set(compiled.binds) - filled:
+        raise RuntimeError(f"pending rows cannot be written by {compiled.string!r}")
+    defaults = []
+    for column in compiled.insert_prefetch:
+        default = column.default
+        if default is None or not (default.is_scalar or default.is_callable):
+            raise RuntimeError(f"pending rows cannot fill the default of {column}")
+        defaults.append((column.key, default.arg if default.is_callable else (lambda _, value=default.arg: value)))
+    convert = tuple(compiled._bind_processors.items())
+
+    def prepare(row: dict[str, Any]) -> dict[str, Any]:
+        params = dict(row)
+        for key, default in defaults:
+            params[key] = default(None)
+        for key, processor in convert:
+            params[key] = processor(params[key])
+        return params
+
+    return compiled.string, prepare
 
 
 def pending_rows(session: Session) -> PendingRows | None:
