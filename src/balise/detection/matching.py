@@ -3,6 +3,7 @@ search in an in-memory index kept current with it, vPDQ with the reference algor
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -17,8 +18,10 @@ from typing import Any
 import numpy as np
 from sqlalchemy import Connection, String, any_, bindparam, select
 from sqlalchemy.dialects import postgresql
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
+from balise.adapters.db.driver import driver_cursor
 from balise.adapters.db.models import Indicator
 from balise.detection.adapters.pdq import DIHEDRAL_NAMES
 from balise.detection.adapters.pdq_index import PdqIndex, hex_to_words
@@ -277,6 +280,14 @@ _EXACT_ARRAYS = select(_TABLE.c.id, _TABLE.c.algorithm, _TABLE.c.value).where(
 )
 
 
+@functools.cache
+def _exact_arrays_sql(dialect: Dialect) -> tuple[str, dict[str, Any]]:
+    """The exact read as psycopg takes it, and its fixed parameters (the status)."""
+    compiled = _EXACT_ARRAYS.compile(dialect=dialect)
+    fixed = {name: bind.value for bind, name in compiled.bind_names.items() if name not in ("algorithms", "values")}
+    return compiled.string, fixed
+
+
 class _NeedsDatabase(Exception):
     """Raised by :meth:`Matcher.match` with ``memory_only`` before anything is read or changed."""
 
@@ -401,14 +412,20 @@ class Matcher:
         algorithms = sorted(exact)
         values = sorted({value for _, value in by_value})
         with self._connect() as connection:
-            arrays = connection.dialect.name == "postgresql"
-            # SQLite takes at most 999 parameters; PostgreSQL's arrays need no chunks.
-            step = len(values) if arrays else 900
-            for start in range(0, len(values), step):
-                chunk = values[start:start + step]
-                for indicator_id, algorithm, value in connection.execute(
-                        _EXACT_ARRAYS if arrays else _EXACT, {"algorithms": algorithms, "values": chunk}):
-                    found.extend((i, indicator_id, algorithm) for i in by_value.get((algorithm, value), []))
+            if connection.dialect.name == "postgresql":
+                # One statement whatever the number of values, sent by psycopg itself
+                # (adapters/db/driver.py): it runs for every report filed, and SQLAlchemy's
+                # execution cost more than the statement (issue 19).
+                sql, fixed = _exact_arrays_sql(connection.dialect)
+                with driver_cursor(connection) as cursor:
+                    rows = cursor.execute(sql, {**fixed, "algorithms": algorithms, "values": values}).fetchall()
+            else:
+                # SQLite takes at most 999 parameters.
+                rows = [row for start in range(0, len(values), 900)
+                        for row in connection.execute(_EXACT, {"algorithms": algorithms,
+                                                               "values": values[start:start + 900]})]
+        for indicator_id, algorithm, value in rows:
+            found.extend((i, indicator_id, algorithm) for i in by_value.get((algorithm, value), []))
         return found
 
     def _describe(self, hits: dict[int, list[dict[str, Any]]], version: int | None = None, *,

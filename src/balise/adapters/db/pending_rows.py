@@ -9,9 +9,11 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Connection, Table, event, exc, inspect, insert
+from sqlalchemy import Connection, Table, event, inspect, insert
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
+
+from balise.adapters.db.driver import driver_cursor
 
 #: Where a session holds its pending rows (``Session.info``).
 PENDING_ROWS = "balise.pending_rows"
@@ -75,31 +77,12 @@ def _write_pipelined(connection: Connection, writes: list[tuple[Any, tuple[str, 
     by one ``executemany`` of the statement SQLAlchemy compiles for them, their values converted
     by the columns' own types (JSON, UTC times) and their defaults filled as SQLAlchemy does.
     Through SQLAlchemy's execution a group's six statements cost the committer twice the CPU and
-    three times the wall time (one round trip each; issue 19). Listeners of the engine's
-    ``before_cursor_execute`` still see each statement, and a failure is raised as SQLAlchemy's
-    (an IntegrityError stays one; a lost connection is invalidated)."""
-    dialect = connection.dialect
-    driver = connection.connection.driver_connection
-    listeners = connection.dispatch.before_cursor_execute if (
-        connection._has_events or connection.engine._has_events) else ()
-    cursor = driver.cursor()
-    sql, params = "", []
-    try:
-        with driver.pipeline():
-            for statement, columns, rows in writes:
-                sql, prepare = _compiled(statement, columns, dialect)
-                params = [prepare(row) for row in rows]
-                for listen in listeners:
-                    sql, params = listen(connection, cursor, sql, params, None, True)
-                cursor.executemany(sql, params)
-    except dialect.loaded_dbapi.Error as error:
-        invalidated = dialect.is_disconnect(error, driver, cursor)
-        if invalidated:
-            connection.invalidate(error)
-        raise exc.DBAPIError.instance(sql, params, error, dialect.loaded_dbapi.Error,
-                                      connection_invalidated=invalidated, dialect=dialect, ismulti=True) from error
-    finally:
-        cursor.close()
+    three times the wall time (one round trip each; issue 19). Listeners and errors are as
+    through SQLAlchemy (adapters/db/driver.py)."""
+    with driver_cursor(connection, pipeline=True) as cursor:
+        for statement, columns, rows in writes:
+            sql, prepare = _compiled(statement, columns, connection.dialect)
+            cursor.executemany(sql, [prepare(row) for row in rows])
 
 
 @functools.lru_cache(maxsize=512)
