@@ -280,7 +280,7 @@ _EXACT_ARRAYS = select(_TABLE.c.id, _TABLE.c.algorithm, _TABLE.c.value).where(
 )
 
 
-@functools.cache
+@functools.lru_cache(maxsize=64)
 def _exact_arrays_sql(dialect: Dialect) -> tuple[str, dict[str, Any]]:
     """The exact read as psycopg takes it, and its fixed parameters (the status)."""
     compiled = _EXACT_ARRAYS.compile(dialect=dialect)

@@ -51,7 +51,7 @@ UPDATE audit_head SET seq = :head_seq, mac = :head_mac WHERE id = 1
 """)
 
 
-@functools.cache
+@functools.lru_cache(maxsize=64)
 def _postgresql_sql(dialect: Dialect) -> tuple[str, str]:
     """The head's lock and the append as psycopg takes them."""
     return (str(_LOCK_HEAD.compile(dialect=dialect, compile_kwargs={"literal_binds": True})),

@@ -72,7 +72,8 @@ class PendingRows:
                 connection.execute(statement, rows)
 
 
-def _write_pipelined(connection: Connection, writes: list[tuple[Any, tuple[str, ...], list[dict[str, Any]]]]) -> None:
+def _write_pipelined(connection: Connection, writes: list[tuple[Any, tuple[str, ...], list[dict[str, Any]]]]
+                     ) -> None:
     """PostgreSQL: every statement of the group in one pipeline of psycopg's, each table's rows
     by one ``executemany`` of the statement SQLAlchemy compiles for them, their values converted
     by the columns' own types (JSON, UTC times) and their defaults filled as SQLAlchemy does.
@@ -85,8 +86,12 @@ def _write_pipelined(connection: Connection, writes: list[tuple[Any, tuple[str, 
             cursor.executemany(sql, [prepare(row) for row in rows])
 
 
+#: How a pending row becomes the parameters of its statement.
+_Prepare = Callable[[dict[str, Any]], dict[str, Any]]
+
+
 @functools.lru_cache(maxsize=512)
-def _compiled(statement: Any, columns: tuple[str, ...], dialect: Dialect) -> tuple[str, Callable[[dict[str, Any]], dict[str, Any]]]:
+def _compiled(statement: Any, columns: tuple[str, ...], dialect: Dialect) -> tuple[str, _Prepare]:
     """The SQL SQLAlchemy runs for rows of ``columns`` and how it turns a row into its parameters."""
     compiled = statement.compile(dialect=dialect, column_keys=list(columns), for_executemany=True)
     # (A RETURNING the statement asks for is run and its rows left unread, as before.)
