@@ -94,3 +94,28 @@ def test_a_connection_lost_while_writing_is_invalidated_and_the_next_write_succe
         again.write(s)
     with balise.db.sessions() as s:
         assert s.scalars(select(Job.dedupe_key)).all() == ["demo-2"]
+
+
+# PostgreSQL only: SQLite's rows go through SQLAlchemy, which fills such values itself.
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_a_statement_with_values_of_its_own_is_refused_before_anything_is_sent(balise: Balise) -> None:
+    # A value carried by the statement (here the status) is not in the rows: the pipelined
+    # write could not send it, so it refuses the statement rather than store a NULL.
+    pending = PendingRows()
+    pending.add_rows(insert(Job.__table__).values(status="pending"),
+                     [{k: v for k, v in _job(1).items() if k != "status"}])
+    sent: list[str] = []
+
+    def listen(conn, cursor, sql, *rest):  # type: ignore[no-untyped-def]
+        sent.append(sql)
+
+    event.listen(balise.db.engine, "before_cursor_execute", listen)
+    try:
+        with pytest.raises(RuntimeError, match="pending rows cannot be written by"):
+            with balise.db.transaction() as s:
+                pending.write(s)
+    finally:
+        event.remove(balise.db.engine, "before_cursor_execute", listen)
+    assert not any(sql.startswith("INSERT INTO jobs") for sql in sent)
+    with balise.db.sessions() as s:
+        assert s.scalars(select(Job.id)).all() == []

@@ -8,11 +8,12 @@ was that wait (docs/benchmarks.md, issue 19).
 Here one thread per process (the committer) takes every unit that is waiting and runs each in
 one shared transaction. A unit writes nothing itself: it leaves the rows it stores in the
 group's pending rows (``balise.adapters.db.pending_rows``), and the committer writes them all
-at once, one INSERT per table and set of columns whatever the number of reports, then appends
-what every unit left for last (``finish``: the audit events of all the reports, one append, one
-lock of the head) and commits once. The units of a group therefore cost a handful of statements between
-them, where each report alone cost six round trips (a savepoint, four INSERTs, its release) and
-the ORM's unit of work, most of a hash-only report's server CPU (issue 19).
+at once, one INSERT per table and set of columns whatever the number of reports (on
+PostgreSQL all in one round trip), then appends what every unit left for last (``finish``: the
+audit events of all the reports, one append, one lock of the head) and commits once. The units
+of a group therefore cost a handful of statements between them, where each report alone cost
+six round trips (a savepoint, four INSERTs, its release) and the ORM's unit of work, most of a
+hash-only report's server CPU (issue 19).
 
 Each caller blocks until its unit's group has committed, so a 201 is still sent only for a
 report that is on disk. A unit that fails has its pending rows taken back alone and its caller

@@ -1,7 +1,9 @@
 """Rows stored later, all at once: an intake group's reports, items, jobs... written by one
 statement per table and set of columns just before the group appends to the audit chain and
-commits (``balise.intake.grouping``; issue 19). A unit of such a group stores through
-:func:`pending_rows` (or :func:`store`) instead of the session."""
+commits (``balise.intake.grouping``; issue 19). On SQLite each statement is one executemany
+through SQLAlchemy; on PostgreSQL psycopg runs it for each row, every table's rows in one
+pipeline (one round trip). A unit of such a group stores through :func:`pending_rows` (or
+:func:`store`) instead of the session."""
 
 from __future__ import annotations
 
