@@ -43,6 +43,7 @@ class Algorithm(StrEnum):
 
 EXACT_ALGORITHMS = frozenset({Algorithm.MD5, Algorithm.SHA1, Algorithm.SHA256, Algorithm.VIDEO_MD5})
 HEX_LENGTH = {Algorithm.MD5: 32, Algorithm.VIDEO_MD5: 32, Algorithm.SHA1: 40, Algorithm.SHA256: 64, Algorithm.PDQ: 64}
+_HEX = re.compile(r"[0-9a-f]+")
 MEDIA_TYPE = {
     Algorithm.MD5: "image", Algorithm.SHA1: "image", Algorithm.SHA256: "image", Algorithm.PDQ: "image",
     Algorithm.PHOTODNA: "image", Algorithm.VIDEO_MD5: "video", Algorithm.VPDQ: "video", Algorithm.URL: "url",
@@ -71,7 +72,7 @@ def normalise_value(algorithm: Algorithm, value: str) -> str:
         lowered = value.lower()
         if len(lowered) != length:
             raise InvalidIndicator(f"{algorithm.value} must be {length} hex characters, got {len(lowered)}")
-        if not re.fullmatch(r"[0-9a-f]+", lowered):
+        if not _HEX.fullmatch(lowered):
             raise InvalidIndicator(f"{algorithm.value} value is not hexadecimal")
         return lowered
     if algorithm is Algorithm.URL:

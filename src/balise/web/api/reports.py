@@ -25,9 +25,11 @@ from balise.intake.report_schema import (
 )
 from balise.web.api.bodies import (
     NUL,
+    Document,
     nul_in,
     parse_json,
     read_body,
+    read_document,
     read_form,
     read_json,
     too_large,
@@ -229,11 +231,13 @@ def _idempotency_key(request: Request) -> str | None:
     return key
 
 
-def _validate(payload: Any) -> ReportIn:
+def _validate(payload: Any, document: Document | None = None) -> ReportIn:
+    """``payload`` as a report; ``document``, when given, is what it was read from (validated
+    from its bytes when nothing in it needs rewriting, see :func:`validate_strictly`)."""
     if not isinstance(payload, dict):
         raise ApiError(422, "invalid_report", "the report must be a JSON object", [{"field": "(body)", "message": "not an object"}])
     try:
-        return validate_strictly(ReportIn, payload)
+        return validate_strictly(ReportIn, document if document is not None else payload)
     except ValidationError as exc:
         fields, missing = describe_errors(exc)
         message = "the report is invalid"
@@ -246,8 +250,9 @@ def _check_and_file_json(*, request: Request, raw: bytes) -> FiledReport:
     principal = _authenticate(request)
     key = _idempotency_key(request)
     balise = request.app.state.balise
-    payload = parse_json(raw, balise.settings.max_json_depth, "the body")
-    report = _validate(payload)
+    document = read_document(raw, balise.settings.max_json_depth, "the body")
+    payload = document.value
+    report = _validate(payload, document)
     return _prepare_and_file(balise=balise, principal=principal, payload=payload, report=report, files={}, key=key)
 
 
