@@ -391,6 +391,13 @@ def settle_heap() -> None:
     its routes, the container, the index's arrays' wrappers: about 240,000) out of the cyclic
     garbage collector's sight. A full collection otherwise walks them all, 70–290 ms measured
     in an API process under load, during which the process answers nothing (issue 19: the
-    99th percentile at half load); it then walks only what requests created since."""
+    99th percentile at half load); it then walks only what requests created since.
+
+    And keeps the memory a request frees for the next one instead of giving it back to the
+    system (adapters/allocator.py): a 100-hash match otherwise spends a third of its CPU on
+    the page faults of its fresh arrays."""
+    from balise.adapters.allocator import keep_freed_memory
+
+    keep_freed_memory()
     gc.collect()
     gc.freeze()
