@@ -204,6 +204,10 @@ class PdqIndexHolder:
         """Bring the index up to date if its last refresh is ``older_than`` seconds old
         (by default ``refresh_interval``), or at once with ``force``."""
         limit = self.refresh_interval if older_than is None else older_than
+        if not force and self._index is not None and time.monotonic() - self._last_refresh < limit:
+            # Fresh: no lock taken. A query used to queue here behind the refreshing thread's
+            # read of the database although it had nothing to wait for (issue 19).
+            return
         with self._lock:
             if self._index is None:
                 self._ensure()
