@@ -61,7 +61,9 @@ def test_the_view_of_a_hashed_picture_comes_from_its_kept_encrypted_source(tmp_p
             source = balise.evidence.read_all(s, kept.derivative, ACTOR, "test: what is kept")
         assert source.startswith(b"\x89PNG") and sha256(source) == kept.derivative
         on_disk = vault_file(balise, kept.derivative)
-        assert b"PNG" not in on_disk and b"IHDR" not in on_disk and source[16:80] not in on_disk
+        # Eight bytes or more each: a shorter string, such as b"PNG", turns up in random
+        # ciphertext now and then (it failed a CI run on 2026-12-04).
+        assert source[:8] not in on_disk and source[8:16] not in on_disk and source[16:80] not in on_disk
         image = Image.open(io.BytesIO(source))
         assert image.mode == "L" and image.size == (240, 320)  # upright, long side 320, not blurred
 
@@ -98,7 +100,7 @@ def test_a_picture_hashed_before_gets_its_source_at_the_first_view_then_kept(tmp
         assert [e.details["from"] for e in events(balise, "media:preview")] == ["original", "kept derivative"]
         (stored,) = [e for e in events(balise, "media:store") if e.subject_id == kept.derivative]
         assert stored.actor_type == "staff" and stored.details["kind"] == "preview-grey"
-        assert b"PNG" not in vault_file(balise, kept.derivative)
+        assert b"\x89PNG\r\n\x1a\n" not in vault_file(balise, kept.derivative)  # the signature (see above)
 
 
 def test_a_kept_source_is_forgotten_and_purged_with_its_original(tmp_path, db_url):
