@@ -138,9 +138,6 @@ def worker(poll: Annotated[float, typer.Option(help="seconds between polls when 
         fail(str(exc), 2)
     check_routing_configuration(balise)
     balise.periodic.ensure()
-    from balise.adapters.allocator import keep_freed_memory
-
-    keep_freed_memory()  # jobs hash and match media: their arrays' pages kept for the next job
     runner = BackgroundWorker(balise.jobs, balise.job_handlers(), poll_seconds=poll)
     stop = {"now": False}
 
