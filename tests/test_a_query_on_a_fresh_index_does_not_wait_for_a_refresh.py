@@ -33,14 +33,13 @@ def test_a_fresh_index_answers_while_another_thread_holds_the_refresh(balise, tm
 
 
 def test_an_index_that_is_due_waits_for_the_refresh_and_sees_the_change(balise, tmp_path):
-    holder = PdqIndexHolder(balise.db.read_sessions, balise.indicators, tmp_path / "snapshots", refresh_interval=0.05)
+    holder = PdqIndexHolder(balise.db.read_sessions, balise.indicators, tmp_path / "snapshots", refresh_interval=60)
     holder.refresh(force=True)
     with balise.db.transaction() as session:
         added = balise.indicators.add(session, Actor.system("test"), algorithm=Algorithm.PDQ, value=KNOWN,
                                       kind=IndicatorKind.KNOWN_CSAM, provenance={"source": "DEMO test"})
+    holder._last_refresh -= 61  # its last refresh a minute ago: due
     with holder._lock:
-        # Due by the time the query asks (50 ms), so it waits for the lock held here.
-        threading.Event().wait(0.1)
         thread, found = _query_in_a_thread(holder)
         thread.join(timeout=0.3)
         assert thread.is_alive() and found == []

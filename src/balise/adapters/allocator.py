@@ -4,7 +4,7 @@ A 100-hash match with 1 M indicators allocates about ten numpy arrays of 0.1-2 M
 bucket entries, candidate positions, their first 128 bits...) and frees them when it answers.
 glibc's malloc gives each one pages of its own (``mmap``) or hands the top of its heap back to
 the system (``trim``) on free, so the next request touches fresh pages: about 1,100 page faults
-per 100-hash query, measured 7.5-8.5 ms of CPU per query against 4.7-5.1 ms without them
+per 100-hash query, measured 7.1-8.6 ms of CPU per query against 4.7-5.1 ms without them
 (issue 19). Raising both thresholds keeps such memory in the process for the next request; a
 block larger than ``mmap_threshold`` still gets pages of its own and gives them back when
 freed, and a heap keeps at most about ``trim_threshold`` free at its top.

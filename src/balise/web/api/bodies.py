@@ -11,6 +11,7 @@ with the field it is in, instead of failing the transaction.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import pydantic_core
@@ -64,14 +65,14 @@ async def read_json(request: Request) -> Any:
     return parse_json(await read_json_bytes(request), request.app.state.balise.settings.max_json_depth, "the body")
 
 
+@dataclass(frozen=True, slots=True)
 class Document:
     """A parsed and checked JSON document (:func:`read_document`): its value, the bytes it was
     read from, and whether it holds a number written as a float."""
 
-    __slots__ = ("value", "raw", "has_float")
-
-    def __init__(self, value: Any, raw: bytes, has_float: bool) -> None:
-        self.value, self.raw, self.has_float = value, raw, has_float
+    value: Any
+    raw: bytes
+    has_float: bool
 
 
 def parse_json(raw: bytes | str, max_depth: int, where: str) -> Any:

@@ -231,13 +231,14 @@ def _idempotency_key(request: Request) -> str | None:
     return key
 
 
-def _validate(payload: Any, document: Document | None = None) -> ReportIn:
-    """``payload`` as a report; ``document``, when given, is what it was read from (validated
-    from its bytes when nothing in it needs rewriting, see :func:`validate_strictly`)."""
-    if not isinstance(payload, dict):
+def _validate(payload: Any) -> ReportIn:
+    """``payload`` (a parsed value, or the :class:`Document` it was read from: validated from
+    its bytes when nothing in it needs rewriting, see :func:`validate_strictly`) as a report."""
+    value = payload.value if isinstance(payload, Document) else payload
+    if not isinstance(value, dict):
         raise ApiError(422, "invalid_report", "the report must be a JSON object", [{"field": "(body)", "message": "not an object"}])
     try:
-        return validate_strictly(ReportIn, document if document is not None else payload)
+        return validate_strictly(ReportIn, payload)
     except ValidationError as exc:
         fields, missing = describe_errors(exc)
         message = "the report is invalid"
@@ -251,9 +252,9 @@ def _check_and_file_json(*, request: Request, raw: bytes) -> FiledReport:
     key = _idempotency_key(request)
     balise = request.app.state.balise
     document = read_document(raw, balise.settings.max_json_depth, "the body")
-    payload = document.value
-    report = _validate(payload, document)
-    return _prepare_and_file(balise=balise, principal=principal, payload=payload, report=report, files={}, key=key)
+    report = _validate(document)
+    return _prepare_and_file(balise=balise, principal=principal, payload=document.value, report=report, files={},
+                             key=key)
 
 
 def _prepare_and_file(*, balise: Any, principal: Principal, payload: dict[str, Any], report: ReportIn,
