@@ -9,7 +9,7 @@ from __future__ import annotations
 import io
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import event, func, select, text
 
 from balise.accounts.actors import Actor
 from balise.adapters.db.models import Indicator
@@ -28,14 +28,30 @@ def _plan_mode(session) -> str:
     return session.execute(text("SHOW plan_cache_mode")).scalar_one()
 
 
+def _seed(balise) -> None:
+    # A table that already holds PDQ indicators: an import then looks up every page (into a
+    # fresh algorithm it knows which keys are new without asking).
+    with balise.db.transaction() as s:
+        balise.indicators.import_stream(s, ACTOR, io.BytesIO(b"pdq " + b"f" * 64 + b"\n"), fmt="te", source="seed")
+
+
+def _lookups(balise, seen: list[str]) -> int:
+    return sum("FROM indicators" in st and "indicators.value = ANY" in st for st in seen)
+
+
 def test_an_import_of_several_pages_leaves_the_plan_cache_mode_as_it_found_it(balise):
+    _seed(balise)
+    seen: list[str] = []
+    event.listen(balise.db.engine, "before_cursor_execute", lambda c, cur, st, *r: seen.append(st))
     with balise.db.transaction() as s:
         report = balise.indicators.import_stream(s, ACTOR, io.BytesIO(_lines(BATCH + 500)), fmt="te", source="pages")
         assert report.imported == BATCH + 500
         assert _plan_mode(s) == "auto"
+    assert _lookups(balise, seen) == 2
 
 
 def test_a_mode_the_transaction_had_chosen_is_put_back(balise):
+    _seed(balise)
     with balise.db.transaction() as s:
         s.execute(text("SET LOCAL plan_cache_mode = force_generic_plan"))
         balise.indicators.import_stream(s, ACTOR, io.BytesIO(_lines(BATCH + 1)), fmt="te", source="pages")

@@ -79,7 +79,9 @@ class ImportReport:
             self.errors.append((line, message))
 
 
-@dataclass(frozen=True)
+# Not frozen: a frozen dataclass sets each of its 13 fields through object.__setattr__, 1.3 µs a
+# candidate against 0.2 µs (a second of a million-line import). Nothing changes one once read.
+@dataclass(slots=True)
 class Candidate:
     line: int
     algorithm: Algorithm
@@ -268,6 +270,7 @@ def read(fmt: str, binary: BinaryIO, default_kind: IndicatorKind, report: Import
 
 _TE_FAST = re.compile(r"(md5|sha1|sha256|pdq|video_md5)[ \t]+([0-9a-f]+)[ \t]*\r?\n?")
 _TE_LENGTH = {"md5": 32, "video_md5": 32, "sha1": 40, "sha256": 64, "pdq": 64}
+_ALGORITHM = {a.value: a for a in Algorithm}  # a dictionary lookup: Algorithm(name) is slower
 
 
 def read_te(lines: Iterable[str], default_kind: IndicatorKind, report: ImportReport) -> Iterator[Candidate]:
@@ -277,12 +280,13 @@ def read_te(lines: Iterable[str], default_kind: IndicatorKind, report: ImportRep
     active = IndicatorStatus.ACTIVE
     for number, raw in enumerate(lines, start=1):
         fast = _TE_FAST.fullmatch(raw)
-        if fast is not None and len(fast.group(2)) == _TE_LENGTH[fast.group(1)]:
-            report.read += 1
-            algorithm = Algorithm(fast.group(1))
-            yield Candidate(number, algorithm, fast.group(2), default_kind, MEDIA_TYPE[algorithm], active,
-                            None, None, {})
-            continue
+        if fast is not None:
+            name, value = fast.groups()
+            if len(value) == _TE_LENGTH[name]:
+                report.read += 1
+                algorithm = _ALGORITHM[name]
+                yield Candidate(number, algorithm, value, default_kind, MEDIA_TYPE[algorithm], active, None, None, {})
+                continue
         line = raw.strip()
         if not line or line.startswith("#"):
             continue

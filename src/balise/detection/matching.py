@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection, String, any_, bindparam, select
+from sqlalchemy import Connection, String, any_, bindparam, select, text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from balise.adapters.db.driver import driver_cursor
 from balise.adapters.db.models import Indicator
 from balise.detection.adapters.pdq import DIHEDRAL_NAMES
-from balise.detection.adapters.pdq_index import PdqIndex, hex_to_words
+from balise.detection.adapters.pdq_index import PdqIndex, ascii_hex_to_words, hex_to_words
 from balise.detection.adapters.vpdq_match import VpdqFrame as MatchFrame
 from balise.detection.adapters.vpdq_match import match_pct
 from balise.detection.indicators import Indicators
@@ -52,6 +52,45 @@ def vpdq_fingerprint(frames: Sequence[Sequence[Any]]) -> str:
 RELOAD_AFTER = 50_000
 # Indicators whose match details one process keeps (emptied when full; ~1 KB each at most).
 DETAILS_CACHED = 100_000
+
+
+# Each row of a page as 8 bytes of id and the value's 64 characters: fixed size, parsed by numpy.
+_PDQ_ROW = np.dtype([("id", ">i8"), ("value", "u1", (64,))])
+_PDQ_PAGE = text(
+    "SELECT count(*), max(id), string_agg(int8send(id) || convert_to(value, 'UTF8'), ''::bytea) "
+    "FROM (SELECT id, value FROM indicators WHERE algorithm = :algorithm AND status = :status "
+    "AND version <= :version AND id > :after ORDER BY id LIMIT :limit) page")
+
+
+def _read_active_pdq(session: Session, version: int, page: int = 250_000) -> tuple[np.ndarray, np.ndarray] | None:
+    """PostgreSQL: (ids, words) of the active PDQ indicators up to ``version``, each page of a
+    million as one bytes value that numpy parses as fixed-size rows. Fetched as rows, a
+    million took 2 s of a rebuild's 5.7, and a binary COPY 3 s (psycopg reads it a row at a
+    time; py-spy, session 17). None when a value is not 64 characters: the caller then reads
+    rows, and says which is wrong."""
+    ids: list[np.ndarray] = []
+    words: list[np.ndarray] = []
+    after = 0
+    while True:
+        count, last, data = session.execute(_PDQ_PAGE, {
+            "algorithm": Algorithm.PDQ.value, "status": IndicatorStatus.ACTIVE.value, "version": version,
+            "after": after, "limit": page}).one()
+        if not count:
+            break
+        if len(data) != count * _PDQ_ROW.itemsize:
+            return None
+        rows = np.frombuffer(data, dtype=_PDQ_ROW)
+        try:
+            words.append(ascii_hex_to_words(rows["value"]))
+        except ValueError:
+            return None
+        ids.append(rows["id"].astype(np.int64))
+        if count < page:
+            break
+        after = last
+    if not ids:
+        return np.zeros(0, dtype=np.int64), np.zeros((0, 4), dtype=np.uint64)
+    return np.concatenate(ids), np.concatenate(words)
 
 
 class PdqIndexHolder:
@@ -107,15 +146,19 @@ class PdqIndexHolder:
     def _build_from_database(self) -> None:
         with self._new_session() as session:
             version = self._indicators.current_version(session)
-            rows = session.execute(
-                select(Indicator.id, Indicator.value).where(
-                    Indicator.algorithm == Algorithm.PDQ.value,
-                    Indicator.status == IndicatorStatus.ACTIVE.value,
-                    Indicator.version <= version,
-                )
-            ).all()
-        ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-        words = hex_to_words([r[1] for r in rows]) if rows else np.zeros((0, 4), dtype=np.uint64)
+            read = _read_active_pdq(session, version) if session.get_bind().dialect.name == "postgresql" else None
+            if read is None:
+                rows = session.execute(
+                    select(Indicator.id, Indicator.value).where(
+                        Indicator.algorithm == Algorithm.PDQ.value,
+                        Indicator.status == IndicatorStatus.ACTIVE.value,
+                        Indicator.version <= version,
+                    )
+                ).all()
+                ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+                words = hex_to_words([r[1] for r in rows]) if rows else np.zeros((0, 4), dtype=np.uint64)
+            else:
+                ids, words = read
         self._index = PdqIndex.build(words, ids)
         self.version = version
 

@@ -98,14 +98,27 @@ def hex_to_words(hexes: Sequence[str]) -> np.ndarray:
     except UnicodeEncodeError as exc:
         i = exc.start // 64
         raise ValueError(f"PDQ hash at index {i} is not 64 hex characters: {hexes[i]!r}") from None
-    nib = _HEX_LUT[np.frombuffer(raw, dtype=np.uint8)]
+    try:
+        return ascii_hex_to_words(np.frombuffer(raw, dtype=np.uint8).reshape(-1, 64))
+    except _BadHex as exc:
+        raise ValueError(f"PDQ hash at index {exc.row} is not 64 hex characters: {hexes[exc.row]!r}") from None
+
+
+class _BadHex(ValueError):
+    def __init__(self, row: int) -> None:
+        super().__init__(f"PDQ hash at index {row} is not 64 hex characters")
+        self.row = row
+
+
+def ascii_hex_to_words(raw: np.ndarray) -> np.ndarray:
+    """``(N, 64)`` uint8 of ASCII hex (as a database sends the text) -> ``(N, 4)`` uint64
+    (big-endian words). Raises ``ValueError`` naming the first row that is not hex."""
+    nib = _HEX_LUT[raw]
     bad = np.flatnonzero(nib == 255)
     if bad.size:
-        i = int(bad[0]) // 64
-        raise ValueError(f"PDQ hash at index {i} is not 64 hex characters: {hexes[i]!r}")
-    nib = nib.reshape(-1, 64)
+        raise _BadHex(int(bad[0]) // 64)
     packed = (nib[:, 0::2] << 4) | nib[:, 1::2]
-    return packed.view(">u8").astype(np.uint64)
+    return np.ascontiguousarray(packed).view(">u8").astype(np.uint64)
 
 
 def words_to_hex(words: np.ndarray) -> list[str]:
