@@ -476,7 +476,7 @@ class _Written:
     database. The lookup of each page was 7 of a million-line import's 47 s (py-spy, session 17).
 
     A Bloom filter of the keys' hashes (16 MiB, three bits a key, allocated at the first such
-    algorithm): a key it holds by chance (1 in 100,000 at a million keys, 1 in 150 at ten
+    algorithm): a key it holds by chance (1 in 90,000 at a million keys, 1 in 120 at ten
     million) is only looked up as before; a key this import wrote is never taken for new."""
 
     _BITS = 1 << 27
@@ -499,12 +499,12 @@ class _Written:
     def unknown(self, keys: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
         """The keys that may exist: of an algorithm that had indicators, or held by the filter."""
         out = []
-        bits, mask = self._bits, self._BITS - 1
+        mask = self._BITS - 1
         for key in keys:
             if not self._is_fresh(key[0]):
                 out.append(key)
                 continue
-            bits = self._bits
+            bits = self._bits  # allocated by _is_fresh at the first fresh algorithm
             h = hash(key)  # three positions from one hash (double hashing: h1 + i·h2)
             p, step = h & mask, ((h >> 27) & mask) | 1
             q, r = (p + step) & mask, (p + 2 * step) & mask
