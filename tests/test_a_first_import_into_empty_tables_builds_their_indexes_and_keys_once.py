@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import threading
+import uuid
 
 import pytest
 from sqlalchemy import create_engine, event, func, select, text
@@ -138,3 +139,32 @@ def test_on_sqlite_nothing_is_set_aside(balise):
     with balise.db.transaction() as s:
         with first_load(s, TABLES) as set_aside:
             assert set_aside is False
+
+
+@postgresql
+def test_a_role_that_may_not_alter_the_tables_imports_with_their_indexes(balise):
+    # Production may run the service under a role that writes rows but does not own the
+    # tables (migrations under another): setting the indexes aside is refused, and the import
+    # goes on as it would into tables that hold rows.
+    role = f"balise_rows_only_{uuid.uuid4().hex[:8]}"
+    with balise.db.transaction() as s:
+        s.execute(text(f"CREATE ROLE {role}"))
+        s.execute(text(f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role}"))
+        s.execute(text(f"GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO {role}"))
+        migrated = _schema(s)
+    try:
+        seen = _watch(balise)
+        with balise.db.transaction() as s:
+            s.execute(text(f"SET LOCAL ROLE {role}"))
+            report = balise.indicators.import_stream(s, ACTOR, io.BytesIO(_lines(BATCH + 3)), fmt="te",
+                                                     source="rows only")
+        assert report.imported == BATCH + 3
+        assert any(st.startswith("ALTER TABLE") and "DROP CONSTRAINT" in st for st in seen)  # tried, refused
+        assert not any(st.startswith("CREATE INDEX") for st in seen)
+        with balise.db.sessions() as s:
+            assert _schema(s) == migrated
+            assert s.scalar(select(func.count()).select_from(Indicator)) == BATCH + 3
+    finally:
+        with balise.db.transaction() as s:
+            s.execute(text(f"DROP OWNED BY {role}"))
+            s.execute(text(f"DROP ROLE {role}"))
