@@ -1,8 +1,10 @@
-"""On PostgreSQL the PDQ index's refresh reads the committed indicator version on one connection
-it keeps in autocommit (issue 19: ten reads a second per API process, each through a new ORM
+"""In a process that refreshes its PDQ index in the background (an API process, `keep_fresh`),
+on PostgreSQL, the refresh reads the committed indicator version on one connection it keeps in
+autocommit (issue 19: ten reads a second per API process, each through a new ORM
 session, were 3–5 % of the 100-hash match figure). No transaction stays open on it; a
 connection the server ended is replaced and the refresh still sees every change; closing the
-holder gives it back."""
+holder gives it back. Elsewhere (a command, a test's container) it reads through a session as
+before, holding no connection between reads."""
 
 from __future__ import annotations
 
@@ -28,13 +30,21 @@ def _state(balise, pid: int) -> str | None:
 
 
 def _pid(holder: PdqIndexHolder) -> int:
-    connection = holder._version_connection
-    assert connection is not None
-    return connection.exec_driver_sql("SELECT pg_backend_pid()").scalar_one()
+    with holder._lock:  # the connection is the refreshing thread's too
+        connection = holder._version_connection
+        assert connection is not None
+        return connection.exec_driver_sql("SELECT pg_backend_pid()").scalar_one()
+
+
+def _serving(balise, tmp_path) -> PdqIndexHolder:
+    # A long interval: the background thread's first refresh comes after the test is over.
+    holder = PdqIndexHolder(balise.db.read_sessions, balise.indicators, tmp_path / "snapshots", refresh_interval=60)
+    holder.keep_fresh()
+    return holder
 
 
 def test_refreshes_read_on_one_connection_left_idle_between_them(balise, tmp_path):
-    holder = PdqIndexHolder(balise.db.read_sessions, balise.indicators, tmp_path / "snapshots")
+    holder = _serving(balise, tmp_path)
     try:
         holder.refresh(force=True)
         pid = _pid(holder)
@@ -51,7 +61,7 @@ def test_refreshes_read_on_one_connection_left_idle_between_them(balise, tmp_pat
 
 
 def test_a_connection_the_server_ended_is_replaced_and_the_change_still_seen(balise, tmp_path):
-    holder = PdqIndexHolder(balise.db.read_sessions, balise.indicators, tmp_path / "snapshots")
+    holder = _serving(balise, tmp_path)
     try:
         holder.refresh(force=True)
         pid = _pid(holder)
@@ -61,5 +71,18 @@ def test_a_connection_the_server_ended_is_replaced_and_the_change_still_seen(bal
         holder.refresh(force=True)  # the read fails on the ended connection, then succeeds on a new one
         assert holder.version == version
         assert _pid(holder) != pid
+    finally:
+        holder.close()
+
+
+def test_a_holder_that_does_not_refresh_in_the_background_keeps_no_connection(balise, tmp_path):
+    holder = PdqIndexHolder(balise.db.read_sessions, balise.indicators, tmp_path / "snapshots")
+    try:
+        holder.refresh(force=True)
+        version = _add(balise, "c" * 64)
+        holder.refresh(force=True)
+        assert holder.version == version
+        assert holder._version_connection is None
+        assert balise.db.engine.pool.checkedout() == 0
     finally:
         holder.close()

@@ -250,18 +250,21 @@ class PdqIndexHolder:
         self._last_refresh = started
 
     def _committed_version(self) -> int:
-        """The indicator version committed now, read on PostgreSQL on a connection this holder
-        keeps in autocommit (no transaction stays open on it). A refresh that finds nothing new, ten
+        """The indicator version committed now, read in a serving process on PostgreSQL on a
+        connection this holder keeps in autocommit (no transaction stays open on it). A refresh that finds nothing new, ten
         times a second in each API process, then costs 0.10 ms of CPU against 0.39 ms through
         a new ORM session each time: 3–5 % of the 100-hash match figure (docs/benchmarks.md,
         session 17). A connection that fails is closed and the read tried once on a new one."""
+        serving = self._keeper is not None and self._keeper[0] == os.getpid()
         for attempt in (1, 2):
             if self._version_connection is None:
                 with self._new_session() as session:
                     engine = session.get_bind()
-                    if engine.dialect.name != "postgresql":
-                        # SQLite: every transaction begins IMMEDIATE (adapters/db/engine.py), so
-                        # a connection kept would keep the write lock. A session per read.
+                    if not serving or engine.dialect.name != "postgresql":
+                        # Kept only by a process that refreshes in the background (an API
+                        # process): elsewhere one more connection per container held open is
+                        # not worth it. SQLite: every transaction begins IMMEDIATE
+                        # (adapters/db/engine.py), so a connection kept would keep the write lock.
                         return self._indicators.current_version(session)
                 self._version_connection = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
             try:
