@@ -53,11 +53,12 @@ def test_refreshes_read_on_one_connection_left_idle_between_them(balise, tmp_pat
         assert holder.version == version
         assert _pid(holder) == pid
         assert _state(balise, pid) == "idle"  # not "idle in transaction": nothing held open
-        assert balise.db.engine.pool.checkedout() == 1  # the holder's, kept between refreshes
+        kept = holder._version_connection
+        assert kept is not None and not kept.closed
     finally:
         holder.close()
     assert holder._version_connection is None
-    assert balise.db.engine.pool.checkedout() == 0  # given back to the pool
+    assert kept.closed  # given back to the pool
 
 
 def test_a_connection_the_server_ended_is_replaced_and_the_change_still_seen(balise, tmp_path):
@@ -83,6 +84,5 @@ def test_a_holder_that_does_not_refresh_in_the_background_keeps_no_connection(ba
         holder.refresh(force=True)
         assert holder.version == version
         assert holder._version_connection is None
-        assert balise.db.engine.pool.checkedout() == 0
     finally:
         holder.close()
