@@ -7,7 +7,6 @@ on_the_event_loop.py). Closing stops the thread. On SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import threading
-import time
 
 from balise.accounts.actors import Actor
 from balise.detection.adapters.pdq_index import hex_to_words
@@ -18,7 +17,23 @@ KNOWN = "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22"
 
 
 def test_a_change_reaches_the_index_without_a_query_and_close_stops_the_thread(balise, tmp_path):
-    holder = PdqIndexHolder(balise.db.read_sessions, balise.indicators, tmp_path / "snapshots", refresh_interval=0.4)
+    closed = threading.Condition()
+
+    def sessions():  # type: ignore[no-untyped-def]
+        # A refresh that brings changes in reads them in a session, and has moved its version
+        # when the session closes: that is when the test looks again.
+        session = balise.db.read_sessions()
+        close = session.close
+
+        def close_and_tell() -> None:
+            close()
+            with closed:
+                closed.notify_all()
+
+        session.close = close_and_tell  # type: ignore[method-assign]
+        return session
+
+    holder = PdqIndexHolder(sessions, balise.indicators, tmp_path / "snapshots", refresh_interval=0.4)
     holder.refresh(force=True)
     assert holder.fresh()
     holder.keep_fresh()
@@ -29,10 +44,14 @@ def test_a_change_reaches_the_index_without_a_query_and_close_stops_the_thread(b
                                       kind=IndicatorKind.KNOWN_CSAM, provenance={"source": "DEMO test"})
         version = added.version
     # Nothing here queries the holder: only its thread can bring the change in.
-    deadline = time.monotonic() + 5
-    while holder.version < version and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert holder.version >= version, "the change did not reach the index within 5 s"
+    # The version moves before the hash is added: wait for both.
+    def arrived() -> bool:
+        index = holder._index
+        return holder.version >= version and index is not None and \
+            index.query(hex_to_words([KNOWN]), 0).ids.tolist() == [added.id]
+
+    with closed:
+        assert closed.wait_for(arrived, timeout=5), "the change did not reach the index within 5 s"
     found = holder._index.query(hex_to_words([KNOWN]), 0) if holder._index is not None else None
     assert found is not None and found.ids.tolist() == [added.id]
     thread = holder._keeper[2] if holder._keeper else None
