@@ -45,6 +45,11 @@ from pathlib import Path
 
 import numpy as np
 
+try:  # the compiled probing kernel (_pdq_probe.c); numpy's `_probe` below is the reference
+    from balise.detection.adapters import _pdq_probe
+except ImportError:  # built without a C compiler: the numpy kernel answers alone
+    _pdq_probe = None
+
 HASH_BITS = 256
 WORDS = 4
 DEFAULT_THRESHOLD = 31
@@ -487,6 +492,26 @@ def _probe(main: _Main, plan: _Plan, q: np.ndarray, threshold: int) -> tuple[np.
     return np.concatenate(out_q), np.concatenate(out_r), np.concatenate(out_d)
 
 
+def compiled_kernel() -> bool:
+    """True when queries probe with the compiled kernel. ``BALISE_PDQ_KERNEL=numpy`` turns it off
+    (to compare the two); without a C compiler at install time it is absent."""
+    return _pdq_probe is not None and os.environ.get("BALISE_PDQ_KERNEL", "").strip().lower() != "numpy"
+
+
+def _probe_compiled(main: _Main, plan: _Plan, q: np.ndarray, threshold: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """What :func:`_probe` returns, from the compiled kernel (GIL released while it runs)."""
+    args = main.cache.get("kernel_args")
+    if args is None:
+        starts = np.array([s for s, _ in main.layout], dtype=np.int64)
+        bits = np.array([b for _, b in main.layout], dtype=np.int64)
+        args = (main.table, main.perm, main.prefix, main.words, starts, bits)
+        main.cache["kernel_args"] = args
+    chunk = plan.chunk if plan.chunk.dtype == np.int64 else plan.chunk.astype(np.int64)
+    raw = _pdq_probe.probe(q, *args, chunk, plan.mask, plan.base, main.shift, threshold)
+    hits = np.frombuffer(raw, dtype=np.int64).reshape(-1, 3)
+    return hits[:, 0], hits[:, 1], hits[:, 2]
+
+
 def _finish(q_idx: np.ndarray, ids: np.ndarray, dist: np.ndarray) -> QueryResult:
     """Keep the smallest distance per (query, id); sort by query, distance, id."""
     if q_idx.size:
@@ -580,6 +605,8 @@ class PdqIndex:
             plan = main.plan(threshold)
             if plan.brute:
                 qi, rows, d = _scan(q, main.words, threshold)
+            elif compiled_kernel():
+                qi, rows, d = _probe_compiled(main, plan, q, threshold)
             else:
                 qi, rows, d = _probe(main, plan, q, threshold)
             if st.tomb.size and rows.size:
