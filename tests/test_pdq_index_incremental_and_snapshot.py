@@ -154,7 +154,9 @@ def test_corrupt_or_mismatched_snapshot_is_refused(setup, tmp_path: Path) -> Non
 def test_bad_hex_is_refused_with_its_position() -> None:
     good = "f162eb9daab170c0567fe3632d9a5548c5612982dd5e374a7424ebbc8a835c95"
     assert words_to_hex(hex_to_words([good, good.upper()])) == [good, good]
-    for bad in (good[:-1], good + "0", good[:-1] + "g", good[:10] + " " + good[11:], "é" * 64, None):
+    # Whitespace that bytes.fromhex would skip, between byte pairs (62 hex digits): refused too.
+    spaced = (good[:10] + "  " + good[12:], good[:2] + "\t\n" + good[4:], " " * 64)
+    for bad in (good[:-1], good + "0", good[:-1] + "g", good[:10] + " " + good[11:], *spaced, "é" * 64, None):
         with pytest.raises(ValueError, match=r"index 2\b") as err:
             hex_to_words([good, good, bad])
         assert repr(bad) in str(err.value)

@@ -31,7 +31,12 @@ def canonical(value: Any) -> bytes:
 def utc_iso(value: datetime) -> str:
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    value = value.astimezone(UTC)
+    if value.year < 1000:  # strftime does not pad the year to four digits: kept as it was
+        return value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    # isoformat, not strftime: the same text in a fifth of the time, and every answered match
+    # query writes one (issue 19).
+    return value.isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 # -- the match access log -----------------------------------------------------------------------
