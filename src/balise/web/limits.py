@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import threading
 import time
 from typing import Any
 
@@ -118,6 +120,11 @@ class RateLimiter:
         self._uri = storage_uri
         self._limiter = MovingWindowRateLimiter(storage_from_string(storage_uri))
         self._in_memory = storage_uri.startswith("memory://")
+        # `limits` 5.8's memory storage starts its expiry timer without a lock: two threads
+        # hitting it at once (the event loop and the thread pool) could start the same timer
+        # twice, and the request failed with a 500. Calls into it are serialised (microseconds
+        # each); Redis storages need no lock here.
+        self._memory_lock = threading.Lock() if self._in_memory else contextlib.nullcontext()
         # Whether the event loop can count without blocking: in this process's memory, or in
         # Redis through its asyncio client (the same counters as the thread pool's).
         self.usable_on_the_loop = self._in_memory or storage_uri.split("://", 1)[0] in ASYNC_SCHEMES
@@ -151,15 +158,17 @@ class RateLimiter:
 
     def hit(self, *identifiers: str) -> tuple[bool, int]:
         """(allowed, seconds until a slot frees up)."""
-        if self._limiter.hit(self._item, *identifiers):
-            return True, 0
-        return False, self._retry_after(*identifiers)
+        with self._memory_lock:
+            if self._limiter.hit(self._item, *identifiers):
+                return True, 0
+            return False, self._retry_after(*identifiers)
 
     def test(self, *identifiers: str) -> tuple[bool, int]:
         """Whether a hit would be allowed now, without counting one."""
-        if self._limiter.test(self._item, *identifiers):
-            return True, 0
-        return False, self._retry_after(*identifiers)
+        with self._memory_lock:
+            if self._limiter.test(self._item, *identifiers):
+                return True, 0
+            return False, self._retry_after(*identifiers)
 
     def _retry_after(self, *identifiers: str) -> int:
         return _seconds_until(self._limiter.get_window_stats(self._item, *identifiers).reset_time)
