@@ -320,8 +320,10 @@ def balise_figures(args: argparse.Namespace, hashes: list[str], queries: list[st
         balise.grants.approve(s, Actor.system("benchmark-admin"), grant.id, "benchmark")
 
     port = free_port()
+    # The server's log is kept: an answer other than 200/201 in a figure is looked up there.
+    server_log = (data_dir / "server.log").open("wb")
     server = subprocess.Popen([BALISE, "serve", "--port", str(port), "--workers", str(args.workers)], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+                              stdout=server_log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         wait_ready(f"http://127.0.0.1:{port}")
         rss, private = tree_rss(server.pid)
@@ -384,7 +386,24 @@ def balise_figures(args: argparse.Namespace, hashes: list[str], queries: list[st
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(60)
+        server_log.close()
         balise.close()
+        report_server_errors(data_dir / "server.log")
+
+
+def report_server_errors(path: Path) -> None:
+    """Print the tracebacks the server logged, if any (each ends with its exception's line)."""
+    lines = path.read_text(errors="replace").splitlines()
+    starts = [i for i, line in enumerate(lines) if line.startswith("Traceback")]
+    if not starts:
+        print("  server log: no traceback", flush=True)
+        return
+    print(f"  server log ({path}): {len(starts)} traceback(s); the first:", flush=True)
+    first = starts[0]
+    end = next((j for j in range(first + 1, len(lines)) if lines[j] and not lines[j].startswith((" ", "Traceback",
+                "During", "The above"))), len(lines) - 1)
+    for line in lines[max(0, first - 2): end + 1][-40:]:
+        print("    " + line, flush=True)
 
 
 def intake_figure(balise: Balise, name: str, server_pid: int, intake: Load) -> None:
