@@ -7,8 +7,8 @@
  * Why compiled: per query the numpy kernel runs some thirty array operations over ~1,400 probes
  * (1 M hashes), each with its own temporary; a query cost ~100 us alone and ~50 us in a batch
  * of 100. Here a query is three tight loops over its probes, with the bucket-table and prefix
- * reads prefetched a few probes ahead so that many cache misses are in flight at once, and the
- * GIL released: another thread of the process (the event loop) runs meanwhile.
+ * reads prefetched a few probes ahead so that many cache misses are in flight at once, and,
+ * for a batch, the GIL released: another thread of the process (the event loop) runs meanwhile.
  *
  * The arrays are read-only here and may be memory-mapped. Every bucket's range and every row
  * is bounds-checked, so a corrupt snapshot gives a ValueError, never a read outside an array.
@@ -21,6 +21,8 @@
 
 #define WORDS 4
 #define MAX_CHUNKS 256
+/* Probes in one call from which the GIL is released (about 8 queries at 1 M hashes). */
+#define RELEASE_GIL_PROBES 2048
 /* Probes between a prefetch and its read. */
 #define AHEAD 32
 
@@ -161,7 +163,11 @@ static PyObject *probe(PyObject *self, PyObject *args) {
 
     const int64_t cmask = ((int64_t)1 << shift) - 1;
     int err = 0; /* 1: out of memory, 2: corrupt bucket or row */
-    Py_BEGIN_ALLOW_THREADS;
+    /* The GIL is released for a batch only. A query or two is answered on the event loop in
+     * tens of microseconds; giving the GIL up there lets a background thread (the access
+     * log's writer) take it, and the loop may then wait up to the 5 ms switch interval to
+     * get it back. */
+    PyThreadState *released = (int64_t)nq * nprobe >= RELEASE_GIL_PROBES ? PyEval_SaveThread() : NULL;
     for (Py_ssize_t qi = 0; qi < nq && !err; qi++) {
         const uint64_t *qw = q + qi * WORDS;
         for (Py_ssize_t i = 0; i < m; i++) qc[i] = chunk_value(qw, starts[i], bits[i]);
@@ -222,7 +228,7 @@ static PyObject *probe(PyObject *self, PyObject *args) {
             hits.n = first_hit + out;
         }
     }
-    Py_END_ALLOW_THREADS;
+    if (released) PyEval_RestoreThread(released);
     if (err == 1) {
         PyErr_NoMemory();
         goto done;
