@@ -296,6 +296,19 @@ def bench_size(n: int, kind: str, args, rng) -> list[dict]:
     row["params"] += f"; arrays {', '.join(f'{k} {v / 2**20:.0f}' for k, v in nb.items() if v)} MB"
     rows.append(row)
     print_row(row)
+    # The same index probed by the numpy kernel (the fallback without a C compiler, and the
+    # reference the compiled kernel is tested against), on the layout chosen for the compiled one.
+    os.environ["BALISE_PDQ_KERNEL"] = "numpy"
+    try:
+        _, numpy_row = run_engine(
+            "balise, numpy kernel", lambda c: eng, balise_batch, lambda e, q: e.query(q, THRESHOLD), corpus,
+            queries, sample, args.queries, min(args.queries, 2000), params="the index above (build and memory: see above)",
+        )
+    finally:
+        del os.environ["BALISE_PDQ_KERNEL"]
+    numpy_row["build_s"] = numpy_row["mem_mb"] = 0.0
+    rows.append(numpy_row)
+    print_row(numpy_row)
 
     # Extras: incremental adds and snapshots.
     extra = {}
