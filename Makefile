@@ -13,7 +13,10 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip==25.3
 
-$(STAMP): $(BIN)/python pyproject.toml constraints.txt
+# setup.py and the C source: an editable install compiles the PDQ probing kernel in place, so
+# a change to either must install again (docs/detection.md).
+KERNEL := setup.py src/balise/detection/adapters/_pdq_probe.c
+$(STAMP): $(BIN)/python pyproject.toml constraints.txt $(KERNEL)
 	$(BIN)/pip install --quiet -c constraints.txt -e .
 	touch $@
 
