@@ -1,4 +1,5 @@
-"""Exact PDQ range search: multi-index hashing over 256-bit hashes, in numpy.
+"""Exact PDQ range search: multi-index hashing over 256-bit hashes, in numpy, with the probing
+loops compiled (``_pdq_probe.c``; the numpy kernel ``_probe`` is its reference and fallback).
 
 A PDQ hash is 256 bits, written as 64 hex characters. Here a hash is held as four big-endian
 64-bit words: hex -> 32 bytes -> 4 uint64, so a set of hashes is an ``(N, 4)`` uint64 array.
@@ -513,7 +514,7 @@ def compiled_kernel() -> bool:
 
 
 def _probe_compiled(main: _Main, plan: _Plan, q: np.ndarray, threshold: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """What :func:`_probe` returns, from the compiled kernel (GIL released while it runs)."""
+    """What :func:`_probe` returns, from the compiled kernel (which releases the GIL for a batch)."""
     args = main.cache.get("kernel_args")
     if args is None:
         starts = np.array([s for s, _ in main.layout], dtype=np.int64)
