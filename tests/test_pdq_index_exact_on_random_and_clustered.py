@@ -8,17 +8,9 @@ import numpy as np
 import pytest
 
 from balise.detection.adapters.pdq_index import PdqIndex
+from tests.pdq_support import flip
 
 THRESHOLDS = (0, 1, 8, 16, 31)
-
-
-def flip(words: np.ndarray, k: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Copy of words with k[i] distinct random bits of row i flipped."""
-    out = words.copy()
-    for i in range(out.shape[0]):
-        for bit in rng.choice(256, size=int(k[i]), replace=False):
-            out[i, bit // 64] ^= np.uint64(1) << np.uint64(63 - bit % 64)
-    return out
 
 
 @pytest.fixture(scope="module")

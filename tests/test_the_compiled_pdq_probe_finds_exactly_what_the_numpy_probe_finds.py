@@ -13,6 +13,7 @@ import pytest
 
 from balise.detection.adapters import pdq_index
 from balise.detection.adapters.pdq_index import PdqIndex, _probe, _probe_compiled
+from tests.pdq_support import flip
 
 THRESHOLDS = (0, 1, 9, 31, 40)
 
@@ -25,14 +26,6 @@ def test_this_installation_built_the_compiled_kernel() -> None:
         "(Debian: gcc python3-dev), then `make clean test`"
     )
     assert pdq_index.compiled_kernel()
-
-
-def flip(words: np.ndarray, k: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    out = words.copy()
-    for i in range(out.shape[0]):
-        for bit in rng.choice(256, size=int(k[i]), replace=False):
-            out[i, bit // 64] ^= np.uint64(1) << np.uint64(63 - bit % 64)
-    return out
 
 
 @pytest.fixture(scope="module")
@@ -132,21 +125,22 @@ def test_the_kernel_refuses_arrays_that_do_not_fit_together(data) -> None:
     corpus, ids, queries = data
     main = PdqIndex.build(corpus[:10_000], ids[:10_000])._state.main
     plan = main.plan(31)
+
+    def probe(**changed):  # type: ignore[no-untyped-def]
+        args = dict(
+            queries=queries, table=main.table, perm=main.perm, prefix=main.prefix, words=main.words,
+            starts=np.array([s for s, _ in main.layout]), bits=np.array([b for _, b in main.layout]),
+            chunk=plan.chunk.astype(np.int64), mask=plan.mask, base=plan.base, shift=main.shift, threshold=31,
+        )
+        args.update(changed)
+        return pdq_index._pdq_probe.probe(*args.values())
+
+    # The arrays as the index holds them are accepted (so each refusal below is the change's).
+    hits = np.frombuffer(probe(), dtype=np.int64).reshape(-1, 3)
+    assert hits.shape[0] == _probe_compiled(main, plan, np.ascontiguousarray(queries), 31)[0].size > 0
     with pytest.raises(ValueError, match="plan does not fit"):
-        pdq_index._pdq_probe.probe(
-            queries, main.table[:100], main.perm, main.prefix, main.words,
-            np.array([s for s, _ in main.layout]), np.array([b for _, b in main.layout]),
-            plan.chunk.astype(np.int64), plan.mask, plan.base, main.shift, 31,
-        )
+        probe(table=main.table[:100])
     with pytest.raises(ValueError, match="inconsistent array sizes"):
-        pdq_index._pdq_probe.probe(
-            queries, main.table, main.perm, main.prefix[:-1], main.words,
-            np.array([s for s, _ in main.layout]), np.array([b for _, b in main.layout]),
-            plan.chunk.astype(np.int64), plan.mask, plan.base, main.shift, 31,
-        )
+        probe(prefix=main.prefix[:-1])
     with pytest.raises(ValueError, match="unexpected item size"):
-        pdq_index._pdq_probe.probe(
-            queries.view(np.uint32), main.table.astype(np.int32), main.perm, main.prefix, main.words,
-            np.array([s for s, _ in main.layout]), np.array([b for _, b in main.layout]),
-            plan.chunk.astype(np.int64), plan.mask, plan.base, main.shift, 31,
-        )
+        probe(queries=queries.view(np.uint32), table=main.table.astype(np.int32))
