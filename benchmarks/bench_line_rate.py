@@ -96,17 +96,17 @@ def tree_cpu(pid: int) -> float:
     return total
 
 
-def tree_anonymous(pid: int) -> int:
-    """Anonymous memory in bytes of a process tree: the processes' own heaps and stacks, without
-    any page of the mapped snapshot (which `Private_*` counts when one process alone has read it)."""
-    total = 0
+def tree_memory(pid: int) -> dict[str, int]:
+    """Fields of /proc/<pid>/smaps_rollup in bytes, summed over a process tree."""
+    total: dict[str, int] = {}
     todo = [pid]
     while todo:
         p = todo.pop()
         try:
             for line in Path(f"/proc/{p}/smaps_rollup").read_text().splitlines():
-                if line.startswith("Anonymous:"):
-                    total += int(line.split()[1]) * 1024
+                name, _, rest = line.partition(":")
+                if rest.strip().endswith("kB"):
+                    total[name] = total.get(name, 0) + int(rest.split()[0]) * 1024
             for task in Path(f"/proc/{p}/task").iterdir():
                 todo += [int(c) for c in (task / "children").read_text().split()]
         except (FileNotFoundError, ProcessLookupError):
@@ -114,24 +114,17 @@ def tree_anonymous(pid: int) -> int:
     return total
 
 
+def tree_anonymous(pid: int) -> int:
+    """Anonymous memory of a process tree: the processes' own heaps and stacks, without any
+    page of the mapped snapshot (which `Private_*` counts when one process alone has read it)."""
+    return tree_memory(pid).get("Anonymous", 0)
+
+
 def tree_rss(pid: int) -> tuple[int, int]:
     """(RSS, private RSS) in bytes of a process tree: private = what is not shared (the mmapped
     snapshot pages are shared)."""
-    rss = private = 0
-    todo = [pid]
-    while todo:
-        p = todo.pop()
-        try:
-            for line in Path(f"/proc/{p}/smaps_rollup").read_text().splitlines():
-                if line.startswith("Rss:"):
-                    rss += int(line.split()[1]) * 1024
-                elif line.startswith(("Private_Clean:", "Private_Dirty:")):
-                    private += int(line.split()[1]) * 1024
-            for task in Path(f"/proc/{p}/task").iterdir():
-                todo += [int(c) for c in (task / "children").read_text().split()]
-        except (FileNotFoundError, ProcessLookupError):
-            continue
-    return rss, private
+    m = tree_memory(pid)
+    return m.get("Rss", 0), m.get("Private_Clean", 0) + m.get("Private_Dirty", 0)
 
 
 def wait_ready(url: str, seconds: float = 600) -> None:
